@@ -1,0 +1,163 @@
+"""The build stage: run the PEP 517 build of a fetched recipe inside a Sandbox.
+
+The environment is exactly the recipe's plus the reproducibility settings; nothing of the
+caller's environment is passed on. The result is a wheel in the store, its log in the
+store, and what the in-container driver reported (step timings, repair).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from builder import archive, driver
+from builder.errors import BuildFailed
+from builder.fetch import Sources
+from builder.images import Image
+from builder.names import Sha256
+from builder.progress import Progress
+from builder.recipe import Recipe
+from builder.sandbox import RunResult, Sandbox
+from builder.staging import run_spec, stage
+from builder.store import Store
+
+FLAG_VARIABLES = ("CFLAGS", "CXXFLAGS", "RUSTFLAGS")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuiltWheel:
+    file: str
+    sha256: Sha256
+    unrepaired_file: str
+    grafted_libraries: tuple[str, ...]
+    log_sha256: Sha256
+    run: dict[str, Any]
+    timings: dict[str, float]
+    duration_s: float
+
+
+def source_date_epoch(recipe: Recipe, sdist_path: Path) -> int:
+    if recipe.source_date_epoch is not None:
+        return recipe.source_date_epoch
+    return archive.latest_mtime(sdist_path)
+
+
+def build_env(recipe: Recipe, epoch: int) -> dict[str, str]:
+    """The whole environment of the build: the recipe's, then what reproducibility needs."""
+    prefix_map = f"{driver.BUILD}=."
+    ours = {
+        "CFLAGS": f"-ffile-prefix-map={prefix_map}",
+        "CXXFLAGS": f"-ffile-prefix-map={prefix_map}",
+        "RUSTFLAGS": f"--remap-path-prefix={prefix_map}",
+    }
+    env = dict(recipe.env)
+    for var in FLAG_VARIABLES:
+        env[var] = f"{ours[var]} {env[var]}".strip() if var in env else ours[var]
+    env.update(
+        {
+            "PATH": f"{driver.VENV}/bin:/usr/local/bin:/usr/bin:/bin",
+            "HOME": driver.HOME,
+            "TZ": "UTC",
+            "LC_ALL": "C.UTF-8",
+            "PYTHONHASHSEED": "0",
+            "SOURCE_DATE_EPOCH": str(epoch),
+            "CARGO_HOME": str(driver.CARGO_HOME),
+            "CARGO_NET_OFFLINE": "true",
+            "PIP_NO_INDEX": "1",
+        }
+    )
+    return dict(sorted(env.items()))
+
+
+def build_plan(recipe: Recipe, sources: Sources, env: dict[str, str]) -> dict[str, Any]:
+    return {
+        "sdist": sources.sdist.file,
+        "requires": [r.file for r in sources.requires],
+        "tools": [t.file for t in sources.tools],
+        "crates": [
+            {"name": c.name, "version": c.version, "file": c.file, "sha256": c.sha256}
+            for c in sources.crates
+        ],
+        "repair": recipe.repair,
+        "env": env,
+    }
+
+
+def run_build(
+    recipe: Recipe,
+    image: Image,
+    sources: Sources,
+    *,
+    store: Store,
+    sandbox: Sandbox,
+    progress: Progress,
+) -> BuiltWheel:
+    sdist_path = store.verified_path(sources.sdist.sha256, sources.sdist.file)
+    env = build_env(recipe, source_date_epoch(recipe, sdist_path))
+    started = time.monotonic()
+    with store.temp_dir("build-") as work:
+        mounts = stage(store, work, sources.staged_files(), build_plan(recipe, sources, env))
+        spec = run_spec(image=image, mode="build", mounts=mounts, env=env, limits=recipe.limits)
+        progress.status(f"building {recipe.name} {recipe.version} in {sandbox.name} (no network)")
+        log_lines: list[str] = []
+        result = sandbox.run(spec, _tee(log_lines, progress.log))
+        log_sha = store.add_bytes(("\n".join(log_lines) + "\n").encode())
+        if not result.ok:
+            raise _failure(recipe, result, store.path_of(log_sha))
+        wheel, report = _collect(work / "out", recipe, store.path_of(log_sha))
+        wheel_sha = store.add_file(wheel, what=wheel.name)
+        return BuiltWheel(
+            file=wheel.name,
+            sha256=wheel_sha,
+            unrepaired_file=report["unrepaired"],
+            grafted_libraries=grafted_libraries(wheel),
+            log_sha256=log_sha,
+            run={"backend": sandbox.name, **spec.describe()},
+            timings=report.get("timings", {}),
+            duration_s=round(time.monotonic() - started, 3),
+        )
+
+
+def _tee(lines: list[str], sink: Callable[[str], None]) -> Callable[[str], None]:
+    def on_line(line: str) -> None:
+        lines.append(line)
+        sink(line)
+
+    return on_line
+
+
+def _failure(recipe: Recipe, result: RunResult, log: Path) -> BuildFailed:
+    return BuildFailed(
+        f"build of {recipe.name} {recipe.version} ({recipe.path}) {result.reason()}",
+        hint=f"the full log is {log}",
+    )
+
+
+def _collect(out: Path, recipe: Recipe, log: Path) -> tuple[Path, dict[str, Any]]:
+    try:
+        report = json.loads((out / "result.json").read_text(encoding="utf-8"))
+        wheel = out / str(report["wheel"])
+        parse_wheel_filename(wheel.name)
+    except (OSError, ValueError, KeyError, TypeError, InvalidWheelFilename) as exc:
+        raise BuildFailed(
+            f"build of {recipe.name} {recipe.version} left no valid wheel in /out: {exc}",
+            hint=f"the full log is {log}",
+        ) from None
+    if wheel.is_symlink() or not wheel.is_file():
+        raise BuildFailed(f"build of {recipe.name}: {wheel.name} is not a regular file")
+    return wheel, report
+
+
+def grafted_libraries(wheel: Path) -> tuple[str, ...]:
+    """Shared libraries auditwheel copied in: they live in a top-level *.libs folder."""
+    with zipfile.ZipFile(wheel) as zf:
+        return tuple(
+            sorted(n for n in zf.namelist() if n.split("/", 1)[0].endswith(".libs") and "/" in n)
+        )

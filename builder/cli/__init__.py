@@ -1,0 +1,55 @@
+"""The command line: parse, call the library, print. Exit codes are in docs/cli.md.
+
+Data goes to stdout (``--json`` for machines); progress, logs and errors go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from collections.abc import Sequence
+
+from builder import __version__
+from builder.cli import build as build_cmd
+from builder.cli import image as image_cmd
+from builder.cli import recipe as recipe_cmd
+from builder.cli.output import err_console
+from builder.errors import BuilderError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="builder",
+        description="Hermetic, reproducible builds and provenance for Python wheels.",
+    )
+    p.add_argument("--version", action="version", version=f"builder {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    build_cmd.register(sub)
+    image_cmd.register(sub)
+    recipe_cmd.register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    try:
+        args = parser().parse_args(args_list)
+    except SystemExit as exc:
+        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    try:
+        return int(args.handler(args))
+    except BuilderError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        err_console().print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
+        if exc.hint:
+            err_console().print(f"[bold cyan]hint:[/] {exc.hint}", markup=True, highlight=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console().print("[bold red]error:[/] interrupted", markup=True)
+        return EXIT_INTERRUPTED

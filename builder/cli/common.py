@@ -1,0 +1,37 @@
+"""Options shared by several commands, and the objects they select."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from builder.sandbox import Sandbox
+from builder.store import Store, default_store_root
+
+BACKENDS = ("docker",)
+
+
+def add_store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="content-addressed store (default: $BUILDER_STORE or the user cache directory)",
+    )
+
+
+def add_backend_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=BACKENDS, default="docker", help="isolation backend")
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    return Store(args.store or default_store_root())
+
+
+def sandbox_factory(backend: str):  # type: ignore[no-untyped-def]
+    def make() -> Sandbox:
+        from builder.sandbox.docker import DockerSandbox
+
+        return DockerSandbox()
+
+    return make

@@ -1,0 +1,35 @@
+"""Terminal output: rich on stderr for people, plain JSON on stdout for machines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from functools import cache
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+
+@cache
+def err_console() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+class TerminalProgress:
+    """Phases as bold lines; tool and build output streamed dim (hidden with --quiet)."""
+
+    def __init__(self, *, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.console = err_console()
+
+    def status(self, text: str) -> None:
+        self.console.print(f"[bold]==>[/] {escape(text)}")
+
+    def log(self, line: str) -> None:
+        if not self.quiet:
+            self.console.print(f"[dim]{escape(line)}[/]", soft_wrap=True)

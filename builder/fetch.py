@@ -1,0 +1,171 @@
+"""The fetch phase, the only one with network: every input into the store, verified.
+
+Wheels and sdists come from the configured index and are refused unless their bytes hash
+to the pinned sha256. Rust crates are those of the sdist's Cargo.lock files: cargo itself
+downloads them, inside a network-enabled container of the build image (so nothing from
+the sdist runs on the host), and each .crate is stored only if it hashes to the checksum
+the lock pins.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder import archive, driver
+from builder.errors import FetchError
+from builder.images import Image
+from builder.index import Index
+from builder.names import Sha256, is_sha256
+from builder.progress import Progress
+from builder.recipe import Limits, PinnedFile
+from builder.sandbox import Sandbox
+from builder.staging import StagedFile, run_spec, stage
+from builder.store import Store
+
+CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Crate:
+    name: str
+    version: str
+    sha256: Sha256
+
+    @property
+    def file(self) -> str:
+        return f"{self.name}-{self.version}.crate"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sources:
+    """Every input of one build, all present and verified in the store."""
+
+    sdist: PinnedFile
+    requires: tuple[PinnedFile, ...]
+    tools: tuple[PinnedFile, ...]
+    crates: tuple[Crate, ...]
+
+    def staged_files(self) -> list[StagedFile]:
+        files = [StagedFile(folder="sdist", file=self.sdist.file, sha256=self.sdist.sha256)]
+        files += [StagedFile(folder="wheels", file=r.file, sha256=r.sha256) for r in self.requires]
+        files += [StagedFile(folder="tools", file=t.file, sha256=t.sha256) for t in self.tools]
+        files += [StagedFile(folder="crates", file=c.file, sha256=c.sha256) for c in self.crates]
+        return files
+
+
+def fetch_pinned(pin: PinnedFile, store: Store, index: Index, progress: Progress) -> None:
+    if store.has(pin.sha256):
+        return
+    progress.status(f"fetching {pin.file}")
+    found = index.find(pin.name, pin.file)
+    if found.sha256 is not None and found.sha256 != pin.sha256:
+        raise FetchError(
+            f"{pin.file}: the index {index.url} lists sha256 {found.sha256}, "
+            f"the recipe pins {pin.sha256}",
+            hint="the file was replaced upstream, or the pin is wrong; nothing was stored",
+        )
+    store.add_stream(index.download(found), expected=pin.sha256, what=pin.file)
+
+
+def cargo_locks(sdist: Path) -> dict[str, list[Crate]]:
+    """The registry crates each Cargo.lock in the sdist pins, by the lock's path."""
+    locks = {}
+    for member, data in sorted(archive.read_members(sdist, "Cargo.lock").items()):
+        top, _, rel = member.partition("/")
+        locks[rel or top] = parse_cargo_lock(data, f"{sdist.name}:{member}")
+    return locks
+
+
+def parse_cargo_lock(data: bytes, where: str) -> list[Crate]:
+    try:
+        lock = tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise FetchError(f"{where}: not a readable Cargo.lock: {exc}") from None
+    crates = []
+    for i, pkg in enumerate(lock.get("package", [])):
+        source = pkg.get("source")
+        if source is None:
+            continue  # a path dependency: part of the sdist itself
+        if source != CRATES_IO and not source.startswith("registry+"):
+            raise FetchError(
+                f"{where}: package[{i}] {pkg.get('name')!r} comes from {source!r}",
+                hint="only registry crates pinned by checksum can be vendored for offline builds",
+            )
+        checksum = pkg.get("checksum")
+        if not is_sha256(checksum):
+            raise FetchError(f"{where}: package[{i}] {pkg.get('name')!r} has no sha256 checksum")
+        crates.append(Crate(name=pkg["name"], version=pkg["version"], sha256=Sha256(checksum)))
+    return crates
+
+
+def fetch_crates(
+    sdist: PinnedFile,
+    image: Image,
+    store: Store,
+    sandbox_factory: Callable[[], Sandbox],
+    progress: Progress,
+) -> tuple[Crate, ...]:
+    sdist_path = store.verified_path(sdist.sha256, sdist.file)
+    locks = cargo_locks(sdist_path)
+    crates = sorted({c for cs in locks.values() for c in cs}, key=lambda c: (c.name, c.version))
+    missing = [c for c in crates if not store.has(c.sha256)]
+    if missing:
+        progress.status(f"fetching {len(missing)} crates with cargo (network on, in the image)")
+        _cargo_fetch(sdist, sorted(locks), missing, image, store, sandbox_factory(), progress)
+    return tuple(crates)
+
+
+def _cargo_fetch(
+    sdist: PinnedFile,
+    lock_paths: Sequence[str],
+    missing: Sequence[Crate],
+    image: Image,
+    store: Store,
+    sandbox: Sandbox,
+    progress: Progress,
+) -> None:
+    with store.temp_dir("fetch-") as work:
+        plan = {"sdist": sdist.file, "cargo_locks": list(lock_paths)}
+        staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
+        mounts = stage(store, work, staged, plan)
+        env = {
+            "HOME": driver.HOME,
+            "PATH": "/usr/bin:/bin",
+            "CARGO_HOME": f"{driver.OUT}/cargo-home",
+            "LC_ALL": "C.UTF-8",
+        }
+        limits = Limits(timeout_s=900)
+        spec = run_spec(
+            image=image, mode="fetch-crates", mounts=mounts, env=env, limits=limits, network=True
+        )
+        result = sandbox.run(spec, progress.log)
+        if not result.ok:
+            raise FetchError(f"cargo fetch for {sdist.file} {result.reason()}")
+        fetched = {
+            p.name: p for p in (work / "out" / "cargo-home").glob("registry/cache/*/*.crate")
+        }
+        for crate in missing:
+            path = fetched.get(crate.file)
+            if path is None:
+                raise FetchError(f"{sdist.file}: cargo did not fetch {crate.file}")
+            store.add_file(path, expected=crate.sha256, what=f"crate {crate.file}")
+
+
+def fetch_all(
+    *,
+    sdist: PinnedFile,
+    requires: Sequence[PinnedFile],
+    tools: Sequence[PinnedFile],
+    image: Image,
+    store: Store,
+    index: Index,
+    sandbox_factory: Callable[[], Sandbox],
+    progress: Progress,
+) -> Sources:
+    for pin in (sdist, *requires, *tools):
+        fetch_pinned(pin, store, index, progress)
+    crates = fetch_crates(sdist, image, store, sandbox_factory, progress)
+    return Sources(sdist=sdist, requires=tuple(requires), tools=tuple(tools), crates=crates)

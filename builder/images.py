@@ -1,0 +1,273 @@
+"""Build images: root filesystems made locally from Debian packages, named by content.
+
+There is no container registry: an image is made with mmdebstrap from the mirror of the
+machine's apt sources, with SOURCE_DATE_EPOCH fixed by its definition, so the root
+filesystem tar is reproducible and its sha256 is the image's digest. The tar is kept in
+the store (an image is an input like any other); its package list goes into every build
+record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import tomllib
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from builder.errors import ImageError, RecipeError
+from builder.names import Sha256
+from builder.progress import Progress
+from builder.recipe import PinnedFile, Problems, parse_pinned_wheels, required_str
+from builder.store import Store, sha256_file, write_atomic
+
+DEFINITION_FILE = "image.toml"
+_DEFINITION_KEYS = {"description", "suite", "source-date-epoch", "packages", "tools"}
+_APT_SOURCES = Path("/etc/apt")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageDefinition:
+    name: str
+    path: Path
+    description: str
+    suite: str
+    source_date_epoch: int
+    packages: tuple[str, ...]
+    tools: tuple[PinnedFile, ...]
+
+    @property
+    def sha256(self) -> Sha256:
+        return sha256_file(self.path)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DebPackage:
+    name: str
+    version: str
+    architecture: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Image:
+    """A made image: its digest is the sha256 of its root filesystem tar."""
+
+    name: str
+    digest: Sha256
+    definition_sha256: Sha256
+    packages: tuple[DebPackage, ...]
+    tools: tuple[PinnedFile, ...]
+    made_on: str
+
+    @property
+    def reference(self) -> str:
+        """The local tag a container backend knows this image by."""
+        return f"builder/{self.name}:{self.digest[:24]}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Image:
+        return cls(
+            name=data["name"],
+            digest=Sha256(data["digest"]),
+            definition_sha256=Sha256(data["definition_sha256"]),
+            packages=tuple(DebPackage(**p) for p in data["packages"]),
+            tools=tuple(PinnedFile(**t) for t in data["tools"]),
+            made_on=data["made_on"],
+        )
+
+
+def default_search_path() -> tuple[Path, ...]:
+    """containers/ in the working directory, then the one beside this checkout's package."""
+    here = Path(__file__).resolve().parent.parent / "containers"
+    return tuple(dict.fromkeys([Path.cwd() / "containers", here]))
+
+
+def find_definition(name: str, search: Sequence[Path] | None = None) -> ImageDefinition:
+    dirs = tuple(search) if search is not None else default_search_path()
+    for base in dirs:
+        candidate = base / name / DEFINITION_FILE
+        if candidate.is_file():
+            return load_definition(candidate)
+    looked = ", ".join(str(d) for d in dirs)
+    raise ImageError(
+        f"no image definition named {name!r} (looked in {looked})",
+        hint=f"image definitions are containers/<name>/{DEFINITION_FILE}",
+    )
+
+
+def load_definition(path: Path) -> ImageDefinition:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read image definition: {exc}") from None
+    p = Problems(path, hint="docs/images.md lists every key of an image definition")
+    for unknown in sorted(set(data) - _DEFINITION_KEYS):
+        p.add(unknown, f"unknown key (allowed: {', '.join(sorted(_DEFINITION_KEYS))})")
+    suite = required_str(data, "suite", "suite", p)
+    sde = data.get("source-date-epoch")
+    if isinstance(sde, bool) or not isinstance(sde, int) or sde < 0:
+        p.add("source-date-epoch", f"expected a non-negative integer, got {sde!r}")
+    packages = data.get("packages")
+    if not isinstance(packages, list) or not all(isinstance(x, str) and x for x in packages):
+        p.add("packages", "expected an array of Debian package names")
+        packages = []
+    tools = parse_pinned_wheels(data.get("tools", []), "tools", p)
+    p.raise_if_any()
+    return ImageDefinition(
+        name=path.parent.name,
+        path=path,
+        description=str(data.get("description", "")),
+        suite=suite,
+        source_date_epoch=int(sde),
+        packages=tuple(packages),
+        tools=tools,
+    )
+
+
+def host_debian_mirror(apt_dir: Path = _APT_SOURCES) -> str | None:
+    """The Debian mirror this machine's apt already uses, so no address is written in code."""
+    for uri, signed_by in _apt_source_entries(apt_dir):
+        if "security" in uri:
+            continue
+        if "debian-archive-keyring" in signed_by or uri.rstrip("/").endswith("/debian"):
+            return uri
+    return None
+
+
+def _apt_source_entries(apt_dir: Path) -> Iterator[tuple[str, str]]:
+    files = [apt_dir / "sources.list", *sorted((apt_dir / "sources.list.d").glob("*"))]
+    for path in files:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if path.suffix == ".sources":
+            yield from _deb822_entries(text)
+        else:
+            for line in text.splitlines():
+                match = re.match(r"\s*deb\s+(?:\[(?P<opts>[^]]*)\]\s+)?(?P<uri>\S+)", line)
+                if match:
+                    yield match["uri"], match["opts"] or ""
+
+
+def _deb822_entries(text: str) -> Iterator[tuple[str, str]]:
+    for stanza in re.split(r"\n\s*\n", text):
+        fields = dict(
+            (k.strip().lower(), v.strip())
+            for k, _, v in (ln.partition(":") for ln in stanza.splitlines())
+            if not k.startswith("#") and v
+        )
+        if "deb" in fields.get("types", "").split():
+            for uri in fields.get("uris", "").split():
+                yield uri, fields.get("signed-by", "")
+
+
+def mmdebstrap_command(defn: ImageDefinition, out_tar: Path, mirror: str | None) -> list[str]:
+    tool = shutil.which("mmdebstrap")
+    if tool is None:
+        raise ImageError(
+            "mmdebstrap is not installed; it makes images from Debian packages",
+            hint="apt-get install mmdebstrap",
+        )
+    cmd = [tool, "--variant=apt", f"--include={','.join(defn.packages)}", defn.suite, str(out_tar)]
+    if mirror:
+        cmd.append(f"deb {mirror} {defn.suite} main")
+    return cmd
+
+
+def make_image(defn: ImageDefinition, store: Store, progress: Progress) -> Image:
+    """Make the root filesystem, store it by digest and record its package list."""
+    mirror = os.environ.get("BUILDER_DEBIAN_MIRROR") or host_debian_mirror()
+    with store.temp_dir("image-") as tmp:
+        tar_path = tmp / "rootfs.tar"
+        cmd = mmdebstrap_command(defn, tar_path, mirror)
+        env = {**os.environ, "SOURCE_DATE_EPOCH": str(defn.source_date_epoch)}
+        progress.status(f"making image {defn.name} from Debian {defn.suite} with mmdebstrap")
+        _run_streaming(cmd, env, progress, what=f"mmdebstrap for image {defn.name}")
+        progress.status(f"hashing the root filesystem of {defn.name}")
+        digest = store.add_file(tar_path, what=f"image {defn.name} root filesystem")
+    packages = read_package_list(store.path_of(digest))
+    image = Image(
+        name=defn.name,
+        digest=digest,
+        definition_sha256=defn.sha256,
+        packages=packages,
+        tools=defn.tools,
+        made_on=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+    write_atomic(_metadata_path(store, defn.name), json.dumps(image.to_json(), indent=2).encode())
+    return image
+
+
+def _run_streaming(cmd: list[str], env: dict[str, str], progress: Progress, what: str) -> None:
+    tail: list[str] = []
+    with subprocess.Popen(
+        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            progress.log(line.rstrip("\n"))
+            tail = [*tail[-19:], line.rstrip("\n")]
+    if proc.returncode != 0:
+        raise ImageError(
+            f"{what} failed (exit {proc.returncode}):\n" + "\n".join(tail),
+            hint="check the machine's apt sources, or set BUILDER_DEBIAN_MIRROR",
+        )
+
+
+def read_package_list(rootfs_tar: Path) -> tuple[DebPackage, ...]:
+    """Installed packages, from dpkg's status file inside the root filesystem tar."""
+    with tarfile.open(rootfs_tar) as tar:
+        for member in tar:
+            if member.name.lstrip("./") == "var/lib/dpkg/status" and member.isfile():
+                f = tar.extractfile(member)
+                assert f is not None
+                return _parse_dpkg_status(f.read().decode())
+    raise ImageError(f"{rootfs_tar}: no var/lib/dpkg/status; not a Debian root filesystem")
+
+
+def _parse_dpkg_status(text: str) -> tuple[DebPackage, ...]:
+    packages = []
+    for stanza in text.split("\n\n"):
+        fields = dict(
+            (k, v.strip()) for k, _, v in (ln.partition(":") for ln in stanza.splitlines())
+        )
+        if fields.get("Status", "").endswith(" installed") and "Package" in fields:
+            packages.append(
+                DebPackage(
+                    name=fields["Package"],
+                    version=fields.get("Version", ""),
+                    architecture=fields.get("Architecture", ""),
+                )
+            )
+    return tuple(sorted(packages, key=lambda p: (p.name, p.architecture)))
+
+
+def _metadata_path(store: Store, name: str) -> Path:
+    return store.root / "images" / f"{name}.json"
+
+
+def current_image(defn: ImageDefinition, store: Store) -> Image | None:
+    """The image last made from this exact definition, if its root filesystem is stored."""
+    try:
+        data = json.loads(_metadata_path(store, defn.name).read_text(encoding="utf-8"))
+        image = Image.from_json(data)
+    except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
+        return None
+    if image.definition_sha256 != defn.sha256 or not store.has(image.digest):
+        return None
+    return image
+
+
+def ensure_image(defn: ImageDefinition, store: Store, progress: Progress) -> Image:
+    return current_image(defn, store) or make_image(defn, store, progress)

@@ -1,0 +1,115 @@
+"""The package index, as configured: never a host written in builder's own code.
+
+The index URL comes, in order, from BUILDER_INDEX_URL, from pip's own configuration
+(PIP_INDEX_URL, pip.conf) and, where nothing is set, from pip's built-in default.
+Files are found through the simple repository API (PEP 691 JSON, PEP 503 HTML).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cache
+
+import requests
+from pypi_simple import DistributionPackage, NoSuchProjectError, PyPISimple
+
+from builder.errors import FetchError
+from builder.names import NormalizedName, Sha256
+
+TIMEOUT_S = 60
+
+
+@cache
+def configured_index_url() -> str:
+    for var in ("BUILDER_INDEX_URL", "PIP_INDEX_URL"):
+        if value := os.environ.get(var):
+            return value
+    if value := _pip_config_value("index-url"):
+        return value
+    return _pip_default_index()
+
+
+def explicit_index_url() -> str | None:
+    """The index the user configured, or None where pip's own default applies."""
+    url = configured_index_url()
+    return None if url == _pip_default_index() else url
+
+
+def _pip_config_value(key: str) -> str | None:
+    try:
+        out = subprocess.run(
+            [sys.executable, "-m", "pip", "config", "list"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    for line in out.splitlines():
+        name, _, value = line.partition("=")
+        if name.endswith(f".{key}"):
+            return value.strip().strip("'\"")
+    return None
+
+
+def _pip_default_index() -> str:
+    try:
+        from pip._internal.models.index import PyPI
+    except ImportError as exc:  # pragma: no cover - pip is always beside builder
+        raise FetchError(
+            "no package index is configured and pip is not importable to supply its default",
+            hint="set BUILDER_INDEX_URL or PIP_INDEX_URL",
+        ) from exc
+    return str(PyPI.simple_url)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexFile:
+    filename: str
+    url: str
+    sha256: Sha256 | None
+
+
+class Index:
+    """A read-only client of one simple-API index."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or configured_index_url()
+        self._session = requests.Session()
+        self._client = PyPISimple(endpoint=self.url, session=self._session)
+
+    def files(self, name: NormalizedName) -> list[IndexFile]:
+        try:
+            page = self._client.get_project_page(name, timeout=TIMEOUT_S)
+        except NoSuchProjectError:
+            raise FetchError(f"{name}: no such project on the index {self.url}") from None
+        except requests.RequestException as exc:
+            raise FetchError(f"{name}: cannot reach the index {self.url}: {exc}") from None
+        return [_index_file(p) for p in page.packages]
+
+    def find(self, name: NormalizedName, filename: str) -> IndexFile:
+        for f in self.files(name):
+            if f.filename == filename:
+                return f
+        raise FetchError(
+            f"{name}: the index {self.url} has no file {filename!r}",
+            hint="the file may have been yanked or the index is not the one the recipe used",
+        )
+
+    def download(self, f: IndexFile) -> Iterator[bytes]:
+        try:
+            with self._session.get(f.url, stream=True, timeout=TIMEOUT_S) as resp:
+                resp.raise_for_status()
+                yield from resp.iter_content(chunk_size=1 << 20)
+        except requests.RequestException as exc:
+            raise FetchError(f"{f.filename}: download failed: {exc}") from None
+
+
+def _index_file(p: DistributionPackage) -> IndexFile:
+    sha = p.digests.get("sha256")
+    return IndexFile(filename=p.filename, url=p.url, sha256=Sha256(sha) if sha else None)

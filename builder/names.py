@@ -1,0 +1,28 @@
+"""Small value types that must not be mixed up with plain strings."""
+
+from __future__ import annotations
+
+import re
+from typing import NewType
+
+from packaging.utils import canonicalize_name
+
+NormalizedName = NewType("NormalizedName", str)
+Sha256 = NewType("Sha256", str)
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+def normalize(name: str) -> NormalizedName:
+    """PEP 503 normalization: the only form in which names are compared or stored."""
+    return NormalizedName(canonicalize_name(name))
+
+
+def is_sha256(value: object) -> bool:
+    return isinstance(value, str) and _SHA256.fullmatch(value) is not None
+
+
+def sha256_hex(value: str) -> Sha256:
+    if not is_sha256(value):
+        raise ValueError(f"not a lowercase hex sha256: {value!r}")
+    return Sha256(value)

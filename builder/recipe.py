@@ -1,0 +1,287 @@
+"""Load and validate recipes: TOML files that pin one wheel build.
+
+Every problem in a file is collected and reported at once, each naming the file and the
+dotted key, so a user fixes a recipe in one pass instead of one error per run.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
+from packaging.version import InvalidVersion, Version
+
+from builder.errors import RecipeError
+from builder.names import NormalizedName, Sha256, is_sha256, normalize
+
+REPAIR_MODES = ("auto", "skip")
+_ENV_RESERVED = frozenset(
+    {"SOURCE_DATE_EPOCH", "TZ", "LC_ALL", "PYTHONHASHSEED", "HOME", "PATH", "CARGO_HOME"}
+)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PinnedFile:
+    """One file, by name and content digest, that a build reads."""
+
+    name: NormalizedName
+    version: str
+    file: str
+    sha256: Sha256
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    memory_mib: int = 4096
+    pids: int = 1024
+    cpus: float = 2.0
+    timeout_s: int = 1800
+    tmpfs_mib: int = 4096
+
+    def as_dict(self) -> dict[str, int | float]:
+        return {
+            "memory_mib": self.memory_mib,
+            "pids": self.pids,
+            "cpus": self.cpus,
+            "timeout_s": self.timeout_s,
+            "tmpfs_mib": self.tmpfs_mib,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recipe:
+    path: Path
+    name: NormalizedName
+    version: str
+    sdist: PinnedFile
+    image: str
+    requires: tuple[PinnedFile, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+    source_date_epoch: int | None = None
+    repair: str = "auto"
+    limits: Limits = field(default_factory=Limits)
+
+    def external_parameters(self) -> dict[str, Any]:
+        """The recipe as data: exactly what a user chose, nothing the machine added."""
+        return {
+            "name": self.name,
+            "version": self.version,
+            "sdist": {"file": self.sdist.file, "sha256": self.sdist.sha256},
+            "image": self.image,
+            "requires": [
+                {"name": r.name, "version": r.version, "file": r.file, "sha256": r.sha256}
+                for r in self.requires
+            ],
+            "env": dict(sorted(self.env.items())),
+            "source_date_epoch": self.source_date_epoch,
+            "repair": self.repair,
+        }
+
+
+class Problems:
+    """Collects every problem in one file, each prefixed with the file and key."""
+
+    def __init__(
+        self, path: Path, hint: str = "docs/recipes.md lists every key of a recipe"
+    ) -> None:
+        self.path = path
+        self.hint = hint
+        self.items: list[str] = []
+
+    def add(self, key: str, message: str) -> None:
+        self.items.append(f"{self.path}: {key}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            count = len(self.items)
+            head = f"{self.path}: {count} problem{'s' if count > 1 else ''}"
+            raise RecipeError("\n".join([head, *self.items]), hint=self.hint)
+
+
+def table(
+    data: Mapping[str, Any], key: str, allowed: set[str], problems: Problems, prefix: str = ""
+) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    dotted = f"{prefix}{key}"
+    if not isinstance(value, Mapping):
+        problems.add(dotted, f"expected a table, got {type(value).__name__}")
+        return {}
+    for unknown in sorted(set(value) - allowed):
+        problems.add(f"{dotted}.{unknown}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    return value
+
+
+def required_str(
+    data: Mapping[str, Any],
+    key: str,
+    dotted: str,
+    problems: Problems,
+    check: Callable[[str], str | None] | None = None,
+) -> str:
+    value = data.get(key)
+    if value is None:
+        problems.add(dotted, "missing")
+        return ""
+    if not isinstance(value, str) or not value:
+        problems.add(dotted, f"expected a non-empty string, got {value!r}")
+        return ""
+    if check is not None and (why := check(value)) is not None:
+        problems.add(dotted, why)
+    return value
+
+
+def _check_sha256(value: str) -> str | None:
+    return None if is_sha256(value) else f"expected 64 lowercase hex characters, got {value!r}"
+
+
+def _check_version(value: str) -> str | None:
+    try:
+        Version(value)
+    except InvalidVersion:
+        return f"not a valid PEP 440 version: {value!r}"
+    return None
+
+
+def _check_sdist_file(value: str) -> str | None:
+    try:
+        parse_sdist_filename(value)
+    except InvalidSdistFilename:
+        return f"not an sdist file name (NAME-VERSION.tar.gz or .zip): {value!r}"
+    return None
+
+
+def _check_wheel_file(value: str) -> str | None:
+    try:
+        parse_wheel_filename(value)
+    except InvalidWheelFilename:
+        return f"not a wheel file name: {value!r}"
+    return None
+
+
+def _pinned_sdist(table: Mapping[str, Any], name: str, version: str, p: Problems) -> PinnedFile:
+    file = required_str(table, "file", "sdist.file", p, _check_sdist_file)
+    sha = required_str(table, "sha256", "sdist.sha256", p, _check_sha256)
+    if file and _check_sdist_file(file) is None and name and version:
+        sd_name, sd_version = parse_sdist_filename(file)
+        if sd_name != normalize(name) or str(sd_version) != str(Version(version or "0")):
+            p.add("sdist.file", f"{file!r} is not {name} {version}")
+    return PinnedFile(name=normalize(name), version=version, file=file, sha256=Sha256(sha))
+
+
+def parse_pinned_wheels(value: Any, array: str, p: Problems) -> tuple[PinnedFile, ...]:
+    """An array of [[array]] entries, each one wheel file pinned by name, version and sha256."""
+    if not isinstance(value, list):
+        p.add(array, f"expected an array of tables ([[{array}]])")
+        return ()
+    pins = []
+    for i, entry in enumerate(value):
+        key = f"{array}[{i}]"
+        if not isinstance(entry, Mapping):
+            p.add(key, "expected a table with name, version, file, sha256")
+            continue
+        for unknown in sorted(set(entry) - {"name", "version", "file", "sha256"}):
+            p.add(f"{key}.{unknown}", "unknown key (allowed: file, name, sha256, version)")
+        name = required_str(entry, "name", f"{key}.name", p)
+        version = required_str(entry, "version", f"{key}.version", p, _check_version)
+        file = required_str(entry, "file", f"{key}.file", p, _check_wheel_file)
+        sha = required_str(entry, "sha256", f"{key}.sha256", p, _check_sha256)
+        if (
+            file
+            and name
+            and _check_wheel_file(file) is None
+            and (parse_wheel_filename(file)[0] != normalize(name))
+        ):
+            p.add(f"{key}.file", f"{file!r} is not a wheel of {name!r}")
+        pins.append(
+            PinnedFile(name=normalize(name), version=version, file=file, sha256=Sha256(sha))
+        )
+    return tuple(pins)
+
+
+def _env(value: Any, p: Problems) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        p.add("build.env", 'expected a table of NAME = "value" strings')
+        return {}
+    env = {}
+    for key, val in value.items():
+        if not isinstance(val, str):
+            p.add(f"build.env.{key}", f"expected a string, got {val!r}")
+        elif key in _ENV_RESERVED:
+            p.add(f"build.env.{key}", "set by builder for reproducibility; remove it")
+        else:
+            env[str(key)] = val
+    return env
+
+
+def _limits(table: Mapping[str, Any], p: Problems) -> Limits:
+    defaults = Limits()
+    values: dict[str, Any] = {}
+    for key, default in defaults.as_dict().items():
+        if key not in table:
+            continue
+        val = table[key]
+        if isinstance(val, bool) or not isinstance(val, type(default) | int) or val <= 0:
+            p.add(f"limits.{key}", f"expected a positive number, got {val!r}")
+        else:
+            values[key] = val
+    return Limits(**values)
+
+
+def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
+    p = Problems(path)
+    for unknown in sorted(set(data) - {"package", "sdist", "build", "limits"}):
+        p.add(unknown, "unknown key (allowed: build, limits, package, sdist)")
+    package = table(data, "package", {"name", "version"}, p)
+    name = required_str(package, "name", "package.name", p)
+    version = required_str(package, "version", "package.version", p, _check_version)
+    sdist = _pinned_sdist(table(data, "sdist", {"file", "sha256"}, p), name, version, p)
+    build_keys = {"image", "requires", "env", "source-date-epoch", "repair"}
+    build = table(data, "build", build_keys, p)
+    image = required_str(build, "image", "build.image", p)
+    requires = parse_pinned_wheels(build.get("requires", []), "build.requires", p)
+    env = _env(build.get("env", {}), p)
+    sde = build.get("source-date-epoch")
+    if sde is not None and (isinstance(sde, bool) or not isinstance(sde, int) or sde < 0):
+        p.add("build.source-date-epoch", f"expected a non-negative integer, got {sde!r}")
+    repair = build.get("repair", "auto")
+    if repair not in REPAIR_MODES:
+        p.add("build.repair", f"expected one of {', '.join(REPAIR_MODES)}, got {repair!r}")
+    limits = _limits(table(data, "limits", set(Limits().as_dict()), p), p)
+    p.raise_if_any()
+    return Recipe(
+        path=path,
+        name=normalize(name),
+        version=version,
+        sdist=sdist,
+        image=image,
+        requires=requires,
+        env=env,
+        source_date_epoch=sde,
+        repair=repair,
+        limits=limits,
+    )
+
+
+def load_recipe(path: Path) -> Recipe:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RecipeError(
+            f"{path}: no such recipe", hint="recipes live in recipes/*.toml"
+        ) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read recipe: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(f"{path}: not valid TOML: {exc}") from None
+    return parse_recipe(data, path)

@@ -1,0 +1,88 @@
+"""What runs a build in isolation: the Sandbox protocol and the values it takes.
+
+A backend receives a complete RunSpec (image, command, exact environment, mounts, limits)
+and returns a RunResult; it never decides what to run, only how to contain it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from builder.images import Image
+from builder.progress import Progress
+from builder.recipe import Limits
+from builder.store import Store
+
+BUILD_USER = "1000:1000"
+HOSTNAME = "builder"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Mount:
+    source: Path
+    target: str
+    read_only: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunSpec:
+    image: Image
+    command: tuple[str, ...]
+    env: Mapping[str, str]
+    mounts: tuple[Mount, ...]
+    tmpfs: tuple[str, ...]
+    workdir: str
+    limits: Limits
+    network: bool = False
+    user: str = BUILD_USER
+    hostname: str = HOSTNAME
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def describe(self) -> dict[str, object]:
+        """What the record keeps of how the container was set up."""
+        return {
+            "command": list(self.command),
+            "env": dict(sorted(self.env.items())),
+            "mounts": [{"target": m.target, "read_only": m.read_only} for m in self.mounts],
+            "tmpfs": list(self.tmpfs),
+            "workdir": self.workdir,
+            "network": self.network,
+            "user": self.user,
+            "hostname": self.hostname,
+            "limits": self.limits.as_dict(),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    exit_code: int
+    duration_s: float
+    timed_out: bool = False
+    oom_killed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
+
+    def reason(self) -> str:
+        if self.timed_out:
+            return "stopped: the wall-clock limit was reached"
+        if self.oom_killed:
+            return "killed: the memory limit was reached"
+        return f"exited with status {self.exit_code}"
+
+
+LineSink = Callable[[str], None]
+
+
+class Sandbox(Protocol):
+    name: str
+
+    def prepare(self, image: Image, store: Store, progress: Progress) -> None:
+        """Make the image runnable by this backend (e.g. import its root filesystem)."""
+
+    def run(self, spec: RunSpec, on_line: LineSink) -> RunResult:
+        """Run to completion or limit; leave nothing running or behind, whatever happens."""

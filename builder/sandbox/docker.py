@@ -1,0 +1,153 @@
+"""The docker backend: one fresh container per run, removed in every case."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import uuid
+from typing import Any
+
+import docker
+import docker.errors
+import requests
+from docker.models.containers import Container
+from docker.types import Mount as DockerMount
+
+from builder.errors import ImageError, SandboxUnavailable
+from builder.images import Image
+from builder.progress import Progress
+from builder.sandbox import LineSink, RunResult, RunSpec
+from builder.store import Store
+
+LABEL = "dev.builder"
+TMPFS_OPTIONS = "rw,exec,nosuid,nodev"
+
+
+def connect() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except (docker.errors.DockerException, requests.RequestException) as exc:
+        raise SandboxUnavailable(
+            f"the Docker daemon does not answer: {exc}",
+            hint="start dockerd (or set DOCKER_HOST) and run again",
+        ) from None
+    return client
+
+
+class DockerSandbox:
+    name = "docker"
+
+    def __init__(self, client: docker.DockerClient | None = None) -> None:
+        self.client = client or connect()
+
+    def prepare(self, image: Image, store: Store, progress: Progress) -> None:
+        try:
+            self.client.images.get(image.reference)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        rootfs = store.verified_path(image.digest, f"image {image.name} root filesystem")
+        progress.status(f"importing image {image.name} ({image.digest[:12]}) into Docker")
+        repository, tag = image.reference.rsplit(":", 1)
+        try:
+            self.client.api.import_image_from_file(
+                str(rootfs),
+                repository=repository,
+                tag=tag,
+                changes=[f'LABEL {LABEL}.rootfs-digest="sha256:{image.digest}"'],
+            )
+        except docker.errors.APIError as exc:
+            raise ImageError(f"docker import of image {image.name} failed: {exc}") from None
+
+    def run(self, spec: RunSpec, on_line: LineSink) -> RunResult:
+        container = self._create(spec)
+        started = time.monotonic()
+        try:
+            container.start()
+            reader = threading.Thread(target=_pump_logs, args=(container, on_line), daemon=True)
+            reader.start()
+            exit_code, timed_out = _wait(container, spec.limits.timeout_s)
+            reader.join(timeout=10)
+            container.reload()
+            oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
+            return RunResult(
+                exit_code=exit_code,
+                duration_s=time.monotonic() - started,
+                timed_out=timed_out,
+                oom_killed=oom,
+            )
+        finally:
+            _remove(container)
+
+    def _create(self, spec: RunSpec) -> Container:
+        limits = spec.limits
+        uid, _, gid = spec.user.partition(":")
+        owned = f"{TMPFS_OPTIONS},size={limits.tmpfs_mib}m,uid={uid},gid={gid or uid},mode=0755"
+        shared = f"{TMPFS_OPTIONS},size={limits.tmpfs_mib}m,mode=1777"
+        kwargs: dict[str, Any] = {
+            "image": spec.image.reference,
+            "command": list(spec.command),
+            "environment": dict(spec.env),
+            "user": spec.user,
+            "working_dir": spec.workdir,
+            "hostname": spec.hostname,
+            "network_mode": "bridge" if spec.network else "none",
+            "read_only": True,
+            "tmpfs": {t: shared if t == "/tmp" else owned for t in spec.tmpfs},
+            "mounts": [
+                DockerMount(
+                    target=m.target, source=str(m.source), type="bind", read_only=m.read_only
+                )
+                for m in spec.mounts
+            ],
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "pids_limit": limits.pids,
+            "mem_limit": f"{limits.memory_mib}m",
+            "memswap_limit": f"{limits.memory_mib}m",
+            "nano_cpus": int(limits.cpus * 1e9),
+            "ipc_mode": "private",
+            "labels": {LABEL: "build", f"{LABEL}.run": uuid.uuid4().hex, **spec.labels},
+            "detach": True,
+        }
+        try:
+            return self.client.containers.create(**kwargs)
+        except docker.errors.ImageNotFound:
+            raise ImageError(
+                f"image {spec.image.reference} is not in Docker",
+                hint=f"run: builder image build {spec.image.name}",
+            ) from None
+        except docker.errors.APIError as exc:
+            raise SandboxUnavailable(
+                f"docker could not create the build container: {exc}"
+            ) from None
+
+
+def _pump_logs(container: Container, on_line: LineSink) -> None:
+    pending = b""
+    try:
+        for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                on_line(line.decode("utf-8", "replace"))
+    except (docker.errors.DockerException, requests.RequestException):
+        pass
+    if pending:
+        on_line(pending.decode("utf-8", "replace"))
+
+
+def _wait(container: Container, timeout_s: int) -> tuple[int, bool]:
+    try:
+        result = container.wait(timeout=timeout_s)
+        return int(result.get("StatusCode", -1)), False
+    except (requests.ReadTimeout, requests.ConnectionError):
+        container.kill()
+        return -1, True
+
+
+def _remove(container: Container) -> None:
+    with contextlib.suppress(docker.errors.NotFound):
+        container.remove(force=True)

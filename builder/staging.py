@@ -1,0 +1,98 @@
+"""Lay out a container run: the read-only /inputs tree, the /out folder and the RunSpec.
+
+Inputs are hard links to store objects (verified first), so staging costs no copies and a
+build sees exactly the bytes the record names. The in-container driver and the modules it
+needs are copied in too, and their digest is part of the build key.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from builder import driver
+from builder.images import Image
+from builder.names import Sha256
+from builder.recipe import Limits
+from builder.sandbox import Mount, RunSpec
+from builder.store import Store
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+DRIVER_MODULES = ("__init__.py", "errors.py", "archive.py", "driver.py")
+TMPFS = (str(driver.BUILD), "/tmp", driver.HOME)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StagedFile:
+    """A store object to expose under /inputs/<folder>/<file>."""
+
+    folder: str
+    file: str
+    sha256: Sha256
+
+
+def driver_digest() -> Sha256:
+    """One digest over the in-container code: a change to it is a change to every build."""
+    digest = hashlib.sha256()
+    for name in DRIVER_MODULES:
+        digest.update(name.encode() + b"\0" + (_PACKAGE_DIR / name).read_bytes() + b"\0")
+    return Sha256(digest.hexdigest())
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copyfile(src, dst)
+
+
+def stage(
+    store: Store, workdir: Path, files: Sequence[StagedFile], plan: Mapping[str, Any]
+) -> tuple[Mount, ...]:
+    """Fill workdir/inputs and make workdir/out; return the mounts a run needs."""
+    inputs = workdir / "inputs"
+    out = workdir / "out"
+    for f in files:
+        folder = inputs / f.folder
+        folder.mkdir(parents=True, exist_ok=True)
+        _link_or_copy(store.verified_path(f.sha256, f"{f.folder}/{f.file}"), folder / f.file)
+    lib = inputs / "lib" / "builder"
+    lib.mkdir(parents=True)
+    for name in DRIVER_MODULES:
+        shutil.copyfile(_PACKAGE_DIR / name, lib / name)
+    (inputs / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True))
+    out.mkdir()
+    out.chmod(0o777)  # the build user (not the caller's uid) writes here
+    for path in (inputs, *inputs.rglob("*")):
+        path.chmod(0o755 if path.is_dir() else 0o444)
+    return (
+        Mount(source=inputs, target=str(driver.INPUTS), read_only=True),
+        Mount(source=out, target=str(driver.OUT), read_only=False),
+    )
+
+
+def run_spec(
+    *,
+    image: Image,
+    mode: str,
+    mounts: tuple[Mount, ...],
+    env: Mapping[str, str],
+    limits: Limits,
+    network: bool = False,
+) -> RunSpec:
+    return RunSpec(
+        image=image,
+        command=driver.command(mode),
+        env=env,
+        mounts=mounts,
+        tmpfs=TMPFS,
+        workdir=str(driver.BUILD),
+        limits=limits,
+        network=network,
+    )

@@ -1,0 +1,146 @@
+"""The content-addressed store: sha256 -> bytes, plus cache records keyed by build key.
+
+Every write goes to a temporary name inside the store and is renamed into place, so a
+crash or a concurrent run never leaves a half-written object under a real digest.
+Objects are read-only once stored and are hashed again before each use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import platformdirs
+
+from builder.errors import FetchError, StoreError
+from builder.names import Sha256
+
+CHUNK = 1 << 20
+
+
+def default_store_root() -> Path:
+    env = os.environ.get("BUILDER_STORE")
+    return Path(env) if env else Path(platformdirs.user_cache_dir("builder")) / "store"
+
+
+def sha256_file(path: Path) -> Sha256:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return Sha256(digest.hexdigest())
+
+
+def canonical_json(data: Any) -> bytes:
+    """The one serialization used for anything hashed: sorted keys, no whitespace."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write `data` to `path` through a temporary sibling and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class Store:
+    def __init__(self, root: Path) -> None:
+        self.root = root.expanduser().resolve()
+        for sub in ("objects/sha256", "tmp", "builds", "images"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+
+    def path_of(self, digest: Sha256) -> Path:
+        return self.root / "objects" / "sha256" / digest[:2] / digest
+
+    def has(self, digest: Sha256) -> bool:
+        return self.path_of(digest).is_file()
+
+    def verified_path(self, digest: Sha256, what: str) -> Path:
+        """The stored object's path, after checking its bytes still hash to `digest`."""
+        path = self.path_of(digest)
+        if not path.is_file():
+            raise StoreError(f"{what}: sha256 {digest} is not in the store at {self.root}")
+        actual = sha256_file(path)
+        if actual != digest:
+            raise StoreError(
+                f"{what}: stored object {path} is corrupt (sha256 {actual}, expected {digest})",
+                hint=f"delete {path} and run again to fetch it anew",
+            )
+        return path
+
+    @contextlib.contextmanager
+    def temp_dir(self, prefix: str = "work-") -> Iterator[Path]:
+        path = Path(tempfile.mkdtemp(prefix=prefix, dir=self.root / "tmp"))
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def add_stream(self, chunks: Iterable[bytes], *, expected: Sha256 | None, what: str) -> Sha256:
+        """Store a stream of bytes; with `expected`, refuse bytes that hash otherwise."""
+        digest = hashlib.sha256()
+        fd, tmp = tempfile.mkstemp(prefix="obj-", suffix=".tmp", dir=self.root / "tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                for chunk in chunks:
+                    digest.update(chunk)
+                    f.write(chunk)
+                f.flush()
+                os.fsync(f.fileno())
+            actual = Sha256(digest.hexdigest())
+            if expected is not None and actual != expected:
+                raise FetchError(
+                    f"{what}: sha256 mismatch: pinned {expected}, got {actual}",
+                    hint="the file changed upstream or the pin is wrong; nothing was stored",
+                )
+            target = self.path_of(actual)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, target)
+            return actual
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def add_file(self, src: Path, *, expected: Sha256 | None = None, what: str = "") -> Sha256:
+        with src.open("rb") as f:
+            return self.add_stream(_chunks(f), expected=expected, what=what or str(src))
+
+    def add_bytes(self, data: bytes) -> Sha256:
+        return self.add_stream([data], expected=None, what="bytes")
+
+    def record_path(self, build_key: str) -> Path:
+        return self.root / "builds" / f"{build_key}.json"
+
+    def read_record(self, build_key: str) -> dict[str, Any] | None:
+        try:
+            data = json.loads(self.record_path(build_key).read_text(encoding="utf-8"))
+        except (FileNotFoundError, json.JSONDecodeError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def write_record(self, build_key: str, record: dict[str, Any]) -> None:
+        text = json.dumps(record, indent=2, sort_keys=True) + "\n"
+        write_atomic(self.record_path(build_key), text.encode())
+
+
+def _chunks(f: BinaryIO) -> Iterator[bytes]:
+    while chunk := f.read(CHUNK):
+        yield chunk
