@@ -9,6 +9,7 @@ the lock pins.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,11 +22,11 @@ from builder.index import Index
 from builder.names import Sha256, is_sha256
 from builder.progress import Progress
 from builder.recipe import Limits, PinnedFile
-from builder.sandbox import Sandbox
+from builder.sandbox import Mount, Sandbox
 from builder.staging import StagedFile, run_spec, stage
 from builder.store import Store
 
-CRATES_IO = "registry+https://github.com/rust-lang/crates.io-index"
+CA_TARGET = "/etc/ssl/certs/host-ca-bundle.crt"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -89,7 +90,7 @@ def parse_cargo_lock(data: bytes, where: str) -> list[Crate]:
         source = pkg.get("source")
         if source is None:
             continue  # a path dependency: part of the sdist itself
-        if source != CRATES_IO and not source.startswith("registry+"):
+        if not source.startswith(("registry+", "sparse+")):
             raise FetchError(
                 f"{where}: package[{i}] {pkg.get('name')!r} comes from {source!r}",
                 hint="only registry crates pinned by checksum can be vendored for offline builds",
@@ -99,6 +100,17 @@ def parse_cargo_lock(data: bytes, where: str) -> list[Crate]:
             raise FetchError(f"{where}: package[{i}] {pkg.get('name')!r} has no sha256 checksum")
         crates.append(Crate(name=pkg["name"], version=pkg["version"], sha256=Sha256(checksum)))
     return crates
+
+
+def host_ca_bundle() -> Path | None:
+    """The trust roots the host's own clients use (a TLS-inspecting proxy may need them).
+
+    Only the fetch container sees them; they are public certificates, not credentials.
+    """
+    for candidate in (os.environ.get("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate).resolve()
+    return None
 
 
 def fetch_crates(
@@ -128,15 +140,20 @@ def _cargo_fetch(
     progress: Progress,
 ) -> None:
     with store.temp_dir("fetch-") as work:
-        plan = {"sdist": sdist.file, "cargo_locks": list(lock_paths)}
-        staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
-        mounts = stage(store, work, staged, plan)
         env = {
             "HOME": driver.HOME,
             "PATH": "/usr/bin:/bin",
             "CARGO_HOME": f"{driver.OUT}/cargo-home",
             "LC_ALL": "C.UTF-8",
         }
+        bundle = host_ca_bundle()
+        if bundle is not None:
+            env |= {"CARGO_HTTP_CAINFO": CA_TARGET, "SSL_CERT_FILE": CA_TARGET}
+        plan = {"sdist": sdist.file, "cargo_locks": list(lock_paths), "env": env}
+        staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
+        mounts = stage(store, work, staged, plan)
+        if bundle is not None:
+            mounts = (*mounts, Mount(source=bundle, target=CA_TARGET))
         limits = Limits(timeout_s=900)
         spec = run_spec(
             image=image, mode="fetch-crates", mounts=mounts, env=env, limits=limits, network=True
