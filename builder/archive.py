@@ -58,7 +58,12 @@ def _check_tar_member(archive: Path, m: tarfile.TarInfo, seen: set[str]) -> str:
     if m.issym():
         _check_link(archive, name, m.linkname)
     elif m.islnk():
-        target = _safe_name(archive, m.linkname)
+        try:
+            target = _safe_name(archive, m.linkname)
+        except ArchiveError:
+            raise ArchiveError(
+                f"{archive}: hard link {m.name!r} points outside ({m.linkname!r}, absolute path)"
+            ) from None
         if target not in seen:
             raise ArchiveError(f"{archive}: hard link {m.name!r} points outside ({m.linkname!r})")
     elif not (m.isfile() or m.isdir()):

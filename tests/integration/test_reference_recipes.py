@@ -1,0 +1,52 @@
+"""The slower reference recipes end to end, and bit-for-bit rebuilds of each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builder.pipeline import build_recipe
+from builder.progress import Silent
+from builder.sandbox.docker import DockerSandbox
+from builder.store import Store
+from tests.conftest import REPO
+from tests.integration.conftest import install_and_run
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+CASES = {
+    "msgpack": "import msgpack, msgpack._cmsgpack; print(msgpack.unpackb(msgpack.packb([1, 'a'])))",
+    "safetensors": (
+        "from safetensors import deserialize, serialize; "
+        "print(deserialize(serialize({'t': {'dtype': 'U8', 'shape': [2], 'data': b'ab'}}, None)))"
+    ),
+}
+EXPECTED = {
+    "msgpack": "[1, 'a']",
+    "safetensors": "[('t', {'dtype': 'uint8', 'shape': [2], 'data': b'ab'})]",
+}
+
+
+def _build(name: str, store: Store, dist: Path, client):  # type: ignore[no-untyped-def]
+    return build_recipe(
+        REPO / "recipes" / f"{name}.toml",
+        store=store,
+        dist=dist,
+        sandbox_factory=lambda: DockerSandbox(client),
+        progress=Silent(),
+        image_search=(REPO / "containers",),
+    )
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_reference_recipe_builds_installs_imports_and_rebuilds_bit_for_bit(
+    name: str, docker_client, image, session_store: Store, tmp_path: Path
+) -> None:
+    first = _build(name, session_store, tmp_path / "first", docker_client)
+    out = install_and_run(docker_client, image, first.wheel, CASES[name])
+    assert out.strip() == EXPECTED[name]
+    session_store.record_path(first.record["build_key"]).unlink()
+    second = _build(name, session_store, tmp_path / "second", docker_client)
+    assert not second.cached
+    assert second.sha256 == first.sha256, f"{name} did not rebuild bit for bit"

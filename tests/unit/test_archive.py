@@ -1,0 +1,112 @@
+"""Hostile archives are refused at extraction, naming the member; nothing is left behind."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from builder.archive import ArchiveLimits, latest_mtime, read_members, single_top_dir, unpack
+from builder.errors import ArchiveError
+from tests.conftest import make_sdist
+
+
+def tar_with(path: Path, *members: tuple[tarfile.TarInfo, bytes | None]) -> Path:
+    with tarfile.open(path, "w:gz") as tar:
+        for info, data in members:
+            if data is not None:
+                info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+def entry(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = link
+    return info
+
+
+def test_a_plain_sdist_unpacks_into_one_top_directory(tmp_path: Path) -> None:
+    sdist = make_sdist(
+        tmp_path / "p-1.0.tar.gz", {"setup.py": "x", "p/__init__.py": ""}, top="p-1.0"
+    )
+    unpack(sdist, tmp_path / "out")
+    top = single_top_dir(tmp_path / "out", sdist)
+    assert (top / "setup.py").read_text() == "x"
+    assert latest_mtime(sdist) == 1700000000
+
+
+@pytest.mark.parametrize(
+    ("member", "message"),
+    [
+        (entry("p-1.0/../../evil"), "outside the archive"),
+        (entry("/etc/evil"), "absolute path"),
+        (entry("p-1.0/link", tarfile.SYMTYPE, "../../../etc/passwd"), "links outside"),
+        (entry("p-1.0/abs", tarfile.SYMTYPE, "/etc/passwd"), "links to absolute path"),
+        (entry("p-1.0/hard", tarfile.LNKTYPE, "/etc/passwd"), "absolute path"),
+        (entry("p-1.0/dev", tarfile.CHRTYPE), "device"),
+        (entry("p-1.0/fifo", tarfile.FIFOTYPE), "device or fifo"),
+    ],
+)
+def test_hostile_tar_members_are_refused_by_name(
+    tmp_path: Path, member: tarfile.TarInfo, message: str
+) -> None:
+    data = b"x" if member.type == tarfile.REGTYPE else None
+    sdist = tar_with(tmp_path / "p-1.0.tar.gz", (entry("p-1.0/ok.txt"), b"fine"), (member, data))
+    out = tmp_path / "out"
+    with pytest.raises(ArchiveError, match=message) as info:
+        unpack(sdist, out)
+    assert repr(member.name) in info.value.message
+    assert list(out.iterdir()) == []
+    assert not (tmp_path / "evil").exists()
+
+
+def test_duplicate_members_are_refused(tmp_path: Path) -> None:
+    sdist = tar_with(tmp_path / "p.tar.gz", (entry("p/a.py"), b"1"), (entry("p/a.py"), b"2"))
+    with pytest.raises(ArchiveError, match="appears more than once"):
+        unpack(sdist, tmp_path / "out")
+
+
+def test_a_decompression_bomb_stops_at_the_limit_and_leaves_nothing(tmp_path: Path) -> None:
+    big = b"\0" * (4 << 20)
+    sdist = tar_with(tmp_path / "bomb.tar.gz", (entry("p/zeros"), big))
+    assert sdist.stat().st_size < 64 << 10
+    out = tmp_path / "out"
+    with pytest.raises(ArchiveError, match="exceeds the limit"):
+        unpack(sdist, out, ArchiveLimits(max_bytes=1 << 20))
+    assert list(out.iterdir()) == []
+
+
+def test_zip_traversal_and_symlinks_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "p-1.0.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("p-1.0/../../evil.py", "x")
+    with pytest.raises(ArchiveError, match="outside the archive"):
+        unpack(path, tmp_path / "out")
+    with zipfile.ZipFile(path, "w") as zf:
+        link = zipfile.ZipInfo("p-1.0/link")
+        link.external_attr = (0o120777) << 16
+        zf.writestr(link, "/etc/passwd")
+    with pytest.raises(ArchiveError, match="link or special file"):
+        unpack(path, tmp_path / "out2")
+
+
+def test_read_members_finds_files_without_unpacking(tmp_path: Path) -> None:
+    sdist = make_sdist(
+        tmp_path / "p-1.0.tar.gz", {"a/Cargo.lock": "one", "b/Cargo.lock": "two"}, top="p-1.0"
+    )
+    assert read_members(sdist, "Cargo.lock") == {
+        "p-1.0/a/Cargo.lock": b"one",
+        "p-1.0/b/Cargo.lock": b"two",
+    }
+
+
+def test_a_corrupt_archive_is_an_archive_error(tmp_path: Path) -> None:
+    bad = tmp_path / "p-1.0.tar.gz"
+    bad.write_bytes(b"not a tarball at all")
+    with pytest.raises(ArchiveError, match="not a readable tar archive"):
+        unpack(bad, tmp_path / "out")

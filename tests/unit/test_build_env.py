@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from builder.build import build_env
+from builder.recipe import load_recipe
+from tests.conftest import REPO
+
+
+def test_the_build_environment_is_the_recipe_plus_reproducibility_settings_only(
+    monkeypatch: object,
+) -> None:
+    os.environ["BUILDER_TEST_CANARY"] = "leak"
+    try:
+        recipe = load_recipe(REPO / "recipes" / "markupsafe.toml")
+        env = build_env(recipe, 1234)
+    finally:
+        del os.environ["BUILDER_TEST_CANARY"]
+    assert "BUILDER_TEST_CANARY" not in env
+    assert env["SOURCE_DATE_EPOCH"] == "1234"
+    assert env["TZ"] == "UTC"
+    assert env["LC_ALL"] == "C.UTF-8"
+    assert env["PYTHONHASHSEED"] == "0"
+    assert env["HOME"] == "/home/builder"
+    assert "-ffile-prefix-map=/build=." in env["CFLAGS"]
+    assert "--remap-path-prefix=/build=." in env["RUSTFLAGS"]
+    assert set(env) == {
+        "CARGO_HOME", "CARGO_NET_OFFLINE", "CFLAGS", "CXXFLAGS", "HOME", "LC_ALL", "PATH",
+        "PIP_NO_INDEX", "PYTHONHASHSEED", "RUSTFLAGS", "SOURCE_DATE_EPOCH", "TZ",
+    }  # fmt: skip
+
+
+def test_recipe_flags_are_appended_after_the_prefix_maps(tmp_path: Path) -> None:
+    text = (REPO / "recipes" / "markupsafe.toml").read_text()
+    text = text.replace('image = "trixie-py"', 'image = "trixie-py"\nenv = { CFLAGS = "-O3" }')
+    path = tmp_path / "markupsafe.toml"
+    path.write_text(text)
+    env = build_env(load_recipe(path), 1)
+    assert env["CFLAGS"] == "-ffile-prefix-map=/build=. -O3"

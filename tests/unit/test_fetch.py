@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from builder.errors import FetchError
+from builder.fetch import parse_cargo_lock
+
+LOCK = b"""
+version = 4
+
+[[package]]
+name = "mine"
+version = "0.1.0"
+
+[[package]]
+name = "itoa"
+version = "1.0.15"
+source = "registry+https://example.invalid/index"
+checksum = "4a5f13b858c8d314ee3e8f639011f7ccefe71f97f96e50151fb991f267928e2c"
+"""
+
+
+def test_registry_crates_are_pinned_by_checksum_and_path_crates_skipped() -> None:
+    crates = parse_cargo_lock(LOCK, "Cargo.lock")
+    assert [(c.name, c.version, c.file) for c in crates] == [
+        ("itoa", "1.0.15", "itoa-1.0.15.crate")
+    ]
+
+
+def test_git_dependencies_are_refused_with_the_package_named() -> None:
+    lock = LOCK.replace(b"registry+https://example.invalid/index", b"git+https://x/y?rev=1#abc")
+    with pytest.raises(FetchError, match=r"package\[1\] 'itoa' comes from 'git\+"):
+        parse_cargo_lock(lock, "Cargo.lock")
+
+
+def test_a_crate_without_checksum_is_refused() -> None:
+    lock = LOCK.replace(b'checksum = "4a5f', b'#checksum = "4a5f')
+    with pytest.raises(FetchError, match="has no sha256 checksum"):
+        parse_cargo_lock(lock, "Cargo.lock")

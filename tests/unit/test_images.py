@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builder.errors import ImageError, RecipeError
+from builder.images import (
+    _parse_dpkg_status,
+    find_definition,
+    host_debian_mirror,
+    load_definition,
+)
+from tests.conftest import REPO
+
+
+def test_the_mirror_comes_from_deb822_apt_sources(tmp_path: Path) -> None:
+    (tmp_path / "sources.list.d").mkdir()
+    (tmp_path / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: x-security\n\n"
+        "Types: deb\nURIs: http://mirror.example/debian\nSuites: bookworm\n"
+        "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
+    )
+    assert host_debian_mirror(tmp_path) == "http://mirror.example/debian"
+
+
+def test_the_mirror_comes_from_one_line_apt_sources(tmp_path: Path) -> None:
+    (tmp_path / "sources.list").write_text(
+        "# comment\ndeb [arch=amd64] http://local.example/debian bookworm main\n"
+    )
+    assert host_debian_mirror(tmp_path) == "http://local.example/debian"
+
+
+def test_no_apt_sources_leaves_the_choice_to_mmdebstrap(tmp_path: Path) -> None:
+    assert host_debian_mirror(tmp_path) is None
+
+
+def test_package_list_keeps_installed_packages_only_sorted() -> None:
+    status = (
+        "Package: zlib1g\nStatus: install ok installed\nVersion: 1:1.3\nArchitecture: amd64\n\n"
+        "Package: gone\nStatus: deinstall ok config-files\nVersion: 1\nArchitecture: all\n\n"
+        "Package: bash\nStatus: install ok installed\nVersion: 5.2\nArchitecture: amd64\n"
+    )
+    names = [(p.name, p.version) for p in _parse_dpkg_status(status)]
+    assert names == [("bash", "5.2"), ("zlib1g", "1:1.3")]
+
+
+def test_the_reference_image_definition_is_valid() -> None:
+    defn = find_definition("trixie-py", [REPO / "containers"])
+    assert defn.suite == "trixie"
+    assert {"python3-dev", "rustc", "cargo", "patchelf"} <= set(defn.packages)
+    assert {t.name for t in defn.tools} == {"auditwheel", "pyelftools", "packaging"}
+
+
+def test_an_unknown_image_name_says_where_it_looked(tmp_path: Path) -> None:
+    with pytest.raises(ImageError, match="no image definition named 'nope'"):
+        find_definition("nope", [tmp_path])
+
+
+def test_a_bad_definition_names_file_and_key(tmp_path: Path) -> None:
+    path = tmp_path / "x" / "image.toml"
+    path.parent.mkdir()
+    path.write_text('suite = "trixie"\nsource-date-epoch = "soon"\npackages = "python3"\n')
+    with pytest.raises(RecipeError) as info:
+        load_definition(path)
+    assert f"{path}: source-date-epoch: expected a non-negative integer" in info.value.message
+    assert f"{path}: packages: expected an array" in info.value.message
