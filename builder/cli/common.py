@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 from builder.sandbox import Sandbox
@@ -28,7 +29,11 @@ def open_store(args: argparse.Namespace) -> Store:
     return Store(args.store or default_store_root())
 
 
-def sandbox_factory(backend: str):  # type: ignore[no-untyped-def]
+def sandbox_factory(backend: str) -> Callable[[], Sandbox]:
+    """A factory, so that a cache hit never connects to the backend at all."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}")
+
     def make() -> Sandbox:
         from builder.sandbox.docker import DockerSandbox
 
