@@ -10,6 +10,7 @@ seconds and the ratio hermetic / plain for each recipe.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -61,6 +62,8 @@ def plain_seconds(recipe_path: Path, store: Store) -> float:
         named.append(str(link))
     pip = [python, "-m", "pip", "-q", "--disable-pip-version-check"]
     subprocess.run([*pip, "install", "--no-index", "--no-deps", *named], check=True)
+
+    env = {**os.environ, "PATH": f"{work / 'venv' / 'bin'}:{os.environ['PATH']}"}
 
     def once(tag: str) -> float:
         src = work / f"src-{tag}"
