@@ -74,6 +74,7 @@ def plain_seconds(recipe_path: Path, store: Store) -> float:
             [*pip, "wheel", "--no-deps", "--no-build-isolation", "-w", str(work / tag), str(top)],
             check=True,
             stdout=subprocess.DEVNULL,
+            env=env,
         )
         return time.monotonic() - started
 
