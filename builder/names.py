@@ -20,9 +20,3 @@ def normalize(name: str) -> NormalizedName:
 
 def is_sha256(value: object) -> bool:
     return isinstance(value, str) and _SHA256.fullmatch(value) is not None
-
-
-def sha256_hex(value: str) -> Sha256:
-    if not is_sha256(value):
-        raise ValueError(f"not a lowercase hex sha256: {value!r}")
-    return Sha256(value)
