@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from builder.images import ensure_image, find_definition
+from builder.pipeline import BuildReport, build_recipe
 from builder.progress import Silent
 from builder.recipe import load_recipe
 from builder.sandbox.docker import LABEL, DockerSandbox
@@ -118,3 +119,15 @@ def _run_in_image(client, image, wheel: Path, code: str) -> str:  # type: ignore
         remove=True,
     )
     return output.decode()
+
+
+def build_in_docker(recipe: Path, store: Store, dist: Path, client) -> BuildReport:  # type: ignore[no-untyped-def]
+    """The library's build, on the real daemon, with the repository's image definitions."""
+    return build_recipe(
+        recipe,
+        store=store,
+        dist=dist,
+        sandbox_factory=lambda: DockerSandbox(client),
+        progress=Silent(),
+        image_search=(REPO / "containers",),
+    )

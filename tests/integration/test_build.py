@@ -13,20 +13,16 @@ from builder.progress import Silent
 from builder.sandbox.docker import DockerSandbox
 from builder.store import Store
 from tests.conftest import REPO
-from tests.integration.conftest import c_extension_files, install_and_run, local_recipe
+from tests.integration.conftest import (
+    build_in_docker as build,
+)
+from tests.integration.conftest import (
+    c_extension_files,
+    install_and_run,
+    local_recipe,
+)
 
 pytestmark = pytest.mark.docker
-
-
-def build(recipe: Path, store: Store, dist: Path, client) -> object:  # type: ignore[no-untyped-def]
-    return build_recipe(
-        recipe,
-        store=store,
-        dist=dist,
-        sandbox_factory=lambda: DockerSandbox(client),
-        progress=Silent(),
-        image_search=(REPO / "containers",),
-    )
 
 
 def test_markupsafe_builds_then_installs_and_works_in_a_fresh_container(

@@ -6,12 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from builder.pipeline import build_recipe
-from builder.progress import Silent
-from builder.sandbox.docker import DockerSandbox
 from builder.store import Store
 from tests.conftest import REPO
-from tests.integration.conftest import install_and_run
+from tests.integration.conftest import build_in_docker, install_and_run
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -31,14 +28,7 @@ EXPECTED = {
 
 
 def _build(name: str, store: Store, dist: Path, client):  # type: ignore[no-untyped-def]
-    return build_recipe(
-        REPO / "recipes" / f"{name}.toml",
-        store=store,
-        dist=dist,
-        sandbox_factory=lambda: DockerSandbox(client),
-        progress=Silent(),
-        image_search=(REPO / "containers",),
-    )
+    return build_in_docker(REPO / "recipes" / f"{name}.toml", store, dist, client)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+import pytest
 
 from builder.build import build_env
 from builder.recipe import load_recipe
@@ -9,14 +10,10 @@ from tests.conftest import REPO
 
 
 def test_the_build_environment_is_the_recipe_plus_reproducibility_settings_only(
-    monkeypatch: object,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    os.environ["BUILDER_TEST_CANARY"] = "leak"
-    try:
-        recipe = load_recipe(REPO / "recipes" / "markupsafe.toml")
-        env = build_env(recipe, 1234)
-    finally:
-        del os.environ["BUILDER_TEST_CANARY"]
+    monkeypatch.setenv("BUILDER_TEST_CANARY", "leak")
+    env = build_env(load_recipe(REPO / "recipes" / "markupsafe.toml"), 1234)
     assert "BUILDER_TEST_CANARY" not in env
     assert env["SOURCE_DATE_EPOCH"] == "1234"
     assert env["TZ"] == "UTC"
