@@ -3,7 +3,7 @@
 The host stages a plan (plan.json) and the inputs under /inputs (read-only); this script
 unpacks the sdist with the same hostile-archive checks the host uses, lays out vendored
 crates, installs the pinned build deps from local wheels only, runs the PEP 517 build
-through pip, repairs the wheel with auditwheel and leaves the result in /out.
+through pypa/build, repairs the wheel with auditwheel and leaves the result in /out.
 
 Standard library only: it runs on the image's python3, outside any virtual environment.
 """
@@ -30,11 +30,23 @@ VENV = BUILD / "venv"
 TOOLS = BUILD / "tools"
 VENDOR = BUILD / "vendor"
 CARGO_HOME = BUILD / "cargo-home"
+RESOLVER = BUILD / "resolver"
+PIP_QUIET = ("--disable-pip-version-check", "--no-cache-dir", "--no-input", "--progress-bar=off")
 BOOTSTRAP = (
     "import sys; sys.path[:0] = [sys.argv[1]]; from builder.driver import main; "
     "sys.exit(main(sys.argv[2:]))"
 )
-PIP_QUIET = ("--disable-pip-version-check", "--no-cache-dir", "--no-input")
+# pypa/installer run straight from its wheel: argv[1] is that wheel, the rest its arguments.
+RUN_INSTALLER = (
+    "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); sys.argv[0] = 'installer'; "
+    "runpy.run_module('installer', run_name='__main__', alter_sys=True)"
+)
+# pypa/build's API, so that the hooks run in the build venv's interpreter while build
+# itself lives in the tools venv, outside the build's own environment.
+BUILD_HOOK = (
+    "import sys; from build import ProjectBuilder; src, out, python = sys.argv[1:]; "
+    "print(ProjectBuilder(src, python_executable=python).build('wheel', out))"
+)
 
 
 def command(mode: str) -> tuple[str, ...]:
@@ -91,45 +103,60 @@ def vendor_crates(plan: dict[str, Any]) -> None:
     )
 
 
+def _installer_wheel(plan: dict[str, Any]) -> Path:
+    (wheel,) = [t for t in plan["tools"] if t.startswith("installer-")]
+    return INPUTS / "tools" / wheel
+
+
 def make_venv(
-    path: Path, wheels: list[str], folder: str, env: dict[str, str], steps: Steps
+    path: Path, wheels: list[str], folder: str, plan: dict[str, Any], steps: Steps
 ) -> None:
-    steps.run(f"venv {path.name}", ["python3", "-m", "venv", str(path)], env)
+    """A venv without pip, the pinned wheels installed by pypa/installer (run from its wheel).
+
+    No ensurepip and no resolver: the wheels are exactly the pinned ones, and this takes a
+    fraction of a second instead of several.
+    """
+    env = dict(plan["env"])
+    steps.run(f"venv {path.name}", ["python3", "-m", "venv", "--without-pip", str(path)], env)
     if wheels:
         files = [str(INPUTS / folder / w) for w in wheels]
-        pip = [str(path / "bin" / "python"), "-m", "pip", "install", *PIP_QUIET]
-        steps.run(f"install {folder}", [*pip, "--no-index", "--no-deps", *files], env)
+        installer = [str(path / "bin" / "python"), "-I", "-c", RUN_INSTALLER]
+        options = ["--no-compile-bytecode", "--validate-record", "all"]
+        steps.run(
+            f"install {folder}", [*installer, str(_installer_wheel(plan)), *options, *files], env
+        )
 
 
-def build_wheel(plan: dict[str, Any], env: dict[str, str], steps: Steps) -> Path:
+def build_wheel(plan: dict[str, Any], steps: Steps) -> Path:
+    """The PEP 517 build_wheel hook through pypa/build, run by the build venv's python."""
     top = unpack_sdist(plan)
     vendor_crates(plan)
-    make_venv(VENV, plan["requires"], "wheels", env, steps)
+    make_venv(VENV, plan["requires"], "wheels", plan, steps)
+    make_venv(
+        TOOLS, [t for t in plan["tools"] if not t.startswith("installer-")], "tools", plan, steps
+    )
     dist = BUILD / "dist"
-    pip = [str(VENV / "bin" / "python"), "-m", "pip", "wheel", *PIP_QUIET, "-v"]
-    flags = ["--no-index", "--no-deps", "--no-build-isolation", "-w", str(dist), str(top)]
-    steps.run("build", [*pip, *flags], env, cwd=top)
+    hook = [str(TOOLS / "bin" / "python"), "-I", "-c", BUILD_HOOK, str(top), str(dist)]
+    steps.run("build", [*hook, str(VENV / "bin" / "python")], dict(plan["env"]), cwd=top)
     (wheel,) = sorted(dist.glob("*.whl"))
     return wheel
 
 
-def repair_wheel(wheel: Path, plan: dict[str, Any], env: dict[str, str], steps: Steps) -> Path:
+def repair_wheel(wheel: Path, plan: dict[str, Any], steps: Steps) -> Path:
     if plan["repair"] == "skip" or wheel.name.endswith("-any.whl"):
         print(f"==> repair: not needed for {wheel.name}", flush=True)
         return wheel
-    make_venv(TOOLS, plan["tools"], "tools", env, steps)
     repaired = BUILD / "repaired"
-    auditwheel = [str(TOOLS / "bin" / "auditwheel"), "repair", "-w", str(repaired), str(wheel)]
-    steps.run("repair", auditwheel, env)
+    auditwheel = [str(TOOLS / "bin" / "python"), "-I", "-m", "auditwheel", "repair"]
+    steps.run("repair", [*auditwheel, "-w", str(repaired), str(wheel)], dict(plan["env"]))
     (result,) = sorted(repaired.glob("*.whl"))
     return result
 
 
 def run_build(plan: dict[str, Any]) -> int:
-    env = dict(plan["env"])
     steps = Steps()
-    wheel = build_wheel(plan, env, steps)
-    final = repair_wheel(wheel, plan, env, steps)
+    wheel = build_wheel(plan, steps)
+    final = repair_wheel(wheel, plan, steps)
     shutil.copyfile(final, OUT / final.name)
     result = {"wheel": final.name, "unrepaired": wheel.name, "timings": steps.timings}
     (OUT / "result.json").write_text(json.dumps(result, indent=2))
@@ -153,11 +180,23 @@ def run_fetch_crates(plan: dict[str, Any]) -> int:
     return 0
 
 
+def run_lock(plan: dict[str, Any]) -> int:
+    """Lock phase (network on): the image's own pip resolves the build requirements to
+    wheels for the image's Python and platform. Wheels only: no sdist's code runs here."""
+    env = dict(plan["env"])
+    steps = Steps()
+    steps.run("venv resolver", ["python3", "-m", "venv", str(RESOLVER)], env)
+    pip = [str(RESOLVER / "bin" / "python"), "-m", "pip", "download", *PIP_QUIET]
+    flags = ["--only-binary", ":all:", "--dest", str(OUT / "wheels")]
+    steps.run("resolve", [*pip, *flags, *plan["requirements"]], env)
+    return 0
+
+
 def main(argv: list[str]) -> int:
     os.umask(0o022)
     mode, plan_path = argv
     plan = json.loads(Path(plan_path).read_text())
-    runners = {"build": run_build, "fetch-crates": run_fetch_crates}
+    runners = {"build": run_build, "fetch-crates": run_fetch_crates, "lock": run_lock}
     from builder.errors import BuilderError
 
     try:

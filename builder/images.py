@@ -10,6 +10,7 @@ record.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -18,7 +19,7 @@ import subprocess
 import tarfile
 import tomllib
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,13 @@ from builder.errors import ImageError, RecipeError
 from builder.names import Sha256
 from builder.progress import Progress
 from builder.recipe import PinnedFile, Problems, parse_pinned_wheels, required_str
-from builder.store import Store, sha256_file, write_atomic
+from builder.store import Store, canonical_json, write_atomic
 
 DEFINITION_FILE = "image.toml"
 _DEFINITION_KEYS = {"description", "suite", "source-date-epoch", "packages", "tools"}
 _APT_SOURCES = Path("/etc/apt")
+# What the in-container driver runs: pypa/installer, pypa/build and auditwheel.
+REQUIRED_TOOLS = frozenset({"installer", "build", "auditwheel"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,8 +47,10 @@ class ImageDefinition:
     tools: tuple[PinnedFile, ...]
 
     @property
-    def sha256(self) -> Sha256:
-        return sha256_file(self.path)
+    def rootfs_sha256(self) -> Sha256:
+        """A digest of what goes into the root filesystem; the tools are staged per build."""
+        fields = {"suite": self.suite, "sde": self.source_date_epoch, "packages": self.packages}
+        return Sha256(hashlib.sha256(canonical_json(fields)).hexdigest())
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -122,6 +127,8 @@ def load_definition(path: Path) -> ImageDefinition:
         p.add("packages", "expected an array of Debian package names")
         packages = []
     tools = parse_pinned_wheels(data.get("tools", []), "tools", p)
+    for missing in sorted(REQUIRED_TOOLS - {t.name for t in tools}):
+        p.add("tools", f"no pinned {missing!r} wheel (a build needs {', '.join(REQUIRED_TOOLS)})")
     p.raise_if_any()
     return ImageDefinition(
         name=path.parent.name,
@@ -200,7 +207,7 @@ def make_image(defn: ImageDefinition, store: Store, progress: Progress) -> Image
     image = Image(
         name=defn.name,
         digest=digest,
-        definition_sha256=defn.sha256,
+        definition_sha256=defn.rootfs_sha256,
         packages=packages,
         tools=defn.tools,
         made_on=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -264,9 +271,9 @@ def current_image(defn: ImageDefinition, store: Store) -> Image | None:
         image = Image.from_json(data)
     except (FileNotFoundError, json.JSONDecodeError, KeyError, TypeError):
         return None
-    if image.definition_sha256 != defn.sha256 or not store.has(image.digest):
+    if image.definition_sha256 != defn.rootfs_sha256 or not store.has(image.digest):
         return None
-    return image
+    return replace(image, tools=defn.tools)
 
 
 def ensure_image(defn: ImageDefinition, store: Store, progress: Progress) -> Image:
