@@ -27,6 +27,7 @@ from builder.staging import StagedFile, run_spec, stage
 from builder.store import Store
 
 CA_TARGET = "/etc/ssl/certs/host-ca-bundle.crt"
+NETWORK_LIMITS = Limits(timeout_s=900)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,6 +114,15 @@ def host_ca_bundle() -> Path | None:
     return None
 
 
+def network_access(env: dict[str, str]) -> tuple[dict[str, str], tuple[Mount, ...]]:
+    """What a network-on container of the image needs to trust the host's TLS roots."""
+    bundle = host_ca_bundle()
+    if bundle is None:
+        return env, ()
+    trust = {"CARGO_HTTP_CAINFO": CA_TARGET, "SSL_CERT_FILE": CA_TARGET, "PIP_CERT": CA_TARGET}
+    return env | trust, (Mount(source=bundle, target=CA_TARGET),)
+
+
 def fetch_crates(
     sdist: PinnedFile,
     image: Image,
@@ -146,17 +156,17 @@ def _cargo_fetch(
             "CARGO_HOME": f"{driver.OUT}/cargo-home",
             "LC_ALL": "C.UTF-8",
         }
-        bundle = host_ca_bundle()
-        if bundle is not None:
-            env |= {"CARGO_HTTP_CAINFO": CA_TARGET, "SSL_CERT_FILE": CA_TARGET}
+        env, ca_mounts = network_access(env)
         plan = {"sdist": sdist.file, "cargo_locks": list(lock_paths), "env": env}
         staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
-        mounts = stage(store, work, staged, plan)
-        if bundle is not None:
-            mounts = (*mounts, Mount(source=bundle, target=CA_TARGET))
-        limits = Limits(timeout_s=900)
+        mounts = (*stage(store, work, staged, plan), *ca_mounts)
         spec = run_spec(
-            image=image, mode="fetch-crates", mounts=mounts, env=env, limits=limits, network=True
+            image=image,
+            mode="fetch-crates",
+            mounts=mounts,
+            env=env,
+            limits=NETWORK_LIMITS,
+            network=True,
         )
         result = sandbox.run(spec, progress.log)
         if not result.ok:

@@ -1,11 +1,14 @@
-"""builder recipe check FILE...: validate recipes, reporting every problem at once."""
+"""builder recipe new|check: write a recipe from the index, validate recipes."""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
-from builder.cli.output import err_console
+from builder.cli.common import add_backend_option, add_store_option, open_store, sandbox_factory
+from builder.cli.output import TerminalProgress, err_console
+from builder.index import Index
+from builder.new_recipe import new_recipe, write_recipe
 from builder.recipe import load_recipe
 
 
@@ -15,10 +18,35 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     c = verbs.add_parser("check", help="validate recipe files")
     c.add_argument("recipes", type=Path, nargs="+")
     c.set_defaults(handler=run_check)
+    n = verbs.add_parser("new", help="pin NAME==VERSION and its build requirements in a recipe")
+    n.add_argument("spec", metavar="NAME==VERSION")
+    n.add_argument("-o", "--output", type=Path, help="recipe file (default: recipes/NAME.toml)")
+    n.add_argument("--image", default="trixie-py", help="build image (default: trixie-py)")
+    n.add_argument("--force", action="store_true", help="replace an existing recipe file")
+    n.add_argument("-q", "--quiet", action="store_true", help="do not stream the resolver's log")
+    add_store_option(n)
+    add_backend_option(n)
+    n.set_defaults(handler=run_new)
 
 
 def run_check(args: argparse.Namespace) -> int:
     for path in args.recipes:
         recipe = load_recipe(path)
         err_console().print(f"[green]ok[/] {path}: {recipe.name} {recipe.version}")
+    return 0
+
+
+def run_new(args: argparse.Namespace) -> int:
+    recipe = new_recipe(
+        args.spec,
+        image_name=args.image,
+        store=open_store(args),
+        index=Index(),
+        sandbox_factory=sandbox_factory(args.backend),
+        progress=TerminalProgress(quiet=args.quiet),
+    )
+    path = args.output or Path("recipes") / f"{recipe.name}.toml"
+    write_recipe(recipe, path, force=args.force)
+    pins = ", ".join(f"{p.name} {p.version}" for p in recipe.requires)
+    err_console().print(f"[bold green]wrote[/] {path}: {recipe.sdist.file}; build requires {pins}")
     return 0

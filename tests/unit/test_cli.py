@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main
+from builder.errors import RecipeError
 
 
 def test_recipe_check_reports_a_bad_recipe_with_its_exit_code(
@@ -27,3 +28,23 @@ def test_reference_recipes_pass_recipe_check() -> None:
 def test_usage_errors_exit_2() -> None:
     assert main(["build"]) == 2
     assert main(["no-such-command"]) == 2
+
+
+def test_recipe_new_refuses_to_replace_a_recipe_and_leaves_it_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from builder.names import Sha256, normalize
+    from builder.new_recipe import NewRecipe, write_recipe
+    from builder.recipe import PinnedFile
+
+    existing = tmp_path / "p.toml"
+    existing.write_text("# mine\n")
+    sdist = PinnedFile(name=normalize("p"), version="1", file="p-1.tar.gz", sha256=Sha256("0" * 64))
+    new = NewRecipe(
+        name=sdist.name, version="1", sdist=sdist, image="i", build_system_requires=(), requires=()
+    )
+    with pytest.raises(RecipeError, match="exists"):
+        write_recipe(new, existing)
+    assert existing.read_text() == "# mine\n"
+    write_recipe(new, existing, force=True)
+    assert 'file = "p-1.tar.gz"' in existing.read_text()

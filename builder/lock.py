@@ -1,0 +1,82 @@
+"""Lock build requirements to exact wheels, for the image's Python rather than the host's.
+
+The resolution runs inside a network-on container of the build image, with the image's own
+pip (`pip download --only-binary :all:`), so markers and wheel tags are those of the
+interpreter that will build. Only wheels are accepted: resolving never runs an sdist's
+code. Each downloaded wheel is hashed on the host, checked against the digest the index
+lists, and kept in the store, so the lock's pins are already fetched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+
+from builder import driver
+from builder.errors import FetchError
+from builder.fetch import NETWORK_LIMITS, network_access
+from builder.images import Image
+from builder.index import Index
+from builder.names import normalize
+from builder.progress import Progress
+from builder.recipe import PinnedFile
+from builder.sandbox import Sandbox
+from builder.staging import run_spec, stage
+from builder.store import Store
+
+
+def lock_requirements(
+    requirements: Sequence[Requirement],
+    *,
+    image: Image,
+    store: Store,
+    index: Index,
+    sandbox: Sandbox,
+    progress: Progress,
+) -> tuple[PinnedFile, ...]:
+    """Every wheel of the requirements' closure, pinned by sha256 and stored."""
+    _refuse_direct_references(requirements)
+    with store.temp_dir("lock-") as work:
+        env = {
+            "HOME": driver.HOME,
+            "PATH": "/usr/bin:/bin",
+            "LC_ALL": "C.UTF-8",
+            "PIP_INDEX_URL": index.url,
+        }
+        env, ca_mounts = network_access(env)
+        plan = {"requirements": [str(r) for r in requirements], "env": env}
+        mounts = (*stage(store, work, [], plan), *ca_mounts)
+        spec = run_spec(
+            image=image, mode="lock", mounts=mounts, env=env, limits=NETWORK_LIMITS, network=True
+        )
+        progress.status(f"resolving {', '.join(plan['requirements'])} for {image.name}")
+        result = sandbox.run(spec, progress.log)
+        if not result.ok:
+            raise FetchError(
+                f"resolving the build requirements {plan['requirements']} {result.reason()}",
+                hint="every build requirement needs a wheel for the image's Python on the index",
+            )
+        wheels = sorted((work / "out" / "wheels").glob("*"))
+        return tuple(_pin(path, store, index) for path in wheels)
+
+
+def _refuse_direct_references(requirements: Sequence[Requirement]) -> None:
+    for req in requirements:
+        if req.url:
+            raise FetchError(
+                f"build requirement {str(req)!r} is a direct URL reference",
+                hint="builder resolves build requirements from the configured index only",
+            )
+
+
+def _pin(path: Path, store: Store, index: Index) -> PinnedFile:
+    try:
+        name, version, _, _ = parse_wheel_filename(path.name)
+    except InvalidWheelFilename:
+        raise FetchError(f"the resolver left {path.name!r}, which is not a wheel") from None
+    listed = index.find(normalize(name), path.name)
+    sha256 = store.add_file(path, expected=listed.sha256, what=path.name)
+    return PinnedFile(name=normalize(name), version=str(version), file=path.name, sha256=sha256)

@@ -1,0 +1,180 @@
+"""Write a new recipe for NAME==VERSION from the configured index.
+
+The sdist is downloaded and pinned; its `[build-system].requires` are read from the archive
+(never by running it) and locked, with their whole closure, for the image's Python. The
+result is a recipe that `builder build` can use as is, and that a reviewer can read.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import InvalidSdistFilename, parse_sdist_filename
+from packaging.version import InvalidVersion, Version
+
+from builder import archive
+from builder.errors import FetchError, RecipeError
+from builder.fetch import fetch_pinned
+from builder.images import ensure_image, find_definition
+from builder.index import Index
+from builder.lock import lock_requirements
+from builder.names import NormalizedName, normalize
+from builder.progress import Progress
+from builder.recipe import PinnedFile, parse_recipe
+from builder.sandbox import Sandbox
+from builder.store import Store, write_atomic
+
+# PEP 517: a project without [build-system] is built by setuptools' legacy backend.
+LEGACY_REQUIRES = ("setuptools>=40.8.0",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewRecipe:
+    name: NormalizedName
+    version: str
+    sdist: PinnedFile
+    image: str
+    build_system_requires: tuple[str, ...]
+    requires: tuple[PinnedFile, ...]
+
+    def to_toml(self) -> str:
+        lines = [
+            f"# {self.name} {self.version}: written by `builder recipe new`.",
+            f"# [build-system].requires: {', '.join(self.build_system_requires)}",
+            "[package]",
+            f"name = {_q(self.name)}",
+            f"version = {_q(self.version)}",
+            "",
+            "[sdist]",
+            f"file = {_q(self.sdist.file)}",
+            f"sha256 = {_q(self.sdist.sha256)}",
+            "",
+            "[build]",
+            f"image = {_q(self.image)}",
+        ]
+        for pin in self.requires:
+            lines += [
+                "",
+                "[[build.requires]]",
+                f"name = {_q(pin.name)}",
+                f"version = {_q(pin.version)}",
+                f"file = {_q(pin.file)}",
+                f"sha256 = {_q(pin.sha256)}",
+            ]
+        return "\n".join(lines) + "\n"
+
+
+def _q(value: str) -> str:
+    """A TOML basic string (JSON's escapes are a subset of TOML's)."""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def parse_pin(spec: str) -> tuple[NormalizedName, str]:
+    """NAME==VERSION, exactly one version: a recipe pins, it does not choose."""
+    try:
+        req = Requirement(spec)
+    except InvalidRequirement as exc:
+        raise RecipeError(f"{spec!r} is not a requirement: {exc}") from None
+    specs = list(req.specifier)
+    if len(specs) != 1 or specs[0].operator != "==" or "*" in specs[0].version:
+        raise RecipeError(f"{spec!r} must pin one version, as in NAME==VERSION")
+    if req.extras or req.marker or req.url:
+        raise RecipeError(f"{spec!r}: extras, markers and URLs have no place in a recipe's pin")
+    return normalize(req.name), specs[0].version
+
+
+def find_sdist(index: Index, name: NormalizedName, version: str) -> PinnedFile:
+    wanted = Version(version)
+    for f in index.files(name):
+        try:
+            sdist_name, sdist_version = parse_sdist_filename(f.filename)
+        except (InvalidSdistFilename, InvalidVersion):
+            continue
+        if sdist_name == name and sdist_version == wanted:
+            if f.sha256 is None:
+                raise FetchError(f"{f.filename}: the index {index.url} lists no sha256 for it")
+            return PinnedFile(name=name, version=version, file=f.filename, sha256=f.sha256)
+    raise FetchError(
+        f"{name} {version}: the index {index.url} has no sdist for this version",
+        hint="builder builds from source distributions only",
+    )
+
+
+def build_system_requires(sdist: Path) -> tuple[str, ...]:
+    """`[build-system].requires` of the sdist's top-level pyproject.toml, read in place."""
+    members = archive.read_members(sdist, "pyproject.toml")
+    top = [m for m in members if m.count("/") == 1]
+    if not top:
+        return LEGACY_REQUIRES
+    member = top[0]
+    try:
+        data = tomllib.loads(members[member].decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RecipeError(f"{sdist.name}:{member}: not readable TOML: {exc}") from None
+    system = data.get("build-system")
+    if system is None:
+        return LEGACY_REQUIRES
+    requires = system.get("requires") if isinstance(system, dict) else None
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        raise RecipeError(f"{sdist.name}:{member}: build-system.requires is not a list of strings")
+    return tuple(requires)
+
+
+def _requirements(declared: tuple[str, ...], where: str) -> list[Requirement]:
+    parsed = []
+    for text in declared:
+        try:
+            parsed.append(Requirement(text))
+        except InvalidRequirement as exc:
+            raise RecipeError(f"{where}: build requirement {text!r}: {exc}") from None
+    return parsed
+
+
+def new_recipe(
+    spec: str,
+    *,
+    image_name: str,
+    store: Store,
+    index: Index,
+    sandbox_factory: Callable[[], Sandbox],
+    progress: Progress,
+    image_search: tuple[Path, ...] | None = None,
+) -> NewRecipe:
+    name, version = parse_pin(spec)
+    image = ensure_image(find_definition(image_name, image_search), store, progress)
+    sdist = find_sdist(index, name, version)
+    fetch_pinned(sdist, store, index, progress)
+    sdist_path = store.verified_path(sdist.sha256, sdist.file)
+    declared = build_system_requires(sdist_path)
+    sandbox = sandbox_factory()
+    sandbox.prepare(image, store, progress)
+    requires = lock_requirements(
+        _requirements(declared, sdist.file),
+        image=image,
+        store=store,
+        index=index,
+        sandbox=sandbox,
+        progress=progress,
+    )
+    return NewRecipe(
+        name=name,
+        version=version,
+        sdist=sdist,
+        image=image.name,
+        build_system_requires=declared,
+        requires=requires,
+    )
+
+
+def write_recipe(recipe: NewRecipe, path: Path, *, force: bool = False) -> None:
+    if path.exists() and not force:
+        raise RecipeError(f"{path} exists", hint="pass --force to replace it")
+    text = recipe.to_toml()
+    parse_recipe(tomllib.loads(text), path)  # what we write, `builder build` must accept
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, text.encode())

@@ -1,0 +1,33 @@
+"""`builder recipe new` against the configured index, its lock resolved in the real image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builder.cli import main
+from builder.recipe import load_recipe
+from builder.store import Store
+from tests.conftest import REPO
+from tests.integration.conftest import build_in_docker, install_and_run
+
+pytestmark = [pytest.mark.docker, pytest.mark.network]
+
+
+def test_recipe_new_pins_the_sdist_and_a_build_closure_that_builds(
+    docker_client, image, session_store: Store, tmp_path: Path
+) -> None:
+    written = tmp_path / "markupsafe.toml"
+    argv = ["recipe", "new", "MarkupSafe==3.0.3", "-q", "-o", str(written)]
+    assert main([*argv, "--store", str(session_store.root)]) == 0
+    new = load_recipe(written)
+    reference = load_recipe(REPO / "recipes" / "markupsafe.toml")
+    assert new.sdist == reference.sdist
+    assert [r.name for r in new.requires] == ["setuptools"]
+    assert all(session_store.has(r.sha256) for r in new.requires)
+    report = build_in_docker(written, session_store, tmp_path / "dist", docker_client)
+    out = install_and_run(
+        docker_client, image, report.wheel, "import markupsafe; print(markupsafe.escape('&'))"
+    )
+    assert out.strip() == "&amp;"
