@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -10,7 +14,7 @@ import pytest
 from builder.cli import main
 from builder.pipeline import build_recipe
 from builder.progress import Silent
-from builder.sandbox.docker import DockerSandbox
+from builder.sandbox.docker import LABEL, DockerSandbox
 from builder.store import Store
 from tests.conftest import REPO
 from tests.integration.conftest import (
@@ -130,3 +134,26 @@ def test_an_unreachable_docker_daemon_is_a_clear_error(
     code = main(["build", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path)])
     assert code == 7
     assert "the Docker daemon does not answer" in capsys.readouterr().err
+
+
+def test_ctrl_c_during_a_build_removes_its_container_and_exits_130(
+    docker_client, image, session_store: Store, tmp_path: Path
+) -> None:
+    files = c_extension_files("sleepyext", setup_extra="import time; time.sleep(600)")
+    recipe = local_recipe(tmp_path, session_store, "sleepyext", files)
+    argv = ["build", "-q", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path)]
+    proc = subprocess.Popen([sys.executable, "-m", "builder", *argv], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 120
+        while not docker_client.containers.list(filters={"label": LABEL}):
+            assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "the build container never started"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err.decode()
+    assert "interrupted" in err.decode()
+    assert docker_client.containers.list(all=True, filters={"label": LABEL}) == []
+    assert not list((session_store.root / "tmp").glob("build-*"))
