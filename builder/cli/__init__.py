@@ -6,12 +6,15 @@ Data goes to stdout (``--json`` for machines); progress, logs and errors go to s
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
 
 from builder import __version__
 from builder.cli import build as build_cmd
+from builder.cli import compare as compare_cmd
+from builder.cli import diff as diff_cmd
 from builder.cli import image as image_cmd
 from builder.cli import recipe as recipe_cmd
 from builder.cli.output import err_console
@@ -19,6 +22,7 @@ from builder.errors import BuilderError
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,9 +34,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     build_cmd.register(sub)
+    compare_cmd.register(sub)
+    diff_cmd.register(sub)
     image_cmd.register(sub)
     recipe_cmd.register(sub)
     return p
+
+
+class Terminated(Exception):
+    """SIGTERM, turned into an exception so that every cleanup (containers, temp files) runs."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,6 +55,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser().parse_args(args_list)
     except SystemExit as exc:
         return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        return _run(args)
+    except Terminated:
+        err_console().print("[bold red]error:[/] terminated", markup=True)
+        return EXIT_TERMINATED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         return int(args.handler(args))
     except BuilderError as exc:

@@ -136,11 +136,17 @@ def test_an_unreachable_docker_daemon_is_a_clear_error(
     assert "the Docker daemon does not answer" in capsys.readouterr().err
 
 
-def test_ctrl_c_during_a_build_removes_its_container_and_exits_130(
-    docker_client, image, session_store: Store, tmp_path: Path
+@pytest.mark.parametrize(
+    ("signum", "code", "word"),
+    [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_a_signal_during_a_build_removes_its_container_and_exits_with_its_code(
+    signum: int, code: int, word: str, docker_client, image, session_store: Store, tmp_path: Path
 ) -> None:
-    files = c_extension_files("sleepyext", setup_extra="import time; time.sleep(600)")
-    recipe = local_recipe(tmp_path, session_store, "sleepyext", files)
+    name = f"sleepy{code}"
+    files = c_extension_files(name, setup_extra="import time; time.sleep(600)")
+    recipe = local_recipe(tmp_path, session_store, name, files)
     argv = ["build", "-q", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path)]
     proc = subprocess.Popen([sys.executable, "-m", "builder", *argv], stderr=subprocess.PIPE)
     try:
@@ -149,11 +155,11 @@ def test_ctrl_c_during_a_build_removes_its_container_and_exits_130(
             assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
             assert time.monotonic() < deadline, "the build container never started"
             time.sleep(0.2)
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
-    assert proc.returncode == 130, err.decode()
-    assert "interrupted" in err.decode()
+    assert proc.returncode == code, err.decode()
+    assert word in err.decode()
     assert docker_client.containers.list(all=True, filters={"label": LABEL}) == []
     assert not list((session_store.root / "tmp").glob("build-*"))

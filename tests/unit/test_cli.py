@@ -48,3 +48,23 @@ def test_recipe_new_refuses_to_replace_a_recipe_and_leaves_it_untouched(
     assert existing.read_text() == "# mine\n"
     write_recipe(new, existing, force=True)
     assert 'file = "p-1.tar.gz"' in existing.read_text()
+
+
+def test_diff_exits_0_for_identical_wheels_and_10_with_json_for_different_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import shutil
+
+    from tests.unit.test_diff import BASE, make_wheel
+
+    a = make_wheel(tmp_path / "a.whl", BASE)
+    shutil.copyfile(a, tmp_path / "same.whl")
+    b = make_wheel(tmp_path / "b.whl", [*BASE, ("pkg/new.py", b"")])
+    assert main(["diff", str(a), str(tmp_path / "same.whl")]) == 0
+    capsys.readouterr()
+    assert main(["diff", "--json", str(a), str(b)]) == 10
+    report = json.loads(capsys.readouterr().out)
+    assert report["identical"] is False and report["code_differs"] is True
+    assert [m["name"] for m in report["members"]] == ["pkg/new.py"]
+    assert main(["diff", str(a), str(tmp_path / "missing.whl")]) == 1

@@ -1,0 +1,74 @@
+"""builder compare RECIPE --upstream | --with WHEEL: rebuild, then explain the difference."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from builder.cli.common import add_backend_option, add_store_option, open_store, sandbox_factory
+from builder.cli.diff import EXIT_DIFFER, render
+from builder.cli.output import TerminalProgress, err_console, print_json
+from builder.compare import compare
+from builder.errors import BuilderError
+from builder.index import Index
+from builder.pipeline import build_recipe
+from builder.upstream import fetch_upstream_wheel
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("compare", help="build a recipe and compare its wheel with another")
+    p.add_argument("recipe", type=Path)
+    other = p.add_mutually_exclusive_group(required=True)
+    other.add_argument(
+        "--upstream", action="store_true",
+        help="the wheel of the same name, version and tags on the configured index",
+    )  # fmt: skip
+    other.add_argument("--with", dest="other", type=Path, help="any wheel file")
+    p.add_argument("--normalize", action="store_true", help="also compare after normalization")
+    p.add_argument("--dist", type=Path, default=Path("dist"), help="output folder (dist/)")
+    p.add_argument("--json", action="store_true", help="the comparison as JSON on stdout")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not stream the build log")
+    add_store_option(p)
+    add_backend_option(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    store = open_store(args)
+    progress = TerminalProgress(quiet=args.quiet)
+    built = build_recipe(
+        args.recipe,
+        store=store,
+        dist=args.dist,
+        sandbox_factory=sandbox_factory(args.backend),
+        progress=progress,
+    )
+    if args.upstream:
+        upstream = fetch_upstream_wheel(Index(), built.wheel.name, store, progress)
+        if upstream is None:
+            err_console().print(f"the index serves no wheel matching {built.wheel.name}")
+            return 0
+        other, label = upstream.path, f"upstream {upstream.filename}"
+    else:
+        if not args.other.is_file():
+            raise BuilderError(f"{args.other}: no such file")
+        other, label = args.other, str(args.other)
+    result = compare(
+        built.wheel,
+        other,
+        labels=("rebuild", label),
+        store=store,
+        epoch=int(built.record["run"]["env"]["SOURCE_DATE_EPOCH"]),
+        normalize=args.normalize,
+    )
+    if args.json:
+        print_json(result.to_json())
+    else:
+        console = Console(highlight=False, soft_wrap=True)
+        render(result.raw, console)
+        if result.normalized is not None:
+            console.print("\n[bold]after normalization[/] (asked for; the raw result is above)")
+            render(result.normalized, console)
+    return 0 if result.raw.identical else EXIT_DIFFER
