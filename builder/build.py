@@ -27,6 +27,7 @@ from builder.recipe import Recipe
 from builder.sandbox import RunResult, Sandbox
 from builder.staging import run_spec, stage
 from builder.store import Store
+from builder.variation import REFERENCE, Variation
 
 FLAG_VARIABLES = ("CFLAGS", "CXXFLAGS", "RUSTFLAGS")
 
@@ -49,9 +50,10 @@ def source_date_epoch(recipe: Recipe, sdist_path: Path) -> int:
     return archive.latest_mtime(sdist_path)
 
 
-def build_env(recipe: Recipe, epoch: int) -> dict[str, str]:
+def build_env(recipe: Recipe, epoch: int, root: str = str(driver.BUILD)) -> dict[str, str]:
     """The whole environment of the build: the recipe's, then what reproducibility needs."""
-    prefix_map = f"{driver.BUILD}=."
+    layout = driver.Layout(Path(root))
+    prefix_map = f"{root}=."
     ours = {
         "CFLAGS": f"-ffile-prefix-map={prefix_map}",
         "CXXFLAGS": f"-ffile-prefix-map={prefix_map}",
@@ -62,13 +64,13 @@ def build_env(recipe: Recipe, epoch: int) -> dict[str, str]:
         env[var] = f"{ours[var]} {env[var]}".strip() if var in env else ours[var]
     env.update(
         {
-            "PATH": f"{driver.VENV}/bin:/usr/local/bin:/usr/bin:/bin",
+            "PATH": f"{layout.venv}/bin:/usr/local/bin:/usr/bin:/bin",
             "HOME": driver.HOME,
             "TZ": "UTC",
             "LC_ALL": "C.UTF-8",
             "PYTHONHASHSEED": "0",
             "SOURCE_DATE_EPOCH": str(epoch),
-            "CARGO_HOME": str(driver.CARGO_HOME),
+            "CARGO_HOME": str(layout.cargo_home),
             "CARGO_NET_OFFLINE": "true",
             "PIP_NO_INDEX": "1",
         }
@@ -76,8 +78,13 @@ def build_env(recipe: Recipe, epoch: int) -> dict[str, str]:
     return dict(sorted(env.items()))
 
 
-def build_plan(recipe: Recipe, sources: Sources, env: dict[str, str]) -> dict[str, Any]:
+def build_plan(
+    recipe: Recipe, sources: Sources, env: dict[str, str], variation: Variation
+) -> dict[str, Any]:
     return {
+        "build_root": variation.build_root,
+        "umask": variation.umask,
+        "reverse_listing_order": variation.reverse_listing_order,
         "sdist": sources.sdist.file,
         "requires": [r.file for r in sources.requires],
         "tools": [t.file for t in sources.tools],
@@ -98,14 +105,29 @@ def run_build(
     store: Store,
     sandbox: Sandbox,
     progress: Progress,
+    variation: Variation = REFERENCE,
 ) -> BuiltWheel:
     sdist_path = store.verified_path(sources.sdist.sha256, sources.sdist.file)
-    env = build_env(recipe, source_date_epoch(recipe, sdist_path))
+    epoch = source_date_epoch(recipe, sdist_path)
+    env = variation.environment(build_env(recipe, epoch, variation.build_root))
     started = time.monotonic()
     with store.temp_dir("build-") as work:
-        mounts = stage(store, work, sources.staged_files(), build_plan(recipe, sources, env))
-        spec = run_spec(image=image, mode="build", mounts=mounts, env=env, limits=recipe.limits)
-        progress.status(f"building {recipe.name} {recipe.version} in {sandbox.name} (no network)")
+        plan = build_plan(recipe, sources, env, variation)
+        mounts = stage(store, work, sources.staged_files(), plan)
+        spec = run_spec(
+            image=image,
+            mode="build",
+            mounts=mounts,
+            env=env,
+            limits=recipe.limits,
+            variation=variation,
+        )
+        what = f"{recipe.name} {recipe.version}"
+        if variation.index:
+            what += (
+                f" (rebuild {variation.index}: {', '.join(variation.applied) or 'no variation'})"
+            )
+        progress.status(f"building {what} in {sandbox.name} (no network)")
         log_lines: list[str] = []
         result = sandbox.run(spec, _tee(log_lines, progress.log))
         log_sha = store.add_bytes(("\n".join(log_lines) + "\n").encode())

@@ -16,20 +16,22 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 INPUTS = Path("/inputs")
 OUT = Path("/out")
 BUILD = Path("/build")
+# The interpreters live at a fixed path whatever the build root: their path is build input
+# (PyO3's build script compiles the interpreter's path into a crate, which changes every
+# symbol hash downstream), while the source tree's path must not matter.
+ENVS = Path("/opt/builder")
 HOME = "/home/builder"
+BUILD_USER = "1000:1000"  # the unprivileged user a build runs as
+HOSTNAME = "builder"
 LIB = INPUTS / "lib"
 PLAN = INPUTS / "plan.json"
-SRC = BUILD / "src"
-VENV = BUILD / "venv"
-TOOLS = BUILD / "tools"
-VENDOR = BUILD / "vendor"
-CARGO_HOME = BUILD / "cargo-home"
 RESOLVER = BUILD / "resolver"
 PIP_QUIET = ("--disable-pip-version-check", "--no-cache-dir", "--no-input", "--progress-bar=off")
 BOOTSTRAP = (
@@ -49,6 +51,37 @@ BUILD_HOOK = (
 )
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where a build puts things, under its build root (fixed, but varied by rebuilds)."""
+
+    root: Path = BUILD
+
+    @property
+    def src(self) -> Path:
+        return self.root / "src"
+
+    @property
+    def venv(self) -> Path:
+        return ENVS / "venv"
+
+    @property
+    def tools(self) -> Path:
+        return ENVS / "tools"
+
+    @property
+    def vendor(self) -> Path:
+        return self.root / "vendor"
+
+    @property
+    def cargo_home(self) -> Path:
+        return self.root / "cargo-home"
+
+    @classmethod
+    def of(cls, plan: dict[str, Any]) -> Layout:
+        return cls(Path(plan.get("build_root", BUILD)))
+
+
 def command(mode: str) -> tuple[str, ...]:
     """The container's command: the image's python3, isolated (-I), running this module."""
     return ("python3", "-I", "-c", BOOTSTRAP, str(LIB), mode, str(PLAN))
@@ -60,7 +93,7 @@ class Steps:
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
 
-    def run(self, name: str, argv: list[str], env: dict[str, str], cwd: Path = BUILD) -> None:
+    def run(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
         print(f"==> {name}: {' '.join(argv)}", flush=True)
         started = time.monotonic()
         result = subprocess.run(argv, env=env, cwd=cwd, check=False)
@@ -70,16 +103,34 @@ class Steps:
             raise SystemExit(result.returncode or 1)
 
 
-def unpack_sdist(plan: dict[str, Any]) -> Path:
+def unpack_sdist(plan: dict[str, Any], src: Path) -> Path:
     from builder.archive import single_top_dir, unpack
 
     sdist = INPUTS / "sdist" / plan["sdist"]
     print(f"==> unpack {sdist.name}", flush=True)
-    unpack(sdist, SRC)
-    return single_top_dir(SRC, sdist)
+    unpack(sdist, src)
+    return single_top_dir(src, sdist)
 
 
-def vendor_crates(plan: dict[str, Any]) -> None:
+def reverse_listing_order(root: Path) -> None:
+    """Re-link every directory's entries so that the filesystem lists them in reverse.
+
+    On tmpfs, readdir lists the newest entry first: moving the entries out and back in
+    their listed order reverses the order a build sees (a rebuild variation).
+    """
+    for dirpath, _, _ in os.walk(root, topdown=False):
+        folder = Path(dirpath)
+        names = os.listdir(folder)
+        parking = folder / ".builder-reorder"
+        parking.mkdir()
+        for name in names:
+            os.rename(folder / name, parking / name)
+        for name in names:
+            os.rename(parking / name, folder / name)
+        parking.rmdir()
+
+
+def vendor_crates(plan: dict[str, Any], layout: Layout) -> None:
     """A cargo directory source from the pinned .crate files, so cargo needs no network."""
     from builder.archive import unpack
 
@@ -88,18 +139,18 @@ def vendor_crates(plan: dict[str, Any]) -> None:
         return
     print(f"==> vendor {len(crates)} crates", flush=True)
     for crate in crates:
-        staging = VENDOR / ".staging"
+        staging = layout.vendor / ".staging"
         unpack(INPUTS / "crates" / crate["file"], staging)
         (top,) = list(staging.iterdir())
-        target = VENDOR / f"{crate['name']}-{crate['version']}"
+        target = layout.vendor / f"{crate['name']}-{crate['version']}"
         top.rename(target)
         staging.rmdir()
         checksum = {"files": {}, "package": crate["sha256"]}
         (target / ".cargo-checksum.json").write_text(json.dumps(checksum))
-    CARGO_HOME.mkdir(parents=True, exist_ok=True)
-    (CARGO_HOME / "config.toml").write_text(
+    layout.cargo_home.mkdir(parents=True, exist_ok=True)
+    (layout.cargo_home / "config.toml").write_text(
         "[source.crates-io]\nreplace-with = 'vendored'\n\n"
-        f"[source.vendored]\ndirectory = '{VENDOR}'\n\n[net]\noffline = true\n"
+        f"[source.vendored]\ndirectory = '{layout.vendor}'\n\n[net]\noffline = true\n"
     )
 
 
@@ -116,47 +167,51 @@ def make_venv(
     No ensurepip and no resolver: the wheels are exactly the pinned ones, and this takes a
     fraction of a second instead of several.
     """
-    env = dict(plan["env"])
-    steps.run(f"venv {path.name}", ["python3", "-m", "venv", "--without-pip", str(path)], env)
+    env, cwd = dict(plan["env"]), path.parent
+    steps.run(f"venv {path.name}", ["python3", "-m", "venv", "--without-pip", str(path)], env, cwd)
     if wheels:
         files = [str(INPUTS / folder / w) for w in wheels]
         installer = [str(path / "bin" / "python"), "-I", "-c", RUN_INSTALLER]
         options = ["--no-compile-bytecode", "--validate-record", "all"]
-        steps.run(
-            f"install {folder}", [*installer, str(_installer_wheel(plan)), *options, *files], env
-        )
+        argv = [*installer, str(_installer_wheel(plan)), *options, *files]
+        steps.run(f"install {folder}", argv, env, cwd)
 
 
-def build_wheel(plan: dict[str, Any], steps: Steps) -> Path:
+def build_wheel(plan: dict[str, Any], layout: Layout, steps: Steps) -> Path:
     """The PEP 517 build_wheel hook through pypa/build, run by the build venv's python."""
-    top = unpack_sdist(plan)
-    vendor_crates(plan)
-    make_venv(VENV, plan["requires"], "wheels", plan, steps)
-    make_venv(
-        TOOLS, [t for t in plan["tools"] if not t.startswith("installer-")], "tools", plan, steps
-    )
-    dist = BUILD / "dist"
-    hook = [str(TOOLS / "bin" / "python"), "-I", "-c", BUILD_HOOK, str(top), str(dist)]
-    steps.run("build", [*hook, str(VENV / "bin" / "python")], dict(plan["env"]), cwd=top)
+    top = unpack_sdist(plan, layout.src)
+    vendor_crates(plan, layout)
+    if plan.get("reverse_listing_order"):
+        print("==> variation: reversing the listing order of the source tree", flush=True)
+        reverse_listing_order(layout.root)
+    make_venv(layout.venv, plan["requires"], "wheels", plan, steps)
+    tools = [t for t in plan["tools"] if not t.startswith("installer-")]
+    make_venv(layout.tools, tools, "tools", plan, steps)
+    dist = layout.root / "dist"
+    hook = [str(layout.tools / "bin" / "python"), "-I", "-c", BUILD_HOOK, str(top), str(dist)]
+    steps.run("build", [*hook, str(layout.venv / "bin" / "python")], dict(plan["env"]), top)
     (wheel,) = sorted(dist.glob("*.whl"))
     return wheel
 
 
-def repair_wheel(wheel: Path, plan: dict[str, Any], steps: Steps) -> Path:
+def repair_wheel(wheel: Path, plan: dict[str, Any], layout: Layout, steps: Steps) -> Path:
     if plan["repair"] == "skip" or wheel.name.endswith("-any.whl"):
         print(f"==> repair: not needed for {wheel.name}", flush=True)
         return wheel
-    repaired = BUILD / "repaired"
-    auditwheel = [str(TOOLS / "bin" / "python"), "-I", "-m", "auditwheel", "repair"]
-    steps.run("repair", [*auditwheel, "-w", str(repaired), str(wheel)], dict(plan["env"]))
+    repaired = layout.root / "repaired"
+    auditwheel = [str(layout.tools / "bin" / "python"), "-I", "-m", "auditwheel", "repair"]
+    argv = [*auditwheel, "-w", str(repaired), str(wheel)]
+    steps.run("repair", argv, dict(plan["env"]), layout.root)
     (result,) = sorted(repaired.glob("*.whl"))
     return result
 
 
 def run_build(plan: dict[str, Any]) -> int:
+    os.umask(int(plan.get("umask", "022"), 8))
+    layout = Layout.of(plan)
     steps = Steps()
-    wheel = build_wheel(plan, steps)
-    final = repair_wheel(wheel, plan, steps)
+    wheel = build_wheel(plan, layout, steps)
+    final = repair_wheel(wheel, plan, layout, steps)
     shutil.copyfile(final, OUT / final.name)
     result = {"wheel": final.name, "unrepaired": wheel.name, "timings": steps.timings}
     (OUT / "result.json").write_text(json.dumps(result, indent=2))
@@ -167,7 +222,7 @@ def run_build(plan: dict[str, Any]) -> int:
 def run_fetch_crates(plan: dict[str, Any]) -> int:
     """Fetch phase only (network on): cargo downloads the locked crates into /out."""
     env = dict(plan["env"])
-    top = unpack_sdist(plan)
+    top = unpack_sdist(plan, Layout.of(plan).src)
     steps = Steps()
     for lock in plan["cargo_locks"]:
         manifest = top / Path(lock).parent / "Cargo.toml"
@@ -185,10 +240,10 @@ def run_lock(plan: dict[str, Any]) -> int:
     wheels for the image's Python and platform. Wheels only: no sdist's code runs here."""
     env = dict(plan["env"])
     steps = Steps()
-    steps.run("venv resolver", ["python3", "-m", "venv", str(RESOLVER)], env)
+    steps.run("venv resolver", ["python3", "-m", "venv", str(RESOLVER)], env, BUILD)
     pip = [str(RESOLVER / "bin" / "python"), "-m", "pip", "download", *PIP_QUIET]
     flags = ["--only-binary", ":all:", "--dest", str(OUT / "wheels")]
-    steps.run("resolve", [*pip, *flags, *plan["requirements"]], env)
+    steps.run("resolve", [*pip, *flags, *plan["requirements"]], env, BUILD)
     return 0
 
 

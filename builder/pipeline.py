@@ -1,4 +1,5 @@
-"""The only module that chains the stages: recipe -> image -> fetch -> build -> record.
+"""The only module that chains the stages: recipe -> image -> fetch -> build -> record
+(-> rebuilds under variation, when asked).
 
 An unchanged build key with its wheel still in the store is a cache hit: nothing is
 fetched, no container starts, and the stored wheel and record are written to dist/.
@@ -10,7 +11,7 @@ import datetime as dt
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +21,12 @@ from builder.images import ensure_image, find_definition
 from builder.index import Index
 from builder.names import Sha256
 from builder.progress import Progress
+from builder.rebuild import RebuildReport, rebuild
 from builder.recipe import load_recipe
 from builder.record import build_key, make_record
 from builder.sandbox import Sandbox
-from builder.store import Store, write_atomic
+from builder.store import Store, canonical_json, write_atomic
+from builder.variation import DEFAULT_KINDS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -32,6 +35,8 @@ class BuildReport:
     record_path: Path
     record: dict[str, Any]
     cached: bool
+    rebuild: RebuildReport | None = None
+    rebuild_path: Path | None = None
 
     @property
     def sha256(self) -> Sha256:
@@ -64,7 +69,13 @@ def build_recipe(
     progress: Progress,
     index: Index | None = None,
     image_search: tuple[Path, ...] | None = None,
+    rebuilds: int = 0,
+    vary: frozenset[str] | None = None,
+    no_vary: frozenset[str] = frozenset(),
+    normalize: bool = False,
 ) -> BuildReport:
+    """Build a recipe; with `rebuilds`, rebuild it under the variations `vary` (default:
+    the recipe's rebuild policy applied to the default variations) less `no_vary`."""
     recipe = load_recipe(recipe_path)
     image = ensure_image(find_definition(recipe.image, image_search), store, progress)
     lazy = LazySandbox(sandbox_factory)
@@ -104,7 +115,32 @@ def build_recipe(
         store.write_record(key, record)
     else:
         progress.status(f"cache hit: {recipe.name} {recipe.version} (build key {key[:16]})")
-    return _export(record, store, dist, cached)
+    if not rebuilds:
+        return _export(record, store, dist, cached)
+    report = rebuild(
+        recipe, image, sources, record=record, store=store, sandbox=prepared,
+        progress=progress, count=rebuilds, normalize=normalize,
+        kinds=(recipe.rebuild.kinds(DEFAULT_KINDS) if vary is None else vary) - no_vary,
+    )  # fmt: skip
+    report_sha = store.add_bytes(canonical_json(report.to_json()))
+    record = record | {
+        "rebuild": {
+            "builds": len(report.sha256s),
+            "reproducible": report.reproducible,
+            "sha256s": report.sha256s,
+            "normalized_equal": report.normalized_equal,
+            "report_sha256": report_sha,
+        }
+    }
+    store.write_record(key, record)
+    exported = _export(record, store, dist, cached)
+    rebuild_path = dist / f"{exported.wheel.name}.rebuild.json"
+    write_atomic(rebuild_path, _pretty(report.to_json()))
+    return replace(exported, rebuild=report, rebuild_path=rebuild_path)
+
+
+def _pretty(data: dict[str, Any]) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
 
 
 def _export(record: dict[str, Any], store: Store, dist: Path, cached: bool) -> BuildReport:
@@ -120,5 +156,5 @@ def _export(record: dict[str, Any], store: Store, dist: Path, cached: bool) -> B
     finally:
         tmp.unlink(missing_ok=True)
     record_path = dist / f"{wheel.name}.build.json"
-    write_atomic(record_path, (json.dumps(record, indent=2, sort_keys=True) + "\n").encode())
+    write_atomic(record_path, _pretty(record))
     return BuildReport(wheel=wheel, record_path=record_path, record=record, cached=cached)

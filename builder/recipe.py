@@ -22,6 +22,7 @@ from packaging.version import InvalidVersion, Version
 
 from builder.errors import RecipeError
 from builder.names import NormalizedName, Sha256, is_sha256, normalize
+from builder.variation import KINDS
 
 REPAIR_MODES = ("auto", "skip")
 _ENV_RESERVED = frozenset(
@@ -58,6 +59,25 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RebuildPolicy:
+    """Which rebuild variations this recipe's output may not withstand, and why.
+
+    `fixed` leaves default variations out (each needs a reason: it documents a real
+    dependence of the build on its environment); `also` adds opt-in ones such as umask.
+    """
+
+    fixed: tuple[str, ...] = ()
+    also: tuple[str, ...] = ()
+    reason: str = ""
+
+    def kinds(self, defaults: frozenset[str]) -> frozenset[str]:
+        return (defaults - set(self.fixed)) | set(self.also)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"fixed": list(self.fixed), "also": list(self.also), "reason": self.reason}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Recipe:
     path: Path
     name: NormalizedName
@@ -69,6 +89,7 @@ class Recipe:
     source_date_epoch: int | None = None
     repair: str = "auto"
     limits: Limits = field(default_factory=Limits)
+    rebuild: RebuildPolicy = field(default_factory=RebuildPolicy)
 
     def external_parameters(self) -> dict[str, Any]:
         """The recipe as data: exactly what a user chose, nothing the machine added."""
@@ -84,6 +105,7 @@ class Recipe:
             "env": dict(sorted(self.env.items())),
             "source_date_epoch": self.source_date_epoch,
             "repair": self.repair,
+            "rebuild": self.rebuild.as_dict(),
         }
 
 
@@ -236,10 +258,25 @@ def _limits(table: Mapping[str, Any], p: Problems) -> Limits:
     return Limits(**values)
 
 
+def _rebuild_policy(table: Mapping[str, Any], p: Problems) -> RebuildPolicy:
+    lists = {}
+    for key in ("fixed", "also"):
+        value = table.get(key, [])
+        if not isinstance(value, list) or not all(v in KINDS for v in value):
+            p.add(f"rebuild.{key}", f"expected a list of variations among {', '.join(KINDS)}")
+            value = []
+        lists[key] = tuple(value)
+    reason = table.get("reason", "")
+    if not isinstance(reason, str) or (lists["fixed"] and not reason.strip()):
+        p.add("rebuild.reason", "say why the build depends on what `fixed` keeps fixed")
+        reason = ""
+    return RebuildPolicy(fixed=lists["fixed"], also=lists["also"], reason=reason)
+
+
 def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
     p = Problems(path)
-    for unknown in sorted(set(data) - {"package", "sdist", "build", "limits"}):
-        p.add(unknown, "unknown key (allowed: build, limits, package, sdist)")
+    for unknown in sorted(set(data) - {"package", "sdist", "build", "limits", "rebuild"}):
+        p.add(unknown, "unknown key (allowed: build, limits, package, rebuild, sdist)")
     package = table(data, "package", {"name", "version"}, p)
     name = required_str(package, "name", "package.name", p)
     version = required_str(package, "version", "package.version", p, _check_version)
@@ -256,6 +293,7 @@ def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
     if repair not in REPAIR_MODES:
         p.add("build.repair", f"expected one of {', '.join(REPAIR_MODES)}, got {repair!r}")
     limits = _limits(table(data, "limits", set(Limits().as_dict()), p), p)
+    rebuild = _rebuild_policy(table(data, "rebuild", {"fixed", "also", "reason"}, p), p)
     p.raise_if_any()
     return Recipe(
         path=path,
@@ -268,6 +306,7 @@ def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
         source_date_epoch=sde,
         repair=repair,
         limits=limits,
+        rebuild=rebuild,
     )
 
 

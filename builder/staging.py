@@ -22,10 +22,11 @@ from builder.names import Sha256
 from builder.recipe import Limits
 from builder.sandbox import Mount, RunSpec
 from builder.store import Store
+from builder.variation import REFERENCE, Variation
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 DRIVER_MODULES = ("__init__.py", "errors.py", "archive.py", "driver.py")
-TMPFS = (str(driver.BUILD), "/tmp", driver.HOME)
+SCRATCH = (str(driver.ENVS), "/tmp", driver.HOME)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,14 +86,18 @@ def run_spec(
     env: Mapping[str, str],
     limits: Limits,
     network: bool = False,
+    variation: Variation = REFERENCE,
 ) -> RunSpec:
     return RunSpec(
         image=image,
         command=driver.command(mode),
         env=env,
         mounts=mounts,
-        tmpfs=TMPFS,
-        workdir=str(driver.BUILD),
+        tmpfs=(variation.build_root, *SCRATCH),
+        workdir=variation.build_root,
         limits=limits,
         network=network,
+        user=variation.user,
+        hostname=variation.hostname,
+        cpuset=variation.cpuset,
     )

@@ -1,13 +1,22 @@
-"""builder build RECIPE: fetch, build in isolation, repair, and write dist/ + a record."""
+"""builder build RECIPE: fetch, build in isolation, repair, and write dist/ + a record.
+
+With --rebuilds N, the recipe is built N more times under variations and every wheel must
+have the reference build's sha256 (exit 10 otherwise, with builder diff's explanation).
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from rich.console import Console
+
 from builder.cli.common import add_backend_option, add_store_option, open_store, sandbox_factory
+from builder.cli.diff import render
 from builder.cli.output import TerminalProgress, err_console, print_json
-from builder.pipeline import build_recipe
+from builder.pipeline import BuildReport, build_recipe
+from builder.rebuild import NotReproducible
+from builder.variation import DEFAULT_KINDS, KINDS, parse_kinds
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -16,24 +25,78 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--dist", type=Path, default=Path("dist"), help="output folder (dist/)")
     p.add_argument("--json", action="store_true", help="print the build record on stdout")
     p.add_argument("-q", "--quiet", action="store_true", help="do not stream the build log")
+    p.add_argument(
+        "--rebuilds", type=int, default=0, metavar="N",
+        help="build N more times under variations and require identical wheels",
+    )  # fmt: skip
+    p.add_argument(
+        "--vary", type=parse_kinds, default=None, metavar="LIST",
+        help=f"variations of the rebuilds (default: {','.join(sorted(DEFAULT_KINDS))}, "
+        f"less what the recipe's [rebuild] keeps fixed; known: {','.join(KINDS)})",
+    )  # fmt: skip
+    p.add_argument(
+        "--no-vary", type=parse_kinds, default=frozenset(), metavar="LIST",
+        help="variations to leave out (to find which one causes a difference)",
+    )  # fmt: skip
+    p.add_argument(
+        "--normalize", action="store_true",
+        help="also compare the wheels after normalization (reported apart from the raw result)",
+    )  # fmt: skip
+    p.add_argument(
+        "--allow-unreproducible", action="store_true",
+        help="exit 0 even when a rebuild differs (the report still says so)",
+    )  # fmt: skip
     add_store_option(p)
     add_backend_option(p)
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.rebuilds < 0:
+        raise SystemExit(2)
     report = build_recipe(
         args.recipe,
         store=open_store(args),
         dist=args.dist,
         sandbox_factory=sandbox_factory(args.backend),
         progress=TerminalProgress(quiet=args.quiet),
+        rebuilds=args.rebuilds,
+        vary=args.vary,
+        no_vary=args.no_vary,
+        normalize=args.normalize,
     )
     if args.json:
         print_json(report.record)
     else:
-        state = "cache hit, nothing built" if report.cached else "built"
-        err_console().print(f"[bold green]{state}:[/] {report.wheel}")
-        err_console().print(f"  sha256 {report.sha256}")
-        err_console().print(f"  record {report.record_path}")
+        _summary(report)
+    if report.rebuild is not None and not report.rebuild.reproducible:
+        console = Console(stderr=True, highlight=False, soft_wrap=True)
+        for _, difference in report.rebuild.differences:
+            render(difference, console)
+        if not report.rebuild.passed and not args.allow_unreproducible:
+            raise NotReproducible(
+                f"{report.wheel.name} is not reproducible: "
+                f"{len(set(report.rebuild.sha256s))} different sha256 in "
+                f"{len(report.rebuild.sha256s)} builds",
+                hint=f"the report is {report.rebuild_path}; --no-vary finds the cause",
+            )
     return 0
+
+
+def _summary(report: BuildReport) -> None:
+    console = err_console()
+    state = "cache hit, nothing built" if report.cached else "built"
+    console.print(f"[bold green]{state}:[/] {report.wheel}")
+    console.print(f"  sha256 {report.sha256}")
+    console.print(f"  record {report.record_path}")
+    if report.rebuild is not None:
+        verdict = (
+            "[bold green]reproducible[/]" if report.rebuild.reproducible else "[bold red]differs[/]"
+        )
+        builds = len(report.rebuild.sha256s)
+        kinds = ", ".join(report.rebuild.kinds) or "none"
+        console.print(f"  {verdict}: {builds} builds (variations: {kinds})")
+        if report.rebuild.normalized_equal is not None:
+            equal = "equal" if report.rebuild.normalized_equal else "still differ"
+            console.print(f"  after normalization (asked for): {equal}")
+        console.print(f"  rebuild report {report.rebuild_path}")

@@ -11,13 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from builder.driver import BUILD_USER, HOSTNAME
 from builder.images import Image
 from builder.progress import Progress
 from builder.recipe import Limits
 from builder.store import Store
-
-BUILD_USER = "1000:1000"
-HOSTNAME = "builder"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,19 +37,21 @@ class RunSpec:
     network: bool = False
     user: str = BUILD_USER
     hostname: str = HOSTNAME
+    cpuset: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
 
     def describe(self) -> dict[str, object]:
         """What the record keeps of how the container was set up."""
         return {
             "command": list(self.command),
-            "env": dict(sorted(self.env.items())),
+            "env": dict(self.env),
             "mounts": [{"target": m.target, "read_only": m.read_only} for m in self.mounts],
             "tmpfs": list(self.tmpfs),
             "workdir": self.workdir,
             "network": self.network,
             "user": self.user,
             "hostname": self.hostname,
+            "cpuset": self.cpuset,
             "limits": self.limits.as_dict(),
         }
 

@@ -107,7 +107,8 @@ class DockerSandbox:
             "pids_limit": limits.pids,
             "mem_limit": f"{limits.memory_mib}m",
             "memswap_limit": f"{limits.memory_mib}m",
-            "nano_cpus": int(limits.cpus * 1e9),
+            "nano_cpus": int(_cpus(spec) * 1e9),
+            "cpuset_cpus": spec.cpuset,
             "ipc_mode": "private",
             "labels": {LABEL: "build", f"{LABEL}.run": uuid.uuid4().hex, **spec.labels},
             "detach": True,
@@ -123,6 +124,13 @@ class DockerSandbox:
             raise SandboxUnavailable(
                 f"docker could not create the build container: {exc}"
             ) from None
+
+
+def _cpus(spec: RunSpec) -> float:
+    """The CPU quota, never more than the CPUs of the cpuset (docker refuses that)."""
+    if spec.cpuset is None:
+        return spec.limits.cpus
+    return min(spec.limits.cpus, float(len(spec.cpuset.split(","))))
 
 
 def _pump_logs(container: Container, on_line: LineSink) -> None:

@@ -121,7 +121,9 @@ def _run_in_image(client, image, wheel: Path, code: str) -> str:  # type: ignore
     return output.decode()
 
 
-def build_in_docker(recipe: Path, store: Store, dist: Path, client) -> BuildReport:  # type: ignore[no-untyped-def]
+def build_in_docker(  # type: ignore[no-untyped-def]
+    recipe: Path, store: Store, dist: Path, client, **options
+) -> BuildReport:
     """The library's build, on the real daemon, with the repository's image definitions."""
     return build_recipe(
         recipe,
@@ -130,4 +132,5 @@ def build_in_docker(recipe: Path, store: Store, dist: Path, client) -> BuildRepo
         sandbox_factory=lambda: DockerSandbox(client),
         progress=Silent(),
         image_search=(REPO / "containers",),
+        **options,
     )

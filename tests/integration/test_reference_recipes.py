@@ -1,4 +1,4 @@
-"""The slower reference recipes end to end, and bit-for-bit rebuilds of each."""
+"""The slower reference recipes end to end, and bit-for-bit rebuilds of each under variation."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from builder.recipe import load_recipe
 from builder.store import Store
+from builder.variation import DEFAULT_KINDS
 from tests.conftest import REPO
 from tests.integration.conftest import build_in_docker, install_and_run
 
@@ -27,18 +29,30 @@ EXPECTED = {
 }
 
 
-def _build(name: str, store: Store, dist: Path, client):  # type: ignore[no-untyped-def]
-    return build_in_docker(REPO / "recipes" / f"{name}.toml", store, dist, client)
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_reference_recipe_builds_installs_imports_and_rebuilds_bit_for_bit(
+def test_reference_recipe_builds_installs_imports_and_rebuilds_bit_for_bit_under_variation(
     name: str, docker_client, image, session_store: Store, tmp_path: Path
 ) -> None:
-    first = _build(name, session_store, tmp_path / "first", docker_client)
-    out = install_and_run(docker_client, image, first.wheel, CASES[name])
+    recipe = REPO / "recipes" / f"{name}.toml"
+    report = build_in_docker(recipe, session_store, tmp_path, docker_client, rebuilds=1)
+    out = install_and_run(docker_client, image, report.wheel, CASES[name])
     assert out.strip() == EXPECTED[name]
-    session_store.record_path(first.record["build_key"]).unlink()
-    second = _build(name, session_store, tmp_path / "second", docker_client)
-    assert not second.cached
-    assert second.sha256 == first.sha256, f"{name} did not rebuild bit for bit"
+    assert report.rebuild is not None
+    expected = load_recipe(recipe).rebuild.kinds(DEFAULT_KINDS)
+    assert report.rebuild.rebuilds[0].variation["applied"] == sorted(expected)
+    assert report.rebuild.reproducible, report.rebuild.to_json()["differences"]
+
+
+def test_safetensors_depends_on_its_build_path_and_the_diff_names_the_cause(
+    docker_client, image, session_store: Store, tmp_path: Path
+) -> None:
+    """The case recipes/safetensors.toml keeps fixed ([rebuild] fixed = ["build-path"])."""
+    recipe = REPO / "recipes" / "safetensors.toml"
+    report = build_in_docker(
+        recipe, session_store, tmp_path, docker_client, rebuilds=1, vary=frozenset({"build-path"})
+    )
+    assert report.rebuild is not None and not report.rebuild.reproducible
+    ((_, difference),) = report.rebuild.differences
+    (so,) = [m for m in difference.members if m.name.endswith(".so")]
+    assert so.category == "code"
+    assert any("Rust symbols differ only in their hashes" in d for d in so.details)

@@ -6,6 +6,7 @@ import pytest
 
 from builder.errors import RecipeError
 from builder.recipe import load_recipe
+from tests.conftest import REPO
 
 SHA = "a" * 64
 GOOD = f"""
@@ -93,3 +94,23 @@ def test_reference_recipes_are_valid() -> None:
     assert {p.stem for p in paths} >= {"markupsafe", "msgpack", "safetensors"}
     for path in paths:
         load_recipe(path)
+
+
+def test_a_rebuild_policy_that_fixes_a_variation_must_say_why(tmp_path: Path) -> None:
+    text = (REPO / "recipes" / "markupsafe.toml").read_text()
+    path = tmp_path / "r.toml"
+    path.write_text(text + '\n[rebuild]\nfixed = ["build-path", "moon-phase"]\n')
+    with pytest.raises(RecipeError) as info:
+        load_recipe(path)
+    assert "rebuild.fixed: expected a list of variations" in info.value.message
+    path.write_text(text + '\n[rebuild]\nfixed = ["build-path"]\n')
+    with pytest.raises(RecipeError, match=r"rebuild\.reason: say why"):
+        load_recipe(path)
+
+
+def test_the_safetensors_recipe_keeps_its_build_path_fixed_with_a_reason() -> None:
+    from builder.variation import DEFAULT_KINDS
+
+    policy = load_recipe(REPO / "recipes" / "safetensors.toml").rebuild
+    assert policy.fixed == ("build-path",) and "out-of-workspace" in policy.reason
+    assert policy.kinds(DEFAULT_KINDS) == DEFAULT_KINDS - {"build-path"}

@@ -1,0 +1,176 @@
+"""Rebuild a recipe under variations and compare the wheels, bit for bit.
+
+The reference build is the recipe's ordinary build (possibly a cache hit). Each rebuild
+runs for real, in a fresh container, with the variations of builder.variation; its wheel
+and log go into the store like any other. Equal sha256 is the only test of
+reproducibility; when a rebuild differs, the report carries builder diff's explanation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from builder.build import run_build
+from builder.diff import WheelDiff, diff_wheels
+from builder.errors import BuilderError
+from builder.fetch import Sources
+from builder.images import Image
+from builder.names import Sha256
+from builder.normalize import NORMALIZATIONS, normalize_wheel
+from builder.progress import Progress
+from builder.recipe import Recipe
+from builder.sandbox import Sandbox
+from builder.store import Store
+from builder.variation import ALWAYS, KINDS, rebuild_variations
+
+REPORT_VERSION = 1
+
+
+class NotReproducible(BuilderError):
+    """A rebuild gave a wheel with another sha256 than the reference build."""
+
+    exit_code = 10
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rebuild:
+    variation: dict[str, object]
+    wheel: str
+    sha256: Sha256
+    log_sha256: Sha256
+    duration_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RebuildReport:
+    name: str
+    version: str
+    build_key: str
+    reference_wheel: str
+    reference_sha256: Sha256
+    kinds: tuple[str, ...]
+    rebuilds: tuple[Rebuild, ...]
+    differences: tuple[tuple[int, WheelDiff], ...]
+    normalized_sha256s: tuple[Sha256, ...] | None = None
+    policy: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reproducible(self) -> bool:
+        """Bit for bit, raw: the only meaning of reproducible in a report."""
+        return all(r.sha256 == self.reference_sha256 for r in self.rebuilds)
+
+    @property
+    def normalized_equal(self) -> bool | None:
+        """Equal after normalization; None when normalization was not asked for."""
+        if self.normalized_sha256s is None:
+            return None
+        return len(set(self.normalized_sha256s)) == 1
+
+    @property
+    def passed(self) -> bool:
+        return self.reproducible or bool(self.normalized_equal)
+
+    @property
+    def sha256s(self) -> list[Sha256]:
+        return [self.reference_sha256, *(r.sha256 for r in self.rebuilds)]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "report_version": REPORT_VERSION,
+            "package": {"name": self.name, "version": self.version},
+            "build_key": self.build_key,
+            "builds": len(self.rebuilds) + 1,
+            "reference": {"wheel": self.reference_wheel, "sha256": self.reference_sha256},
+            "variations": {k: KINDS[k] for k in self.kinds} | {"always": ALWAYS},
+            "recipe_policy": self.policy,
+            "rebuilds": [
+                {
+                    "variation": r.variation,
+                    "wheel": r.wheel,
+                    "sha256": r.sha256,
+                    "log_sha256": r.log_sha256,
+                    "duration_s": r.duration_s,
+                }
+                for r in self.rebuilds
+            ],
+            "reproducible": self.reproducible,
+            "raw_equal": self.reproducible,
+            "normalized": None
+            if self.normalized_sha256s is None
+            else {
+                "applied": list(NORMALIZATIONS),
+                "sha256s": list(self.normalized_sha256s),
+                "equal": self.normalized_equal,
+            },
+            "differences": [{"rebuild": i, **d.to_json()} for i, d in self.differences],
+        }
+
+
+def rebuild(
+    recipe: Recipe,
+    image: Image,
+    sources: Sources,
+    *,
+    record: dict[str, Any],
+    store: Store,
+    sandbox: Callable[[], Sandbox],
+    progress: Progress,
+    count: int,
+    kinds: frozenset[str],
+    normalize: bool = False,
+) -> RebuildReport:
+    reference = record["output"]
+    rebuilds = []
+    differences = []
+    for variation in rebuild_variations(count, kinds):
+        built = run_build(
+            recipe, image, sources, store=store, sandbox=sandbox(), progress=progress,
+            variation=variation,
+        )  # fmt: skip
+        rebuilds.append(
+            Rebuild(
+                variation=variation.describe(),
+                wheel=built.file,
+                sha256=built.sha256,
+                log_sha256=built.log_sha256,
+                duration_s=built.duration_s,
+            )
+        )
+        if built.sha256 != reference["sha256"]:
+            progress.status(f"rebuild {variation.index} differs: {built.sha256[:16]}")
+            diff = diff_wheels(
+                store.verified_path(Sha256(reference["sha256"]), reference["wheel"]),
+                store.verified_path(built.sha256, built.file),
+                labels=("reference build", f"rebuild {variation.index}"),
+            )
+            differences.append((variation.index, diff))
+        else:
+            progress.status(f"rebuild {variation.index} is bit-for-bit identical")
+    normalized = None
+    if normalize:
+        epoch = int(record["run"]["env"]["SOURCE_DATE_EPOCH"])
+        wheels = [(Sha256(reference["sha256"]), reference["wheel"])]
+        wheels += [(r.sha256, r.wheel) for r in rebuilds]
+        normalized = tuple(_normalized(store, sha, name, epoch) for sha, name in wheels)
+    return RebuildReport(
+        normalized_sha256s=normalized,
+        policy=recipe.rebuild.as_dict(),
+        name=recipe.name,
+        version=recipe.version,
+        build_key=record["build_key"],
+        reference_wheel=reference["wheel"],
+        reference_sha256=Sha256(reference["sha256"]),
+        kinds=tuple(sorted(kinds)),
+        rebuilds=tuple(rebuilds),
+        differences=tuple(differences),
+    )
+
+
+def _normalized(store: Store, sha256: Sha256, name: str, epoch: int) -> Sha256:
+    with store.temp_dir("normalize-") as work:
+        src = work / "in" / name
+        src.parent.mkdir()
+        src.symlink_to(store.verified_path(sha256, name))
+        return store.add_file(normalize_wheel(src, work / "out", epoch))

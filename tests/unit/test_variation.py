@@ -1,0 +1,49 @@
+"""Rebuild variations: the reference build varies nothing; rebuilds vary what was chosen."""
+
+from __future__ import annotations
+
+import pytest
+
+from builder.build import build_env
+from builder.errors import BuilderError
+from builder.recipe import load_recipe
+from builder.variation import DEFAULT_KINDS, REFERENCE, parse_kinds, rebuild_variations
+from tests.conftest import REPO
+
+
+def test_the_reference_build_is_a_plain_build() -> None:
+    assert REFERENCE.describe()["applied"] == []
+    assert (REFERENCE.build_root, REFERENCE.hostname, REFERENCE.user) == (
+        "/build",
+        "builder",
+        "1000:1000",
+    )
+    assert REFERENCE.cpuset is None and REFERENCE.umask == "022"
+    env = {"A": "1", "B": "2"}
+    assert REFERENCE.environment(env) is env
+
+
+def test_each_rebuild_varies_every_chosen_kind_differently() -> None:
+    first, second = rebuild_variations(2, DEFAULT_KINDS)
+    assert first.applied == sorted(DEFAULT_KINDS)
+    assert len({REFERENCE.build_root, first.build_root, second.build_root}) == 3
+    assert len({REFERENCE.user, first.user, second.user}) == 3
+    assert len({REFERENCE.hostname, first.hostname, second.hostname}) == 3
+    assert first.umask == "022", "umask is varied only when asked for"
+    varied = first.environment({"A": "1", "B": "2"})
+    assert list(varied) == ["BUILDER_UNRELATED_VARIABLE", "B", "A"]
+
+
+def test_prefix_maps_follow_the_build_root() -> None:
+    (variation,) = rebuild_variations(1, {"build-path"})
+    env = build_env(load_recipe(REPO / "recipes" / "markupsafe.toml"), 0, variation.build_root)
+    assert env["CFLAGS"] == f"-ffile-prefix-map={variation.build_root}=."
+    assert env["RUSTFLAGS"] == f"--remap-path-prefix={variation.build_root}=."
+    reference = build_env(load_recipe(REPO / "recipes" / "markupsafe.toml"), 0)
+    assert env["PATH"] == reference["PATH"], "the interpreters stay at one fixed path"
+
+
+def test_an_unknown_variation_is_refused_with_the_known_ones() -> None:
+    with pytest.raises(BuilderError, match="unknown variation nope") as info:
+        parse_kinds("hostname,nope")
+    assert "build-path" in (info.value.hint or "")
