@@ -58,3 +58,29 @@ class StoreError(BuilderError):
     """The content-addressed store holds something it should not (corruption)."""
 
     exit_code = 9
+
+
+class NotReproducible(BuilderError):
+    """A rebuild's wheel (or a compared wheel) has another sha256 than the reference."""
+
+    exit_code = 10
+
+
+class KeyProblem(BuilderError):
+    """A signing or verification key is missing, unreadable or of the wrong kind."""
+
+    exit_code = 11
+
+
+class VerificationFailed(BuilderError):
+    """An attestation is malformed, its signature does not verify, or it is not about the
+    wheel at hand (payload type, subject, predicate type)."""
+
+    exit_code = 12
+
+
+class PolicyViolation(BuilderError):
+    """A verified attestation does not satisfy the policy (builder, reproducibility,
+    sources, images, age)."""
+
+    exit_code = 13

@@ -22,7 +22,7 @@ from builder.index import Index
 from builder.names import Sha256
 from builder.progress import Progress
 from builder.rebuild import RebuildReport, rebuild
-from builder.recipe import load_recipe
+from builder.recipe import PinnedFile, Recipe, load_recipe
 from builder.record import build_key, make_record
 from builder.sandbox import Sandbox
 from builder.store import Store, canonical_json, write_atomic
@@ -61,7 +61,7 @@ def _now() -> str:
 
 
 def build_recipe(
-    recipe_path: Path,
+    recipe_or_path: Recipe | Path,
     *,
     store: Store,
     dist: Path,
@@ -73,11 +73,17 @@ def build_recipe(
     vary: frozenset[str] | None = None,
     no_vary: frozenset[str] = frozenset(),
     normalize: bool = False,
+    tools: tuple[PinnedFile, ...] | None = None,
+    force: bool = False,
 ) -> BuildReport:
     """Build a recipe; with `rebuilds`, rebuild it under the variations `vary` (default:
-    the recipe's rebuild policy applied to the default variations) less `no_vary`."""
-    recipe = load_recipe(recipe_path)
+    the recipe's rebuild policy applied to the default variations) less `no_vary`.
+    `tools` replaces the image definition's pinned tools (a rebuild from an attestation
+    uses the attested ones); `force` builds even when the build key is a cache hit."""
+    recipe = recipe_or_path if isinstance(recipe_or_path, Recipe) else load_recipe(recipe_or_path)
     image = ensure_image(find_definition(recipe.image, image_search), store, progress)
+    if tools is not None:
+        image = replace(image, tools=tools)
     lazy = LazySandbox(sandbox_factory)
 
     def prepared() -> Sandbox:
@@ -97,7 +103,7 @@ def build_recipe(
     )
     key = build_key(recipe, image, sources)
     record = store.read_record(key)
-    cached = record is not None and store.has(Sha256(record["output"]["sha256"]))
+    cached = not force and record is not None and store.has(Sha256(record["output"]["sha256"]))
     if record is None or not cached:
         started = _now()
         built = run_build(

@@ -14,7 +14,6 @@ from typing import Any
 
 from builder.build import run_build
 from builder.diff import WheelDiff, diff_wheels
-from builder.errors import BuilderError
 from builder.fetch import Sources
 from builder.images import Image
 from builder.names import Sha256
@@ -26,12 +25,6 @@ from builder.store import Store
 from builder.variation import ALWAYS, KINDS, rebuild_variations
 
 REPORT_VERSION = 1
-
-
-class NotReproducible(BuilderError):
-    """A rebuild gave a wheel with another sha256 than the reference build."""
-
-    exit_code = 10
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -324,3 +324,28 @@ def load_recipe(path: Path) -> Recipe:
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{path}: not valid TOML: {exc}") from None
     return parse_recipe(data, path)
+
+
+def recipe_from_parameters(
+    params: Mapping[str, Any], limits: Mapping[str, Any], where: Path
+) -> Recipe:
+    """The recipe an attestation's externalParameters describe (validated like a file).
+
+    `where` names the attestation in any error; limits come from internalParameters.
+    """
+    build: dict[str, Any] = {
+        "image": params.get("image"),
+        "requires": params.get("requires", []),
+        "env": params.get("env", {}),
+        "repair": params.get("repair", "auto"),
+    }
+    if params.get("source_date_epoch") is not None:
+        build["source-date-epoch"] = params["source_date_epoch"]
+    data = {
+        "package": {"name": params.get("name"), "version": params.get("version")},
+        "sdist": dict(params.get("sdist", {})),
+        "build": build,
+        "limits": dict(limits),
+        "rebuild": {k: v for k, v in dict(params.get("rebuild", {})).items() if v},
+    }
+    return parse_recipe(data, where)

@@ -7,6 +7,7 @@ build key and written beside the wheel in dist/.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import asdict
 from typing import Any
 
@@ -19,7 +20,7 @@ from builder.recipe import PinnedFile, Recipe
 from builder.staging import driver_digest
 from builder.store import canonical_json
 
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 
 
 def _pin(p: PinnedFile) -> dict[str, str]:
@@ -73,6 +74,7 @@ def make_record(
         "record_version": RECORD_VERSION,
         "builder_version": __version__,
         "build_key": key,
+        "invocation_id": uuid.uuid4().hex,
         "recipe": {"path": str(recipe.path), "parameters": recipe.external_parameters()},
         "inputs": inputs(recipe, image, sources),
         "run": built.run,

@@ -15,6 +15,14 @@ from builder.store import Store
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def isolated_user_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Commands run in a scratch folder with a scratch signing key: a test run never writes
+    attestations/ into the checkout or a key into the user's config directory."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("BUILDER_SIGNING_KEY", str(tmp_path / "user-key" / "signing-key.pem"))
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "store")

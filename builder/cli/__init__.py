@@ -16,7 +16,10 @@ from builder.cli import build as build_cmd
 from builder.cli import compare as compare_cmd
 from builder.cli import diff as diff_cmd
 from builder.cli import image as image_cmd
+from builder.cli import key as key_cmd
+from builder.cli import rebuild as rebuild_cmd
 from builder.cli import recipe as recipe_cmd
+from builder.cli import verify as verify_cmd
 from builder.cli.output import err_console
 from builder.errors import BuilderError
 
@@ -37,7 +40,10 @@ def parser() -> argparse.ArgumentParser:
     compare_cmd.register(sub)
     diff_cmd.register(sub)
     image_cmd.register(sub)
+    key_cmd.register(sub)
+    rebuild_cmd.register(sub)
     recipe_cmd.register(sub)
+    verify_cmd.register(sub)
     return p
 
 

@@ -10,12 +10,15 @@ import argparse
 from pathlib import Path
 
 from rich.console import Console
+from securesystemslib.signer import Signer
 
+from builder.attest import attest
 from builder.cli.common import add_backend_option, add_store_option, open_store, sandbox_factory
 from builder.cli.diff import render
 from builder.cli.output import TerminalProgress, err_console, print_json
+from builder.errors import NotReproducible
 from builder.pipeline import BuildReport, build_recipe
-from builder.rebuild import NotReproducible
+from builder.signing import default_key_path, load_signer, new_key
 from builder.variation import DEFAULT_KINDS, KINDS, parse_kinds
 
 
@@ -46,6 +49,15 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         "--allow-unreproducible", action="store_true",
         help="exit 0 even when a rebuild differs (the report still says so)",
     )  # fmt: skip
+    p.add_argument(
+        "--attestations", type=Path, default=Path("attestations"), metavar="DIR",
+        help="where the signed attestation bundle goes (default: attestations/)",
+    )  # fmt: skip
+    p.add_argument(
+        "--key", type=Path, default=None,
+        help="signing key (default: $BUILDER_SIGNING_KEY, else the user's key, made on first use)",
+    )  # fmt: skip
+    p.add_argument("--no-attest", action="store_true", help="write no attestation")
     add_store_option(p)
     add_backend_option(p)
     p.set_defaults(handler=run)
@@ -69,6 +81,14 @@ def run(args: argparse.Namespace) -> int:
         print_json(report.record)
     else:
         _summary(report)
+    if not args.no_attest:
+        rebuild = report.rebuild.to_json() if report.rebuild is not None else None
+        bundle = attest(
+            report.wheel, report.record, rebuild, signer=_signer(args.key), folder=args.attestations
+        )
+        err_console().print(
+            f"  attestation {bundle.path} ({len(bundle.envelopes)} signed statements)"
+        )
     if report.rebuild is not None and not report.rebuild.reproducible:
         console = Console(stderr=True, highlight=False, soft_wrap=True)
         for _, difference in report.rebuild.differences:
@@ -81,6 +101,19 @@ def run(args: argparse.Namespace) -> int:
                 hint=f"the report is {report.rebuild_path}; --no-vary finds the cause",
             )
     return 0
+
+
+def _signer(explicit: Path | None) -> Signer:
+    if explicit is not None:
+        return load_signer(explicit)
+    path = default_key_path()
+    if not path.exists():
+        pair = new_key(path)
+        err_console().print(
+            f"[yellow]note:[/] made a signing key {pair.private} (public: {pair.public}); "
+            "`builder key new` makes others"
+        )
+    return load_signer(path)
 
 
 def _summary(report: BuildReport) -> None:

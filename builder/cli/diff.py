@@ -15,9 +15,9 @@ from rich.table import Table
 
 from builder.cli.output import print_json
 from builder.diff import CONTENT, MemberDiff, WheelDiff, diff_wheels
-from builder.errors import BuilderError
+from builder.errors import BuilderError, NotReproducible
 
-EXIT_DIFFER = 10
+EXIT_DIFFER = NotReproducible.exit_code
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

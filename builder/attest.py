@@ -1,0 +1,100 @@
+"""Sign a build's statements and write them as one bundle beside the others.
+
+The bundle is `<dir>/<wheel>.intoto.jsonl`: one DSSE envelope per line (provenance, then
+the rebuild result when rebuilds ran, then the SBOM), the usual in-toto bundle layout.
+Signing happens on the host with the user's key, after the container is gone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from securesystemslib.signer import Signer
+
+from builder.errors import VerificationFailed
+from builder.provenance import provenance_statement, rebuild_statement, sbom_statement
+from builder.sbom import wheel_sbom
+from builder.signing import sign_statement
+from builder.store import canonical_json, write_atomic
+
+BUNDLE_SUFFIX = ".intoto.jsonl"
+
+
+@dataclass(frozen=True, slots=True)
+class Bundle:
+    path: Path
+    envelopes: tuple[dict[str, Any], ...]
+
+
+def bundle_path(folder: Path, wheel_name: str) -> Path:
+    return folder / f"{wheel_name}{BUNDLE_SUFFIX}"
+
+
+def statements(
+    wheel: Path, record: dict[str, Any], rebuild_report: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    rebuild_sha = None
+    if rebuild_report is not None:
+        rebuild_sha = hashlib.sha256(canonical_json(rebuild_report)).hexdigest()
+    made = [provenance_statement(record, rebuild_sha)]
+    if rebuild_report is not None:
+        made.append(rebuild_statement(record, rebuild_report))
+    made.append(sbom_statement(record, wheel_sbom(wheel, record)))
+    return made
+
+
+def attest(
+    wheel: Path,
+    record: dict[str, Any],
+    rebuild_report: dict[str, Any] | None,
+    *,
+    signer: Signer,
+    folder: Path,
+) -> Bundle:
+    envelopes = tuple(sign_statement(s, signer) for s in statements(wheel, record, rebuild_report))
+    path = bundle_path(folder, wheel.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, b"".join(_line(e) for e in envelopes))
+    return Bundle(path=path, envelopes=envelopes)
+
+
+def _line(envelope: dict[str, Any]) -> bytes:
+    return json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+
+
+def read_bundle(path: Path) -> Sequence[dict[str, Any]]:
+    """The envelopes of a bundle file, each a JSON object; a clear error for anything else."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise VerificationFailed(f"{path}: cannot read the attestation: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise VerificationFailed(f"{path}: not a text file (expected JSON lines)") from None
+    try:
+        whole = json.loads(text)  # one envelope, pretty-printed, is accepted too
+    except json.JSONDecodeError:
+        whole = None
+    if isinstance(whole, dict):
+        return [whole]
+    envelopes = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            envelope = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise VerificationFailed(
+                f"{path}:{number}: not JSON ({exc.msg} at column {exc.colno})",
+                hint="the file is truncated or not an in-toto bundle (.intoto.jsonl)",
+            ) from None
+        if not isinstance(envelope, dict):
+            raise VerificationFailed(f"{path}:{number}: expected a JSON object (a DSSE envelope)")
+        envelopes.append(envelope)
+    if not envelopes:
+        raise VerificationFailed(f"{path}: empty attestation bundle")
+    return envelopes

@@ -1,0 +1,57 @@
+"""builder rebuild --from ATTESTATION: the auditor's rebuild, from the provenance alone."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from builder.cli.common import add_backend_option, add_store_option, open_store, sandbox_factory
+from builder.cli.output import TerminalProgress, err_console, print_json
+from builder.errors import NotReproducible
+from builder.rebuild_from import rebuild_from
+from builder.signing import load_public_key
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = sub.add_parser("rebuild", help="rebuild a wheel from its attestation and compare")
+    p.add_argument("--from", dest="bundle", type=Path, required=True, metavar="ATTESTATION")
+    p.add_argument("--key", type=Path, help="public key: check the signature first")
+    p.add_argument("--dist", type=Path, default=Path("dist"), help="output folder (dist/)")
+    p.add_argument("--json", action="store_true", help="the result as JSON on stdout")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not stream the build log")
+    add_store_option(p)
+    add_backend_option(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    console = err_console()
+    key = load_public_key(args.key) if args.key else None
+    if key is None:
+        console.print("[yellow]warning:[/] no --key: the attestation's signature is not checked")
+    result = rebuild_from(
+        args.bundle,
+        key=key,
+        store=open_store(args),
+        dist=args.dist,
+        sandbox_factory=sandbox_factory(args.backend),
+        progress=TerminalProgress(quiet=args.quiet),
+    )
+    attested, report = result.attested, result.report
+    if args.json:
+        print_json(
+            {
+                "attested": {"wheel": attested.wheel, "sha256": attested.sha256},
+                "rebuilt": {"wheel": report.wheel.name, "sha256": report.sha256},
+                "signature_checked": attested.signed,
+                "matches": result.matches,
+            }
+        )
+    if not result.matches:
+        raise NotReproducible(
+            f"rebuilt {report.wheel.name} has sha256 {report.sha256}; the attestation's "
+            f"subject {attested.wheel} has {attested.sha256}",
+            hint=f"explain the difference: builder diff {report.wheel} <the attested wheel>",
+        )
+    console.print(f"[bold green]reproduced[/] {attested.wheel}: sha256 {attested.sha256}")
+    return 0

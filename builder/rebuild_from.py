@@ -1,0 +1,157 @@
+"""The auditor's path: rebuild a wheel from its provenance alone, and compare.
+
+The recipe is the provenance's externalParameters; the inputs are fetched by the digests
+it names; the image must be made again from its definition and have the attested digest
+(else the error lists the Debian packages whose versions differ). The rebuilt wheel must
+have the subject's sha256.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from securesystemslib.signer import Key
+
+from builder.attest import read_bundle
+from builder.errors import ImageError, VerificationFailed
+from builder.images import Image, ensure_image, find_definition
+from builder.names import Sha256, normalize
+from builder.pipeline import BuildReport, build_recipe
+from builder.progress import Progress
+from builder.provenance import SLSA_PROVENANCE
+from builder.recipe import PinnedFile, recipe_from_parameters
+from builder.sandbox import Sandbox
+from builder.signing import open_envelope
+from builder.store import Store
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttestedBuild:
+    wheel: str
+    sha256: Sha256
+    provenance: dict[str, Any]
+    signed: bool
+
+    def dependencies(self, role: str) -> list[dict[str, Any]]:
+        deps = self.provenance["buildDefinition"]["resolvedDependencies"]
+        return [d for d in deps if d.get("annotations", {}).get("role") == role]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RebuildFromResult:
+    attested: AttestedBuild
+    report: BuildReport
+
+    @property
+    def matches(self) -> bool:
+        return self.report.sha256 == self.attested.sha256
+
+
+def read_provenance(bundle: Path, key: Key | None) -> AttestedBuild:
+    """The provenance statement of a bundle; its signature checked when a key is given."""
+    for i, raw in enumerate(read_bundle(bundle)):
+        if key is not None:
+            payload = open_envelope(raw, key, f"{bundle}: envelope[{i}]").payload
+        else:
+            payload = _unverified_payload(raw, f"{bundle}: envelope[{i}]")
+        statement = json.loads(payload)
+        if statement.get("predicateType") != SLSA_PROVENANCE:
+            continue
+        (subject,) = statement["subject"]
+        return AttestedBuild(
+            wheel=subject["name"],
+            sha256=Sha256(subject["digest"]["sha256"]),
+            provenance=statement["predicate"],
+            signed=key is not None,
+        )
+    raise VerificationFailed(f"{bundle}: no SLSA provenance statement in the bundle")
+
+
+def _unverified_payload(raw: dict[str, Any], where: str) -> bytes:
+    try:
+        return base64.b64decode(raw["payload"], validate=True)
+    except (KeyError, TypeError, binascii.Error) as exc:
+        raise VerificationFailed(f"{where}: not a DSSE envelope: {exc!r}") from None
+
+
+def _pins(deps: list[dict[str, Any]]) -> tuple[PinnedFile, ...]:
+    pins = []
+    for d in deps:
+        name, version = d["uri"].removeprefix("pkg:pypi/").split("@")
+        pins.append(
+            PinnedFile(
+                name=normalize(name),
+                version=version,
+                file=d["name"],
+                sha256=Sha256(d["digest"]["sha256"]),
+            )
+        )
+    return tuple(pins)
+
+
+def check_image(image: Image, attested: AttestedBuild) -> None:
+    (dep,) = attested.dependencies("image")
+    want = dep["digest"]["sha256"]
+    if image.digest == want:
+        return
+    raise ImageError(
+        f"the image {image.name} made here has digest {image.digest}, the attestation's "
+        f"has {want}; {package_differences(image, dep.get('annotations', {}).get('packages', []))}",
+        hint=f"run `builder image build {image.name} --force` with the Debian mirror of the "
+        "attested package versions; a rebuild in another image proves nothing",
+    )
+
+
+def package_differences(image: Image, attested: list[str]) -> str:
+    """Which Debian packages explain an image digest that differs, in a few words."""
+    here = {p.name: p.version for p in image.packages}
+    there = dict(entry.partition("=")[::2] for entry in attested)
+    changed = [
+        f"{name} {here[name]} here, {there[name]} attested"
+        for name in sorted(here.keys() & there.keys())
+        if here[name] != there[name]
+    ]
+    parts = changed[:10]
+    if only_here := sorted(here.keys() - there.keys()):
+        parts.append(f"{len(only_here)} packages only here ({', '.join(only_here[:5])}...)")
+    if only_there := sorted(there.keys() - here.keys()):
+        parts.append(f"{len(only_there)} only attested ({', '.join(only_there[:5])}...)")
+    return "packages: " + ("; ".join(parts) or "the same versions (the tar differs otherwise)")
+
+
+def rebuild_from(
+    bundle: Path,
+    *,
+    key: Key | None,
+    store: Store,
+    dist: Path,
+    sandbox_factory: Callable[[], Sandbox],
+    progress: Progress,
+    image_search: tuple[Path, ...] | None = None,
+) -> RebuildFromResult:
+    attested = read_provenance(bundle, key)
+    definition = attested.provenance["buildDefinition"]
+    recipe = recipe_from_parameters(
+        definition["externalParameters"],
+        definition["internalParameters"].get("limits", {}),
+        bundle,
+    )
+    image = ensure_image(find_definition(recipe.image, image_search), store, progress)
+    check_image(image, attested)
+    report = build_recipe(
+        recipe,
+        store=store,
+        dist=dist,
+        sandbox_factory=sandbox_factory,
+        progress=progress,
+        image_search=image_search,
+        tools=_pins(attested.dependencies("tool")),
+        force=True,
+    )
+    return RebuildFromResult(attested=attested, report=report)

@@ -1,0 +1,82 @@
+"""Unit fixtures: a build record made by the real record code from a synthetic wheel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from builder.build import BuiltWheel
+from builder.fetch import Crate, Sources
+from builder.images import DebPackage, Image
+from builder.names import Sha256
+from builder.recipe import load_recipe
+from builder.record import build_key, make_record
+from builder.signing import KeyPair, new_key
+from builder.store import sha256_file
+from tests.conftest import REPO
+
+WHEEL = "markupsafe-3.0.3-cp313-cp313-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"
+IMAGE_DIGEST = Sha256("28" * 32)
+
+
+def synthetic_wheel(folder: Path, name: str = WHEEL, payload: bytes = b"x = 1\n") -> Path:
+    from tests.unit.test_diff import make_wheel
+
+    folder.mkdir(parents=True, exist_ok=True)
+    members = [
+        ("markupsafe/__init__.py", payload),
+        ("markupsafe/_speedups.cpython-313-x86_64-linux-gnu.so", b"\x7fELF not really"),
+        ("markupsafe-3.0.3.dist-info/RECORD", b""),
+    ]
+    return make_wheel(folder / name, members)
+
+
+def record_for(wheel: Path, crates: tuple[Crate, ...] = ()) -> dict[str, Any]:
+    recipe = load_recipe(REPO / "recipes" / "markupsafe.toml")
+    image = Image(
+        name="trixie-py",
+        digest=IMAGE_DIGEST,
+        definition_sha256=Sha256("ab" * 32),
+        packages=(DebPackage(name="python3", version="3.13.5-1", architecture="amd64"),),
+        tools=(),
+        made_on="2026-11-01T00:00:00+00:00",
+    )
+    sources = Sources(sdist=recipe.sdist, requires=recipe.requires, tools=(), crates=crates)
+    built = BuiltWheel(
+        file=wheel.name,
+        sha256=sha256_file(wheel),
+        unrepaired_file=wheel.name,
+        grafted_libraries=(),
+        log_sha256=Sha256("10" * 32),
+        run={
+            "backend": "docker",
+            "command": ["python3", "-I", "-c", "..."],
+            "env": {"SOURCE_DATE_EPOCH": "1700000000", "TZ": "UTC"},
+            "limits": {"memory_mib": 4096},
+            "user": "1000:1000",
+            "hostname": "builder",
+            "workdir": "/build",
+            "network": False,
+            "mounts": [],
+            "tmpfs": [],
+            "cpuset": None,
+        },
+        timings={},
+        duration_s=1.0,
+    )
+    return make_record(
+        key=build_key(recipe, image, sources),
+        recipe=recipe,
+        image=image,
+        sources=sources,
+        built=built,
+        started_on="2026-11-20T10:00:00+00:00",
+        finished_on="2026-11-20T10:00:05+00:00",
+    )
+
+
+@pytest.fixture
+def key_pair(tmp_path: Path) -> KeyPair:
+    return new_key(tmp_path / "keys" / "signing.pem")
