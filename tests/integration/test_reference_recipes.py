@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
+from builder.cli import main
 from builder.recipe import load_recipe
 from builder.store import Store
 from builder.variation import DEFAULT_KINDS
@@ -56,3 +58,21 @@ def test_safetensors_depends_on_its_build_path_and_the_diff_names_the_cause(
     (so,) = [m for m in difference.members if m.name.endswith(".so")]
     assert so.category == "code"
     assert any("Rust symbols differ only in their hashes" in d for d in so.details)
+
+
+REFERENCE = REPO / "attestations" / "reference"
+REFERENCE_KEY = REFERENCE / "builder-reference.pub.json"
+
+
+@pytest.mark.parametrize(
+    "bundle", sorted(REFERENCE.glob("*.intoto.jsonl")), ids=lambda p: p.name.split("-")[0]
+)
+def test_a_committed_reference_attestation_rebuilds_bit_for_bit_on_this_machine(
+    bundle: Path, docker_client, image, session_store: Store, tmp_path: Path, capsys
+) -> None:
+    argv = ["rebuild", "--from", str(bundle), "--key", str(REFERENCE_KEY), "--json", "-q",
+            "--store", str(session_store.root), "--dist", str(tmp_path)]  # fmt: skip
+    code = main(argv)
+    result = json.loads(capsys.readouterr().out or "{}")
+    assert code == 0, result
+    assert result["matches"] and result["signature_checked"]
