@@ -30,6 +30,7 @@ from builder.store import Store
 from builder.variation import REFERENCE, Variation
 
 FLAG_VARIABLES = ("CFLAGS", "CXXFLAGS", "RUSTFLAGS")
+MAX_LOG_BYTES = 32 << 20
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,7 +114,7 @@ def run_build(
     started = time.monotonic()
     with store.temp_dir("build-") as work:
         plan = build_plan(recipe, sources, env, variation)
-        mounts = stage(store, work, sources.staged_files(), plan)
+        mounts = stage(store, work, sources.staged_files(), plan, bind_output=False)
         spec = run_spec(
             image=image,
             mode="build",
@@ -121,6 +122,7 @@ def run_build(
             env=env,
             limits=recipe.limits,
             variation=variation,
+            output_to=work / "out",
         )
         what = f"{recipe.name} {recipe.version}"
         if variation.index:
@@ -148,7 +150,17 @@ def run_build(
 
 
 def _tee(lines: list[str], sink: Callable[[str], None]) -> Callable[[str], None]:
+    """Keep and show the log up to MAX_LOG_BYTES: a build that prints without end must
+    not exhaust the host's memory or terminal; the cut is said in the log."""
+    kept = 0
+
     def on_line(line: str) -> None:
+        nonlocal kept
+        if kept > MAX_LOG_BYTES:
+            return
+        kept += len(line) + 1
+        if kept > MAX_LOG_BYTES:
+            line = f"==> builder: log truncated after {MAX_LOG_BYTES >> 20} MiB"
         lines.append(line)
         sink(line)
 

@@ -33,6 +33,7 @@ HOSTNAME = "builder"
 LIB = INPUTS / "lib"
 PLAN = INPUTS / "plan.json"
 RESOLVER = BUILD / "resolver"
+OUTPUT_READY = "==> builder: output ready"  # builder.sandbox.OUTPUT_READY
 PIP_QUIET = ("--disable-pip-version-check", "--no-cache-dir", "--no-input", "--progress-bar=off")
 BOOTSTRAP = (
     "import sys; sys.path[:0] = [sys.argv[1]]; from builder.driver import main; "
@@ -216,7 +217,15 @@ def run_build(plan: dict[str, Any]) -> int:
     result = {"wheel": final.name, "unrepaired": wheel.name, "timings": steps.timings}
     (OUT / "result.json").write_text(json.dumps(result, indent=2))
     print(f"==> wheel {final.name}", flush=True)
+    wait_for_collection()
     return 0
+
+
+def wait_for_collection() -> None:
+    """Say /out is complete, then wait: the host copies it out and stops the sandbox."""
+    print(OUTPUT_READY, flush=True)
+    while True:
+        time.sleep(3600)
 
 
 def run_fetch_crates(plan: dict[str, Any]) -> int:

@@ -47,6 +47,7 @@ class Limits:
     cpus: float = 2.0
     timeout_s: int = 1800
     tmpfs_mib: int = 4096
+    out_mib: int = 1024
 
     def as_dict(self) -> dict[str, int | float]:
         return {
@@ -55,6 +56,7 @@ class Limits:
             "cpus": self.cpus,
             "timeout_s": self.timeout_s,
             "tmpfs_mib": self.tmpfs_mib,
+            "out_mib": self.out_mib,
         }
 
 

@@ -54,9 +54,18 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 
 def stage(
-    store: Store, workdir: Path, files: Sequence[StagedFile], plan: Mapping[str, Any]
+    store: Store,
+    workdir: Path,
+    files: Sequence[StagedFile],
+    plan: Mapping[str, Any],
+    *,
+    bind_output: bool = True,
 ) -> tuple[Mount, ...]:
-    """Fill workdir/inputs and make workdir/out; return the mounts a run needs."""
+    """Fill workdir/inputs and make workdir/out; return the mounts a run needs.
+
+    Without `bind_output`, /out is not a host folder: the backend delivers it into
+    workdir/out at the end (RunSpec.output), so a build cannot write to the host at all.
+    """
     inputs = workdir / "inputs"
     out = workdir / "out"
     for f in files:
@@ -69,13 +78,13 @@ def stage(
         shutil.copyfile(_PACKAGE_DIR / name, lib / name)
     (inputs / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True))
     out.mkdir()
-    out.chmod(0o777)  # the build user (not the caller's uid) writes here
     for path in (inputs, *inputs.rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o444)
-    return (
-        Mount(source=inputs, target=str(driver.INPUTS), read_only=True),
-        Mount(source=out, target=str(driver.OUT), read_only=False),
-    )
+    mounts = [Mount(source=inputs, target=str(driver.INPUTS), read_only=True)]
+    if bind_output:
+        out.chmod(0o777)  # the unprivileged user of a fetch or lock run writes here
+        mounts.append(Mount(source=out, target=str(driver.OUT), read_only=False))
+    return tuple(mounts)
 
 
 def run_spec(
@@ -87,7 +96,9 @@ def run_spec(
     limits: Limits,
     network: bool = False,
     variation: Variation = REFERENCE,
+    output_to: Path | None = None,
 ) -> RunSpec:
+    """`output_to`: deliver /out there through the backend instead of a host mount."""
     return RunSpec(
         image=image,
         command=driver.command(mode),
@@ -100,4 +111,6 @@ def run_spec(
         user=variation.user,
         hostname=variation.hostname,
         cpuset=variation.cpuset,
+        output=str(driver.OUT) if output_to is not None else None,
+        output_to=output_to,
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from builder import driver
 from builder.driver import BUILD_USER, HOSTNAME
 from builder.images import Image
 from builder.progress import Progress
@@ -39,6 +40,11 @@ class RunSpec:
     hostname: str = HOSTNAME
     cpuset: str | None = None
     labels: Mapping[str, str] = field(default_factory=dict)
+    # The output folder: a size-limited tmpfs inside the sandbox (never a host mount, so a
+    # build cannot fill the host's disk), delivered into `output_to` on the host once the
+    # driver prints OUTPUT_READY, through the backend and through the archive checks.
+    output: str | None = None
+    output_to: Path | None = None
 
     def describe(self) -> dict[str, object]:
         """What the record keeps of how the container was set up."""
@@ -56,16 +62,21 @@ class RunSpec:
         }
 
 
+OUTPUT_READY = driver.OUTPUT_READY
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunResult:
     exit_code: int
     duration_s: float
     timed_out: bool = False
     oom_killed: bool = False
+    output_collected: bool = False
 
     @property
     def ok(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out and not self.oom_killed
+        finished = self.exit_code == 0 or self.output_collected
+        return finished and not self.timed_out and not self.oom_killed
 
     def reason(self) -> str:
         if self.timed_out:

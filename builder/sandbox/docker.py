@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import tempfile
 import threading
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -14,10 +16,11 @@ import requests
 from docker.models.containers import Container
 from docker.types import Mount as DockerMount
 
+from builder import archive
 from builder.errors import ImageError, SandboxUnavailable
 from builder.images import Image
 from builder.progress import Progress
-from builder.sandbox import LineSink, RunResult, RunSpec
+from builder.sandbox import OUTPUT_READY, LineSink, RunResult, RunSpec
 from builder.store import Store
 
 LABEL = "dev.builder"
@@ -64,19 +67,28 @@ class DockerSandbox:
     def run(self, spec: RunSpec, on_line: LineSink) -> RunResult:
         container = self._create(spec)
         started = time.monotonic()
+        ready = threading.Event()
         try:
             container.start()
-            reader = threading.Thread(target=_pump_logs, args=(container, on_line), daemon=True)
+            reader = threading.Thread(
+                target=_pump_logs, args=(container, on_line, ready), daemon=True
+            )
             reader.start()
-            exit_code, timed_out = _wait(container, spec.limits.timeout_s)
+            exit_code, timed_out = _wait(container, spec.limits.timeout_s, ready)
+            collected = False
+            if ready.is_set() and exit_code is None:
+                collected = _collect_output(container, spec)
+                container.kill()
+                exit_code = 0
             reader.join(timeout=10)
             container.reload()
             oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
             return RunResult(
-                exit_code=exit_code,
+                exit_code=-1 if exit_code is None else exit_code,
                 duration_s=time.monotonic() - started,
                 timed_out=timed_out,
                 oom_killed=oom,
+                output_collected=collected,
             )
         finally:
             _remove(container)
@@ -95,7 +107,7 @@ class DockerSandbox:
             "hostname": spec.hostname,
             "network_mode": "bridge" if spec.network else "none",
             "read_only": True,
-            "tmpfs": {t: shared if t == "/tmp" else owned for t in spec.tmpfs},
+            "tmpfs": _tmpfs(spec, owned, shared),
             "mounts": [
                 DockerMount(
                     target=m.target, source=str(m.source), type="bind", read_only=m.read_only
@@ -133,27 +145,67 @@ def _cpus(spec: RunSpec) -> float:
     return min(spec.limits.cpus, float(len(spec.cpuset.split(","))))
 
 
-def _pump_logs(container: Container, on_line: LineSink) -> None:
+def _tmpfs(spec: RunSpec, owned: str, shared: str) -> dict[str, str]:
+    mounts = {t: shared if t == "/tmp" else owned for t in spec.tmpfs}
+    if spec.output is not None:
+        uid, _, gid = spec.user.partition(":")
+        owner = f"uid={uid},gid={gid or uid},mode=0755"
+        mounts[spec.output] = f"{TMPFS_OPTIONS},noexec,size={spec.limits.out_mib}m,{owner}"
+    return mounts
+
+
+def _collect_output(container: Container, spec: RunSpec) -> bool:
+    """Copy the output tmpfs out as a tar made inside the container (docker cannot copy
+    from a tmpfs), bounded in size and unpacked with the hostile-archive checks."""
+    assert spec.output is not None and spec.output_to is not None
+    budget = spec.limits.out_mib << 20
+    result = container.exec_run(
+        ["tar", "-C", spec.output, "-cf", "-", "."], user=spec.user, stream=True, demux=True
+    )
+    with tempfile.NamedTemporaryFile(suffix=".tar", dir=spec.output_to.parent) as tar:
+        size = 0
+        for stdout, _ in result.output:
+            if stdout:
+                size += len(stdout)
+                if size > budget + (1 << 20):
+                    return False
+                tar.write(stdout)
+        tar.flush()
+        limits = archive.ArchiveLimits(max_bytes=budget, max_members=10_000)
+        archive.unpack(Path(tar.name), spec.output_to, limits)
+    return True
+
+
+def _pump_logs(container: Container, on_line: LineSink, ready: threading.Event) -> None:
     pending = b""
     try:
         for chunk in container.logs(stream=True, follow=True, stdout=True, stderr=True):
             pending += chunk
             *lines, pending = pending.split(b"\n")
             for line in lines:
-                on_line(line.decode("utf-8", "replace"))
+                text = line.decode("utf-8", "replace")
+                if text == OUTPUT_READY:
+                    ready.set()
+                on_line(text)
     except (docker.errors.DockerException, requests.RequestException):
         pass
     if pending:
         on_line(pending.decode("utf-8", "replace"))
 
 
-def _wait(container: Container, timeout_s: int) -> tuple[int, bool]:
-    try:
-        result = container.wait(timeout=timeout_s)
-        return int(result.get("StatusCode", -1)), False
-    except (requests.ReadTimeout, requests.ConnectionError):
-        container.kill()
-        return -1, True
+def _wait(container: Container, timeout_s: int, ready: threading.Event) -> tuple[int | None, bool]:
+    """(exit code, timed out); the exit code is None when the driver said its output is
+    ready and is waiting for it to be collected."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            result = container.wait(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
+            return int(result.get("StatusCode", -1)), False
+        except (requests.ReadTimeout, requests.ConnectionError):
+            if ready.is_set():
+                return None, False
+    container.kill()
+    return -1, True
 
 
 def _remove(container: Container) -> None:

@@ -49,7 +49,12 @@ SETUPTOOLS = load_recipe(REPO / "recipes" / "markupsafe.toml").requires
 
 
 def local_recipe(
-    tmp_path: Path, store: Store, name: str, files: dict[str, str], version: str = "1.0"
+    tmp_path: Path,
+    store: Store,
+    name: str,
+    files: dict[str, str],
+    version: str = "1.0",
+    limits: dict[str, int] | None = None,
 ) -> Path:
     """A recipe for a tiny real sdist made here and placed in the store (no index needed)."""
     sdist = make_sdist(tmp_path / f"{name}-{version}.tar.gz", files, top=f"{name}-{version}")
@@ -64,6 +69,7 @@ def local_recipe(
         f'[package]\nname = "{name}"\nversion = "{version}"\n\n'
         f'[sdist]\nfile = "{sdist.name}"\nsha256 = "{digest}"\n\n'
         f'[build]\nimage = "{IMAGE}"\n\n{requires}'
+        + ("\n[limits]\n" + "".join(f"{k} = {v}\n" for k, v in limits.items()) if limits else "")
     )
     return recipe
 

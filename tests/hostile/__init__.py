@@ -1,0 +1,176 @@
+"""A corpus of hostile sdists: each setup.py tries one thing from inside a real build.
+
+Every attempt prints `HOSTILE <name> blocked: <why>` when the sandbox stopped it and
+`HOSTILE <name> REACHED: <what>` when it got through, then fails the build (so nothing of
+it is ever published). Runaway attacks (fork, memory, disk, time, output) have no end of
+their own: the limits must stop them. Placeholders ({TOKEN}, {HOST_PORT}, {BRIDGE},
+{CANARY_HEAD}, {CANARY_TAIL})
+are filled in by the tests.
+"""
+
+from __future__ import annotations
+
+PRELUDE = """\
+import os, socket, subprocess, sys, time
+def report(name, reached, detail):
+    word = "REACHED" if reached else "blocked"
+    print(f"HOSTILE {name} {word}: {detail}", file=sys.stderr, flush=True)
+"""
+
+FINISH = "\nraise SystemExit(1)\n"
+
+ATTACKS: dict[str, str] = {
+    "network": """
+for host, port in [("127.0.0.1", {HOST_PORT}), ("{BRIDGE}", {HOST_PORT}), ("1.1.1.1", 443)]:
+    try:
+        socket.create_connection((host, port), timeout=3).close()
+        report("network", True, f"connected to {host}:{port}")
+    except OSError as exc:
+        report("network", False, f"{host}:{port}: {exc}")
+try:
+    report("network", True, f"resolved {socket.getaddrinfo('pypi.org', 443)[0][4]}")
+except OSError as exc:
+    report("network", False, f"DNS: {exc}")
+for sock in ("/var/run/docker.sock", "/run/docker.sock"):
+    try:
+        s = socket.socket(socket.AF_UNIX); s.connect(sock)
+        report("network", True, f"connected to {sock}")
+    except OSError as exc:
+        report("network", False, f"{sock}: {exc}")
+""",
+    "write-outside": """
+for folder in ["/", "/etc", "/usr", "/root", "/inputs", "/inputs/sdist", "/var/tmp"]:
+    target = os.path.join(folder, "escape-{TOKEN}")
+    try:
+        with open(target, "w") as f:
+            f.write("escaped")
+        report("write-outside", True, target)
+    except OSError as exc:
+        report("write-outside", False, f"{target}: {exc.strerror}")
+""",
+    "read-host-secrets": """
+CANARY = "{CANARY_HEAD}" + "{CANARY_TAIL}"  # never whole in this file
+leaked = [k for k, v in os.environ.items() if CANARY in v]
+report("read-host-secrets", bool(leaked), f"canary in environment: {leaked}")
+found = []
+for root in ["/", "/root", "/home"]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        if dirpath.startswith(("/proc", "/sys", "/dev", "/usr", "/inputs")):
+            dirnames[:] = []
+            continue
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            try:
+                with open(path, "rb") as f:
+                    if CANARY.encode() in f.read(1 << 20):
+                        found.append(path)
+            except OSError:
+                pass
+report("read-host-secrets", bool(found), f"canary in files: {found}")
+for path in ["~/.docker/config.json", "~/.pypirc", "~/.netrc", "~/.ssh/id_ed25519",
+             "/root/.docker/config.json", "/root/.ssh/id_rsa"]:
+    path = os.path.expanduser(path)
+    report("read-host-secrets", os.path.exists(path), f"{path} exists: {os.path.exists(path)}")
+""",
+    "escalate": """
+try:
+    os.setuid(0); report("escalate", True, "setuid(0)")
+except OSError as exc:
+    report("escalate", False, f"setuid(0): {exc.strerror}")
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.mount(b"none", b"/mnt", b"tmpfs", 0, None) == 0:
+    report("escalate", True, "mounted a tmpfs on /mnt")
+else:
+    report("escalate", False, f"mount(2): {os.strerror(ctypes.get_errno())}")
+for cmd in (["su", "-c", "id -u", "root"],):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=10,
+                           stdin=subprocess.DEVNULL)
+        reached = r.returncode == 0
+        report("escalate", reached, f"{cmd[0]}: status {r.returncode} {r.stderr.strip()[:80]}")
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        report("escalate", False, f"{cmd[0]}: {exc}")
+try:
+    with open("/proc/self/status") as f:
+        caps = [l.split()[1] for l in f if l.startswith(("CapEff", "CapPrm", "NoNewPrivs"))]
+    privileged = caps[:2] != ["0000000000000000"] * 2 or caps[2] != "1"
+    report("escalate", privileged, f"CapPrm/CapEff/NoNewPrivs {caps}")
+except OSError as exc:
+    report("escalate", True, f"cannot read own status: {exc}")
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    report("escalate", True, "opened a raw socket")
+except OSError as exc:
+    report("escalate", False, f"raw socket: {exc.strerror}")
+others = []
+for pid in os.listdir("/proc"):
+    if pid.isdigit():
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if "pytest" in cmd or "dockerd" in cmd or "containerd" in cmd:
+            others.append(cmd[:80])
+report("escalate", bool(others), f"host processes visible: {others}")
+""",
+    "leave-behind": """
+subprocess.Popen(["sh", "-c", "sleep 600 # {TOKEN}"], start_new_session=True)
+with open("/tmp/left-{TOKEN}", "w") as f:
+    f.write("left behind")
+report("leave-behind", False, "started a detached sleep and wrote /tmp/left-{TOKEN}")
+""",
+    "fork-bomb": """
+children = 0
+try:
+    while True:
+        if os.fork() == 0:
+            time.sleep(600)
+            os._exit(0)
+        children += 1
+except OSError as exc:
+    report("fork-bomb", False, f"fork failed after {children} children: {exc.strerror}")
+""",
+    "memory": """
+hog = []
+try:
+    while True:
+        hog.append(bytearray(64 << 20))
+except MemoryError:
+    report("memory", False, f"MemoryError after {len(hog) * 64} MiB")
+""",
+    "fill-tmp": """
+try:
+    with open("/tmp/fill", "wb") as f:
+        while True:
+            f.write(b"x" * (1 << 20))
+except OSError as exc:
+    report("fill-tmp", False, f"/tmp: {exc.strerror}")
+""",
+    "fill-out": """
+try:
+    with open("/out/fill", "wb") as f:
+        while True:
+            f.write(b"x" * (1 << 20))
+except OSError as exc:
+    report("fill-out", False, f"/out: {exc.strerror}")
+""",
+    "run-forever": """
+report("run-forever", False, "sleeping forever")
+while True:
+    time.sleep(1)
+""",
+    "print-forever": """
+line = "x" * 1000
+while True:
+    print(line)
+""",
+}
+
+
+def setup_py(name: str, **values: object) -> str:
+    code = ATTACKS[name]
+    for key, value in values.items():
+        code = code.replace("{" + key + "}", str(value))
+    return PRELUDE + code + FINISH

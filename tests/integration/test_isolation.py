@@ -1,0 +1,183 @@
+"""The hostile corpus (tests/hostile) run as real builds: each attempt must fail or be
+stopped, builder must say which limit stopped it, and the host must be unchanged."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import subprocess
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from builder.cli import main
+from builder.store import Store
+from tests.hostile import setup_py
+from tests.integration.conftest import PYPROJECT, local_recipe
+
+pytestmark = pytest.mark.docker
+
+
+@dataclass
+class Listener:
+    """A TCP server on every host address; it counts the connections it accepts."""
+
+    port: int
+    accepted: list[str]
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    server = socket.create_server(("0.0.0.0", 0))
+    server.settimeout(0.2)
+    result = Listener(port=server.getsockname()[1], accepted=[])
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, addr = server.accept()
+            except TimeoutError:
+                continue
+            result.accepted.append(f"{addr[0]}:{addr[1]}")
+            conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield result
+    stop.set()
+    thread.join()
+    server.close()
+
+
+def bridge_gateway(client) -> str:  # type: ignore[no-untyped-def]
+    config = client.networks.get("bridge").attrs["IPAM"]["Config"][0]
+    return config.get("Gateway") or str(ipaddress.ip_network(config["Subnet"])[1])
+
+
+@dataclass
+class Outcome:
+    code: int
+    err: str
+    log: str
+
+
+@pytest.fixture
+def run_hostile(session_store: Store, tmp_path: Path, capsys):  # type: ignore[no-untyped-def]
+    def run(name: str, limits: dict[str, int] | None = None, **values: object) -> Outcome:
+        files = {"pyproject.toml": PYPROJECT, "setup.py": setup_py(name, **values)}
+        package = f"hostile{name.replace('-', '')}"
+        recipe = local_recipe(tmp_path, session_store, package, files, limits=limits)
+        argv = ["build", "-q", str(recipe), "--store", str(session_store.root),
+                "--dist", str(tmp_path / "dist"), "--no-attest"]  # fmt: skip
+        code = main(argv)
+        err = capsys.readouterr().err
+        log_path = err.split("the full log is ")[-1].split()[0] if "full log" in err else None
+        log = Path(log_path).read_text() if log_path else ""
+        assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").glob("*.whl"))
+        return Outcome(code=code, err=err, log=log)
+
+    return run
+
+
+def _blocked_only(outcome: Outcome, name: str) -> None:
+    lines = [line for line in outcome.log.splitlines() if line.startswith(f"HOSTILE {name}")]
+    assert lines, f"the attempt did not run:\n{outcome.log[-2000:]}"
+    reached = [line for line in lines if " REACHED: " in line]
+    assert not reached, reached
+    assert outcome.code == 8, outcome.err
+
+
+def test_no_network_not_loopback_not_the_bridge_not_public_not_dns_not_docker(  # type: ignore[no-untyped-def]
+    run_hostile, listener: Listener, docker_client
+) -> None:
+    outcome = run_hostile("network", HOST_PORT=listener.port, BRIDGE=bridge_gateway(docker_client))
+    _blocked_only(outcome, "network")
+    assert listener.accepted == [], "a build reached a host port"
+
+
+def test_nothing_outside_the_build_can_be_written(run_hostile) -> None:  # type: ignore[no-untyped-def]
+    token = uuid.uuid4().hex
+    outcome = run_hostile("write-outside", TOKEN=token)
+    _blocked_only(outcome, "write-outside")
+    leaked = subprocess.run(["find", "/", "-xdev", "-name", f"escape-{token}"],
+                            capture_output=True, text=True, check=False).stdout  # fmt: skip
+    assert leaked == ""
+
+
+def test_the_hosts_environment_home_and_credentials_are_out_of_reach(  # type: ignore[no-untyped-def]
+    run_hostile, tmp_path: Path, monkeypatch
+) -> None:
+    canary = f"canary-{uuid.uuid4().hex}"
+    monkeypatch.setenv("BUILDER_HOST_CANARY", canary)
+    home = tmp_path / "home"
+    for secret in (".docker/config.json", ".pypirc", ".netrc", ".ssh/id_ed25519"):
+        (home / secret).parent.mkdir(parents=True, exist_ok=True)
+        (home / secret).write_text(canary)
+    monkeypatch.setenv("HOME", str(home))
+    root_canary = Path(f"/root/.builder-canary-{canary}")
+    try:
+        root_canary.write_text(canary)
+    except OSError:
+        root_canary = None  # type: ignore[assignment]
+    try:
+        outcome = run_hostile("read-host-secrets", CANARY_HEAD=canary[:12], CANARY_TAIL=canary[12:])
+    finally:
+        if root_canary is not None:
+            root_canary.unlink()
+    _blocked_only(outcome, "read-host-secrets")
+    assert (home / ".pypirc").read_text() == canary
+
+
+def test_no_privilege_escalation_setuid_mount_raw_sockets_or_host_processes(  # type: ignore[no-untyped-def]
+    run_hostile,
+) -> None:
+    _blocked_only(run_hostile("escalate"), "escalate")
+
+
+def test_nothing_is_left_behind_no_process_no_file(run_hostile) -> None:  # type: ignore[no-untyped-def]
+    token = uuid.uuid4().hex
+    outcome = run_hostile("leave-behind", TOKEN=token)
+    _blocked_only(outcome, "leave-behind")
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True)
+    assert token not in ps.stdout
+    assert not Path(f"/tmp/left-{token}").exists()
+
+
+def test_a_fork_bomb_hits_the_pids_limit(run_hostile) -> None:  # type: ignore[no-untyped-def]
+    outcome = run_hostile("fork-bomb", limits={"pids": 64})
+    _blocked_only(outcome, "fork-bomb")
+    assert "Resource temporarily unavailable" in outcome.log
+
+
+def test_endless_allocation_hits_the_memory_limit_and_says_so(run_hostile) -> None:  # type: ignore[no-untyped-def]
+    outcome = run_hostile("memory", limits={"memory_mib": 256})
+    assert outcome.code == 8
+    assert "memory limit" in outcome.err or "HOSTILE memory blocked" in outcome.log, outcome.err
+
+
+@pytest.mark.parametrize(("name", "limit"), [("fill-tmp", "tmpfs_mib"), ("fill-out", "out_mib")])
+def test_filling_tmp_or_out_stops_at_its_size_limit(run_hostile, name: str, limit: str) -> None:  # type: ignore[no-untyped-def]
+    outcome = run_hostile(name, limits={limit: 16})
+    _blocked_only(outcome, name)
+    assert "No space left on device" in outcome.log
+
+
+def test_a_build_that_runs_forever_is_stopped_at_the_wall_clock_limit(run_hostile) -> None:  # type: ignore[no-untyped-def]
+    outcome = run_hostile("run-forever", limits={"timeout_s": 10})
+    assert outcome.code == 8
+    assert "stopped: the wall-clock limit was reached" in outcome.err
+
+
+def test_endless_output_is_cut_and_the_build_stopped(run_hostile) -> None:  # type: ignore[no-untyped-def]
+    outcome = run_hostile("print-forever", limits={"timeout_s": 15})
+    assert outcome.code == 8
+    assert "wall-clock limit" in outcome.err
+    assert len(outcome.log) <= (32 << 20) + (1 << 20)
+    assert outcome.log.rstrip().endswith("log truncated after 32 MiB") or len(outcome.log) < (
+        32 << 20
+    )
