@@ -6,10 +6,12 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from builder.cli.output import err_console
+from builder.errors import SandboxUnavailable
 from builder.sandbox import Sandbox
 from builder.store import Store, default_store_root
 
-BACKENDS = ("docker",)
+BACKENDS = ("docker", "sandbox", "auto")
 
 
 def add_store_option(p: argparse.ArgumentParser) -> None:
@@ -22,7 +24,11 @@ def add_store_option(p: argparse.ArgumentParser) -> None:
 
 
 def add_backend_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=BACKENDS, default="docker", help="isolation backend")
+    p.add_argument(
+        "--backend", choices=BACKENDS, default="auto",
+        help="isolation: docker, sandbox (bubblewrap, no daemon) or auto (docker when a "
+        "daemon answers, else the sandbox; default)",
+    )  # fmt: skip
 
 
 def open_store(args: argparse.Namespace) -> Store:
@@ -35,8 +41,20 @@ def sandbox_factory(backend: str) -> Callable[[], Sandbox]:
         raise ValueError(f"unknown backend {backend!r}")
 
     def make() -> Sandbox:
+        from builder.sandbox.bwrap import BwrapSandbox
         from builder.sandbox.docker import DockerSandbox
 
-        return DockerSandbox()
+        if backend == "docker":
+            return DockerSandbox()
+        if backend == "sandbox":
+            return BwrapSandbox()
+        try:
+            sandbox: Sandbox = DockerSandbox()
+        except SandboxUnavailable as exc:
+            sandbox = BwrapSandbox()
+            err_console().print(f"backend: sandbox (auto: {exc.message})")
+        else:
+            err_console().print("backend: docker (auto: the daemon answers)")
+        return sandbox
 
     return make

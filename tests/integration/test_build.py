@@ -131,9 +131,19 @@ def test_an_unreachable_docker_daemon_is_a_clear_error(
 ) -> None:
     recipe = local_recipe(tmp_path, session_store, "nodaemon", c_extension_files("nodaemon"))
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such-docker.sock")
-    code = main(["build", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path)])
-    assert code == 7
+    argv = ["build", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path)]
+    assert main([*argv, "--backend", "docker"]) == 7
     assert "the Docker daemon does not answer" in capsys.readouterr().err
+
+
+def test_a_missing_bubblewrap_is_a_clear_error(
+    docker_client, image, session_store: Store, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    recipe = local_recipe(tmp_path, session_store, "nobwrap", c_extension_files("nobwrap"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    argv = ["build", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path)]
+    assert main([*argv, "--backend", "sandbox"]) == 7
+    assert "bubblewrap (bwrap) is not installed" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

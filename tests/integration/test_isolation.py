@@ -4,6 +4,7 @@ stopped, builder must say which limit stopped it, and the host must be unchanged
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 import subprocess
 import threading
@@ -20,6 +21,24 @@ from tests.hostile import setup_py
 from tests.integration.conftest import PYPROJECT, local_recipe
 
 pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(params=["docker", "sandbox"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every attempt runs against both backends; both must hold."""
+    if request.param == "docker":
+        request.getfixturevalue("docker_client")
+    else:
+        from builder.errors import SandboxUnavailable
+        from builder.sandbox.bwrap import find_bwrap
+
+        try:
+            find_bwrap()
+        except SandboxUnavailable as exc:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"CI needs bubblewrap: {exc.message}")
+            pytest.skip(exc.message)
+    return str(request.param)
 
 
 @dataclass
@@ -54,9 +73,14 @@ def listener() -> Iterator[Listener]:
     server.close()
 
 
-def bridge_gateway(client) -> str:  # type: ignore[no-untyped-def]
-    config = client.networks.get("bridge").attrs["IPAM"]["Config"][0]
-    return config.get("Gateway") or str(ipaddress.ip_network(config["Subnet"])[1])
+def host_address() -> str:
+    """An address of the host other than loopback (the Docker bridge's, where there is one)."""
+    out = subprocess.run(["ip", "-4", "-o", "addr"], capture_output=True, text=True, check=False)
+    addresses = [line.split()[3].split("/")[0] for line in out.stdout.splitlines()]
+    bridge = [a for a, line in zip(addresses, out.stdout.splitlines(), strict=True)
+              if " docker0 " in f" {line} "]  # fmt: skip
+    others = [a for a in addresses if not ipaddress.ip_address(a).is_loopback]
+    return (bridge or others or ["172.17.0.1"])[0]
 
 
 @dataclass
@@ -67,13 +91,13 @@ class Outcome:
 
 
 @pytest.fixture
-def run_hostile(session_store: Store, tmp_path: Path, capsys):  # type: ignore[no-untyped-def]
+def run_hostile(backend: str, image, session_store: Store, tmp_path: Path, capsys):  # type: ignore[no-untyped-def]
     def run(name: str, limits: dict[str, int] | None = None, **values: object) -> Outcome:
         files = {"pyproject.toml": PYPROJECT, "setup.py": setup_py(name, **values)}
         package = f"hostile{name.replace('-', '')}"
         recipe = local_recipe(tmp_path, session_store, package, files, limits=limits)
         argv = ["build", "-q", str(recipe), "--store", str(session_store.root),
-                "--dist", str(tmp_path / "dist"), "--no-attest"]  # fmt: skip
+                "--dist", str(tmp_path / "dist"), "--no-attest", "--backend", backend]  # fmt: skip
         code = main(argv)
         err = capsys.readouterr().err
         log_path = err.split("the full log is ")[-1].split()[0] if "full log" in err else None
@@ -93,9 +117,9 @@ def _blocked_only(outcome: Outcome, name: str) -> None:
 
 
 def test_no_network_not_loopback_not_the_bridge_not_public_not_dns_not_docker(  # type: ignore[no-untyped-def]
-    run_hostile, listener: Listener, docker_client
+    run_hostile, listener: Listener
 ) -> None:
-    outcome = run_hostile("network", HOST_PORT=listener.port, BRIDGE=bridge_gateway(docker_client))
+    outcome = run_hostile("network", HOST_PORT=listener.port, BRIDGE=host_address())
     _blocked_only(outcome, "network")
     assert listener.accepted == [], "a build reached a host port"
 
@@ -164,7 +188,8 @@ def test_endless_allocation_hits_the_memory_limit_and_says_so(run_hostile) -> No
 def test_filling_tmp_or_out_stops_at_its_size_limit(run_hostile, name: str, limit: str) -> None:  # type: ignore[no-untyped-def]
     outcome = run_hostile(name, limits={limit: 16})
     _blocked_only(outcome, name)
-    assert "No space left on device" in outcome.log
+    # A sized tmpfs says ENOSPC; where bwrap cannot size one, the file size limit says EFBIG.
+    assert "No space left on device" in outcome.log or "File too large" in outcome.log
 
 
 def test_a_build_that_runs_forever_is_stopped_at_the_wall_clock_limit(run_hostile) -> None:  # type: ignore[no-untyped-def]
@@ -181,3 +206,21 @@ def test_endless_output_is_cut_and_the_build_stopped(run_hostile) -> None:  # ty
     assert outcome.log.rstrip().endswith("log truncated after 32 MiB") or len(outcome.log) < (
         32 << 20
     )
+
+
+def test_both_backends_give_the_same_wheel_and_auto_says_which_it_picked(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, tmp_path: Path, monkeypatch, capsys
+) -> None:
+    from builder.sandbox.bwrap import find_bwrap
+    from tests.integration.conftest import c_extension_files
+
+    find_bwrap()
+    recipe = local_recipe(tmp_path, session_store, "bothext", c_extension_files("bothext"))
+    base = ["build", "-q", str(recipe), "--store", str(session_store.root), "--no-attest"]
+    assert main([*base, "--backend", "docker", "--dist", str(tmp_path / "d")]) == 0
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+    argv = [*base, "--backend", "auto", "--rebuilds", "1", "--dist", str(tmp_path / "s")]
+    assert main(argv) == 0, "the sandbox rebuild differs from the docker build"
+    err = capsys.readouterr().err
+    assert "backend: sandbox (auto: the Docker daemon does not answer" in err
+    assert "in sandbox (no network)" in err

@@ -1,0 +1,264 @@
+"""The embedded backend: bubblewrap on the image's root filesystem, no daemon needed.
+
+The same root filesystem (the image tar, unpacked once into the store), read-only; new
+user, pid, network, ipc, uts and cgroup namespaces (so no network at all but loopback);
+tmpfs for the build root, /tmp, HOME and /out; the inputs bound read-only; the exact
+environment; every capability dropped; a new session; a cgroup with the memory, pids and
+CPU limits where one can be made (rlimits otherwise); the wall clock kept by the host.
+As with docker, /out is delivered through the host once the driver says it is ready.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+from builder import driver
+from builder.errors import ImageError, SandboxUnavailable
+from builder.images import Image
+from builder.progress import Progress
+from builder.sandbox import OUTPUT_READY, LineSink, RunResult, RunSpec
+from builder.sandbox.cgroups import Cgroup, cgroup
+from builder.store import Store
+
+BWRAP = "bwrap"
+
+
+def find_bwrap() -> str:
+    path = shutil.which(BWRAP)
+    if path is None:
+        raise SandboxUnavailable(
+            "bubblewrap (bwrap) is not installed", hint="apt-get install bubblewrap"
+        )
+    probe = subprocess.run(
+        [path, "--unshare-all", "--ro-bind", "/", "/", "true"], capture_output=True, check=False
+    )
+    if probe.returncode != 0:
+        raise SandboxUnavailable(
+            f"bubblewrap cannot make namespaces here: {probe.stderr.decode().strip()}",
+            hint="unprivileged user namespaces may be disabled (kernel.unprivileged_userns_clone)",
+        )
+    return path
+
+
+def bwrap_version(path: str) -> tuple[int, ...]:
+    out = subprocess.run([path, "--version"], capture_output=True, text=True, check=False).stdout
+    try:
+        return tuple(int(x) for x in out.split()[-1].split("."))
+    except (IndexError, ValueError):
+        return (0,)
+
+
+class BwrapSandbox:
+    name = "sandbox"
+
+    def __init__(self) -> None:
+        self.bwrap = find_bwrap()
+        self.version = bwrap_version(self.bwrap)
+        self.rootfs: Path | None = None
+
+    def prepare(self, image: Image, store: Store, progress: Progress) -> None:
+        self.rootfs = unpacked_rootfs(image, store, progress)
+
+    def run(self, spec: RunSpec, on_line: LineSink) -> RunResult:
+        if self.rootfs is None:
+            raise ImageError("the sandbox backend was not prepared with an image")
+        started = time.monotonic()
+        with cgroup(spec.limits) as group:
+            proc = subprocess.Popen(
+                self.command(spec),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                env={},
+                # Join the cgroup and set rlimits before exec, so no child escapes them; the
+                # function only writes one file and calls setrlimit.
+                preexec_fn=_rlimits(spec, group),  # noqa: PLW1509
+                start_new_session=True,
+            )
+            try:
+                return self._supervise(proc, spec, group, on_line, started)
+            finally:
+                _kill(proc, group)
+
+    def _supervise(
+        self,
+        proc: subprocess.Popen[bytes],
+        spec: RunSpec,
+        group: Cgroup | None,
+        on_line: LineSink,
+        started: float,
+    ) -> RunResult:
+        ready = threading.Event()
+        reader = threading.Thread(target=_pump, args=(proc, on_line, ready), daemon=True)
+        reader.start()
+        deadline = started + spec.limits.timeout_s
+        while proc.poll() is None and not ready.is_set() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        collected = False
+        if ready.is_set() and proc.poll() is None:
+            collected = _collect_output(proc.pid, spec)
+        timed_out = proc.poll() is None and not ready.is_set()
+        _kill(proc, group)
+        reader.join(timeout=10)
+        code = proc.returncode if proc.returncode is not None else -1
+        return RunResult(
+            exit_code=0 if collected else code,
+            duration_s=time.monotonic() - started,
+            timed_out=timed_out,
+            oom_killed=group is not None and group.oom_killed(),
+            output_collected=collected,
+        )
+
+    def _size(self, mib: int) -> list[str]:
+        """bwrap 0.9+ sizes each tmpfs; older ones rely on the file size and memory limits."""
+        return ["--size", str(mib << 20)] if self.version >= (0, 9) else []
+
+    def command(self, spec: RunSpec) -> list[str]:
+        assert self.rootfs is not None
+        uid, _, gid = spec.user.partition(":")
+        argv = [
+            self.bwrap,
+            "--unshare-all",
+            *(["--share-net"] if spec.network else []),
+            "--unshare-user",
+            "--uid", uid,
+            "--gid", gid or uid,
+            "--hostname", spec.hostname,
+            "--die-with-parent",
+            "--new-session",
+            "--cap-drop", "ALL",
+            *_root_binds(self.rootfs),
+            "--dev", "/dev",
+            "--proc", "/proc",
+        ]  # fmt: skip
+        for target in spec.tmpfs:
+            argv += [*self._size(spec.limits.tmpfs_mib), "--tmpfs", target]
+        if spec.output:
+            argv += [*self._size(spec.limits.out_mib), "--tmpfs", spec.output]
+        for m in spec.mounts:
+            argv += ["--ro-bind" if m.read_only else "--bind", str(m.source), m.target]
+        argv += ["--remount-ro", "/", "--chdir", spec.workdir, "--clearenv"]
+        for key, value in spec.env.items():
+            argv += ["--setenv", key, value]
+        return [*argv, "--", *spec.command]
+
+
+def _root_binds(rootfs: Path) -> list[str]:
+    """A tmpfs root holding the image's top-level entries bound read-only (so that mount
+    points such as a rebuild's build root can be made), remounted read-only at the end."""
+    argv = ["--tmpfs", "/"]
+    for entry in sorted(rootfs.iterdir()):
+        if entry.name in ("dev", "proc"):
+            continue
+        if entry.is_symlink():
+            argv += ["--symlink", os.readlink(entry), f"/{entry.name}"]
+        elif entry.is_dir():
+            argv += ["--ro-bind", str(entry), f"/{entry.name}"]
+    return argv
+
+
+def unpacked_rootfs(image: Image, store: Store, progress: Progress) -> Path:
+    """The image's root filesystem as a folder in the store, unpacked once."""
+    target = store.root / "rootfs" / image.digest
+    if target.is_dir():
+        _make_mount_points(target)
+        return target
+    tar = store.verified_path(image.digest, f"image {image.name} root filesystem")
+    progress.status(f"unpacking image {image.name} ({image.digest[:12]}) for the sandbox")
+    with store.temp_dir("rootfs-") as work:
+        unpacked = work / "rootfs"
+        unpacked.mkdir()
+        result = subprocess.run(
+            ["tar", "-C", str(unpacked), "-xf", str(tar), "--exclude=./dev/*",
+             "--no-same-owner" if os.geteuid() != 0 else "--same-owner"],
+            capture_output=True,
+            check=False,
+        )  # fmt: skip
+        if result.returncode != 0:
+            raise ImageError(f"cannot unpack {image.name}: {result.stderr.decode()[-500:]}")
+        _make_mount_points(unpacked)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError, OSError):
+            unpacked.rename(target)
+    if not target.is_dir():
+        raise ImageError(f"cannot place the unpacked image at {target}")
+    return target
+
+
+def _make_mount_points(rootfs: Path) -> None:
+    """Fixed mount points below read-only top-level folders (bwrap cannot mkdir there)."""
+    for path in (driver.ENVS, Path(driver.HOME)):
+        (rootfs / path.relative_to("/")).mkdir(parents=True, exist_ok=True)
+
+
+def _rlimits(spec: RunSpec, group: Cgroup | None):  # type: ignore[no-untyped-def]
+    """Limits set in the child before exec: the cgroup (or RLIMIT_AS where there is none),
+    the CPU set of a rebuild variation, and a file size limit that stands in for tmpfs
+    sizes where bwrap cannot set them."""
+    biggest_file = min(spec.limits.tmpfs_mib, spec.limits.out_mib) << 20
+    cpus = {int(c) for c in spec.cpuset.split(",")} if spec.cpuset else None
+
+    def apply() -> None:
+        if cpus is not None:
+            os.sched_setaffinity(0, cpus)
+        if group is not None:
+            group.add(os.getpid())
+        else:
+            memory = spec.limits.memory_mib << 20
+            resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (biggest_file, biggest_file))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+def _pump(proc: subprocess.Popen[bytes], on_line: LineSink, ready: threading.Event) -> None:
+    assert proc.stdout is not None
+    for raw in proc.stdout:
+        text = raw.decode("utf-8", "replace").rstrip("\n")
+        if text == OUTPUT_READY:
+            ready.set()
+        on_line(text)
+
+
+def _collect_output(pid: int, spec: RunSpec) -> bool:
+    """Copy /out from the sandbox's own mount namespace: regular files only, bounded."""
+    assert spec.output is not None and spec.output_to is not None
+    source = _sandbox_root(pid) / spec.output.lstrip("/")
+    budget = spec.limits.out_mib << 20
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        target = spec.output_to / relative
+        if path.is_symlink():
+            continue
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.is_file():
+            budget -= path.stat().st_size
+            if budget < 0:
+                return False
+            shutil.copyfile(path, target, follow_symlinks=False)
+    return True
+
+
+def _sandbox_root(pid: int) -> Path:
+    """bwrap's child (the sandbox's pid 1) holds the mount namespace of the build."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return Path(f"/proc/{children[0]}/root") if children else Path(f"/proc/{pid}/root")
+
+
+def _kill(proc: subprocess.Popen[bytes], group: Cgroup | None) -> None:
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    if group is not None:
+        group.kill_all()

@@ -1,0 +1,115 @@
+"""Resource limits for the embedded sandbox: a cgroup per run (v2, or v1 controllers).
+
+A cgroup bounds the whole process tree, tmpfs pages included (they are charged to the
+memory of the group that writes them). Where no cgroup can be made (no permission), the
+sandbox falls back to rlimits and says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from builder.recipe import Limits
+
+ROOT = Path("/sys/fs/cgroup")
+
+
+@dataclass
+class Cgroup:
+    """One run's group: where its pids go, and whether the OOM killer struck in it."""
+
+    dirs: list[Path] = field(default_factory=list)
+    version: int = 2
+
+    def add(self, pid: int) -> None:
+        for d in self.dirs:
+            (d / "cgroup.procs").write_text(str(pid))
+
+    def oom_killed(self) -> bool:
+        for d in self.dirs:
+            for name in ("memory.events", "memory.oom_control"):
+                with contextlib.suppress(OSError):
+                    for line in (d / name).read_text().splitlines():
+                        key, _, value = line.partition(" ")
+                        if key == "oom_kill" and int(value) > 0:
+                            return True
+        return False
+
+    def kill_all(self) -> None:
+        for d in self.dirs:
+            with contextlib.suppress(OSError):
+                for pid in (d / "cgroup.procs").read_text().split():
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.kill(int(pid), signal.SIGKILL)
+
+    def remove(self) -> None:
+        """rmdir each group, once its killed processes are gone (a moment after SIGKILL)."""
+        for d in self.dirs:
+            for _ in range(50):
+                try:
+                    d.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.1)
+
+
+def _v2(name: str, limits: Limits) -> Cgroup | None:
+    if not (ROOT / "cgroup.controllers").is_file():
+        return None
+    group = ROOT / name
+    group.mkdir()
+    (group / "memory.max").write_text(str(limits.memory_mib << 20))
+    (group / "memory.swap.max").write_text("0")
+    (group / "pids.max").write_text(str(limits.pids))
+    (group / "cpu.max").write_text(f"{int(limits.cpus * 100_000)} 100000")
+    return Cgroup(dirs=[group], version=2)
+
+
+def _v1(name: str, limits: Limits) -> Cgroup | None:
+    settings = {
+        "memory": {"memory.limit_in_bytes": str(limits.memory_mib << 20)},
+        "pids": {"pids.max": str(limits.pids)},
+        "cpu": {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": str(int(limits.cpus * 1e5))},
+    }
+    if not all((ROOT / controller).is_dir() for controller in settings):
+        return None
+    group = Cgroup(version=1)
+    try:
+        for controller, files in settings.items():
+            d = ROOT / controller / name
+            d.mkdir()
+            group.dirs.append(d)
+            for file, value in files.items():
+                (d / file).write_text(value)
+    except OSError:
+        group.remove()
+        raise
+    with contextlib.suppress(OSError):  # absent without swap accounting
+        (ROOT / "memory" / name / "memory.memsw.limit_in_bytes").write_text(
+            str(limits.memory_mib << 20)
+        )
+    return group
+
+
+@contextlib.contextmanager
+def cgroup(limits: Limits) -> Iterator[Cgroup | None]:
+    """A fresh cgroup with the limits, or None where this process may not make one."""
+    name = f"builder-{uuid.uuid4().hex[:12]}"
+    group = None
+    try:
+        with contextlib.suppress(OSError):
+            group = _v2(name, limits) or _v1(name, limits)
+        yield group
+    finally:
+        if group is not None:
+            group.kill_all()
+            group.remove()
