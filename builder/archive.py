@@ -193,6 +193,47 @@ def _unpack_zip(archive: Path, dest: Path, limits: ArchiveLimits) -> None:
                 used = _copy_limited(src, out, archive, limits, used, info.filename)
 
 
+class _Discard:
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+def check(archive: Path, limits: ArchiveLimits | None = None) -> None:
+    """Every check `unpack` makes, the unpacked size included, without writing anything:
+    the host refuses a hostile sdist before any build starts, naming the member."""
+    limits = limits or ArchiveLimits()
+    seen: set[str] = set()
+    used = 0
+    if _is_zip(archive):
+        try:
+            zf = zipfile.ZipFile(archive)
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise ArchiveError(f"{archive}: not a readable zip archive: {exc}") from None
+        with zf:
+            for count, info in enumerate(zf.infolist()):
+                _check_count(archive, limits, count)
+                _check_zip_member(archive, info, seen)
+                if not info.is_dir():
+                    with zf.open(info) as src:
+                        used = _copy_limited(src, _Discard(), archive, limits, used, info.filename)
+        return
+    with _open_tar(archive) as tar:
+        try:
+            for count, m in enumerate(tar):
+                _check_count(archive, limits, count)
+                _check_tar_member(archive, m, seen)
+                if m.isfile() and (src := tar.extractfile(m)) is not None:
+                    with src:
+                        used = _copy_limited(src, _Discard(), archive, limits, used, m.name)
+        except (tarfile.TarError, EOFError, OSError) as exc:
+            raise ArchiveError(f"{archive}: corrupt tar archive: {exc}") from None
+
+
+def _check_count(archive: Path, limits: ArchiveLimits, count: int) -> None:
+    if count >= limits.max_members:
+        raise ArchiveError(f"{archive}: more than {limits.max_members} members")
+
+
 def read_members(archive: Path, basename: str, max_bytes: int = 16 << 20) -> dict[str, bytes]:
     """Every member whose file name is `basename`, by path, without unpacking anything."""
     found: dict[str, bytes] = {}

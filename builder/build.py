@@ -94,6 +94,7 @@ def build_plan(
             for c in sources.crates
         ],
         "repair": recipe.repair,
+        "unpack_bytes": recipe.limits.unpack_mib << 20,
         "env": env,
     }
 

@@ -105,11 +105,12 @@ class Steps:
 
 
 def unpack_sdist(plan: dict[str, Any], src: Path) -> Path:
-    from builder.archive import single_top_dir, unpack
+    from builder.archive import ArchiveLimits, single_top_dir, unpack
 
     sdist = INPUTS / "sdist" / plan["sdist"]
     print(f"==> unpack {sdist.name}", flush=True)
-    unpack(sdist, src)
+    limits = ArchiveLimits(max_bytes=plan["unpack_bytes"]) if "unpack_bytes" in plan else None
+    unpack(sdist, src, limits)
     return single_top_dir(src, sdist)
 
 

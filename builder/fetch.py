@@ -191,8 +191,13 @@ def fetch_all(
     index: Index,
     sandbox_factory: Callable[[], Sandbox],
     progress: Progress,
+    unpack_limit_mib: int = archive.DEFAULT_MAX_BYTES >> 20,
 ) -> Sources:
+    """Everything into the store, verified; the sdist is checked as an archive (every
+    member, and its unpacked size) before anything else reads it."""
     for pin in (sdist, *requires, *tools):
         fetch_pinned(pin, store, index, progress)
+    limits = archive.ArchiveLimits(max_bytes=unpack_limit_mib << 20)
+    archive.check(store.verified_path(sdist.sha256, sdist.file), limits)
     crates = fetch_crates(sdist, image, store, sandbox_factory, progress)
     return Sources(sdist=sdist, requires=tuple(requires), tools=tuple(tools), crates=crates)

@@ -100,6 +100,7 @@ def build_recipe(
         index=index or Index(),
         sandbox_factory=prepared,
         progress=progress,
+        unpack_limit_mib=recipe.limits.unpack_mib,
     )
     key = build_key(recipe, image, sources)
     record = store.read_record(key)

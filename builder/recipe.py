@@ -48,6 +48,7 @@ class Limits:
     timeout_s: int = 1800
     tmpfs_mib: int = 4096
     out_mib: int = 1024
+    unpack_mib: int = 2048
 
     def as_dict(self) -> dict[str, int | float]:
         return {
@@ -57,6 +58,7 @@ class Limits:
             "timeout_s": self.timeout_s,
             "tmpfs_mib": self.tmpfs_mib,
             "out_mib": self.out_mib,
+            "unpack_mib": self.unpack_mib,
         }
 
 

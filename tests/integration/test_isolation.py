@@ -224,3 +224,37 @@ def test_both_backends_give_the_same_wheel_and_auto_says_which_it_picked(  # typ
     err = capsys.readouterr().err
     assert "backend: sandbox (auto: the Docker daemon does not answer" in err
     assert "in sandbox (no network)" in err
+
+
+def test_a_hostile_sdist_is_refused_on_the_host_naming_the_member(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, tmp_path: Path, capsys
+) -> None:
+    import io
+    import tarfile
+
+    sdist = tmp_path / "evilarchive-1.0.tar.gz"
+    with tarfile.open(sdist, "w:gz") as tar:
+        for name, data in [("evilarchive-1.0/setup.py", b""), ("evilarchive-1.0/../../x", b"x")]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    digest = session_store.add_file(sdist)
+    recipe = tmp_path / "evil.toml"
+    recipe.write_text(
+        '[package]\nname = "evilarchive"\nversion = "1.0"\n\n'
+        f'[sdist]\nfile = "{sdist.name}"\nsha256 = "{digest}"\n\n[build]\nimage = "trixie-py"\n'
+    )
+    argv = ["build", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path)]
+    assert main(argv) == 5
+    assert "'evilarchive-1.0/../../x'" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists() and not (tmp_path.parent / "x").exists()
+
+
+def test_a_decompression_bomb_stops_at_the_recipes_unpack_limit(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, tmp_path: Path, capsys
+) -> None:
+    files = {"pyproject.toml": PYPROJECT, "setup.py": "", "zeros.bin": "\0" * (4 << 20)}
+    recipe = local_recipe(tmp_path, session_store, "bombext", files, limits={"unpack_mib": 1})
+    argv = ["build", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path)]
+    assert main(argv) == 5
+    assert "'bombext-1.0/zeros.bin' exceeds the limit of 1048576 bytes" in capsys.readouterr().err

@@ -110,3 +110,18 @@ def test_a_corrupt_archive_is_an_archive_error(tmp_path: Path) -> None:
     bad.write_bytes(b"not a tarball at all")
     with pytest.raises(ArchiveError, match="not a readable tar archive"):
         unpack(bad, tmp_path / "out")
+
+
+def test_check_refuses_what_unpack_refuses_and_writes_nothing(tmp_path: Path) -> None:
+    from builder.archive import check
+
+    evil = tar_with(
+        tmp_path / "p-1.0.tar.gz", (entry("p-1.0/ok.txt"), b"fine"), (entry("p-1.0/../../x"), b"x")
+    )
+    with pytest.raises(ArchiveError, match=r"'p-1\.0/\.\./\.\./x'"):
+        check(evil)
+    bomb = tar_with(tmp_path / "bomb.tar.gz", (entry("p/zeros"), b"\0" * (4 << 20)))
+    with pytest.raises(ArchiveError, match="'p/zeros' exceeds the limit"):
+        check(bomb, ArchiveLimits(max_bytes=1 << 20))
+    check(bomb, ArchiveLimits(max_bytes=8 << 20))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.tar.gz", "p-1.0.tar.gz"]
