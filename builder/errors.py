@@ -84,3 +84,9 @@ class PolicyViolation(BuilderError):
     sources, images, age)."""
 
     exit_code = 13
+
+
+class GateFailed(BuilderError):
+    """A name looks like a typosquat, or could be taken by dependency confusion."""
+
+    exit_code = 14

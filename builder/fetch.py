@@ -59,8 +59,11 @@ class Sources:
 
 
 def fetch_pinned(pin: PinnedFile, store: Store, index: Index, progress: Progress) -> None:
+    """Fetch a pinned file, from the index its lock recorded (else the configured one)."""
     if store.has(pin.sha256):
         return
+    if pin.index is not None and pin.index != index.url:
+        index = Index(pin.index)
     progress.status(f"fetching {pin.file}")
     found = index.find(pin.name, pin.file)
     if found.sha256 is not None and found.sha256 != pin.sha256:

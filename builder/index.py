@@ -23,8 +23,8 @@ from builder.names import NormalizedName, Sha256
 TIMEOUT_S = 60
 
 
-@cache
 def configured_index_url() -> str:
+    """Read each time: the environment may change within one process (tests, embedders)."""
     for var in ("BUILDER_INDEX_URL", "PIP_INDEX_URL"):
         if value := os.environ.get(var):
             return value
@@ -39,6 +39,7 @@ def explicit_index_url() -> str | None:
     return None if url == _pip_default_index() else url
 
 
+@cache
 def _pip_config_value(key: str) -> str | None:
     try:
         out = subprocess.run(
@@ -57,6 +58,7 @@ def _pip_config_value(key: str) -> str | None:
     return None
 
 
+@cache
 def _pip_default_index() -> str:
     try:
         from pip._internal.models.index import PyPI

@@ -79,4 +79,6 @@ def _pin(path: Path, store: Store, index: Index) -> PinnedFile:
         raise FetchError(f"the resolver left {path.name!r}, which is not a wheel") from None
     listed = index.find(normalize(name), path.name)
     sha256 = store.add_file(path, expected=listed.sha256, what=path.name)
-    return PinnedFile(name=normalize(name), version=str(version), file=path.name, sha256=sha256)
+    return PinnedFile(
+        name=normalize(name), version=str(version), file=path.name, sha256=sha256, index=index.url
+    )

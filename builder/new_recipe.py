@@ -18,8 +18,9 @@ from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
 
 from builder import archive
-from builder.errors import FetchError, RecipeError
+from builder.errors import FetchError, GateFailed, RecipeError
 from builder.fetch import fetch_pinned
+from builder.gate import Gate, GatePolicy
 from builder.images import ensure_image, find_definition
 from builder.index import Index
 from builder.lock import lock_requirements
@@ -53,6 +54,7 @@ class NewRecipe:
             "[sdist]",
             f"file = {_q(self.sdist.file)}",
             f"sha256 = {_q(self.sdist.sha256)}",
+            *([f"index = {_q(self.sdist.index)}"] if self.sdist.index else []),
             "",
             "[build]",
             f"image = {_q(self.image)}",
@@ -65,6 +67,7 @@ class NewRecipe:
                 f"version = {_q(pin.version)}",
                 f"file = {_q(pin.file)}",
                 f"sha256 = {_q(pin.sha256)}",
+                *([f"index = {_q(pin.index)}"] if pin.index else []),
             ]
         return "\n".join(lines) + "\n"
 
@@ -98,7 +101,9 @@ def find_sdist(index: Index, name: NormalizedName, version: str) -> PinnedFile:
         if sdist_name == name and sdist_version == wanted:
             if f.sha256 is None:
                 raise FetchError(f"{f.filename}: the index {index.url} lists no sha256 for it")
-            return PinnedFile(name=name, version=version, file=f.filename, sha256=f.sha256)
+            return PinnedFile(
+                name=name, version=version, file=f.filename, sha256=f.sha256, index=index.url
+            )
     raise FetchError(
         f"{name} {version}: the index {index.url} has no sdist for this version",
         hint="builder builds from source distributions only",
@@ -125,6 +130,32 @@ def build_system_requires(sdist: Path) -> tuple[str, ...]:
     return tuple(requires)
 
 
+def runtime_requirements(sdist: Path) -> tuple[str, ...]:
+    """Requires-Dist of the sdist's PKG-INFO (static metadata; nothing runs)."""
+    members = archive.read_members(sdist, "PKG-INFO")
+    top = [m for m in members if m.count("/") == 1]
+    if not top:
+        return ()
+    text = members[top[0]].decode("utf-8", "replace")
+    requires = [line[len("Requires-Dist:") :].strip() for line in text.splitlines()
+                if line.startswith("Requires-Dist:")]  # fmt: skip
+    return tuple(r for r in requires if r)
+
+
+def _gate(gate: Gate, names: list[str], progress: Progress) -> None:
+    progress.status(f"gate: checking {', '.join(names)}")
+    issues = gate.check(names)
+    for issue in issues:
+        if issue.severity == "warning":
+            progress.status(f"warning: {issue.kind}: {issue.message}")
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        raise GateFailed(
+            "; ".join(f"{i.kind}: {i.message}" for i in errors),
+            hint="nothing was pinned; a false alarm? add the name to names.allow in the policy",
+        )
+
+
 def _requirements(declared: tuple[str, ...], where: str) -> list[Requirement]:
     parsed = []
     for text in declared:
@@ -144,13 +175,21 @@ def new_recipe(
     sandbox_factory: Callable[[], Sandbox],
     progress: Progress,
     image_search: tuple[Path, ...] | None = None,
+    gate: Gate | None = None,
 ) -> NewRecipe:
+    """Every name passes the gate before anything of it is pinned: the package before its
+    sdist is downloaded, its declared build and runtime requirements before they are
+    resolved, and the resolved closure before it is written."""
     name, version = parse_pin(spec)
+    gate = gate or Gate(GatePolicy())
+    _gate(gate, [name], progress)
     image = ensure_image(find_definition(image_name, image_search), store, progress)
     sdist = find_sdist(index, name, version)
     fetch_pinned(sdist, store, index, progress)
     sdist_path = store.verified_path(sdist.sha256, sdist.file)
     declared = build_system_requires(sdist_path)
+    runtime = runtime_requirements(sdist_path)
+    _gate(gate, [r.name for r in _requirements((*declared, *runtime), sdist.file)], progress)
     sandbox = sandbox_factory()
     sandbox.prepare(image, store, progress)
     requires = lock_requirements(
@@ -161,6 +200,7 @@ def new_recipe(
         sandbox=sandbox,
         progress=progress,
     )
+    _gate(gate, [r.name for r in requires], progress)
     return NewRecipe(
         name=name,
         version=version,

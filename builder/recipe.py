@@ -38,6 +38,11 @@ class PinnedFile:
     version: str
     file: str
     sha256: Sha256
+    index: str | None = None  # the one index this file comes from, where the lock says
+
+    def as_dict(self) -> dict[str, str]:
+        pin = {"name": self.name, "version": self.version, "file": self.file, "sha256": self.sha256}
+        return pin | ({"index": self.index} if self.index else {})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,12 +105,10 @@ class Recipe:
         return {
             "name": self.name,
             "version": self.version,
-            "sdist": {"file": self.sdist.file, "sha256": self.sdist.sha256},
+            "sdist": {"file": self.sdist.file, "sha256": self.sdist.sha256}
+            | ({"index": self.sdist.index} if self.sdist.index else {}),
             "image": self.image,
-            "requires": [
-                {"name": r.name, "version": r.version, "file": r.file, "sha256": r.sha256}
-                for r in self.requires
-            ],
+            "requires": [r.as_dict() for r in self.requires],
             "env": dict(sorted(self.env.items())),
             "source_date_epoch": self.source_date_epoch,
             "repair": self.repair,
@@ -196,11 +199,22 @@ def _check_wheel_file(value: str) -> str | None:
 def _pinned_sdist(table: Mapping[str, Any], name: str, version: str, p: Problems) -> PinnedFile:
     file = required_str(table, "file", "sdist.file", p, _check_sdist_file)
     sha = required_str(table, "sha256", "sdist.sha256", p, _check_sha256)
+    index = _optional_index(table, "sdist.index", p)
     if file and _check_sdist_file(file) is None and name and version:
         sd_name, sd_version = parse_sdist_filename(file)
         if sd_name != normalize(name) or str(sd_version) != str(Version(version or "0")):
             p.add("sdist.file", f"{file!r} is not {name} {version}")
-    return PinnedFile(name=normalize(name), version=version, file=file, sha256=Sha256(sha))
+    return PinnedFile(
+        name=normalize(name), version=version, file=file, sha256=Sha256(sha), index=index
+    )
+
+
+def _optional_index(table: Mapping[str, Any], dotted: str, p: Problems) -> str | None:
+    value = table.get("index")
+    if value is not None and (not isinstance(value, str) or "://" not in value):
+        p.add(dotted, f"expected an index URL, got {value!r}")
+        return None
+    return value
 
 
 def parse_pinned_wheels(value: Any, array: str, p: Problems) -> tuple[PinnedFile, ...]:
@@ -214,8 +228,8 @@ def parse_pinned_wheels(value: Any, array: str, p: Problems) -> tuple[PinnedFile
         if not isinstance(entry, Mapping):
             p.add(key, "expected a table with name, version, file, sha256")
             continue
-        for unknown in sorted(set(entry) - {"name", "version", "file", "sha256"}):
-            p.add(f"{key}.{unknown}", "unknown key (allowed: file, name, sha256, version)")
+        for unknown in sorted(set(entry) - {"name", "version", "file", "sha256", "index"}):
+            p.add(f"{key}.{unknown}", "unknown key (allowed: file, index, name, sha256, version)")
         name = required_str(entry, "name", f"{key}.name", p)
         version = required_str(entry, "version", f"{key}.version", p, _check_version)
         file = required_str(entry, "file", f"{key}.file", p, _check_wheel_file)
@@ -228,7 +242,13 @@ def parse_pinned_wheels(value: Any, array: str, p: Problems) -> tuple[PinnedFile
         ):
             p.add(f"{key}.file", f"{file!r} is not a wheel of {name!r}")
         pins.append(
-            PinnedFile(name=normalize(name), version=version, file=file, sha256=Sha256(sha))
+            PinnedFile(
+                name=normalize(name),
+                version=version,
+                file=file,
+                sha256=Sha256(sha),
+                index=_optional_index(entry, f"{key}.index", p),
+            )
         )
     return tuple(pins)
 
@@ -284,7 +304,7 @@ def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
     package = table(data, "package", {"name", "version"}, p)
     name = required_str(package, "name", "package.name", p)
     version = required_str(package, "version", "package.version", p, _check_version)
-    sdist = _pinned_sdist(table(data, "sdist", {"file", "sha256"}, p), name, version, p)
+    sdist = _pinned_sdist(table(data, "sdist", {"file", "sha256", "index"}, p), name, version, p)
     build_keys = {"image", "requires", "env", "source-date-epoch", "repair"}
     build = table(data, "build", build_keys, p)
     image = required_str(build, "image", "build.image", p)

@@ -16,23 +16,19 @@ from builder.build import BuiltWheel
 from builder.fetch import Sources
 from builder.images import Image
 from builder.names import Sha256
-from builder.recipe import PinnedFile, Recipe
+from builder.recipe import Recipe
 from builder.staging import driver_digest
 from builder.store import canonical_json
 
 RECORD_VERSION = 2
 
 
-def _pin(p: PinnedFile) -> dict[str, str]:
-    return {"name": p.name, "version": p.version, "file": p.file, "sha256": p.sha256}
-
-
 def inputs(recipe: Recipe, image: Image, sources: Sources) -> dict[str, Any]:
     """Everything the build reads, by content digest."""
     return {
-        "sdist": _pin(sources.sdist),
-        "requires": [_pin(r) for r in sources.requires],
-        "tools": [_pin(t) for t in sources.tools],
+        "sdist": sources.sdist.as_dict(),
+        "requires": [r.as_dict() for r in sources.requires],
+        "tools": [t.as_dict() for t in sources.tools],
         "crates": [
             {"name": c.name, "version": c.version, "file": c.file, "sha256": c.sha256}
             for c in sources.crates

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from builder import __version__
 from builder.cli import build as build_cmd
+from builder.cli import check as check_cmd
 from builder.cli import compare as compare_cmd
 from builder.cli import diff as diff_cmd
 from builder.cli import image as image_cmd
@@ -37,6 +38,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     build_cmd.register(sub)
+    check_cmd.register(sub)
     compare_cmd.register(sub)
     diff_cmd.register(sub)
     image_cmd.register(sub)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from builder.cli.check import policy_for
 from builder.cli.common import add_backend_option, add_store_option, open_store, sandbox_factory
 from builder.cli.output import TerminalProgress, err_console
+from builder.gate import Gate
 from builder.index import Index
 from builder.new_recipe import new_recipe, write_recipe
 from builder.recipe import load_recipe
@@ -24,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     n.add_argument("--image", default="trixie-py", help="build image (default: trixie-py)")
     n.add_argument("--force", action="store_true", help="replace an existing recipe file")
     n.add_argument("-q", "--quiet", action="store_true", help="do not stream the resolver's log")
+    n.add_argument("--policy", type=Path, default=None, help="gate policy (see builder check)")
     add_store_option(n)
     add_backend_option(n)
     n.set_defaults(handler=run_new)
@@ -44,6 +47,7 @@ def run_new(args: argparse.Namespace) -> int:
         index=Index(),
         sandbox_factory=sandbox_factory(args.backend),
         progress=TerminalProgress(quiet=args.quiet),
+        gate=Gate(policy_for(args.policy)),
     )
     path = args.output or Path("recipes") / f"{recipe.name}.toml"
     write_recipe(recipe, path, force=args.force)

@@ -23,8 +23,10 @@ def test_recipe_new_pins_the_sdist_and_a_build_closure_that_builds(
     assert main([*argv, "--store", str(session_store.root)]) == 0
     new = load_recipe(written)
     reference = load_recipe(REPO / "recipes" / "markupsafe.toml")
-    assert new.sdist == reference.sdist
+    assert (new.sdist.file, new.sdist.sha256) == (reference.sdist.file, reference.sdist.sha256)
+    assert new.sdist.index is not None, "the lock records the index each file came from"
     assert [r.name for r in new.requires] == ["setuptools"]
+    assert all(r.index == new.sdist.index for r in new.requires)
     assert all(session_store.has(r.sha256) for r in new.requires)
     report = build_in_docker(written, session_store, tmp_path / "dist", docker_client)
     out = install_and_run(

@@ -1,0 +1,73 @@
+"""The package names a file asks for: requirements files, pyproject.toml, recipes, locks.
+
+Only names matter to the gate; versions, markers and hashes are read past. Options lines
+of a requirements file (-r, --index-url...) are reported, not followed.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from packaging.requirements import InvalidRequirement, Requirement
+
+from builder.errors import RecipeError
+
+
+def names_in(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read: {exc}") from None
+    if path.suffix != ".toml":
+        return _requirements_txt(text, path)
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(f"{path}: not valid TOML: {exc}") from None
+    if "package" in data and "sdist" in data:  # a recipe
+        build = data.get("build", {})
+        return [
+            data["package"].get("name", ""),
+            *(r.get("name", "") for r in build.get("requires", [])),
+        ]
+    if "packages" in data:  # pylock.toml (PEP 751)
+        return [p.get("name", "") for p in data["packages"]]
+    return _pyproject(data, path)
+
+
+def _requirement_name(text: str, where: str) -> str:
+    try:
+        return Requirement(text).name
+    except InvalidRequirement as exc:
+        raise RecipeError(f"{where}: {text!r} is not a requirement: {exc}") from None
+
+
+def _requirements_txt(text: str, path: Path) -> list[str]:
+    names = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("-"):
+            raise RecipeError(
+                f"{path}:{number}: option lines ({line.split()[0]}) are not followed",
+                hint="list the names to check; indexes come from the policy file",
+            )
+        requirement = line.split(" --")[0].split(" \\")[0]  # per-requirement options
+        names.append(_requirement_name(requirement, f"{path}:{number}"))
+    return names
+
+
+def _pyproject(data: dict[str, Any], path: Path) -> list[str]:
+    project = data.get("project", {})
+    texts = [
+        *data.get("build-system", {}).get("requires", []),
+        *project.get("dependencies", []),
+        *(d for group in project.get("optional-dependencies", {}).values() for d in group),
+    ]
+    names = [_requirement_name(t, str(path)) for t in texts]
+    if "name" in project:
+        names.insert(0, project["name"])
+    return names

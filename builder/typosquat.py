@@ -1,0 +1,230 @@
+"""Find the popular packages a name imitates, and how.
+
+Rules, each with a weight: confusable characters (l/1/I, 0/o, rn/m, vv/w), separator
+tricks (scikit_learn, scikitlearn), swapped words, added affixes (python-, py, -dev, -lib,
+-sdk, -ml, 2/3, -nightly), keyboard-adjacent substitutions, and edit distance
+(Damerau-Levenshtein: swapped, repeated, omitted, added or substituted characters) with a
+threshold that grows with length. The popular list ships with builder
+(data/popular-pypi.txt) and can be replaced.
+
+Speed: exact-match rules are dictionary lookups on normalized keys; edit distance uses a
+deletion index (every popular name with one character deleted), so a name is compared
+only with the few popular names that share a deletion, never with all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from itertools import permutations
+from pathlib import Path
+
+from rapidfuzz.distance import DamerauLevenshtein
+
+from builder.names import normalize
+
+PREFIXES = ("python-", "python", "py-", "py")
+SUFFIXES = ("-python", "-py", "-dev", "-lib", "-sdk", "-ml", "-nightly", "-api", "2", "3")
+CONFUSABLES = (("rn", "m"), ("vv", "w"), ("1", "l"), ("i", "l"), ("0", "o"), ("5", "s"))
+WEIGHTS = {
+    "homoglyph": 0.95,
+    "separator": 0.9,
+    "swapped": 0.9,
+    "keyboard": 0.85,
+    "repeated": 0.85,
+    "omitted": 0.8,
+    "word-order": 0.8,
+    "added": 0.75,
+    "substituted": 0.7,
+    "affix": 0.7,
+    "edit-distance-2": 0.6,
+}
+_KEYBOARD_ROWS = ("1234567890-", "qwertyuiop", "asdfghjkl", "zxcvbnm")
+_SEPARATORS = re.compile(r"[-_.]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    name: str
+    resembles: str
+    rule: str
+    score: float
+    detail: str
+
+
+def _adjacent_keys() -> dict[str, set[str]]:
+    positions = {c: (r, i) for r, row in enumerate(_KEYBOARD_ROWS) for i, c in enumerate(row)}
+    adjacent: dict[str, set[str]] = defaultdict(set)
+    for a, (ra, ia) in positions.items():
+        for b, (rb, ib) in positions.items():
+            if a != b and abs(ra - rb) <= 1 and abs(ia - ib) <= 1:
+                adjacent[a].add(b)
+    return adjacent
+
+
+ADJACENT = _adjacent_keys()
+
+
+def collapse(name: str) -> str:
+    return _SEPARATORS.sub("", name)
+
+
+def deconfuse(name: str) -> str:
+    key = collapse(name)
+    for fake, real in CONFUSABLES:
+        key = key.replace(fake, real)
+    return key
+
+
+def words(name: str) -> tuple[str, ...]:
+    return tuple(sorted(w for w in _SEPARATORS.split(name) if w))
+
+
+def strip_affixes(name: str) -> set[str]:
+    """The name with one known prefix and/or suffix removed (each a real PyPI habit)."""
+    bare = {name}
+    for prefix in PREFIXES:
+        if name.startswith(prefix) and len(name) > len(prefix) + 2:
+            bare.add(name[len(prefix) :].strip("-_."))
+    for candidate in list(bare):
+        for suffix in SUFFIXES:
+            if candidate.endswith(suffix) and len(candidate) > len(suffix) + 2:
+                bare.add(candidate[: -len(suffix)].strip("-_."))
+    bare.discard(name)
+    return bare
+
+
+def max_distance(name: str) -> int:
+    """Short names collide by chance; the tolerance grows with length."""
+    length = len(collapse(name))
+    if length < 5:
+        return 0
+    return 1 if length < 10 else 2
+
+
+def _deletions(key: str) -> set[str]:
+    """The key and every string one deletion away: two names within one edit (or two, in
+    many cases) share one of these (symmetric deletion, as in SymSpell)."""
+    return {key} | {key[:i] + key[i + 1 :] for i in range(len(key))}
+
+
+def classify_edit(name: str, target: str) -> str:
+    """Which single edit turns `target` into `name` (or edit-distance-2)."""
+    a, b = collapse(name), collapse(target)
+    if len(a) == len(b):
+        diffs = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]]:
+            return "swapped"
+        if len(diffs) == 1:
+            i = diffs[0]
+            return "keyboard" if a[i] in ADJACENT.get(b[i], ()) else "substituted"
+    if len(a) == len(b) + 1:
+        for i in range(len(a)):
+            if a[:i] + a[i + 1 :] == b:
+                repeated = (i > 0 and a[i - 1] == a[i]) or (i + 1 < len(a) and a[i + 1] == a[i])
+                return "repeated" if repeated else "added"
+    if len(a) + 1 == len(b):
+        return "omitted"
+    return "edit-distance-2"
+
+
+class Detector:
+    def __init__(
+        self,
+        popular: Sequence[str],
+        allow: Iterable[str] = (),
+        flag_popular: bool = False,
+    ) -> None:
+        self.popular = [normalize(p) for p in popular]
+        self.rank = {p: i for i, p in reversed(list(enumerate(self.popular)))}
+        self.allow = {normalize(a) for a in allow}
+        self.flag_popular = flag_popular
+        self.by_collapsed = self._index(collapse)
+        self.by_confusable = self._index(deconfuse)
+        self.by_words = self._index(words)
+        self.by_joined_order: dict[object, list[str]] = defaultdict(list)
+        for p in self.popular:
+            parts = [w for w in _SEPARATORS.split(p) if w]
+            if 1 < len(parts) <= 3:
+                for order in permutations(parts):
+                    if list(order) != parts:
+                        self.by_joined_order["".join(order)].append(p)
+        self.deletion_index: dict[str, set[str]] = defaultdict(set)
+        for p in self.popular:
+            if max_distance(p):
+                for key in _deletions(collapse(p)):
+                    self.deletion_index[key].add(p)
+
+    def _index(self, key) -> dict[object, list[str]]:  # type: ignore[no-untyped-def]
+        index: dict[object, list[str]] = defaultdict(list)
+        for p in self.popular:
+            index[key(p)].append(p)
+        return index
+
+    def check(self, raw: str) -> list[Finding]:
+        """Findings for one name, best first; none for popular or allow-listed names."""
+        name = normalize(raw)
+        if name in self.allow or (name in self.rank and not self.flag_popular):
+            return []
+        found: dict[str, Finding] = {}
+        for rule, targets, detail in self._candidates(name):
+            for target in targets:
+                if target == name or not self._imitable(name, target):
+                    continue
+                finding = Finding(name, target, rule, WEIGHTS[rule], detail)
+                if target not in found or found[target].score < finding.score:
+                    found[target] = finding
+        return sorted(found.values(), key=lambda f: (-f.score, self.rank[f.resembles]))
+
+    def _imitable(self, name: str, target: str) -> bool:
+        """A popular name is only said to imitate a much more popular one."""
+        own = self.rank.get(name)
+        return own is None or self.rank[target] * 10 < own
+
+    def _candidates(self, name: str) -> Iterable[tuple[str, Iterable[str], str]]:
+        yield (
+            "separator",
+            self.by_collapsed.get(collapse(name), []),
+            "same letters, other separators",
+        )
+        confusable = [
+            p for p in self.by_confusable.get(deconfuse(name), []) if collapse(p) != collapse(name)
+        ]
+        yield "homoglyph", confusable, "confusable characters"
+        if len(words(name)) > 1:
+            yield "word-order", self.by_words.get(words(name), []), "same words, other order"
+        joined = self.by_joined_order.get(collapse(name), [])
+        yield "word-order", joined, "same words, other order, separators dropped"
+        for bare in strip_affixes(name):
+            if bare in self.rank:
+                yield "affix", [bare], f"{bare!r} with an added prefix or suffix"
+        depth = max_distance(name)
+        if depth:
+            near: set[str] = set()
+            for key in _deletions(collapse(name)):
+                near |= self.deletion_index.get(key, set())
+            for target in near:
+                limit = min(depth, max_distance(target)) or 1
+                distance = DamerauLevenshtein.distance(
+                    collapse(name), collapse(target), score_cutoff=limit
+                )
+                if 0 < distance <= limit:
+                    rule = classify_edit(name, target) if distance == 1 else "edit-distance-2"
+                    yield rule, [target], f"edit distance {distance}"
+
+
+@cache
+def shipped_popular() -> tuple[str, ...]:
+    text = resources.files("builder").joinpath("data/popular-pypi.txt").read_text("utf-8")
+    return tuple(line for line in text.splitlines() if line and not line.startswith("#"))
+
+
+def load_popular(path: Path | None) -> tuple[str, ...]:
+    if path is None:
+        return shipped_popular()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
