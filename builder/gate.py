@@ -27,7 +27,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from builder.errors import FetchError, RecipeError
-from builder.index import Index, configured_index_url
+from builder.index import Index, configured_index_url, pip_config_value
 from builder.names import NormalizedName, normalize
 from builder.recipe import Problems, table
 from builder.typosquat import Detector, load_popular
@@ -189,17 +189,20 @@ class Gate:
 
     def configuration(self) -> list[Issue]:
         """pip's extra-index-url merges candidates across indexes: the torchtriton route."""
-        extra = os.environ.get("PIP_EXTRA_INDEX_URL")
-        if not (self.policy.internal_indexes or self.policy.internal_names) or not extra:
+        if not (self.policy.internal_indexes or self.policy.internal_names):
             return []
+        found = [("PIP_EXTRA_INDEX_URL", os.environ.get("PIP_EXTRA_INDEX_URL"))]
+        found.append(("pip's configuration (extra-index-url)", pip_config_value("extra-index-url")))
         return [
             self._issue(
                 "*",
                 "configuration",
-                "PIP_EXTRA_INDEX_URL is set: pip merges candidates from every index and picks "
-                "the highest version, so a public package can shadow an internal name",
-                extra_index_url=extra,
+                f"{where} is set: pip merges candidates from every index and picks the "
+                "highest version, so a public package can shadow an internal name",
+                extra_index_url=value,
             )
+            for where, value in found
+            if value
         ]
 
     def typosquats(self, name: NormalizedName) -> list[Issue]:

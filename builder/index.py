@@ -28,7 +28,7 @@ def configured_index_url() -> str:
     for var in ("BUILDER_INDEX_URL", "PIP_INDEX_URL"):
         if value := os.environ.get(var):
             return value
-    if value := _pip_config_value("index-url"):
+    if value := pip_config_value("index-url"):
         return value
     return _pip_default_index()
 
@@ -40,7 +40,8 @@ def explicit_index_url() -> str | None:
 
 
 @cache
-def _pip_config_value(key: str) -> str | None:
+def pip_config_value(key: str) -> str | None:
+    """A key of pip's configuration files (PIP_* variables are read apart, uncached)."""
     try:
         out = subprocess.run(
             [sys.executable, "-m", "pip", "config", "list"],
@@ -53,7 +54,7 @@ def _pip_config_value(key: str) -> str | None:
         return None
     for line in out.splitlines():
         name, _, value = line.partition("=")
-        if name.endswith(f".{key}"):
+        if name.endswith(f".{key}") and not name.startswith(":env:"):
             return value.strip().strip("'\"")
     return None
 
