@@ -129,21 +129,25 @@ def build_recipe(
         progress=progress, count=rebuilds, normalize=normalize,
         kinds=(recipe.rebuild.kinds(DEFAULT_KINDS) if vary is None else vary) - no_vary,
     )  # fmt: skip
-    report_sha = store.add_bytes(canonical_json(report.to_json()))
-    record = record | {
-        "rebuild": {
-            "builds": len(report.sha256s),
-            "reproducible": report.reproducible,
-            "sha256s": report.sha256s,
-            "normalized_equal": report.normalized_equal,
-            "report_sha256": report_sha,
-        }
-    }
+    record = _with_rebuild(record, report, store)
     store.write_record(key, record)
     exported = _export(record, store, dist, cached)
     rebuild_path = dist / f"{exported.wheel.name}.rebuild.json"
     write_atomic(rebuild_path, _pretty(report.to_json()))
     return replace(exported, rebuild=report, rebuild_path=rebuild_path)
+
+
+def _with_rebuild(record: dict[str, Any], report: RebuildReport, store: Store) -> dict[str, Any]:
+    """The record with the rebuild's outcome; the full report is kept in the store."""
+    report_sha = store.add_bytes(canonical_json(report.to_json()))
+    summary = {
+        "builds": len(report.sha256s),
+        "reproducible": report.reproducible,
+        "sha256s": report.sha256s,
+        "normalized_equal": report.normalized_equal,
+        "report_sha256": report_sha,
+    }
+    return record | {"rebuild": summary}
 
 
 def _pretty(data: dict[str, Any]) -> bytes:
