@@ -228,3 +228,23 @@ def load_popular(path: Path | None) -> tuple[str, ...]:
         return shipped_popular()
     lines = path.read_text(encoding="utf-8").splitlines()
     return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
+
+
+def refresh(dataset: Path, limit: int = 15_000) -> list[str]:
+    """The popular list from a top-pypi-packages JSON file ({"rows": [{"project": ...}]}),
+    most downloaded first, PEP 503-normalized, without duplicates."""
+    import json
+
+    rows = json.loads(dataset.read_text(encoding="utf-8"))["rows"]
+    names = dict.fromkeys(normalize(row["project"]) for row in rows)
+    return list(names)[:limit]
+
+
+if __name__ == "__main__":  # python3 -m builder.typosquat refresh DATASET.json
+    import sys
+
+    if len(sys.argv) != 3 or sys.argv[1] != "refresh":
+        sys.exit("usage: python3 -m builder.typosquat refresh TOP_PYPI_PACKAGES.json")
+    print("# The most downloaded PyPI projects, most downloaded first (PEP 503 names).")
+    print(f"# Source: {Path(sys.argv[2]).name} (the top-pypi-packages dataset).")
+    print("\n".join(refresh(Path(sys.argv[2]))))

@@ -65,3 +65,15 @@ def test_recipe_new_refuses_a_typosquat_before_downloading_anything(
     assert "reqeusts resembles requests" in capsys.readouterr().err
     assert not out.exists()
     assert not [p for p in store.rglob("*") if p.is_file()], "something was stored"
+
+
+def test_the_popular_list_refreshes_from_a_top_pypi_packages_file(tmp_path: Path) -> None:
+    import json
+
+    from builder.typosquat import refresh
+
+    dataset = tmp_path / "top.json"
+    rows = [{"project": "Boto3", "download_count": 9}, {"project": "boto3", "download_count": 8},
+            {"project": "Scikit_Learn", "download_count": 7}]  # fmt: skip
+    dataset.write_text(json.dumps({"rows": rows}))
+    assert refresh(dataset) == ["boto3", "scikit-learn"]
