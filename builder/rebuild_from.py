@@ -60,16 +60,21 @@ def read_provenance(bundle: Path, key: Key | None) -> AttestedBuild:
             payload = open_envelope(raw, key, f"{bundle}: envelope[{i}]").payload
         else:
             payload = _unverified_payload(raw, f"{bundle}: envelope[{i}]")
-        statement = json.loads(payload)
-        if statement.get("predicateType") != SLSA_PROVENANCE:
-            continue
-        (subject,) = statement["subject"]
-        return AttestedBuild(
-            wheel=subject["name"],
-            sha256=Sha256(subject["digest"]["sha256"]),
-            provenance=statement["predicate"],
-            signed=key is not None,
-        )
+        try:
+            statement = json.loads(payload)
+            if statement.get("predicateType") != SLSA_PROVENANCE:
+                continue
+            (subject,) = statement["subject"]
+            return AttestedBuild(
+                wheel=subject["name"],
+                sha256=Sha256(subject["digest"]["sha256"]),
+                provenance=statement["predicate"],
+                signed=key is not None,
+            )
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise VerificationFailed(
+                f"{bundle}: envelope[{i}] is not a one-subject in-toto statement: {exc!r}"
+            ) from None
     raise VerificationFailed(f"{bundle}: no SLSA provenance statement in the bundle")
 
 

@@ -15,6 +15,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -104,7 +105,7 @@ class BwrapSandbox:
             time.sleep(0.05)
         collected = False
         if ready.is_set() and proc.poll() is None:
-            collected = _collect_output(proc.pid, spec)
+            collected = _collect_output(proc.pid, spec, group)
         timed_out = proc.poll() is None and not ready.is_set()
         _kill(proc, group)
         reader.join(timeout=10)
@@ -229,24 +230,70 @@ def _pump(proc: subprocess.Popen[bytes], on_line: LineSink, ready: threading.Eve
         on_line(text)
 
 
-def _collect_output(pid: int, spec: RunSpec) -> bool:
-    """Copy /out from the sandbox's own mount namespace: regular files only, bounded."""
+def _collect_output(pid: int, spec: RunSpec, group: Cgroup | None) -> bool:
+    """Copy /out from the sandbox's own mount namespace, with every process of the build
+    stopped first (nothing can swap a file for a link mid-copy): regular files only, never
+    following a link, within the size budget."""
     assert spec.output is not None and spec.output_to is not None
+    _stop_all(pid, group)
     source = _sandbox_root(pid) / spec.output.lstrip("/")
     budget = spec.limits.out_mib << 20
-    for path in sorted(source.rglob("*")):
-        relative = path.relative_to(source)
-        target = spec.output_to / relative
-        if path.is_symlink():
-            continue
-        if path.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-        elif path.is_file():
-            budget -= path.stat().st_size
+    for dirpath, _, filenames in os.walk(source, followlinks=False):
+        folder = spec.output_to / Path(dirpath).relative_to(source)
+        folder.mkdir(parents=True, exist_ok=True)
+        for name in filenames:
+            budget = _copy_regular_file(Path(dirpath) / name, folder / name, budget)
             if budget < 0:
                 return False
-            shutil.copyfile(path, target, follow_symlinks=False)
     return True
+
+
+def _copy_regular_file(src: Path, dst: Path, budget: int) -> int:
+    """Copy src if it is a regular file (opened without following links); the budget left."""
+    try:
+        fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return budget  # a link, or gone: not part of the output
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return budget
+        with dst.open("xb") as out:
+            while chunk := f.read(1 << 20):
+                budget -= len(chunk)
+                if budget < 0:
+                    return budget
+                out.write(chunk)
+    return budget
+
+
+def _stop_all(pid: int, group: Cgroup | None) -> None:
+    """SIGSTOP every process of the sandbox, until no new one appears."""
+    stopped: set[int] = set()
+    for _ in range(10):
+        current = set(group.pids()) if group is not None else _descendants(pid)
+        new = current - stopped
+        if not new:
+            return
+        for p in new:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(p, signal.SIGSTOP)
+        stopped |= new
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
 
 
 def _sandbox_root(pid: int) -> Path:

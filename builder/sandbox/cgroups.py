@@ -42,12 +42,17 @@ class Cgroup:
                             return True
         return False
 
-    def kill_all(self) -> None:
+    def pids(self) -> list[int]:
+        found: set[int] = set()
         for d in self.dirs:
             with contextlib.suppress(OSError):
-                for pid in (d / "cgroup.procs").read_text().split():
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.kill(int(pid), signal.SIGKILL)
+                found |= {int(p) for p in (d / "cgroup.procs").read_text().split()}
+        return sorted(found)
+
+    def kill_all(self) -> None:
+        for pid in self.pids():
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
 
     def remove(self) -> None:
         """rmdir each group, once its killed processes are gone (a moment after SIGKILL)."""

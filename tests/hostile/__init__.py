@@ -121,6 +121,14 @@ with open("/tmp/left-{TOKEN}", "w") as f:
     f.write("left behind")
 report("leave-behind", False, "started a detached sleep and wrote /tmp/left-{TOKEN}")
 """,
+    "link-out": """
+os.makedirs("/out", exist_ok=True)
+os.symlink("/tmp/host-canary-{TOKEN}", "/out/result.json")
+os.symlink("/etc", "/out/etc")
+report("link-out", False, "planted links in /out and said the output is ready")
+print("==> builder: output ready", flush=True)
+time.sleep(600)
+""",
     "fork-bomb": """
 children = 0
 try:

@@ -172,6 +172,19 @@ def test_nothing_is_left_behind_no_process_no_file(run_hostile) -> None:  # type
     assert not Path(f"/tmp/left-{token}").exists()
 
 
+def test_links_planted_in_out_never_make_builder_read_host_files(run_hostile) -> None:  # type: ignore[no-untyped-def]
+    token = uuid.uuid4().hex
+    canary = Path(f"/tmp/host-canary-{token}")
+    canary.write_text(f'{{"wheel": "stolen-{token}.whl"}}')
+    try:
+        outcome = run_hostile("link-out", limits={"timeout_s": 60}, TOKEN=token)
+    finally:
+        canary.unlink()
+    assert outcome.code in (5, 8), outcome.err  # refused as an archive, or no valid wheel
+    assert "result.json" in outcome.err or "links to absolute path" in outcome.err
+    assert f"stolen-{token}" not in outcome.err + outcome.log
+
+
 def test_a_fork_bomb_hits_the_pids_limit(run_hostile) -> None:  # type: ignore[no-untyped-def]
     outcome = run_hostile("fork-bomb", limits={"pids": 64})
     _blocked_only(outcome, "fork-bomb")

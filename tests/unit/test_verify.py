@@ -102,7 +102,7 @@ def test_an_unknown_predicate_type_is_refused(signed, key_pair, capsys) -> None:
     envelopes = _lines(bundle)
     statement = json.loads(base64.b64decode(envelopes[2]["payload"]))
     statement["predicateType"] = "https://example.invalid/made-up/v1"
-    envelopes[2] = sign_statement(statement, load_signer(Path(str(key_pair.private))))
+    envelopes[2] = sign_statement(statement, load_signer(key_pair.private))
     _write(bundle, envelopes)
     code, report, _ = run_verify(wheel, bundle, key_pair.public, capsys)
     assert code == 12 and _failed(report) == ["envelope[2] predicate type"]
