@@ -10,6 +10,7 @@ the lock pins.
 from __future__ import annotations
 
 import os
+import posixpath
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -76,9 +77,14 @@ def fetch_pinned(pin: PinnedFile, store: Store, index: Index, progress: Progress
 
 
 def cargo_locks(sdist: Path) -> dict[str, list[Crate]]:
-    """The registry crates each Cargo.lock in the sdist pins, by the lock's path."""
+    """The registry crates each Cargo.lock of a cargo project in the sdist pins, by the
+    lock's path. A lock without a Cargo.toml beside it is a fixture (numpy's vendored
+    meson ships test cases with bare locks), not something the build compiles."""
+    projects = {posixpath.dirname(m) for m in archive.read_members(sdist, "Cargo.toml")}
     locks = {}
     for member, data in sorted(archive.read_members(sdist, "Cargo.lock").items()):
+        if posixpath.dirname(member) not in projects:
+            continue
         top, _, rel = member.partition("/")
         locks[rel or top] = parse_cargo_lock(data, f"{sdist.name}:{member}")
     return locks

@@ -37,3 +37,18 @@ def test_a_crate_without_checksum_is_refused() -> None:
     lock = LOCK.replace(b'checksum = "4a5f', b'#checksum = "4a5f')
     with pytest.raises(FetchError, match="has no sha256 checksum"):
         parse_cargo_lock(lock, "Cargo.lock")
+
+
+def test_only_locks_of_cargo_projects_count_not_stray_fixture_locks(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from builder.fetch import cargo_locks
+    from tests.conftest import make_sdist
+
+    files = {
+        "Cargo.toml": '[package]\nname = "mine"\nversion = "0.1.0"\n',
+        "Cargo.lock": LOCK.decode(),
+        "vendored/test cases/25 cargo lock/Cargo.lock": LOCK.decode(),
+    }
+    sdist = make_sdist(tmp_path / "p-1.0.tar.gz", files, top="p-1.0")
+    locks = cargo_locks(sdist)
+    assert list(locks) == ["Cargo.lock"]
+    assert [c.name for c in locks["Cargo.lock"]] == ["itoa"]
