@@ -80,7 +80,7 @@ class BwrapSandbox:
                 stderr=subprocess.STDOUT,
                 env={},
                 # Join the cgroup and set rlimits before exec, so no child escapes them; the
-                # function only writes one file and calls setrlimit.
+                # function only writes one file and calls setrlimit and sched_setaffinity.
                 preexec_fn=_rlimits(spec, group),  # noqa: PLW1509
                 start_new_session=True,
             )
