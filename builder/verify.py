@@ -212,6 +212,10 @@ def _subject_check(
     return ok
 
 
+def _one_of(name: str, found: str, allowed: Sequence[str]) -> Check:
+    return Check(f"policy: {name}", found in allowed, " or ".join(allowed), found, True)
+
+
 def policy_checks(
     policy: Policy,
     provenance: dict[str, Any],
@@ -222,40 +226,15 @@ def policy_checks(
     params = definition["externalParameters"]
     checks = []
     if policy.builder_ids:
-        found = run["builder"]["id"]
-        checks.append(
-            Check(
-                "policy: builder id",
-                found in policy.builder_ids,
-                " or ".join(policy.builder_ids),
-                found,
-                True,
-            )
-        )
+        checks.append(_one_of("builder id", run["builder"]["id"], policy.builder_ids))
     if policy.reproducible != "any":
         checks.append(_reproducibility(policy.reproducible, rebuilds))
     if policy.source_digests:
-        found = params["sdist"]["sha256"]
-        checks.append(
-            Check(
-                "policy: source digest",
-                found in policy.source_digests,
-                " or ".join(policy.source_digests),
-                found,
-                True,
-            )
-        )
+        checks.append(_one_of("source digest", params["sdist"]["sha256"], policy.source_digests))
     if policy.recipes:
-        ok = params in policy.recipes
-        checks.append(
-            Check(
-                "policy: recipe",
-                ok,
-                f"one of {len(policy.recipes)} recipes",
-                f"{params['name']} {params['version']} as attested",
-                True,
-            )
-        )
+        attested = f"{params['name']} {params['version']} as attested"
+        expected = f"one of {len(policy.recipes)} recipes"
+        checks.append(Check("policy: recipe", params in policy.recipes, expected, attested, True))
     if policy.image_digests:
         images = [
             d["digest"]["sha256"]
@@ -263,28 +242,19 @@ def policy_checks(
             if d.get("annotations", {}).get("role") == "image"
         ]
         ok = bool(images) and all(i in policy.image_digests for i in images)
+        expected = " or ".join(policy.image_digests)
         checks.append(
-            Check(
-                "policy: image digest",
-                ok,
-                " or ".join(policy.image_digests),
-                ", ".join(images) or "none",
-                True,
-            )
+            Check("policy: image digest", ok, expected, ", ".join(images) or "none", True)
         )
     if policy.max_age_days is not None:
-        finished = dt.datetime.fromisoformat(run["metadata"]["finishedOn"].replace("Z", "+00:00"))
-        age = now - finished
+        finished_on = run["metadata"]["finishedOn"]
+        age = now - dt.datetime.fromisoformat(finished_on.replace("Z", "+00:00"))
         ok = age <= dt.timedelta(days=policy.max_age_days)
-        checks.append(
-            Check(
-                "policy: age",
-                ok,
-                f"at most {policy.max_age_days} days",
-                f"{age.days} days (finished {run['metadata']['finishedOn']})",
-                True,
-            )
+        limit, found = (
+            f"at most {policy.max_age_days} days",
+            f"{age.days} days (finished {finished_on})",
         )
+        checks.append(Check("policy: age", ok, limit, found, True))
     return checks
 
 

@@ -19,6 +19,16 @@ def report(name, reached, detail):
 
 FINISH = "\nraise SystemExit(1)\n"
 
+# Write one file in FOLDER without end: the folder's size limit must stop it.
+FILL = """
+try:
+    with open("{FOLDER}/fill", "wb") as f:
+        while True:
+            f.write(b"x" * (1 << 20))
+except OSError as exc:
+    report("{NAME}", False, f"{FOLDER}: {exc.strerror}")
+"""
+
 ATTACKS: dict[str, str] = {
     "network": """
 for host, port in [("127.0.0.1", {HOST_PORT}), ("{BRIDGE}", {HOST_PORT}), ("1.1.1.1", 443)]:
@@ -148,22 +158,8 @@ try:
 except MemoryError:
     report("memory", False, f"MemoryError after {len(hog) * 64} MiB")
 """,
-    "fill-tmp": """
-try:
-    with open("/tmp/fill", "wb") as f:
-        while True:
-            f.write(b"x" * (1 << 20))
-except OSError as exc:
-    report("fill-tmp", False, f"/tmp: {exc.strerror}")
-""",
-    "fill-out": """
-try:
-    with open("/out/fill", "wb") as f:
-        while True:
-            f.write(b"x" * (1 << 20))
-except OSError as exc:
-    report("fill-out", False, f"/out: {exc.strerror}")
-""",
+    "fill-tmp": FILL.replace("{NAME}", "fill-tmp").replace("{FOLDER}", "/tmp"),
+    "fill-out": FILL.replace("{NAME}", "fill-out").replace("{FOLDER}", "/out"),
     "run-forever": """
 report("run-forever", False, "sleeping forever")
 while True:
