@@ -28,6 +28,7 @@ from builder.sandbox import RunResult, Sandbox
 from builder.staging import run_spec, stage
 from builder.store import Store
 from builder.variation import REFERENCE, Variation
+from builder.venvs import prepared_venvs
 
 FLAG_VARIABLES = ("CFLAGS", "CXXFLAGS", "RUSTFLAGS")
 MAX_LOG_BYTES = 32 << 20
@@ -109,6 +110,7 @@ def run_build(
     progress: Progress,
     variation: Variation = REFERENCE,
 ) -> BuiltWheel:
+    venvs = prepared_venvs(image, sources, store=store, sandbox=sandbox, progress=progress)
     sdist_path = store.verified_path(sources.sdist.sha256, sources.sdist.file)
     epoch = source_date_epoch(recipe, sdist_path)
     env = variation.environment(build_env(recipe, epoch, variation.build_root))
@@ -124,6 +126,7 @@ def run_build(
             limits=recipe.limits,
             variation=variation,
             output_to=work / "out",
+            venvs=venvs.path,
         )
         what = f"{recipe.name} {recipe.version}"
         if variation.index:
@@ -144,7 +147,7 @@ def run_build(
             unrepaired_file=report["unrepaired"],
             grafted_libraries=grafted_libraries(wheel),
             log_sha256=log_sha,
-            run={"backend": sandbox.name, **spec.describe()},
+            run={"backend": sandbox.name, **spec.describe(), "venvs": venvs.describe()},
             timings=report.get("timings", {}),
             duration_s=round(time.monotonic() - started, 3),
         )

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ HOSTNAME = "builder"
 LIB = INPUTS / "lib"
 PLAN = INPUTS / "plan.json"
 RESOLVER = BUILD / "resolver"
+VENVS_ARCHIVE = "venvs.tar"
 OUTPUT_READY = "==> builder: output ready"  # builder.sandbox.OUTPUT_READY
 PIP_QUIET = ("--disable-pip-version-check", "--no-cache-dir", "--no-input", "--progress-bar=off")
 BOOTSTRAP = (
@@ -168,33 +170,51 @@ def _installer_wheel(plan: dict[str, Any]) -> Path:
 
 
 def make_venv(
-    path: Path, wheels: list[str], folder: str, plan: dict[str, Any], steps: Steps
+    path: Path,
+    wheels: list[str],
+    folder: str,
+    plan: dict[str, Any],
+    steps: Steps,
+    *,
+    compile_bytecode: bool = False,
 ) -> None:
     """A venv without pip, the pinned wheels installed by pypa/installer (run from its wheel).
 
     No ensurepip and no resolver: the wheels are exactly the pinned ones, and this takes a
-    fraction of a second instead of several.
+    fraction of a second instead of several. A venv that is kept (and mounted read-only,
+    where Python cannot write its bytecode) is compiled once here.
     """
     env, cwd = dict(plan["env"]), path.parent
     steps.run(f"venv {path.name}", ["python3", "-m", "venv", "--without-pip", str(path)], env, cwd)
     if wheels:
         files = [str(INPUTS / folder / w) for w in wheels]
         installer = [str(path / "bin" / "python"), "-I", "-c", RUN_INSTALLER]
-        options = ["--no-compile-bytecode", "--validate-record", "all"]
+        compiled = ["--compile-bytecode", "0"] if compile_bytecode else ["--no-compile-bytecode"]
+        options = [*compiled, "--validate-record", "all"]
         argv = [*installer, str(_installer_wheel(plan)), *options, *files]
         steps.run(f"install {folder}", argv, env, cwd)
 
 
+def make_venvs(plan: dict[str, Any], steps: Steps, *, compile_bytecode: bool = False) -> None:
+    """The build venv (the recipe's pinned requirements) and the tools venv (pypa/build,
+    auditwheel), apart so that a build's requirements cannot shadow builder's tools."""
+    layout = Layout.of(plan)
+    make_venv(
+        layout.venv, plan["requires"], "wheels", plan, steps, compile_bytecode=compile_bytecode
+    )
+    tools = [t for t in plan["tools"] if not t.startswith("installer-")]
+    make_venv(layout.tools, tools, "tools", plan, steps, compile_bytecode=compile_bytecode)
+
+
 def build_wheel(plan: dict[str, Any], layout: Layout, steps: Steps) -> Path:
-    """The PEP 517 build_wheel hook through pypa/build, run by the build venv's python."""
+    """The PEP 517 build_wheel hook through pypa/build, run by the build venv's python.
+
+    The venvs are already there: prepared by a `venvs` run and mounted read-only."""
     top = unpack_sdist(plan, layout.src)
     vendor_crates(plan, layout)
     if plan.get("reverse_listing_order"):
         print("==> variation: reversing the listing order of the source tree", flush=True)
         reverse_listing_order(layout.root)
-    make_venv(layout.venv, plan["requires"], "wheels", plan, steps)
-    tools = [t for t in plan["tools"] if not t.startswith("installer-")]
-    make_venv(layout.tools, tools, "tools", plan, steps)
     dist = layout.root / "dist"
     hook = [str(layout.tools / "bin" / "python"), "-I", "-c", BUILD_HOOK, str(top), str(dist)]
     steps.run("build", [*hook, str(layout.venv / "bin" / "python")], dict(plan["env"]), top)
@@ -257,12 +277,24 @@ def run_requires(plan: dict[str, Any]) -> int:
     layout = Layout.of(plan)
     steps = Steps()
     top = unpack_sdist(plan, layout.src)
-    make_venv(layout.venv, plan["requires"], "wheels", plan, steps)
-    tools = [t for t in plan["tools"] if not t.startswith("installer-")]
-    make_venv(layout.tools, tools, "tools", plan, steps)
+    make_venvs(plan, steps)
     hook = [str(layout.tools / "bin" / "python"), "-I", "-c", REQUIRES_HOOK, str(top)]
     argv = [*hook, str(OUT / "requires.json"), str(layout.venv / "bin" / "python")]
     steps.run("get requires", argv, dict(plan["env"]), top)
+    wait_for_collection()
+    return 0
+
+
+def run_venvs(plan: dict[str, Any]) -> int:
+    """No network, no sdist: make the build's venvs from the pinned wheels (installing a
+    wheel runs none of its code) and leave them in /out/venvs.tar for the host to keep."""
+    steps = Steps()
+    make_venvs(plan, steps, compile_bytecode=True)
+    print(f"==> archive {ENVS}", flush=True)
+    with tarfile.open(OUT / VENVS_ARCHIVE, "w", format=tarfile.PAX_FORMAT) as tar:
+        tar.add(ENVS, arcname=".")
+    result = {"timings": steps.timings}
+    (OUT / "result.json").write_text(json.dumps(result, indent=2))
     wait_for_collection()
     return 0
 
@@ -288,6 +320,7 @@ def main(argv: list[str]) -> int:
         "fetch-crates": run_fetch_crates,
         "lock": run_lock,
         "requires": run_requires,
+        "venvs": run_venvs,
     }
     from builder.errors import BuilderError
 

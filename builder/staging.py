@@ -97,14 +97,20 @@ def run_spec(
     network: bool = False,
     variation: Variation = REFERENCE,
     output_to: Path | None = None,
+    venvs: Path | None = None,
 ) -> RunSpec:
-    """`output_to`: deliver /out there through the backend instead of a host mount."""
+    """`output_to`: deliver /out there through the backend instead of a host mount;
+    `venvs`: prepared venvs to mount read-only at driver.ENVS (else a tmpfs is there)."""
+    scratch = SCRATCH
+    if venvs is not None:
+        mounts = (*mounts, Mount(source=venvs, target=str(driver.ENVS), read_only=True))
+        scratch = tuple(s for s in SCRATCH if s != str(driver.ENVS))
     return RunSpec(
         image=image,
         command=driver.command(mode),
         env=env,
         mounts=mounts,
-        tmpfs=(variation.build_root, *SCRATCH),
+        tmpfs=(variation.build_root, *scratch),
         workdir=variation.build_root,
         limits=limits,
         network=network,

@@ -25,6 +25,7 @@ from builder.store import Store
 
 LABEL = "dev.builder"
 TMPFS_OPTIONS = "rw,exec,nosuid,nodev"
+POLL_S = 0.02
 
 
 def connect() -> docker.DockerClient:
@@ -78,11 +79,10 @@ class DockerSandbox:
             collected = False
             if ready.is_set() and exit_code is None:
                 collected = _collect_output(container, spec)
-                container.kill()
+                _remove(container)  # kills it; the log stream ends with it
                 exit_code = 0
             reader.join(timeout=10)
-            container.reload()
-            oom = bool(container.attrs.get("State", {}).get("OOMKilled"))
+            oom = not collected and _oom_killed(container)
             return RunResult(
                 exit_code=-1 if exit_code is None else exit_code,
                 duration_s=time.monotonic() - started,
@@ -195,17 +195,30 @@ def _pump_logs(container: Container, on_line: LineSink, ready: threading.Event) 
 
 def _wait(container: Container, timeout_s: int, ready: threading.Event) -> tuple[int | None, bool]:
     """(exit code, timed out); the exit code is None when the driver said its output is
-    ready and is waiting for it to be collected."""
+    ready and is waiting for it to be collected. The container's exit is awaited in a
+    thread, so that the ready line is seen within a few milliseconds, not a poll later."""
+    exited: list[int] = []
+    done = threading.Event()
+
+    def await_exit() -> None:
+        with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
+            exited.append(int(container.wait(timeout=timeout_s + 60).get("StatusCode", -1)))
+        done.set()
+
+    threading.Thread(target=await_exit, daemon=True).start()
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            result = container.wait(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
-            return int(result.get("StatusCode", -1)), False
-        except (requests.ReadTimeout, requests.ConnectionError):
-            if ready.is_set():
-                return None, False
+        if done.is_set():
+            return (exited[0] if exited else -1), False
+        if ready.wait(POLL_S):
+            return None, False
     container.kill()
     return -1, True
+
+
+def _oom_killed(container: Container) -> bool:
+    container.reload()
+    return bool(container.attrs.get("State", {}).get("OOMKilled"))
 
 
 def _remove(container: Container) -> None:

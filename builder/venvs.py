@@ -1,0 +1,150 @@
+"""The build's virtual environments, made once per image and set of pinned wheels.
+
+Every build needs two venvs at driver.ENVS: the recipe's build requirements and builder's
+tools (pypa/build, auditwheel). Installing them is the same work for every build of the
+same pins, so it is done once, in a sandbox run of its own (no network, no sdist, and no
+package code runs: installing a wheel only unpacks it), kept in the store, and mounted
+read-only into each build. Builds start faster, and a build can no longer change the tools
+that repair it and report on it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from builder import driver
+from builder.errors import BuildFailed, StoreError
+from builder.fetch import Sources
+from builder.images import Image
+from builder.names import Sha256
+from builder.progress import Progress
+from builder.recipe import Limits
+from builder.sandbox import Sandbox
+from builder.staging import StagedFile, driver_digest, run_spec, stage
+from builder.store import Store, canonical_json
+
+MANIFEST = "builder-venvs.json"  # in the folder: the key and the archive it was unpacked from
+LIMITS = Limits(timeout_s=600)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PreparedVenvs:
+    key: str
+    path: Path
+    archive_sha256: Sha256
+
+    def describe(self) -> dict[str, str]:
+        return {"key": self.key, "archive_sha256": self.archive_sha256}
+
+
+def venvs_key(image: Image, sources: Sources) -> str:
+    """Everything the venvs are made of: the image, the driver that makes them, the wheels."""
+    identity = {
+        "image": image.digest,
+        "driver": driver_digest(),
+        "path": str(driver.ENVS),
+        "requires": [[r.file, r.sha256] for r in sources.requires],
+        "tools": [[t.file, t.sha256] for t in sources.tools],
+    }
+    return hashlib.sha256(canonical_json(identity)).hexdigest()
+
+
+def prepared_venvs(
+    image: Image, sources: Sources, *, store: Store, sandbox: Sandbox, progress: Progress
+) -> PreparedVenvs:
+    """The venvs of these sources, from the store or made now."""
+    key = venvs_key(image, sources)
+    target = store.root / "venvs" / key
+    found = _read_manifest(target, key)
+    if found is not None:
+        return found
+    return _make(image, sources, key, target, store=store, sandbox=sandbox, progress=progress)
+
+
+def _read_manifest(folder: Path, key: str) -> PreparedVenvs | None:
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise StoreError(
+            f"prepared venvs {folder} are damaged: {exc}", hint=f"delete {folder} and run again"
+        ) from None
+    if data.get("key") != key:
+        raise StoreError(
+            f"prepared venvs {folder} were made for key {data.get('key')}, not {key}",
+            hint=f"delete {folder} and run again",
+        )
+    return PreparedVenvs(key=key, path=folder, archive_sha256=Sha256(data["archive_sha256"]))
+
+
+def _make(
+    image: Image,
+    sources: Sources,
+    key: str,
+    target: Path,
+    *,
+    store: Store,
+    sandbox: Sandbox,
+    progress: Progress,
+) -> PreparedVenvs:
+    env = {
+        "HOME": driver.HOME,
+        "PATH": "/usr/bin:/bin",
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+        "PYTHONHASHSEED": "0",
+    }
+    plan = {
+        "requires": [r.file for r in sources.requires],
+        "tools": [t.file for t in sources.tools],
+        "env": env,
+    }
+    staged = [
+        *(StagedFile(folder="wheels", file=r.file, sha256=r.sha256) for r in sources.requires),
+        *(StagedFile(folder="tools", file=t.file, sha256=t.sha256) for t in sources.tools),
+    ]
+    with store.temp_dir("venvs-") as work:
+        mounts = stage(store, work, staged, plan, bind_output=False)
+        spec = run_spec(
+            image=image, mode="venvs", mounts=mounts, env=env, limits=LIMITS,
+            output_to=work / "out",
+        )  # fmt: skip
+        count = len(sources.requires) + len(sources.tools)
+        progress.status(f"preparing the build venvs ({count} wheels, no network)")
+        log: list[str] = []
+        result = sandbox.run(spec, log.append)
+        archive = work / "out" / driver.VENVS_ARCHIVE
+        if not result.ok or not archive.is_file():
+            tail = "\n".join(log[-20:])
+            raise BuildFailed(f"preparing the build venvs {result.reason()}:\n{tail}")
+        archive_sha = store.add_file(archive, what="build venvs")
+        unpacked = work / "venvs"
+        _unpack(store.path_of(archive_sha), unpacked)
+        prepared = PreparedVenvs(key=key, path=target, archive_sha256=archive_sha)
+        (unpacked / MANIFEST).write_text(json.dumps(prepared.describe(), indent=2))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            unpacked.rename(target)
+        except OSError:
+            if not (target / MANIFEST).is_file():  # not a concurrent run that got there first
+                raise
+    return prepared
+
+
+def _unpack(archive: Path, dest: Path) -> None:
+    """Files, folders and the venvs' own symlinks only, nothing outside `dest` (tarfile's
+    'tar' filter); the links (bin/python -> /usr/bin/python3) are followed only inside
+    the sandbox."""
+    dest.mkdir()
+    with tarfile.open(archive) as tar:
+        for member in tar.getmembers():
+            if not (member.isfile() or member.isdir() or member.issym()):
+                raise StoreError(f"{archive}: {member.name} is not a file, folder or symlink")
+        tar.extractall(dest, filter="tar")
+    os.chmod(dest, 0o755)
