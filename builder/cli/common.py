@@ -26,8 +26,8 @@ def add_store_option(p: argparse.ArgumentParser) -> None:
 def add_backend_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--backend", choices=BACKENDS, default="auto",
-        help="isolation: docker, sandbox (bubblewrap, no daemon) or auto (docker when a "
-        "daemon answers, else the sandbox; default)",
+        help="isolation: docker, sandbox (bubblewrap, no daemon) or auto (the sandbox when "
+        "it can hold every limit here, else docker when a daemon answers; default)",
     )  # fmt: skip
 
 
@@ -48,13 +48,30 @@ def sandbox_factory(backend: str) -> Callable[[], Sandbox]:
             return DockerSandbox()
         if backend == "sandbox":
             return BwrapSandbox()
-        try:
-            sandbox: Sandbox = DockerSandbox()
-        except SandboxUnavailable as exc:
-            sandbox = BwrapSandbox()
-            err_console().print(f"backend: sandbox (auto: {exc.message})")
-        else:
-            err_console().print("backend: docker (auto: the daemon answers)")
-        return sandbox
+        return _auto(BwrapSandbox, DockerSandbox)
 
     return make
+
+
+def _auto(sandbox: Callable[[], Sandbox], docker: Callable[[], Sandbox]) -> Sandbox:
+    """The sandbox where it holds every limit (bubblewrap runs, a cgroup can be made): it
+    passes the same isolation tests as docker and starts builds in a fraction of the time.
+    Else docker, when a daemon answers; else the sandbox on rlimits. Says which, and why."""
+    from builder.sandbox.cgroups import can_make
+
+    say = err_console().print
+    try:
+        chosen = sandbox()
+    except SandboxUnavailable as exc:
+        say(f"backend: docker (auto: {exc.message})")
+        return docker()
+    if can_make():
+        say("backend: sandbox (auto: bubblewrap runs and a cgroup holds the limits)")
+        return chosen
+    try:
+        fallback = docker()
+    except SandboxUnavailable:
+        say("backend: sandbox (auto: no Docker daemon; limits by rlimits, no cgroup here)")
+        return chosen
+    say("backend: docker (auto: the sandbox could make no cgroup for the limits here)")
+    return fallback

@@ -25,7 +25,7 @@ from builder import driver
 from builder.errors import ImageError, SandboxUnavailable
 from builder.images import Image
 from builder.progress import Progress
-from builder.sandbox import OUTPUT_READY, LineSink, RunResult, RunSpec
+from builder.sandbox import OUTPUT_READY, LineSink, RunResult, RunSpec, seccomp
 from builder.sandbox.cgroups import Cgroup, cgroup
 from builder.store import Store
 
@@ -72,9 +72,10 @@ class BwrapSandbox:
         if self.rootfs is None:
             raise ImageError("the sandbox backend was not prepared with an image")
         started = time.monotonic()
-        with cgroup(spec.limits) as group:
+        with cgroup(spec.limits) as group, seccomp.filter_file() as program:
             proc = subprocess.Popen(
-                self.command(spec),
+                self.command(spec, seccomp_fd=program.fileno()),
+                pass_fds=(program.fileno(),),
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
@@ -122,7 +123,8 @@ class BwrapSandbox:
         """bwrap 0.9+ sizes each tmpfs; older ones rely on the file size and memory limits."""
         return ["--size", str(mib << 20)] if self.version >= (0, 9) else []
 
-    def command(self, spec: RunSpec) -> list[str]:
+    def command(self, spec: RunSpec, seccomp_fd: int | None = None) -> list[str]:
+        """bwrap's arguments; `seccomp_fd` is an open file holding the syscall filter."""
         assert self.rootfs is not None
         uid, _, gid = spec.user.partition(":")
         argv = [
@@ -130,6 +132,10 @@ class BwrapSandbox:
             "--unshare-all",
             *(["--share-net"] if spec.network else []),
             "--unshare-user",
+            # no user namespace of its own inside: the way to capabilities over a new mount
+            # or network namespace that most unprivileged kernel exploits start from
+            *(["--disable-userns"] if self.version >= (0, 8) else []),
+            *(["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []),
             "--uid", uid,
             "--gid", gid or uid,
             "--hostname", spec.hostname,

@@ -118,3 +118,10 @@ def cgroup(limits: Limits) -> Iterator[Cgroup | None]:
         if group is not None:
             group.kill_all()
             group.remove()
+
+
+def can_make() -> bool:
+    """Whether this process may make a cgroup with every limit (so the sandbox holds the
+    pids, memory and CPU limits as docker does, not only rlimits)."""
+    with cgroup(Limits()) as group:
+        return group is not None

@@ -125,6 +125,47 @@ for pid in os.listdir("/proc"):
             others.append(cmd[:80])
 report("escalate", bool(others), f"host processes visible: {others}")
 """,
+    "tamper-tools": """
+import glob
+found = glob.glob("/opt/builder/tools/lib/python3*/site-packages/auditwheel/main.py")
+if not found:
+    report("tamper-tools", True, "no tools venv where this attack expects it")
+site = os.path.dirname(os.path.dirname(found[0])) if found else "/opt/builder/tools"
+for target in [*found, os.path.join(site, "zz-{TOKEN}.pth"), "/opt/builder/venv/pyvenv.cfg"]:
+    try:
+        with open(target, "a") as f:
+            f.write("import os")
+        report("tamper-tools", True, target)
+    except OSError as exc:
+        report("tamper-tools", False, f"{target}: {exc.strerror}")
+""",
+    "kernel-surface": """
+import ctypes, platform
+libc = ctypes.CDLL(None, use_errno=True)
+if platform.machine() != "x86_64":
+    report("kernel-surface", True, f"this attack knows x86_64 only, not {platform.machine()}")
+attempts = {  # name: (x86_64 syscall number, arguments)
+    "keyctl": (250, [0, -3, 0]),  # KEYCTL_GET_KEYRING_ID, the session keyring
+    "add_key": (248, [b"user", b"builder-{TOKEN}", b"x", 1, -3]),
+    "bpf": (321, [0, 0, 0]),  # BPF_MAP_CREATE
+    "perf_event_open": (298, [0, 0, -1, -1, 0]),
+    "userfaultfd": (323, [0]),
+    "unshare-user": (272, [0x10000000]),  # unshare(CLONE_NEWUSER)
+    "clone-newuser": (56, [0x10000000 | 17, 0, 0, 0, 0]),  # clone(CLONE_NEWUSER|SIGCHLD)
+    "mount": (165, [b"none", b"/tmp", b"tmpfs", 0, 0]),
+}
+for name, (number, args) in attempts.items():
+    result = libc.syscall(number, *args)
+    if result == 0 and name == "clone-newuser":
+        os._exit(0)  # the child, had the clone worked
+    if result >= 0:
+        report("kernel-surface", True, f"{name} returned {result}")
+    else:
+        report("kernel-surface", False, f"{name}: {os.strerror(ctypes.get_errno())}")
+setup = libc.syscall(425, 1, ctypes.create_string_buffer(120))  # io_uring_setup
+word = "REACHED" if setup >= 0 else "blocked"
+print(f"HOSTILE io-uring {word}: io_uring_setup gave {setup}", file=sys.stderr, flush=True)
+""",
     "leave-behind": """
 subprocess.Popen(["sh", "-c", "sleep 600 # {TOKEN}"], start_new_session=True)
 with open("/tmp/left-{TOKEN}", "w") as f:

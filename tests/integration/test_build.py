@@ -146,29 +146,70 @@ def test_a_missing_bubblewrap_is_a_clear_error(
     assert "bubblewrap (bwrap) is not installed" in capsys.readouterr().err
 
 
+def _descendants(pid: int) -> set[int]:
+    """The processes below `pid`, from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def _comm(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
+
+
+@pytest.mark.parametrize("backend", ["docker", "sandbox"])
 @pytest.mark.parametrize(
     ("signum", "code", "word"),
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
     ids=["ctrl-c", "sigterm"],
 )
-def test_a_signal_during_a_build_removes_its_container_and_exits_with_its_code(
-    signum: int, code: int, word: str, docker_client, image, session_store: Store, tmp_path: Path
-) -> None:
+def test_a_signal_during_a_build_removes_its_container_and_exits_with_its_code(  # type: ignore[no-untyped-def]
+    signum: int, code: int, word: str, backend: str, docker_client, image,
+    session_store: Store, tmp_path: Path,
+) -> None:  # fmt: skip
     name = f"sleepy{code}"
     files = c_extension_files(name, setup_extra="import time; time.sleep(600)")
     recipe = local_recipe(tmp_path, session_store, name, files)
-    argv = ["build", "-q", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path)]
+    argv = ["build", "-q", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path),
+            "--backend", backend]  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-m", "builder", *argv], stderr=subprocess.PIPE)
+
+    def started() -> set[int]:
+        if backend == "docker":
+            return {1} if docker_client.containers.list(filters={"label": LABEL}) else set()
+        below = _descendants(proc.pid)
+        return below if any(_comm(p) == "python3" for p in below) else set()
+
     try:
         deadline = time.monotonic() + 120
-        while not docker_client.containers.list(filters={"label": LABEL}):
+        while not (running := started()):
             assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "the build container never started"
+            assert time.monotonic() < deadline, "the build never started"
             time.sleep(0.2)
+        time.sleep(1)  # the build venvs run first: let the build itself start
+        running = started()
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
+    if backend == "sandbox":  # killed, and reaped a moment later
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{p}").exists() for p in running) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        alive = {p: _comm(p) for p in running if Path(f"/proc/{p}").exists()}
+        assert running and not alive, alive
     assert proc.returncode == code, err.decode()
     assert word in err.decode()
     assert docker_client.containers.list(all=True, filters={"label": LABEL}) == []

@@ -88,3 +88,42 @@ def test_diff_deep_hands_the_differing_member_to_diffoscope(
     assert main(["diff", "--deep", str(a), str(b)]) == 10
     out = capfd.readouterr().out
     assert "print('changed')" in out and "__init__.py" in out
+
+
+class _Backend:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _factory(name: str, available: bool):  # type: ignore[no-untyped-def]
+    from builder.errors import SandboxUnavailable
+
+    def make() -> _Backend:
+        if not available:
+            raise SandboxUnavailable(f"no {name} here")
+        return _Backend(name)
+
+    return make
+
+
+@pytest.mark.parametrize(
+    ("sandbox", "cgroup", "docker", "picked", "said"),
+    [
+        (True, True, True, "sandbox", "a cgroup holds the limits"),
+        (True, False, True, "docker", "could make no cgroup"),
+        (True, False, False, "sandbox", "limits by rlimits"),
+        (False, True, True, "docker", "no sandbox here"),
+    ],
+)
+def test_auto_prefers_the_sandbox_only_where_it_holds_every_limit(  # type: ignore[no-untyped-def]
+    monkeypatch, capsys, sandbox: bool, cgroup: bool, docker: bool, picked: str, said: str
+) -> None:
+    from builder.cli import common
+    from builder.sandbox import cgroups
+
+    monkeypatch.setattr(cgroups, "can_make", lambda: cgroup)
+    chosen = common._auto(_factory("sandbox", sandbox), _factory("docker", docker))
+    assert chosen.name == picked
+    err = capsys.readouterr().err
+    assert f"backend: {picked} (auto: " in err
+    assert said in err
