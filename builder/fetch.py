@@ -27,7 +27,9 @@ from builder.sandbox import Mount, Sandbox
 from builder.staging import StagedFile, run_spec, stage
 from builder.store import Store
 
-CA_TARGET = "/etc/ssl/certs/host-ca-bundle.crt"
+# Not under /etc: the sandbox backend binds the image's /etc read-only, where no mount
+# point can be made; a new top-level folder can be.
+CA_TARGET = "/host-ca/ca-certificates.crt"
 NETWORK_LIMITS = Limits(timeout_s=900)
 
 

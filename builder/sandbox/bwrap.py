@@ -30,6 +30,7 @@ from builder.sandbox.cgroups import Cgroup, cgroup
 from builder.store import Store
 
 BWRAP = "bwrap"
+HOST_RESOLVER = Path("/etc/resolv.conf")
 
 
 def find_bwrap() -> str:
@@ -150,6 +151,8 @@ class BwrapSandbox:
             argv += [*self._size(spec.limits.tmpfs_mib), "--tmpfs", target]
         if spec.output:
             argv += [*self._size(spec.limits.out_mib), "--tmpfs", spec.output]
+        if spec.network and HOST_RESOLVER.is_file():  # the fetch phase: names must resolve
+            argv += ["--ro-bind", str(HOST_RESOLVER), str(HOST_RESOLVER)]
         for m in spec.mounts:
             argv += ["--ro-bind" if m.read_only else "--bind", str(m.source), m.target]
         argv += ["--remount-ro", "/", "--chdir", spec.workdir, "--clearenv"]
