@@ -42,6 +42,28 @@ def test_a_build_attests_and_its_wheel_verifies_under_a_strict_policy(  # type: 
     assert "FAIL" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("backend", ["auto", "docker", "sandbox"])
+def test_the_readme_job_a_reference_recipe_verifies_under_the_reference_policy(  # type: ignore[no-untyped-def]
+    backend: str, docker_client, image, session_store: Store, tmp_path: Path, capsys
+) -> None:
+    """README's first command, on whichever backend builds: the reference policy
+    accepts a wheel of a reference recipe rebuilt here and attested with a local key."""
+    from tests.conftest import REPO
+
+    pair = new_key(tmp_path / "keys" / "k.pem")
+    argv = ["build", "-q", str(REPO / "recipes" / "markupsafe.toml"), "--rebuilds", "2",
+            "--store", str(session_store.root), "--dist", str(tmp_path / "dist"),
+            "--attestations", str(tmp_path / "att"), "--key", str(pair.private),
+            "--backend", backend]  # fmt: skip
+    assert main(argv) == 0
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    policy = REPO / "attestations" / "reference" / "policy.toml"
+    bundle = tmp_path / "att" / f"{wheel.name}.intoto.jsonl"
+    argv = ["verify", str(wheel), "--attestation", str(bundle), "--key", str(pair.public),
+            "--policy", str(policy)]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+
+
 def test_an_auditor_rebuilds_from_the_attestation_alone(  # type: ignore[no-untyped-def]
     attested, session_store: Store, tmp_path: Path, capsys
 ) -> None:
