@@ -18,6 +18,7 @@ Prints medians of seconds and of per-round ratios (rounds interleave every side)
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import shutil
 import statistics
@@ -76,6 +77,8 @@ class PlainBuild:
     def __init__(self, recipe: Recipe, store: Store, work: Path, wrap: Wrap) -> None:
         self.recipe, self.store, self.work, self.wrap = recipe, store, work, wrap(work)
         self.venv = work / "venv"
+        python = str(self.venv / "bin" / "python")
+        self.pip = [python, "-m", "pip", "-q", "--disable-pip-version-check"]
         rustup = Path.home() / ".cargo" / "bin"  # the host's toolchain, where it is rustup's
         self.env = {
             "PATH": f"{self.venv / 'bin'}:/usr/local/bin:/usr/bin:/bin:{rustup}",
@@ -95,10 +98,8 @@ class PlainBuild:
 
     def prepare(self) -> None:
         self.run("python3", "-m", "venv", str(self.venv))
-        pip = [str(self.venv / "bin" / "python"), "-m", "pip", "-q", "--disable-pip-version-check"]
         wheels = [str(self.work / pin.file) for pin in self.recipe.requires]
-        self.run(*pip, "install", "--no-index", "--no-deps", *wheels)
-        self.pip = pip
+        self.run(*self.pip, "install", "--no-index", "--no-deps", *wheels)
 
     def seconds(self, tag: str) -> float:
         src = self.work / f"src-{tag}"
@@ -116,7 +117,7 @@ def plain_build(recipe: Recipe, store: Store, wrap: Wrap, stack: ExitStack) -> C
     plain = PlainBuild(recipe, store, work, wrap)
     plain.prepare()
     plain.seconds("warm")
-    rounds = iter(range(1_000_000))
+    rounds = itertools.count()
     return lambda: plain.seconds(f"timed-{next(rounds)}")
 
 

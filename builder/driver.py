@@ -170,40 +170,22 @@ def _installer_wheel(plan: dict[str, Any]) -> Path:
 
 
 def make_venv(
-    path: Path,
-    wheels: list[str],
-    folder: str,
-    plan: dict[str, Any],
-    steps: Steps,
-    *,
-    compile_bytecode: bool = False,
+    path: Path, wheels: list[str], folder: str, plan: dict[str, Any], steps: Steps
 ) -> None:
     """A venv without pip, the pinned wheels installed by pypa/installer (run from its wheel).
 
     No ensurepip and no resolver: the wheels are exactly the pinned ones, and this takes a
-    fraction of a second instead of several. A venv that is kept (and mounted read-only,
-    where Python cannot write its bytecode) is compiled once here.
+    fraction of a second instead of several. The bytecode is compiled here: the venv is
+    kept, and mounted read-only, where Python could not write it.
     """
     env, cwd = dict(plan["env"]), path.parent
     steps.run(f"venv {path.name}", ["python3", "-m", "venv", "--without-pip", str(path)], env, cwd)
     if wheels:
         files = [str(INPUTS / folder / w) for w in wheels]
         installer = [str(path / "bin" / "python"), "-I", "-c", RUN_INSTALLER]
-        compiled = ["--compile-bytecode", "0"] if compile_bytecode else ["--no-compile-bytecode"]
-        options = [*compiled, "--validate-record", "all"]
+        options = ["--compile-bytecode", "0", "--validate-record", "all"]
         argv = [*installer, str(_installer_wheel(plan)), *options, *files]
         steps.run(f"install {folder}", argv, env, cwd)
-
-
-def make_venvs(plan: dict[str, Any], steps: Steps, *, compile_bytecode: bool = False) -> None:
-    """The build venv (the recipe's pinned requirements) and the tools venv (pypa/build,
-    auditwheel), apart so that a build's requirements cannot shadow builder's tools."""
-    layout = Layout.of(plan)
-    make_venv(
-        layout.venv, plan["requires"], "wheels", plan, steps, compile_bytecode=compile_bytecode
-    )
-    tools = [t for t in plan["tools"] if not t.startswith("installer-")]
-    make_venv(layout.tools, tools, "tools", plan, steps, compile_bytecode=compile_bytecode)
 
 
 def build_wheel(plan: dict[str, Any], layout: Layout, steps: Steps) -> Path:
@@ -273,11 +255,11 @@ def run_fetch_crates(plan: dict[str, Any]) -> int:
 
 def run_requires(plan: dict[str, Any]) -> int:
     """No network: ask the sdist's backend what else it needs to build a wheel (its code
-    runs, so this is a build-like run), and leave the answer in /out/requires.json."""
+    runs, so this is a build-like run, with the prepared venvs mounted read-only), and
+    leave the answer in /out/requires.json."""
     layout = Layout.of(plan)
     steps = Steps()
     top = unpack_sdist(plan, layout.src)
-    make_venvs(plan, steps)
     hook = [str(layout.tools / "bin" / "python"), "-I", "-c", REQUIRES_HOOK, str(top)]
     argv = [*hook, str(OUT / "requires.json"), str(layout.venv / "bin" / "python")]
     steps.run("get requires", argv, dict(plan["env"]), top)
@@ -286,10 +268,14 @@ def run_requires(plan: dict[str, Any]) -> int:
 
 
 def run_venvs(plan: dict[str, Any]) -> int:
-    """No network, no sdist: make the build's venvs from the pinned wheels (installing a
-    wheel runs none of its code) and leave them in /out/venvs.tar for the host to keep."""
-    steps = Steps()
-    make_venvs(plan, steps, compile_bytecode=True)
+    """No network, no sdist: make the build venv (the recipe's pinned requirements) and the
+    tools venv (pypa/build, auditwheel; apart, so that a build's requirements cannot shadow
+    them) from the pinned wheels, and leave them in /out/venvs.tar for the host to keep.
+    Installing a wheel runs none of its code."""
+    layout, steps = Layout(), Steps()
+    make_venv(layout.venv, plan["requires"], "wheels", plan, steps)
+    tools = [t for t in plan["tools"] if not t.startswith("installer-")]
+    make_venv(layout.tools, tools, "tools", plan, steps)
     print(f"==> archive {ENVS}", flush=True)
     with tarfile.open(OUT / VENVS_ARCHIVE, "w", format=tarfile.PAX_FORMAT) as tar:
         tar.add(ENVS, arcname=".")

@@ -18,7 +18,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from builder import archive, driver
 from builder.errors import FetchError
-from builder.fetch import NETWORK_LIMITS, fetch_pinned, network_access
+from builder.fetch import NETWORK_LIMITS, Sources, fetch_pinned, network_access
 from builder.images import Image
 from builder.index import Index
 from builder.names import normalize
@@ -27,6 +27,7 @@ from builder.recipe import Limits, PinnedFile
 from builder.sandbox import Sandbox
 from builder.staging import StagedFile, run_spec, stage
 from builder.store import Store
+from builder.venvs import prepared_venvs
 
 
 def lock_requirements(
@@ -97,7 +98,7 @@ def backend_requirements(
 ) -> list[Requirement]:
     """What the sdist's backend asks for through get_requires_for_build_wheel (meson-python
     asks for ninja, scikit-build-core for cmake). Its code runs: a build-like run, no
-    network, with the locked requirements installed."""
+    network, with the locked requirements installed (the build's own prepared venvs)."""
     for tool in image.tools:
         fetch_pinned(tool, store, index, progress)
     sdist_path = store.verified_path(sdist.sha256, sdist.file)
@@ -109,22 +110,15 @@ def backend_requirements(
         "PYTHONHASHSEED": "0",
         "SOURCE_DATE_EPOCH": str(archive.latest_mtime(sdist_path)),
     }
-    staged = [
-        StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256),
-        *(StagedFile(folder="wheels", file=p.file, sha256=p.sha256) for p in pins),
-        *(StagedFile(folder="tools", file=t.file, sha256=t.sha256) for t in image.tools),
-    ]
-    plan = {
-        "sdist": sdist.file,
-        "requires": [p.file for p in pins],
-        "tools": [t.file for t in image.tools],
-        "env": env,
-    }
+    sources = Sources(sdist=sdist, requires=tuple(pins), tools=image.tools, crates=())
+    venvs = prepared_venvs(image, sources, store=store, sandbox=sandbox, progress=progress)
+    staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
+    plan = {"sdist": sdist.file, "env": env}
     with store.temp_dir("requires-") as work:
         mounts = stage(store, work, staged, plan, bind_output=False)
         spec = run_spec(
             image=image, mode="requires", mounts=mounts, env=env, limits=Limits(timeout_s=600),
-            output_to=work / "out",
+            output_to=work / "out", venvs=venvs.path,
         )  # fmt: skip
         progress.status(f"asking {sdist.file}'s build backend what else it needs (no network)")
         result = sandbox.run(spec, progress.log)

@@ -13,7 +13,7 @@ from rich.console import Console
 from securesystemslib.signer import Signer
 
 from builder.attest import attest
-from builder.cli.common import add_backend_option, add_store_option, open_store, sandbox_factory
+from builder.cli.common import add_build_options, open_store, sandbox_factory
 from builder.cli.diff import render
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import NotReproducible
@@ -25,9 +25,7 @@ from builder.variation import DEFAULT_KINDS, KINDS, parse_kinds
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("build", help="build a recipe's wheel in an ephemeral container")
     p.add_argument("recipe", type=Path, help="a recipe file, e.g. recipes/markupsafe.toml")
-    p.add_argument("--dist", type=Path, default=Path("dist"), help="output folder (dist/)")
     p.add_argument("--json", action="store_true", help="print the build record on stdout")
-    p.add_argument("-q", "--quiet", action="store_true", help="do not stream the build log")
     p.add_argument(
         "--rebuilds", type=int, default=0, metavar="N",
         help="build N more times under variations and require identical wheels",
@@ -58,8 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="signing key (default: $BUILDER_SIGNING_KEY, else the user's key, made on first use)",
     )  # fmt: skip
     p.add_argument("--no-attest", action="store_true", help="write no attestation")
-    add_store_option(p)
-    add_backend_option(p)
+    add_build_options(p)
     p.set_defaults(handler=run)
 
 

@@ -31,6 +31,14 @@ def add_backend_option(p: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def add_build_options(p: argparse.ArgumentParser) -> None:
+    """What every command that builds takes: where wheels go, quiet, store, backend."""
+    p.add_argument("--dist", type=Path, default=Path("dist"), help="output folder (dist/)")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not stream the build log")
+    add_store_option(p)
+    add_backend_option(p)
+
+
 def open_store(args: argparse.Namespace) -> Store:
     return Store(args.store or default_store_root())
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from builder.cli.common import add_backend_option, add_store_option, open_store, sandbox_factory
+from builder.cli.common import add_build_options, open_store, sandbox_factory
 from builder.cli.diff import EXIT_DIFFER, render
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.compare import compare
@@ -27,11 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )  # fmt: skip
     other.add_argument("--with", dest="other", type=Path, help="any wheel file")
     p.add_argument("--normalize", action="store_true", help="also compare after normalization")
-    p.add_argument("--dist", type=Path, default=Path("dist"), help="output folder (dist/)")
     p.add_argument("--json", action="store_true", help="the comparison as JSON on stdout")
-    p.add_argument("-q", "--quiet", action="store_true", help="do not stream the build log")
-    add_store_option(p)
-    add_backend_option(p)
+    add_build_options(p)
     p.set_defaults(handler=run)
 
 

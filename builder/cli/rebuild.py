@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from builder.cli.common import add_backend_option, add_store_option, open_store, sandbox_factory
+from builder.cli.common import add_build_options, open_store, sandbox_factory
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import NotReproducible
 from builder.rebuild_from import rebuild_from
@@ -16,11 +16,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = sub.add_parser("rebuild", help="rebuild a wheel from its attestation and compare")
     p.add_argument("--from", dest="bundle", type=Path, required=True, metavar="ATTESTATION")
     p.add_argument("--key", type=Path, help="public key: check the signature first")
-    p.add_argument("--dist", type=Path, default=Path("dist"), help="output folder (dist/)")
     p.add_argument("--json", action="store_true", help="the result as JSON on stdout")
-    p.add_argument("-q", "--quiet", action="store_true", help="do not stream the build log")
-    add_store_option(p)
-    add_backend_option(p)
+    add_build_options(p)
     p.set_defaults(handler=run)
 
 

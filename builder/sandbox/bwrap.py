@@ -124,7 +124,7 @@ class BwrapSandbox:
         """bwrap 0.9+ sizes each tmpfs; older ones rely on the file size and memory limits."""
         return ["--size", str(mib << 20)] if self.version >= (0, 9) else []
 
-    def command(self, spec: RunSpec, seccomp_fd: int | None = None) -> list[str]:
+    def command(self, spec: RunSpec, seccomp_fd: int) -> list[str]:
         """bwrap's arguments; `seccomp_fd` is an open file holding the syscall filter."""
         assert self.rootfs is not None
         uid, _, gid = spec.user.partition(":")
@@ -136,7 +136,7 @@ class BwrapSandbox:
             # no user namespace of its own inside: the way to capabilities over a new mount
             # or network namespace that most unprivileged kernel exploits start from
             *(["--disable-userns"] if self.version >= (0, 8) else []),
-            *(["--seccomp", str(seccomp_fd)] if seccomp_fd is not None else []),
+            "--seccomp", str(seccomp_fd),
             "--uid", uid,
             "--gid", gid or uid,
             "--hostname", spec.hostname,

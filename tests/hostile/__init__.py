@@ -15,6 +15,14 @@ import os, socket, subprocess, sys, time
 def report(name, reached, detail):
     word = "REACHED" if reached else "blocked"
     print(f"HOSTILE {name} {word}: {detail}", file=sys.stderr, flush=True)
+def try_write(name, targets, mode, text):
+    for target in targets:
+        try:
+            with open(target, mode) as f:
+                f.write(text)
+            report(name, True, target)
+        except OSError as exc:
+            report(name, False, f"{target}: {exc.strerror}")
 """
 
 FINISH = "\nraise SystemExit(1)\n"
@@ -49,14 +57,8 @@ for sock in ("/var/run/docker.sock", "/run/docker.sock"):
         report("network", False, f"{sock}: {exc}")
 """,
     "write-outside": """
-for folder in ["/", "/etc", "/usr", "/root", "/inputs", "/inputs/sdist", "/var/tmp"]:
-    target = os.path.join(folder, "escape-{TOKEN}")
-    try:
-        with open(target, "w") as f:
-            f.write("escaped")
-        report("write-outside", True, target)
-    except OSError as exc:
-        report("write-outside", False, f"{target}: {exc.strerror}")
+folders = ["/", "/etc", "/usr", "/root", "/inputs", "/inputs/sdist", "/var/tmp"]
+try_write("write-outside", [os.path.join(d, "escape-{TOKEN}") for d in folders], "w", "escaped")
 """,
     "read-host-secrets": """
 CANARY = "{CANARY_HEAD}" + "{CANARY_TAIL}"  # never whole in this file
@@ -131,13 +133,8 @@ found = glob.glob("/opt/builder/tools/lib/python3*/site-packages/auditwheel/main
 if not found:
     report("tamper-tools", True, "no tools venv where this attack expects it")
 site = os.path.dirname(os.path.dirname(found[0])) if found else "/opt/builder/tools"
-for target in [*found, os.path.join(site, "zz-{TOKEN}.pth"), "/opt/builder/venv/pyvenv.cfg"]:
-    try:
-        with open(target, "a") as f:
-            f.write("import os")
-        report("tamper-tools", True, target)
-    except OSError as exc:
-        report("tamper-tools", False, f"{target}: {exc.strerror}")
+targets = [*found, os.path.join(site, "zz-{TOKEN}.pth"), "/opt/builder/venv/pyvenv.cfg"]
+try_write("tamper-tools", targets, "a", "import os")
 """,
     "kernel-surface": """
 import ctypes, platform
