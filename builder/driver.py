@@ -10,12 +10,15 @@ Standard library only: it runs on the image's python3, outside any virtual envir
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tarfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +39,8 @@ PLAN = INPUTS / "plan.json"
 RESOLVER = BUILD / "resolver"
 VENVS_ARCHIVE = "venvs.tar"
 OUTPUT_READY = "==> builder: output ready"  # builder.sandbox.OUTPUT_READY
+LIFELINE_LOST = "==> builder: the builder process is gone; ending this run"
+LIFELINE_EXIT = 125
 PIP_QUIET = ("--disable-pip-version-check", "--no-cache-dir", "--no-input", "--progress-bar=off")
 BOOTSTRAP = (
     "import sys; sys.path[:0] = [sys.argv[1]]; from builder.driver import main; "
@@ -105,7 +110,7 @@ class Steps:
     def run(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
         print(f"==> {name}: {' '.join(argv)}", flush=True)
         started = time.monotonic()
-        result = subprocess.run(argv, env=env, cwd=cwd, check=False)
+        result = subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, check=False)
         self.timings[name] = round(time.monotonic() - started, 3)
         if result.returncode != 0:
             print(f"==> {name} failed with status {result.returncode}", flush=True)
@@ -297,8 +302,31 @@ def run_lock(plan: dict[str, Any]) -> int:
     return 0
 
 
+def watch_lifeline() -> None:
+    """End the run when builder's end of our stdin closes: builder exited or was killed
+    (SIGKILL, the OOM killer), so nobody will collect, stop or remove this run. The driver
+    is the run's first process (docker's pid 1; bwrap's init follows its first child), so
+    its end is the end of every process of the build. Nothing runs with stdin but this."""
+    try:
+        mode = os.fstat(0).st_mode
+    except OSError:
+        return
+    if not (stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return  # not started by builder (no lifeline to watch)
+
+    def watch() -> None:
+        with contextlib.suppress(OSError):
+            while os.read(0, 4096):
+                pass
+        print(LIFELINE_LOST, flush=True)
+        os._exit(LIFELINE_EXIT)
+
+    threading.Thread(target=watch, name="lifeline", daemon=True).start()
+
+
 def main(argv: list[str]) -> int:
     os.umask(0o022)
+    watch_lifeline()
     mode, plan_path = argv
     plan = json.loads(Path(plan_path).read_text())
     runners = {

@@ -14,13 +14,15 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import platformdirs
 
+from builder import owner
 from builder.errors import FetchError, StoreError
-from builder.names import Sha256
+from builder.names import Sha256, is_sha256
 
 CHUNK = 1 << 20
 
@@ -60,6 +62,32 @@ def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
         raise
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoreCheck:
+    """What `Store.verify` found: `in_progress` lists tmp/ entries of runs still going
+    (or of another machine or boot); a dead run's are removed before any check."""
+
+    root: Path
+    objects: int
+    corrupt: tuple[str, ...]
+    misplaced: tuple[str, ...]
+    in_progress: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.corrupt and not self.misplaced
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "root": str(self.root),
+            "objects": self.objects,
+            "corrupt": list(self.corrupt),
+            "misplaced": list(self.misplaced),
+            "in_progress": list(self.in_progress),
+            "ok": self.ok,
+        }
+
+
 class Store:
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
@@ -87,16 +115,48 @@ class Store:
 
     @contextlib.contextmanager
     def temp_dir(self, prefix: str = "work-") -> Iterator[Path]:
-        path = Path(tempfile.mkdtemp(prefix=prefix, dir=self.root / "tmp"))
+        """A scratch folder in the store's tmp/, named with its owner (builder.owner), so
+        that what a killed run leaves is removed by the next (`reap_leftovers`)."""
+        path = Path(tempfile.mkdtemp(prefix=_owned(prefix), dir=self.root / "tmp"))
         try:
             yield path
         finally:
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
+
+    def reap_leftovers(self) -> list[str]:
+        """Remove the scratch files of runs whose builder process is gone; say which."""
+        removed = []
+        for entry in sorted((self.root / "tmp").iterdir()):
+            left_by = owner.Owner.find(entry.name)
+            if left_by is not None and left_by.gone():
+                remove_tree(entry)
+                removed.append(f"{entry} (builder pid {left_by.pid})")
+        return removed
+
+    def verify(self) -> StoreCheck:
+        """Hash every object again; list what is corrupt, misplaced or left in tmp/."""
+        corrupt, misplaced, count = [], [], 0
+        for path in sorted((self.root / "objects" / "sha256").rglob("*")):
+            if path.is_dir():
+                continue
+            count += 1
+            if not (is_sha256(path.name) and path.parent.name == path.name[:2]):
+                misplaced.append(str(path))
+            elif sha256_file(path) != path.name:
+                corrupt.append(str(path))
+        leftovers = [str(p) for p in sorted((self.root / "tmp").iterdir())]
+        return StoreCheck(
+            root=self.root,
+            objects=count,
+            corrupt=tuple(corrupt),
+            misplaced=tuple(misplaced),
+            in_progress=tuple(leftovers),
+        )
 
     def add_stream(self, chunks: Iterable[bytes], *, expected: Sha256 | None, what: str) -> Sha256:
         """Store a stream of bytes; with `expected`, refuse bytes that hash otherwise."""
         digest = hashlib.sha256()
-        fd, tmp = tempfile.mkstemp(prefix="obj-", suffix=".tmp", dir=self.root / "tmp")
+        fd, tmp = tempfile.mkstemp(prefix=_owned("obj-"), suffix=".tmp", dir=self.root / "tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 for chunk in chunks:
@@ -139,6 +199,24 @@ class Store:
     def write_record(self, build_key: str, record: dict[str, Any]) -> None:
         text = json.dumps(record, indent=2, sort_keys=True) + "\n"
         write_atomic(self.record_path(build_key), text.encode())
+
+
+def _owned(prefix: str) -> str:
+    return f"{prefix}{owner.current().token}-"
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a file or folder, read-only folders inside it included."""
+    if not path.is_dir() or path.is_symlink():
+        path.unlink(missing_ok=True)
+        return
+    with contextlib.suppress(OSError):
+        path.chmod(0o700)
+    for dirpath, dirnames, _ in os.walk(path):
+        for name in dirnames:  # before os.walk goes in: it must be able to list it
+            with contextlib.suppress(OSError):
+                os.chmod(os.path.join(dirpath, name), 0o700, follow_symlinks=False)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _chunks(f: BinaryIO) -> Iterator[bytes]:

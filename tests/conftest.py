@@ -7,6 +7,7 @@ import os
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -41,17 +42,35 @@ def make_sdist(path: Path, files: dict[str, str], *, top: str, mtime: int = 1700
     return path
 
 
+def unavailable(what: str, reason: str) -> NoReturn:
+    """A part of the machine a test needs is missing: a failure in CI (which installs
+    everything, .ci/run), a skip with the reason elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI needs {what}: {reason}")
+    pytest.skip(f"no {what} here: {reason}")
+
+
 @pytest.fixture(scope="session")
 def docker_client() -> Iterator[object]:
-    """The real daemon; its absence fails the run in CI and skips the test elsewhere."""
+    """The real daemon."""
     from builder.errors import SandboxUnavailable
     from builder.sandbox.docker import connect
 
     try:
         client = connect()
     except SandboxUnavailable as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI needs Docker: {exc.message}")
-        pytest.skip(f"no Docker daemon: {exc.message}")
+        unavailable("a Docker daemon", exc.message)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def bubblewrap() -> str:
+    """bubblewrap, able to make namespaces here."""
+    from builder.errors import SandboxUnavailable
+    from builder.sandbox.bwrap import find_bwrap
+
+    try:
+        return find_bwrap()
+    except SandboxUnavailable as exc:
+        unavailable("bubblewrap", exc.message)

@@ -20,6 +20,7 @@ from builder.cli import image as image_cmd
 from builder.cli import key as key_cmd
 from builder.cli import rebuild as rebuild_cmd
 from builder.cli import recipe as recipe_cmd
+from builder.cli import store as store_cmd
 from builder.cli import verify as verify_cmd
 from builder.cli.output import err_console
 from builder.errors import BuilderError
@@ -45,6 +46,7 @@ def parser() -> argparse.ArgumentParser:
     key_cmd.register(sub)
     rebuild_cmd.register(sub)
     recipe_cmd.register(sub)
+    store_cmd.register(sub)
     verify_cmd.register(sub)
     return p
 

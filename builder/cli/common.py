@@ -6,6 +6,8 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
+from rich.markup import escape
+
 from builder.cli.output import err_console
 from builder.errors import SandboxUnavailable
 from builder.sandbox import Sandbox
@@ -40,7 +42,17 @@ def add_build_options(p: argparse.ArgumentParser) -> None:
 
 
 def open_store(args: argparse.Namespace) -> Store:
-    return Store(args.store or default_store_root())
+    """The store, cleared of the scratch files of builder runs that were killed."""
+    store = Store(args.store or default_store_root())
+    say_removed(store.reap_leftovers())
+    return store
+
+
+def say_removed(leftovers: list[str]) -> None:
+    for leftover in leftovers:
+        err_console().print(
+            f"[yellow]note:[/] removed what a dead builder run left: {escape(leftover)}"
+        )
 
 
 def sandbox_factory(backend: str) -> Callable[[], Sandbox]:
@@ -52,11 +64,15 @@ def sandbox_factory(backend: str) -> Callable[[], Sandbox]:
         from builder.sandbox.bwrap import BwrapSandbox
         from builder.sandbox.docker import DockerSandbox
 
+        chosen: Sandbox
         if backend == "docker":
-            return DockerSandbox()
-        if backend == "sandbox":
-            return BwrapSandbox()
-        return _auto(BwrapSandbox, DockerSandbox)
+            chosen = DockerSandbox()
+        elif backend == "sandbox":
+            chosen = BwrapSandbox()
+        else:
+            chosen = _auto(BwrapSandbox, DockerSandbox)
+        say_removed(chosen.reap())
+        return chosen
 
     return make
 

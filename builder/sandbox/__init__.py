@@ -96,4 +96,11 @@ class Sandbox(Protocol):
         """Make the image runnable by this backend (e.g. import its root filesystem)."""
 
     def run(self, spec: RunSpec, on_line: LineSink) -> RunResult:
-        """Run to completion or limit; leave nothing running or behind, whatever happens."""
+        """Run to completion or limit; leave nothing running or behind, whatever happens.
+
+        The run ends, too, when the builder process that started it ends, however it
+        ends: its driver watches a lifeline (stdin) that only this process holds open."""
+
+    def reap(self) -> list[str]:
+        """Remove what runs of builder processes that are gone left behind (a stopped
+        container, an empty cgroup); say what was removed."""

@@ -17,16 +17,19 @@ import shutil
 import signal
 import stat
 import subprocess
+import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from builder import driver
 from builder.errors import ImageError, SandboxUnavailable
 from builder.images import Image
 from builder.progress import Progress
 from builder.sandbox import OUTPUT_READY, LineSink, RunResult, RunSpec, seccomp
-from builder.sandbox.cgroups import Cgroup, cgroup
+from builder.sandbox.cgroups import Cgroup, cgroup, reap_leftovers
 from builder.store import Store
 
 BWRAP = "bwrap"
@@ -69,15 +72,26 @@ class BwrapSandbox:
     def prepare(self, image: Image, store: Store, progress: Progress) -> None:
         self.rootfs = unpacked_rootfs(image, store, progress)
 
+    def reap(self) -> list[str]:
+        """The cgroups of sandboxes whose builder was killed (their processes died with
+        it: bwrap --die-with-parent, and the driver's lifeline)."""
+        return reap_leftovers()
+
     def run(self, spec: RunSpec, on_line: LineSink) -> RunResult:
         if self.rootfs is None:
             raise ImageError("the sandbox backend was not prepared with an image")
         started = time.monotonic()
-        with cgroup(spec.limits) as group, seccomp.filter_file() as program:
+        with (
+            cgroup(spec.limits) as group,
+            seccomp.filter_file() as program,
+            _arguments_file(self.options(spec, seccomp_fd=program.fileno())) as options,
+        ):
             proc = subprocess.Popen(
-                self.command(spec, seccomp_fd=program.fileno()),
-                pass_fds=(program.fileno(),),
-                stdin=subprocess.DEVNULL,
+                [self.bwrap, "--args", str(options.fileno()), "--", *spec.command],
+                pass_fds=(program.fileno(), options.fileno()),
+                # The driver's lifeline: it ends the build when this pipe closes, that is
+                # when builder exits, however it exits (SIGKILL included).
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 env={},
@@ -124,12 +138,13 @@ class BwrapSandbox:
         """bwrap 0.9+ sizes each tmpfs; older ones rely on the file size and memory limits."""
         return ["--size", str(mib << 20)] if self.version >= (0, 9) else []
 
-    def command(self, spec: RunSpec, seccomp_fd: int) -> list[str]:
-        """bwrap's arguments; `seccomp_fd` is an open file holding the syscall filter."""
+    def options(self, spec: RunSpec, seccomp_fd: int) -> list[str]:
+        """bwrap's options; `seccomp_fd` is an open file holding the syscall filter. They
+        reach bwrap through a file (--args), not its command line: the sandbox's pid 1 is
+        bwrap itself, and a build can read its command line, which would show host paths."""
         assert self.rootfs is not None
         uid, _, gid = spec.user.partition(":")
         argv = [
-            self.bwrap,
             "--unshare-all",
             *(["--share-net"] if spec.network else []),
             "--unshare-user",
@@ -158,7 +173,16 @@ class BwrapSandbox:
         argv += ["--remount-ro", "/", "--chdir", spec.workdir, "--clearenv"]
         for key, value in spec.env.items():
             argv += ["--setenv", key, value]
-        return [*argv, "--", *spec.command]
+        return argv
+
+
+@contextlib.contextmanager
+def _arguments_file(options: list[str]) -> Iterator[IO[bytes]]:
+    """The options NUL-separated in an open, rewound file, as bwrap --args reads them."""
+    with tempfile.TemporaryFile() as f:
+        f.write(b"".join(o.encode() + b"\0" for o in options))
+        f.seek(0)
+        yield f
 
 
 def _root_binds(rootfs: Path) -> list[str]:
@@ -312,6 +336,9 @@ def _sandbox_root(pid: int) -> Path:
 
 
 def _kill(proc: subprocess.Popen[bytes], group: Cgroup | None) -> None:
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)

@@ -16,9 +16,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from builder import owner
 from builder.recipe import Limits
 
 ROOT = Path("/sys/fs/cgroup")
+PREFIX = "builder-"
+V1_CONTROLLERS = ("memory", "pids", "cpu")
 
 
 @dataclass
@@ -85,7 +88,7 @@ def _v1(name: str, limits: Limits) -> Cgroup | None:
         "pids": {"pids.max": str(limits.pids)},
         "cpu": {"cpu.cfs_period_us": "100000", "cpu.cfs_quota_us": str(int(limits.cpus * 1e5))},
     }
-    if not all((ROOT / controller).is_dir() for controller in settings):
+    if not all((ROOT / controller).is_dir() for controller in V1_CONTROLLERS):
         return None
     group = Cgroup(version=1)
     try:
@@ -108,7 +111,7 @@ def _v1(name: str, limits: Limits) -> Cgroup | None:
 @contextlib.contextmanager
 def cgroup(limits: Limits) -> Iterator[Cgroup | None]:
     """A fresh cgroup with the limits, or None where this process may not make one."""
-    name = f"builder-{uuid.uuid4().hex[:12]}"
+    name = f"{PREFIX}{owner.current().token}-{uuid.uuid4().hex[:8]}"
     group = None
     try:
         with contextlib.suppress(OSError):
@@ -125,3 +128,18 @@ def can_make() -> bool:
     pids, memory and CPU limits as docker does, not only rlimits)."""
     with cgroup(Limits()) as group:
         return group is not None
+
+
+def reap_leftovers() -> list[str]:
+    """Kill what runs in, and remove, the cgroups of sandboxes whose builder is gone."""
+    removed = []
+    for parent in (ROOT, *(ROOT / c for c in V1_CONTROLLERS)):
+        with contextlib.suppress(OSError):
+            for d in sorted(parent.glob(f"{PREFIX}*")):
+                left_by = owner.Owner.find(d.name)
+                if d.is_dir() and left_by is not None and left_by.gone():
+                    group = Cgroup(dirs=[d])
+                    group.kill_all()
+                    group.remove()
+                    removed.append(f"cgroup {d} (builder pid {left_by.pid})")
+    return removed

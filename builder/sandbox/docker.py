@@ -16,7 +16,7 @@ import requests
 from docker.models.containers import Container
 from docker.types import Mount as DockerMount
 
-from builder import archive
+from builder import archive, owner
 from builder.errors import ImageError, SandboxUnavailable
 from builder.images import Image
 from builder.progress import Progress
@@ -24,6 +24,7 @@ from builder.sandbox import OUTPUT_READY, LineSink, RunResult, RunSpec
 from builder.store import Store
 
 LABEL = "dev.builder"
+OWNER_LABEL = f"{LABEL}.owner"  # the builder process that made it (builder.owner)
 TMPFS_OPTIONS = "rw,exec,nosuid,nodev"
 POLL_S = 0.02
 
@@ -65,11 +66,25 @@ class DockerSandbox:
         except docker.errors.APIError as exc:
             raise ImageError(f"docker import of image {image.name} failed: {exc}") from None
 
+    def reap(self) -> list[str]:
+        """Remove the containers of builder processes of this machine that are gone (their
+        driver stopped when its lifeline closed; a stopped container stays until removed)."""
+        removed = []
+        with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
+            for container in self.client.containers.list(all=True, filters={"label": LABEL}):
+                left_by = owner.Owner.find(container.labels.get(OWNER_LABEL, ""))
+                if left_by is not None and left_by.gone():
+                    _remove(container)
+                    removed.append(f"container {container.name} (builder pid {left_by.pid})")
+        return removed
+
     def run(self, spec: RunSpec, on_line: LineSink) -> RunResult:
         container = self._create(spec)
         started = time.monotonic()
         ready = threading.Event()
+        lifeline = None
         try:
+            lifeline = _attach_lifeline(self.client, container)
             container.start()
             reader = threading.Thread(
                 target=_pump_logs, args=(container, on_line, ready), daemon=True
@@ -92,6 +107,7 @@ class DockerSandbox:
             )
         finally:
             _remove(container)
+            _close(lifeline)
 
     def _create(self, spec: RunSpec) -> Container:
         limits = spec.limits
@@ -122,8 +138,16 @@ class DockerSandbox:
             "nano_cpus": int(_cpus(spec) * 1e9),
             "cpuset_cpus": spec.cpuset,
             "ipc_mode": "private",
-            "labels": {LABEL: "build", f"{LABEL}.run": uuid.uuid4().hex, **spec.labels},
-            "detach": True,
+            "labels": {
+                LABEL: "build",
+                f"{LABEL}.run": uuid.uuid4().hex,
+                OWNER_LABEL: owner.current().token,
+                **spec.labels,
+            },
+            # stdin open, closed by docker when its one attached client goes (StdinOnce,
+            # which docker-py sets only when not detached): the driver's lifeline.
+            "stdin_open": True,
+            "detach": False,
         }
         try:
             return self.client.containers.create(**kwargs)
@@ -136,6 +160,23 @@ class DockerSandbox:
             raise SandboxUnavailable(
                 f"docker could not create the build container: {exc}"
             ) from None
+
+
+def _attach_lifeline(client: docker.DockerClient, container: Container) -> Any:
+    """Attach to the container's stdin before it starts and hold the connection: when
+    this process ends (SIGKILL included) the connection closes, docker closes the
+    container's stdin, and the driver, its pid 1, ends the build."""
+    try:
+        return client.api.attach_socket(container.id, params={"stdin": 1, "stream": 1})
+    except (docker.errors.DockerException, requests.RequestException) as exc:
+        raise SandboxUnavailable(f"docker could not attach to the build container: {exc}") from None
+
+
+def _close(lifeline: Any) -> None:
+    if lifeline is not None:
+        with contextlib.suppress(OSError):
+            getattr(lifeline, "_sock", lifeline).close()
+            lifeline.close()
 
 
 def _cpus(spec: RunSpec) -> float:

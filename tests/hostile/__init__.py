@@ -4,8 +4,7 @@ Every attempt prints `HOSTILE <name> blocked: <why>` when the sandbox stopped it
 `HOSTILE <name> REACHED: <what>` when it got through, then fails the build (so nothing of
 it is ever published). Runaway attacks (fork, memory, disk, time, output) have no end of
 their own: the limits must stop them. Placeholders ({TOKEN}, {HOST_PORT}, {BRIDGE},
-{CANARY_HEAD}, {CANARY_TAIL})
-are filled in by the tests.
+{CANARY_HEAD}, {CANARY_TAIL}, {HOST_PATHS}) are filled in by the tests.
 """
 
 from __future__ import annotations
@@ -116,16 +115,17 @@ try:
 except OSError as exc:
     report("escalate", False, f"raw socket: {exc.strerror}")
 others = []
-for pid in os.listdir("/proc"):
-    if pid.isdigit():
+markers = ["pytest", "dockerd", "containerd", *{HOST_PATHS}]
+for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+    for part in ("cmdline", "environ"):
         try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                cmd = f.read().replace(b"\\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/{part}", "rb") as f:
+                text = f.read().replace(b"\\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        if "pytest" in cmd or "dockerd" in cmd or "containerd" in cmd:
-            others.append(cmd[:80])
-report("escalate", bool(others), f"host processes visible: {others}")
+        if seen := [m for m in markers if m in text]:
+            others.append(f"/proc/{pid}/{part} names {seen}: {text[:80]}")
+report("escalate", bool(others), f"host processes or paths visible: {others}")
 """,
     "tamper-tools": """
 import glob
@@ -164,7 +164,8 @@ word = "REACHED" if setup >= 0 else "blocked"
 print(f"HOSTILE io-uring {word}: io_uring_setup gave {setup}", file=sys.stderr, flush=True)
 """,
     "leave-behind": """
-subprocess.Popen(["sh", "-c", "sleep 600 # {TOKEN}"], start_new_session=True)
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "{TOKEN}"],
+                 start_new_session=True)
 with open("/tmp/left-{TOKEN}", "w") as f:
     f.write("left behind")
 report("leave-behind", False, "started a detached sleep and wrote /tmp/left-{TOKEN}")

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from builder.errors import ImageError
 from builder.images import ensure_image, find_definition
 from builder.pipeline import BuildReport, build_recipe
 from builder.progress import Silent
 from builder.recipe import load_recipe
+from builder.sandbox.cgroups import PREFIX as CGROUP_PREFIX
+from builder.sandbox.cgroups import ROOT as CGROUPS
+from builder.sandbox.cgroups import V1_CONTROLLERS, Cgroup
 from builder.sandbox.docker import LABEL, DockerSandbox
 from builder.store import Store
-from tests.conftest import REPO, make_sdist
+from tests.conftest import REPO, make_sdist, unavailable
 
 IMAGE = "trixie-py"
 
@@ -31,18 +40,52 @@ def session_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
 @pytest.fixture(scope="session")
 def image(docker_client: object, session_store: Store):  # type: ignore[no-untyped-def]
     """The reference image, made from Debian packages on first use and imported."""
-    img = ensure_image(find_definition(IMAGE, [REPO / "containers"]), session_store, Silent())
+    try:
+        img = ensure_image(find_definition(IMAGE, [REPO / "containers"]), session_store, Silent())
+    except ImageError as exc:
+        unavailable("the build image", exc.message)
     DockerSandbox(docker_client).prepare(img, session_store, Silent())  # type: ignore[arg-type]
     return img
 
 
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> str:
+    """An isolation backend that runs here (parametrize it, indirect, to pick others)."""
+    name = str(getattr(request, "param", "docker"))
+    if name in ("docker", "auto"):
+        request.getfixturevalue("docker_client")
+    if name in ("sandbox", "auto"):
+        request.getfixturevalue("bubblewrap")
+    return name
+
+
+def _builder_cgroups() -> set[Path]:
+    roots = (CGROUPS, *(CGROUPS / c for c in V1_CONTROLLERS))
+    return {d for root in roots for d in root.glob(f"{CGROUP_PREFIX}*") if d.is_dir()}
+
+
 @pytest.fixture(autouse=True)
-def no_container_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
+def nothing_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A container or cgroup a test leaves fails that test, and only that one: it is
+    removed here, so the tests after it start clean."""
+    client = None
     if "docker_client" in request.fixturenames:
         client = request.getfixturevalue("docker_client")
-        left = client.containers.list(all=True, filters={"label": LABEL})
-        assert left == [], f"containers left behind: {[c.name for c in left]}"
+    before = {c.id for c in client.containers.list(all=True)} if client is not None else set()
+    cgroups_before = _builder_cgroups()
+    yield
+    left = []
+    if client is not None:
+        for container in client.containers.list(all=True, filters={"label": LABEL}):
+            if container.id not in before:
+                left.append(f"container {container.name} ({container.status})")
+                container.remove(force=True)
+    for d in sorted(_builder_cgroups() - cgroups_before):
+        left.append(f"cgroup {d}")
+        group = Cgroup(dirs=[d])
+        group.kill_all()
+        group.remove()
+    assert left == [], f"left behind (now removed): {left}"
 
 
 SETUPTOOLS = load_recipe(REPO / "recipes" / "markupsafe.toml").requires
@@ -140,3 +183,98 @@ def build_in_docker(  # type: ignore[no-untyped-def]
         image_search=(REPO / "containers",),
         **options,
     )
+
+
+def sleepy_files(name: str, token: str) -> dict[str, str]:
+    """A C extension whose build says it started, starts a process carrying `token` in
+    its command line, and sleeps: the build a test interrupts."""
+    extra = (
+        "import subprocess, sys, time\n"
+        f"subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)', '{token}'])\n"
+        f"print('SLEEPY {token} started', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    return c_extension_files(name, setup_extra=extra)
+
+
+def processes_with(token: str) -> list[str]:
+    """Command lines of the host's processes that carry `token` (a build's, in any
+    backend: the host sees every pid namespace)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if token in text:
+            found.append(text)
+    return found
+
+
+def wait_until(condition: Callable[[], bool], timeout_s: float, step_s: float = 0.05) -> bool:
+    """Poll `condition` until it holds or the time is up; whether it held."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(step_s)
+    return True
+
+
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+class BuilderProcess:
+    """builder in a child process, its stderr read as it comes.
+
+    SIGINT and SIGTERM are set to their defaults in the child, whatever the test runner
+    inherited (a CI job run in the background ignores SIGINT, and so would builder)."""
+
+    def __init__(self, argv: list[str]) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "builder", *argv],
+            stdin=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_default_signals,  # noqa: PLW1509
+        )
+        self.lines: list[str] = []
+        self._changed = threading.Condition()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            with self._changed:
+                self.lines.append(line)
+                self._changed.notify_all()
+        with self._changed:
+            self.proc.wait()
+            self._changed.notify_all()
+
+    @property
+    def err(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, timeout_s: float = 300) -> None:
+        """Until builder prints a line holding `text`; fails if it exits first."""
+        with self._changed:
+            found = self._changed.wait_for(
+                lambda: any(text in line for line in self.lines) or self.proc.poll() is not None,
+                timeout=timeout_s,
+            )
+        assert found and any(text in line for line in self.lines), (
+            f"builder never printed {text!r}:\n{self.err[-3000:]}"
+        )
+
+    def finish(self, timeout_s: float = 60) -> int:
+        """Its exit code, once it exits (killed after `timeout_s`)."""
+        try:
+            code = self.proc.wait(timeout=timeout_s)
+        finally:
+            self.proc.kill()
+        self._reader.join(timeout=10)
+        return code

@@ -42,7 +42,7 @@ def test_a_build_attests_and_its_wheel_verifies_under_a_strict_policy(  # type: 
     assert "FAIL" not in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("backend", ["auto", "docker", "sandbox"])
+@pytest.mark.parametrize("backend", ["auto", "docker", "sandbox"], indirect=True)
 def test_the_readme_job_a_reference_recipe_verifies_under_the_reference_policy(  # type: ignore[no-untyped-def]
     backend: str, docker_client, image, session_store: Store, tmp_path: Path, capsys
 ) -> None:

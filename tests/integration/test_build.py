@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
-import subprocess
-import sys
-import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -18,12 +16,14 @@ from builder.sandbox.docker import LABEL, DockerSandbox
 from builder.store import Store
 from tests.conftest import REPO
 from tests.integration.conftest import (
-    build_in_docker as build,
-)
-from tests.integration.conftest import (
+    BuilderProcess,
+    build_in_docker,
     c_extension_files,
     install_and_run,
     local_recipe,
+    processes_with,
+    sleepy_files,
+    wait_until,
 )
 
 pytestmark = pytest.mark.docker
@@ -32,7 +32,9 @@ pytestmark = pytest.mark.docker
 def test_markupsafe_builds_then_installs_and_works_in_a_fresh_container(
     docker_client, image, session_store: Store, tmp_path: Path
 ) -> None:
-    report = build(REPO / "recipes" / "markupsafe.toml", session_store, tmp_path, docker_client)
+    report = build_in_docker(
+        REPO / "recipes" / "markupsafe.toml", session_store, tmp_path, docker_client
+    )
     assert report.wheel.name.startswith("markupsafe-3.0.3-cp313-cp313-manylinux")
     record = json.loads(report.record_path.read_text())
     assert record["inputs"]["sdist"]["sha256"] == (
@@ -54,7 +56,7 @@ def test_an_unchanged_recipe_is_a_cache_hit_that_starts_no_container(
     docker_client, image, session_store: Store, tmp_path: Path
 ) -> None:
     recipe = local_recipe(tmp_path, session_store, "cachedext", c_extension_files("cachedext"))
-    first = build(recipe, session_store, tmp_path / "a", docker_client)
+    first = build_in_docker(recipe, session_store, tmp_path / "a", docker_client)
 
     def no_backend() -> DockerSandbox:
         raise AssertionError("a cache hit must not start a container")
@@ -146,30 +148,7 @@ def test_a_missing_bubblewrap_is_a_clear_error(
     assert "bubblewrap (bwrap) is not installed" in capsys.readouterr().err
 
 
-def _descendants(pid: int) -> set[int]:
-    """The processes below `pid`, from /proc."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    found, frontier = set(), {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier}
-        found |= frontier
-    return found
-
-
-def _comm(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/comm").read_text().strip()
-    except OSError:
-        return ""
-
-
-@pytest.mark.parametrize("backend", ["docker", "sandbox"])
+@pytest.mark.parametrize("backend", ["docker", "sandbox"], indirect=True)
 @pytest.mark.parametrize(
     ("signum", "code", "word"),
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
@@ -179,38 +158,54 @@ def test_a_signal_during_a_build_removes_its_container_and_exits_with_its_code( 
     signum: int, code: int, word: str, backend: str, docker_client, image,
     session_store: Store, tmp_path: Path,
 ) -> None:  # fmt: skip
+    token = uuid.uuid4().hex
     name = f"sleepy{code}"
-    files = c_extension_files(name, setup_extra="import time; time.sleep(600)")
-    recipe = local_recipe(tmp_path, session_store, name, files)
-    argv = ["build", "-q", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path),
-            "--backend", backend]  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "builder", *argv], stderr=subprocess.PIPE)
-
-    def started() -> set[int]:
-        if backend == "docker":
-            return {1} if docker_client.containers.list(filters={"label": LABEL}) else set()
-        below = _descendants(proc.pid)
-        return below if any(_comm(p) == "python3" for p in below) else set()
-
+    recipe = local_recipe(tmp_path, session_store, name, sleepy_files(name, token))
+    argv = ["build", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path),
+            "--backend", backend, "--no-attest"]  # fmt: skip
+    builder = BuilderProcess(argv)
     try:
-        deadline = time.monotonic() + 120
-        while not (running := started()):
-            assert proc.poll() is None, proc.stderr.read().decode()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "the build never started"
-            time.sleep(0.2)
-        time.sleep(1)  # the build venvs run first: let the build itself start
-        running = started()
-        proc.send_signal(signum)
-        _, err = proc.communicate(timeout=60)
+        builder.wait_for(f"SLEEPY {token} started")
+        builder.proc.send_signal(signum)
+        assert builder.finish() == code, builder.err
     finally:
-        proc.kill()
-    if backend == "sandbox":  # killed, and reaped a moment later
-        deadline = time.monotonic() + 10
-        while any(Path(f"/proc/{p}").exists() for p in running) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        alive = {p: _comm(p) for p in running if Path(f"/proc/{p}").exists()}
-        assert running and not alive, alive
-    assert proc.returncode == code, err.decode()
-    assert word in err.decode()
+        builder.proc.kill()
+    assert word in builder.err
+    assert wait_until(lambda: not processes_with(token), 10), processes_with(token)
     assert docker_client.containers.list(all=True, filters={"label": LABEL}) == []
     assert not list((session_store.root / "tmp").glob("build-*"))
+
+
+@pytest.mark.parametrize("backend", ["docker", "sandbox"], indirect=True)
+def test_a_builder_killed_with_sigkill_leaves_no_build_running(  # type: ignore[no-untyped-def]
+    backend: str, docker_client, image, session_store: Store, tmp_path: Path, capsys
+) -> None:
+    """SIGKILL (the OOM killer, a CI time-out) gives builder no chance to clean up: the
+    build must still end within seconds, and the next run removes what is left and says
+    so; the store still verifies."""
+    token = uuid.uuid4().hex
+    recipe = local_recipe(tmp_path, session_store, "killed", sleepy_files("killed", token))
+    store = ["--store", str(session_store.root)]
+    argv = ["build", str(recipe), *store, "--dist", str(tmp_path / "a"), "--backend", backend,
+            "--no-attest"]  # fmt: skip
+    builder = BuilderProcess(argv)
+    try:
+        builder.wait_for(f"SLEEPY {token} started")
+    finally:
+        builder.proc.kill()
+    builder.finish()
+
+    def build_runs() -> list[str]:
+        running = docker_client.containers.list(filters={"label": LABEL})
+        return processes_with(token) + [f"container {c.name}" for c in running]
+
+    assert wait_until(lambda: not build_runs(), 5), build_runs()
+
+    after = local_recipe(tmp_path, session_store, "afterkill", c_extension_files("afterkill"))
+    argv = ["build", "-q", str(after), *store, "--dist", str(tmp_path / "b"), "--no-attest"]
+    assert main([*argv, "--backend", backend]) == 0
+    err = capsys.readouterr().err
+    assert f"removed what a dead builder run left: {session_store.root}/tmp/build-" in err
+    assert f"(builder pid {builder.proc.pid})" in err
+    assert main(["store", "verify", *store]) == 0
+    assert docker_client.containers.list(all=True, filters={"label": LABEL}) == []

@@ -42,3 +42,28 @@ def test_records_are_written_atomically_and_read_back(store: Store, tmp_path: Pa
     assert store.read_record("k") == {"output": {"sha256": "x"}}
     assert [p.name for p in (store.root / "builds").iterdir()] == ["k.json"]
     assert store.read_record("absent") is None
+
+
+def test_verify_finds_corrupt_and_misplaced_objects_and_the_cli_exits_9(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from builder.cli import main
+
+    good = store.add_bytes(b"good")
+    bad = store.path_of(store.add_bytes(b"original"))
+    bad.chmod(0o644)
+    bad.write_bytes(b"corrupted")
+    (bad.parent / "not-a-digest").write_bytes(b"?")
+    check = store.verify()
+    assert (check.objects, check.corrupt, check.misplaced) == (
+        3, (str(bad),), (str(bad.parent / "not-a-digest"),)
+    )  # fmt: skip
+    assert not check.ok
+    assert main(["store", "verify", "--store", str(store.root)]) == 9
+    err = capsys.readouterr().err
+    assert f"corrupt: {bad}" in err and "hint:" in err
+    bad.unlink()
+    (bad.parent / "not-a-digest").unlink()
+    assert main(["store", "verify", "--store", str(store.root), "--json"]) == 0
+    assert '"ok": true' in capsys.readouterr().out
+    assert store.has(good)
