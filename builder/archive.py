@@ -1,8 +1,11 @@
-"""Reading and unpacking sdists as hostile input.
+"""Reading and unpacking archives (sdists, crates, the venvs, a build's /out) as hostile.
 
-Every member is checked before anything is written: no absolute or parent-relative paths,
-no links that leave the tree, no device files, no duplicate names, and a cap on the total
-size actually unpacked (not the size the archive claims). Errors name the member.
+Tar members go through the standard library's own extraction filter (`tarfile.data_filter`:
+no paths or links out of the tree, no devices, no owners, sane modes), once when the whole
+archive is checked and again as each member is extracted against what is on disk. On top
+of it, builder's own rules: no absolute names, no duplicate names, no member below a link,
+at most so many members and bytes. Zip members are checked by builder (no links at all).
+Errors name the member.
 
 Standard library only: this module also runs inside build containers.
 """
@@ -15,14 +18,26 @@ import shutil
 import stat
 import tarfile
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from builder.errors import ArchiveError
 
 DEFAULT_MAX_BYTES = 2 << 30
 DEFAULT_MAX_MEMBERS = 200_000
 _CHUNK = 1 << 20
+# Where `check` pretends to unpack: a path that does not exist, so that tarfile's filter
+# judges names and link targets as written, with no link of the host's on the way.
+_NOWHERE = Path("/nonexistent-builder-archive-check")
+
+
+# How members become files. "data": sdists, crates, a build's /out: tarfile's data filter,
+# modes 0644 or 0755, no times or owners. "tree": the build venvs a sandbox run made (no
+# package code runs there): links to absolute paths kept (bin/python -> /usr/bin/python3,
+# followed only inside a sandbox), modes, times and owners as archived.
+UnpackKind = Literal["data", "tree"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +57,7 @@ def _safe_name(archive: Path, name: str) -> str:
 
 
 def _check_link(archive: Path, member: str, target: str) -> None:
+    """A link between members: relative, and inside the tree even read lexically."""
     if target.startswith("/"):
         raise ArchiveError(f"{archive}: member {member!r} links to absolute path {target!r}")
     joined = posixpath.normpath(posixpath.join(posixpath.dirname(member), target))
@@ -49,27 +65,81 @@ def _check_link(archive: Path, member: str, target: str) -> None:
         raise ArchiveError(f"{archive}: member {member!r} links outside the archive ({target!r})")
 
 
-def _check_tar_member(archive: Path, m: tarfile.TarInfo, seen: set[str]) -> str:
-    name = _safe_name(archive, m.name)
-    if name in seen and not m.isdir():
-        raise ArchiveError(f"{archive}: member {m.name!r} appears more than once")
-    if m.isdev() or m.isfifo() or m.ischr() or m.isblk():
-        raise ArchiveError(f"{archive}: member {m.name!r} is a device or fifo")
-    if m.issym():
-        _check_link(archive, name, m.linkname)
-    elif m.islnk():
-        try:
-            target = _safe_name(archive, m.linkname)
-        except ArchiveError:
-            raise ArchiveError(
-                f"{archive}: hard link {m.name!r} points outside ({m.linkname!r}, absolute path)"
-            ) from None
-        if target not in seen:
-            raise ArchiveError(f"{archive}: hard link {m.name!r} points outside ({m.linkname!r})")
-    elif not (m.isfile() or m.isdir()):
-        raise ArchiveError(f"{archive}: member {m.name!r} has an unsupported type")
-    seen.add(name)
-    return name
+# What each refusal of tarfile's own filters means, said with the member's name.
+_FILTER_REASONS: dict[type[tarfile.FilterError], str] = {
+    tarfile.AbsolutePathError: "has an absolute path",
+    tarfile.OutsideDestinationError: "points outside the archive (..)",
+    tarfile.SpecialFileError: "is a device or fifo",
+    tarfile.AbsoluteLinkError: "links to absolute path",
+    tarfile.LinkOutsideDestinationError: "links outside the archive",
+}
+
+
+def _library_filter(
+    archive: Path, m: tarfile.TarInfo, dest: Path, absolute_links: bool
+) -> tarfile.TarInfo:
+    """The standard library's extraction filter: 'data' (no links out of the tree, no
+    special files, no owners, sane modes), or 'tar' where links to absolute paths are
+    the archive's own business (a venv's bin/python), which builder never follows."""
+    library = tarfile.tar_filter if absolute_links else tarfile.data_filter
+    try:
+        return library(m, str(dest))
+    except tarfile.FilterError as exc:
+        reason = _FILTER_REASONS.get(type(exc), "is refused by tarfile's filter")
+        target = f" ({m.linkname!r})" if m.islnk() or m.issym() else ""
+        raise ArchiveError(f"{archive}: member {m.name!r} {reason}{target}") from exc
+
+
+def _walk_tar(
+    tar: tarfile.TarFile,
+    archive: Path,
+    dest: Path,
+    limits: ArchiveLimits,
+    *,
+    absolute_links: bool = False,
+) -> Iterator[tuple[tarfile.TarInfo, str]]:
+    """Every member once, as filtered for extraction into `dest`, with its normalized name:
+    tarfile's filter first, then builder's own checks on top of it: no absolute names
+    (which the filter would strip), no duplicates, no member below a link (a chain of
+    links can leave the tree where no single one does), only files, folders and links,
+    at most `limits` members and bytes (member sizes: what a tar's data really holds)."""
+    seen: set[str] = set()
+    links: set[str] = set()
+    used = 0
+    try:
+        for count, m in enumerate(tar):
+            _check_count(archive, limits, count)
+            name = _safe_name(archive, m.name)
+            filtered = _library_filter(archive, m, dest, absolute_links)
+            if name in seen and not m.isdir():
+                raise ArchiveError(f"{archive}: member {m.name!r} appears more than once")
+            if below := _below_a_link(name, links):
+                raise ArchiveError(f"{archive}: member {m.name!r} lies below the link {below!r}")
+            if m.issym():
+                if not absolute_links or not m.linkname.startswith("/"):
+                    _check_link(archive, name, m.linkname)
+                links.add(name)
+            elif m.islnk() and _safe_name(archive, m.linkname) not in seen:
+                raise ArchiveError(
+                    f"{archive}: hard link {m.name!r} points outside ({m.linkname!r})"
+                )
+            elif not (m.isfile() or m.isdir() or m.islnk()):
+                raise ArchiveError(f"{archive}: member {m.name!r} has an unsupported type")
+            if m.isfile():
+                used = _budget(archive, limits, used, m.size, m.name)
+            seen.add(name)
+            yield filtered, name
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise ArchiveError(f"{archive}: corrupt tar archive: {exc}") from None
+
+
+def _below_a_link(name: str, links: set[str]) -> str | None:
+    parent = posixpath.dirname(name)
+    while parent:
+        if parent in links:
+            return parent
+        parent = posixpath.dirname(parent)
+    return None
 
 
 def _check_zip_member(archive: Path, info: zipfile.ZipInfo, seen: set[str]) -> str:
@@ -111,64 +181,42 @@ def _is_zip(archive: Path) -> bool:
     return archive.name.endswith(".zip")
 
 
-def unpack(archive: Path, dest: Path, limits: ArchiveLimits | None = None) -> None:
-    """Unpack a tar or zip into `dest` (which must be empty), checking every member first."""
+def unpack(
+    archive: Path,
+    dest: Path,
+    limits: ArchiveLimits | None = None,
+    *,
+    kind: UnpackKind = "data",
+) -> None:
+    """Unpack a tar or zip into `dest` (which must be empty), member by member, each
+    checked first; on any refusal `dest` is emptied again."""
     limits = limits or ArchiveLimits()
     dest.mkdir(parents=True, exist_ok=True)
     try:
         if _is_zip(archive):
             _unpack_zip(archive, dest, limits)
         else:
-            _unpack_tar(archive, dest, limits)
+            _unpack_tar(archive, dest, limits, kind)
     except ArchiveError:
         for child in dest.iterdir():
             shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         raise
 
 
-def _unpack_tar(archive: Path, dest: Path, limits: ArchiveLimits) -> None:
-    seen: set[str] = set()
+def _unpack_tar(archive: Path, dest: Path, limits: ArchiveLimits, kind: UnpackKind) -> None:
+    """Each member is extracted by tarfile through the same filter again, now against
+    what is on disk (so a link planted by an earlier member is seen for what it is)."""
+    tree = kind == "tree"
     with _open_tar(archive) as tar:
-        members = []
-        try:
-            for m in tar:
-                if len(members) >= limits.max_members:
-                    raise ArchiveError(f"{archive}: more than {limits.max_members} members")
-                members.append((m, _check_tar_member(archive, m, seen)))
-        except (tarfile.TarError, EOFError, OSError) as exc:
-            raise ArchiveError(f"{archive}: corrupt tar archive: {exc}") from None
-        used = 0
-        for m, name in members:
-            used = _write_tar_member(tar, m, name, dest, archive, limits, used)
-
-
-def _write_tar_member(
-    tar: tarfile.TarFile,
-    m: tarfile.TarInfo,
-    name: str,
-    dest: Path,
-    archive: Path,
-    limits: ArchiveLimits,
-    used: int,
-) -> int:
-    target = dest / name
-    if m.isdir():
-        target.mkdir(parents=True, exist_ok=True)
-        return used
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if m.issym():
-        os.symlink(m.linkname, target)
-        return used
-    if m.islnk():
-        shutil.copyfile(dest / _safe_name(archive, m.linkname), target)
-        return used
-    src = tar.extractfile(m)
-    if src is None:
-        raise ArchiveError(f"{archive}: member {m.name!r} has no data")
-    with src, open(target, "xb") as out:
-        used = _copy_limited(src, out, archive, limits, used, m.name)
-    os.chmod(target, 0o755 if m.mode & 0o111 else 0o644)
-    return used
+        for m, name in _walk_tar(tar, archive, dest, limits, absolute_links=tree):
+            try:
+                tar.extract(m, dest, set_attrs=tree, filter="tar" if tree else "data")
+            except tarfile.FilterError as exc:
+                raise ArchiveError(f"{archive}: member {m.name!r} is refused: {exc}") from exc
+            except (tarfile.TarError, OSError, EOFError) as exc:
+                raise ArchiveError(f"{archive}: cannot unpack member {m.name!r}: {exc}") from exc
+            if m.isfile() and not tree:
+                os.chmod(dest / name, 0o755 if m.mode & 0o111 else 0o644)
 
 
 def _unpack_zip(archive: Path, dest: Path, limits: ArchiveLimits) -> None:
@@ -202,31 +250,28 @@ def check(archive: Path, limits: ArchiveLimits | None = None) -> None:
     """Every check `unpack` makes, the unpacked size included, without writing anything:
     the host refuses a hostile sdist before any build starts, naming the member."""
     limits = limits or ArchiveLimits()
-    seen: set[str] = set()
-    used = 0
     if _is_zip(archive):
-        try:
-            zf = zipfile.ZipFile(archive)
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise ArchiveError(f"{archive}: not a readable zip archive: {exc}") from None
-        with zf:
-            for count, info in enumerate(zf.infolist()):
-                _check_count(archive, limits, count)
-                _check_zip_member(archive, info, seen)
-                if not info.is_dir():
-                    with zf.open(info) as src:
-                        used = _copy_limited(src, _Discard(), archive, limits, used, info.filename)
+        _check_zip(archive, limits)
         return
     with _open_tar(archive) as tar:
-        try:
-            for count, m in enumerate(tar):
-                _check_count(archive, limits, count)
-                _check_tar_member(archive, m, seen)
-                if m.isfile() and (src := tar.extractfile(m)) is not None:
-                    with src:
-                        used = _copy_limited(src, _Discard(), archive, limits, used, m.name)
-        except (tarfile.TarError, EOFError, OSError) as exc:
-            raise ArchiveError(f"{archive}: corrupt tar archive: {exc}") from None
+        for _ in _walk_tar(tar, archive, _NOWHERE, limits):
+            pass
+
+
+def _check_zip(archive: Path, limits: ArchiveLimits) -> None:
+    seen: set[str] = set()
+    used = 0
+    try:
+        zf = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise ArchiveError(f"{archive}: not a readable zip archive: {exc}") from None
+    with zf:
+        for count, info in enumerate(zf.infolist()):
+            _check_count(archive, limits, count)
+            _check_zip_member(archive, info, seen)
+            if not info.is_dir():
+                with zf.open(info) as src:
+                    used = _copy_limited(src, _Discard(), archive, limits, used, info.filename)
 
 
 def _check_count(archive: Path, limits: ArchiveLimits, count: int) -> None:
@@ -246,8 +291,7 @@ def read_members(archive: Path, basename: str, max_bytes: int = 16 << 20) -> dic
                     found[name] = _read_capped(zf.open(info), archive, name, max_bytes)
         return found
     with _open_tar(archive) as tar:
-        for m in tar:
-            name = _check_tar_member(archive, m, seen)
+        for m, name in _walk_tar(tar, archive, _NOWHERE, ArchiveLimits(max_bytes=1 << 62)):
             if posixpath.basename(name) == basename and m.isfile():
                 f = tar.extractfile(m)
                 if f is not None:

@@ -13,12 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import driver
-from builder.errors import BuildFailed, StoreError
+from builder import archive, driver
+from builder.errors import ArchiveError, BuildFailed, StoreError
 from builder.fetch import Sources
 from builder.images import Image
 from builder.names import Sha256
@@ -137,14 +136,11 @@ def _make(
     return prepared
 
 
-def _unpack(archive: Path, dest: Path) -> None:
-    """Files, folders and the venvs' own symlinks only, nothing outside `dest` (tarfile's
-    'tar' filter); the links (bin/python -> /usr/bin/python3) are followed only inside
-    the sandbox."""
-    dest.mkdir()
-    with tarfile.open(archive) as tar:
-        for member in tar.getmembers():
-            if not (member.isfile() or member.isdir() or member.issym()):
-                raise StoreError(f"{archive}: {member.name} is not a file, folder or symlink")
-        tar.extractall(dest, filter="tar")
+def _unpack(venvs_tar: Path, dest: Path) -> None:
+    """Through the hostile-archive checks (builder.archive), keeping the venvs' own links
+    to absolute paths (bin/python -> /usr/bin/python3), which only a sandbox follows."""
+    try:
+        archive.unpack(venvs_tar, dest, archive.ArchiveLimits(max_bytes=8 << 30), kind="tree")
+    except ArchiveError as exc:
+        raise StoreError(f"the build venvs archive is refused: {exc.message}") from exc
     os.chmod(dest, 0o755)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from builder import owner
 from builder.errors import ImageError
 from builder.images import ensure_image, find_definition
 from builder.pipeline import BuildReport, build_recipe
@@ -23,7 +24,7 @@ from builder.recipe import load_recipe
 from builder.sandbox.cgroups import PREFIX as CGROUP_PREFIX
 from builder.sandbox.cgroups import ROOT as CGROUPS
 from builder.sandbox.cgroups import V1_CONTROLLERS, Cgroup
-from builder.sandbox.docker import LABEL, DockerSandbox
+from builder.sandbox.docker import LABEL, OWNER_LABEL, DockerSandbox
 from builder.store import Store
 from tests.conftest import REPO, make_sdist, unavailable
 
@@ -59,9 +60,23 @@ def backend(request: pytest.FixtureRequest) -> str:
     return name
 
 
+def _ours(name_or_label: str) -> bool:
+    """Made by this test process, or by a builder it started that is gone: not by another
+    test run or builder that shares the machine."""
+    made_by = owner.Owner.find(name_or_label)
+    return made_by is not None and (made_by == owner.current() or made_by.gone())
+
+
 def _builder_cgroups() -> set[Path]:
     roots = (CGROUPS, *(CGROUPS / c for c in V1_CONTROLLERS))
-    return {d for root in roots for d in root.glob(f"{CGROUP_PREFIX}*") if d.is_dir()}
+    return {
+        d for root in roots for d in root.glob(f"{CGROUP_PREFIX}*") if d.is_dir() and _ours(d.name)
+    }
+
+
+def builder_containers(client) -> list:  # type: ignore[no-untyped-def]
+    labelled = client.containers.list(all=True, filters={"label": LABEL})
+    return [c for c in labelled if _ours(c.labels.get(OWNER_LABEL, ""))]
 
 
 @pytest.fixture(autouse=True)
@@ -71,12 +86,12 @@ def nothing_left_behind(request: pytest.FixtureRequest) -> Iterator[None]:
     client = None
     if "docker_client" in request.fixturenames:
         client = request.getfixturevalue("docker_client")
-    before = {c.id for c in client.containers.list(all=True)} if client is not None else set()
+    before = {c.id for c in builder_containers(client)} if client is not None else set()
     cgroups_before = _builder_cgroups()
     yield
     left = []
     if client is not None:
-        for container in client.containers.list(all=True, filters={"label": LABEL}):
+        for container in builder_containers(client):
             if container.id not in before:
                 left.append(f"container {container.name} ({container.status})")
                 container.remove(force=True)

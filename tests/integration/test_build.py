@@ -12,12 +12,13 @@ import pytest
 from builder.cli import main
 from builder.pipeline import build_recipe
 from builder.progress import Silent
-from builder.sandbox.docker import LABEL, DockerSandbox
+from builder.sandbox.docker import DockerSandbox
 from builder.store import Store
 from tests.conftest import REPO
 from tests.integration.conftest import (
     BuilderProcess,
     build_in_docker,
+    builder_containers,
     c_extension_files,
     install_and_run,
     local_recipe,
@@ -172,7 +173,7 @@ def test_a_signal_during_a_build_removes_its_container_and_exits_with_its_code( 
         builder.proc.kill()
     assert word in builder.err
     assert wait_until(lambda: not processes_with(token), 10), processes_with(token)
-    assert docker_client.containers.list(all=True, filters={"label": LABEL}) == []
+    assert builder_containers(docker_client) == []
     assert not list((session_store.root / "tmp").glob("build-*"))
 
 
@@ -196,7 +197,7 @@ def test_a_builder_killed_with_sigkill_leaves_no_build_running(  # type: ignore[
     builder.finish()
 
     def build_runs() -> list[str]:
-        running = docker_client.containers.list(filters={"label": LABEL})
+        running = [c for c in builder_containers(docker_client) if c.status == "running"]
         return processes_with(token) + [f"container {c.name}" for c in running]
 
     assert wait_until(lambda: not build_runs(), 5), build_runs()
@@ -208,4 +209,4 @@ def test_a_builder_killed_with_sigkill_leaves_no_build_running(  # type: ignore[
     assert f"removed what a dead builder run left: {session_store.root}/tmp/build-" in err
     assert f"(builder pid {builder.proc.pid})" in err
     assert main(["store", "verify", *store]) == 0
-    assert docker_client.containers.list(all=True, filters={"label": LABEL}) == []
+    assert builder_containers(docker_client) == []

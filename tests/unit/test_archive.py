@@ -5,12 +5,20 @@ from __future__ import annotations
 import io
 import tarfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from builder.archive import ArchiveLimits, latest_mtime, read_members, single_top_dir, unpack
-from builder.errors import ArchiveError
+from builder.archive import (
+    ArchiveLimits,
+    check,
+    latest_mtime,
+    read_members,
+    single_top_dir,
+    unpack,
+)
+from builder.errors import ArchiveError, StoreError
 from tests.conftest import make_sdist
 
 
@@ -113,8 +121,6 @@ def test_a_corrupt_archive_is_an_archive_error(tmp_path: Path) -> None:
 
 
 def test_check_refuses_what_unpack_refuses_and_writes_nothing(tmp_path: Path) -> None:
-    from builder.archive import check
-
     evil = tar_with(
         tmp_path / "p-1.0.tar.gz", (entry("p-1.0/ok.txt"), b"fine"), (entry("p-1.0/../../x"), b"x")
     )
@@ -125,3 +131,79 @@ def test_check_refuses_what_unpack_refuses_and_writes_nothing(tmp_path: Path) ->
         check(bomb, ArchiveLimits(max_bytes=1 << 20))
     check(bomb, ArchiveLimits(max_bytes=8 << 20))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bomb.tar.gz", "p-1.0.tar.gz"]
+
+
+def _dir(name: str) -> tuple[tarfile.TarInfo, None]:
+    return entry(name, tarfile.DIRTYPE), None
+
+
+# Tricks with links, hard links and duplicates that no single member's check catches.
+TRICKS: dict[str, list[tuple[tarfile.TarInfo, bytes | None]]] = {
+    "chained symlinks": [  # each link stays inside read alone; together they climb out
+        _dir("d"),
+        (entry("d/link", tarfile.SYMTYPE, "."), None),
+        (entry("d/link/link2", tarfile.SYMTYPE, ".."), None),
+        (entry("d/link2/link3", tarfile.SYMTYPE, ".."), None),
+        (entry("d/link2/link3/escaped.txt"), b"out"),
+    ],
+    "a file written through a link to a folder": [
+        _dir("d"),
+        (entry("d/up", tarfile.SYMTYPE, ".."), None),
+        (entry("d/up/escaped.txt"), b"out"),
+    ],
+    "a file written through a link to an absolute folder": [
+        (entry("d/tmp", tarfile.SYMTYPE, "/tmp"), None),
+        (entry("d/tmp/escaped.txt"), b"out"),
+    ],
+    "a hard link out of the tree": [(entry("d/hard", tarfile.LNKTYPE, "../../etc/passwd"), None)],
+    "a hard link to a member that comes later": [
+        (entry("d/hard", tarfile.LNKTYPE, "d/later"), None),
+        (entry("d/later"), b"x"),
+    ],
+    "a file then a link of the same name": [
+        (entry("d/a"), b"x"),
+        (entry("d/a", tarfile.SYMTYPE, "../../../etc/passwd"), None),
+    ],
+    "a duplicate file": [(entry("d/a"), b"1"), (entry("d/a"), b"2")],
+}
+
+
+def _check_only(archive: Path, dest: Path) -> None:
+    check(archive)
+
+
+def _unpack_data(archive: Path, dest: Path) -> None:
+    unpack(archive, dest)
+
+
+def _unpack_venvs(archive: Path, dest: Path) -> None:
+    from builder.venvs import _unpack
+
+    _unpack(archive, dest)
+
+
+@pytest.mark.parametrize("trick", sorted(TRICKS))
+@pytest.mark.parametrize(
+    "site",
+    [_check_only, _unpack_data, _unpack_venvs],
+    ids=["the host's check of an sdist", "sdist, crate or /out unpacked", "the venvs archive"],
+)
+def test_link_hard_link_and_duplicate_tricks_are_refused_wherever_builder_unpacks(
+    tmp_path: Path, trick: str, site: Callable[[Path, Path], None]
+) -> None:
+    inside = tmp_path / "a" / "b"
+    inside.mkdir(parents=True)
+    archive = tar_with(tmp_path / "trick.tar.gz", *TRICKS[trick])
+    with pytest.raises((ArchiveError, StoreError)):
+        site(archive, inside / "out")
+    assert not list(tmp_path.rglob("escaped.txt"))
+    assert not Path("/tmp/escaped.txt").exists()
+    assert not (inside / "out").exists() or list((inside / "out").iterdir()) == []
+
+
+def test_the_standard_librarys_filter_refuses_the_chained_links_too(tmp_path: Path) -> None:
+    """The case builder's own checks once missed: tarfile's data filter is the reference."""
+    archive = tar_with(tmp_path / "chain.tar.gz", *TRICKS["chained symlinks"])
+    (tmp_path / "plain").mkdir()
+    with tarfile.open(archive) as tar, pytest.raises(tarfile.LinkOutsideDestinationError):
+        tar.extractall(tmp_path / "plain", filter="data")

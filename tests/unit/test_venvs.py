@@ -86,14 +86,14 @@ def test_the_venvs_own_absolute_links_unpack(tmp_path: Path) -> None:
     "member",
     [
         _member("./venv/dev", tarfile.CHRTYPE),
-        _member("./venv/hard", tarfile.LNKTYPE, "./venv/pyvenv.cfg"),
+        _member("./venv/hard", tarfile.LNKTYPE, "/etc/passwd"),
         _member("../escape"),
     ],
-    ids=["device", "hard link", "outside"],
+    ids=["device", "hard link out", "outside"],
 )
 def test_anything_else_in_the_archive_is_refused(tmp_path: Path, member: tarfile.TarInfo) -> None:
     archive = _tar(tmp_path / "v.tar", [_member("./venv/pyvenv.cfg"), member])
-    with pytest.raises((StoreError, tarfile.TarError)):
+    with pytest.raises(StoreError, match="venvs archive is refused"):
         _unpack(archive, tmp_path / "out")
     assert not (tmp_path / "escape").exists()
 
