@@ -30,10 +30,10 @@ from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
-from builder.archive import single_top_dir, unpack
 from builder.errors import SandboxUnavailable
-from builder.fetch import host_ca_bundle
+from builder.fetch.sources import host_ca_bundle
 from builder.images import ensure_image, find_definition
+from builder.inside.archive import single_top_dir, unpack
 from builder.pipeline import build_recipe
 from builder.progress import Silent
 from builder.recipe import Recipe, load_recipe

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import DamerauLevenshtein
 
-from builder.typosquat import Detector, max_distance, shipped_popular
+from builder.gate.typosquat import Detector, max_distance, shipped_popular
 
 DATA = Path(__file__).resolve().parent / "data" / "typosquats.tsv"
 

@@ -15,15 +15,15 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from builder.build import run_build
-from builder.fetch import fetch_all
+from builder.build.record import build_key, make_record
+from builder.build.run import run_build
+from builder.compare.rebuild import RebuildReport, rebuild
+from builder.fetch.sources import fetch_all
 from builder.images import ensure_image, find_definition
 from builder.index import Index
 from builder.names import Sha256
 from builder.progress import Progress
-from builder.rebuild import RebuildReport, rebuild
 from builder.recipe import PinnedFile, Recipe, load_recipe
-from builder.record import build_key, make_record
 from builder.sandbox import Sandbox
 from builder.store import Store, canonical_json, write_atomic
 from builder.variation import DEFAULT_KINDS

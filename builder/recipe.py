@@ -21,6 +21,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from builder.errors import RecipeError
+from builder.limits import Limits
 from builder.names import NormalizedName, Sha256, is_sha256, normalize
 from builder.variation import KINDS
 
@@ -43,28 +44,6 @@ class PinnedFile:
     def as_dict(self) -> dict[str, str]:
         pin = {"name": self.name, "version": self.version, "file": self.file, "sha256": self.sha256}
         return pin | ({"index": self.index} if self.index else {})
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Limits:
-    memory_mib: int = 4096
-    pids: int = 1024
-    cpus: float = 2.0
-    timeout_s: int = 1800
-    tmpfs_mib: int = 4096
-    out_mib: int = 1024
-    unpack_mib: int = 2048
-
-    def as_dict(self) -> dict[str, int | float]:
-        return {
-            "memory_mib": self.memory_mib,
-            "pids": self.pids,
-            "cpus": self.cpus,
-            "timeout_s": self.timeout_s,
-            "tmpfs_mib": self.tmpfs_mib,
-            "out_mib": self.out_mib,
-            "unpack_mib": self.unpack_mib,
-        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from builder import driver
-from builder.driver import BUILD_USER, HOSTNAME
 from builder.errors import BuilderError
+from builder.inside import layout as inside
+from builder.inside.layout import BUILD_USER, HOSTNAME
 
 KINDS = {
     "build-path": "the build root is another directory (prefix maps follow it)",
@@ -54,7 +54,7 @@ class Variation:
 
     @property
     def build_root(self) -> str:
-        return f"/build-rebuild-{self.index}" if self._on("build-path") else str(driver.BUILD)
+        return f"/build-rebuild-{self.index}" if self._on("build-path") else str(inside.BUILD)
 
     @property
     def hostname(self) -> str:

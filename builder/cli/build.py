@@ -12,13 +12,13 @@ from pathlib import Path
 from rich.console import Console
 from securesystemslib.signer import Signer
 
-from builder.attest import attest
 from builder.cli.common import add_build_options, open_store, sandbox_factory
 from builder.cli.diff import render
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import NotReproducible
 from builder.pipeline import BuildReport, build_recipe
-from builder.signing import default_key_path, load_signer, new_key
+from builder.provenance.bundle import attest
+from builder.provenance.signing import default_key_path, load_signer, new_key
 from builder.variation import DEFAULT_KINDS, KINDS, parse_kinds
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from builder.check_inputs import names_in
 from builder.cli.output import err_console, print_json
 from builder.errors import GateFailed
-from builder.gate import Gate, GatePolicy, Issue, find_policy, load_gate_policy
+from builder.gate.check import Gate, GatePolicy, Issue, find_policy, load_gate_policy
+from builder.gate.inputs import names_in
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -10,11 +10,11 @@ from rich.console import Console
 from builder.cli.common import add_build_options, open_store, sandbox_factory
 from builder.cli.diff import EXIT_DIFFER, render
 from builder.cli.output import TerminalProgress, err_console, print_json
-from builder.compare import compare
+from builder.compare.comparison import compare
+from builder.compare.upstream import fetch_upstream_wheel
 from builder.errors import BuilderError
 from builder.index import Index
 from builder.pipeline import build_recipe
-from builder.upstream import fetch_upstream_wheel
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from builder.cli.output import print_json
-from builder.diff import CONTENT, MemberDiff, WheelDiff, diff_wheels
+from builder.compare.diff import CONTENT, MemberDiff, WheelDiff, diff_wheels
 from builder.errors import BuilderError, NotReproducible
 
 EXIT_DIFFER = NotReproducible.exit_code

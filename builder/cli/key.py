@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from builder.cli.output import err_console
-from builder.signing import KEY_KINDS, default_key_path, new_key
+from builder.provenance.signing import KEY_KINDS, default_key_path, new_key
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -8,8 +8,8 @@ from pathlib import Path
 from builder.cli.common import add_build_options, open_store, sandbox_factory
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import NotReproducible
-from builder.rebuild_from import rebuild_from
-from builder.signing import load_public_key
+from builder.provenance.rebuild_from import rebuild_from
+from builder.provenance.signing import load_public_key
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -8,10 +8,10 @@ from pathlib import Path
 from builder.cli.check import policy_for
 from builder.cli.common import add_backend_option, add_store_option, open_store, sandbox_factory
 from builder.cli.output import TerminalProgress, err_console
-from builder.gate import Gate
+from builder.gate.check import Gate
 from builder.index import Index
-from builder.new_recipe import new_recipe, write_recipe
 from builder.recipe import load_recipe
+from builder.resolve.new_recipe import new_recipe, write_recipe
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

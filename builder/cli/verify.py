@@ -7,11 +7,11 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from builder.attest import BUNDLE_SUFFIX
 from builder.cli.output import err_console, print_json
 from builder.errors import VerificationFailed
-from builder.signing import load_public_key
-from builder.verify import Verification, load_policy, verify
+from builder.provenance.bundle import BUNDLE_SUFFIX
+from builder.provenance.signing import load_public_key
+from builder.provenance.verify import Verification, load_policy, verify
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from builder import driver
-from builder.driver import BUILD_USER, HOSTNAME
 from builder.images import Image
+from builder.inside.layout import BUILD_USER, HOSTNAME
+from builder.limits import Limits
 from builder.progress import Progress
-from builder.recipe import Limits
 from builder.store import Store
 
 
@@ -60,9 +59,6 @@ class RunSpec:
             "cpuset": self.cpuset,
             "limits": self.limits.as_dict(),
         }
-
-
-OUTPUT_READY = driver.OUTPUT_READY
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

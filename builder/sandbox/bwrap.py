@@ -24,11 +24,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from builder import driver
 from builder.errors import ImageError, SandboxUnavailable
 from builder.images import Image
+from builder.inside import layout as inside
+from builder.inside.layout import OUTPUT_READY
 from builder.progress import Progress
-from builder.sandbox import OUTPUT_READY, LineSink, RunResult, RunSpec, seccomp
+from builder.sandbox import LineSink, RunResult, RunSpec, seccomp
 from builder.sandbox.cgroups import Cgroup, cgroup, reap_leftovers
 from builder.store import Store
 
@@ -229,7 +230,7 @@ def unpacked_rootfs(image: Image, store: Store, progress: Progress) -> Path:
 
 def _make_mount_points(rootfs: Path) -> None:
     """Fixed mount points below read-only top-level folders (bwrap cannot mkdir there)."""
-    for path in (driver.ENVS, Path(driver.HOME)):
+    for path in (inside.ENVS, Path(inside.HOME)):
         (rootfs / path.relative_to("/")).mkdir(parents=True, exist_ok=True)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from builder import owner
-from builder.recipe import Limits
+from builder.limits import Limits
 
 ROOT = Path("/sys/fs/cgroup")
 PREFIX = "builder-"

@@ -16,11 +16,13 @@ import requests
 from docker.models.containers import Container
 from docker.types import Mount as DockerMount
 
-from builder import archive, owner
+from builder import owner
 from builder.errors import ImageError, SandboxUnavailable
 from builder.images import Image
+from builder.inside import archive
+from builder.inside.layout import OUTPUT_READY
 from builder.progress import Progress
-from builder.sandbox import OUTPUT_READY, LineSink, RunResult, RunSpec
+from builder.sandbox import LineSink, RunResult, RunSpec
 from builder.store import Store
 
 LABEL = "dev.builder"

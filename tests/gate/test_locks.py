@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from builder.errors import FetchError
-from builder.fetch import fetch_pinned
+from builder.fetch.sources import fetch_pinned
 from builder.index import Index
 from builder.names import Sha256, normalize
 from builder.progress import Silent

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main
-from builder.typosquat import Detector, shipped_popular
+from builder.gate.typosquat import Detector, shipped_popular
 from tests.gate.conftest import StaticIndex
 
 
@@ -70,7 +70,7 @@ def test_recipe_new_refuses_a_typosquat_before_downloading_anything(
 def test_the_popular_list_refreshes_from_a_top_pypi_packages_file(tmp_path: Path) -> None:
     import json
 
-    from builder.typosquat import refresh
+    from builder.gate.typosquat import refresh
 
     dataset = tmp_path / "top.json"
     rows = [{"project": "Boto3", "download_count": 9}, {"project": "boto3", "download_count": 8},

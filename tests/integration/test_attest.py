@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main
-from builder.signing import KeyPair, load_signer, new_key, sign_statement
+from builder.provenance.signing import KeyPair, load_signer, new_key, sign_statement
 from builder.store import Store
 from tests.integration.conftest import c_extension_files, local_recipe
 

@@ -87,7 +87,7 @@ def test_a_difference_fails_with_exit_10_explains_it_and_normalize_reports_apart
 def test_a_normalized_wheel_still_installs_and_imports(
     docker_client, image, session_store: Store, tmp_path: Path
 ) -> None:
-    from builder.normalize import normalize_wheel
+    from builder.compare.normalize import normalize_wheel
 
     recipe = local_recipe(tmp_path, session_store, "normext", c_extension_files("normext"))
     built = build_in_docker(recipe, session_store, tmp_path / "dist", docker_client)

@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from builder.build import BuiltWheel
-from builder.fetch import Crate, Sources
+from builder.build.record import build_key, make_record
+from builder.build.run import BuiltWheel
+from builder.fetch.sources import Crate, Sources
 from builder.images import DebPackage, Image
 from builder.names import Sha256
+from builder.provenance.signing import KeyPair, new_key
 from builder.recipe import load_recipe
-from builder.record import build_key, make_record
-from builder.signing import KeyPair, new_key
 from builder.store import sha256_file
 from tests.conftest import REPO
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from builder.archive import (
+from builder.errors import ArchiveError, StoreError
+from builder.inside.archive import (
     ArchiveLimits,
     check,
     latest_mtime,
@@ -18,7 +19,6 @@ from builder.archive import (
     single_top_dir,
     unpack,
 )
-from builder.errors import ArchiveError, StoreError
 from tests.conftest import make_sdist
 
 
@@ -177,7 +177,7 @@ def _unpack_data(archive: Path, dest: Path) -> None:
 
 
 def _unpack_venvs(archive: Path, dest: Path) -> None:
-    from builder.venvs import _unpack
+    from builder.build.venvs import _unpack
 
     _unpack(archive, dest)
 

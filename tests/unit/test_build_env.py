@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.build import build_env
+from builder.build.run import build_env
 from builder.recipe import load_recipe
 from tests.conftest import REPO
 

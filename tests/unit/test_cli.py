@@ -34,8 +34,8 @@ def test_recipe_new_refuses_to_replace_a_recipe_and_leaves_it_untouched(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from builder.names import Sha256, normalize
-    from builder.new_recipe import NewRecipe, write_recipe
     from builder.recipe import PinnedFile
+    from builder.resolve.new_recipe import NewRecipe, write_recipe
 
     existing = tmp_path / "p.toml"
     existing.write_text("# mine\n")

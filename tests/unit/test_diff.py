@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from builder.diff import CONTENT, METADATA, ONLY_IN_A, ONLY_IN_B, diff_wheels, rust_symbol_hash_note
+from builder.compare.diff import (
+    CONTENT,
+    METADATA,
+    ONLY_IN_A,
+    ONLY_IN_B,
+    diff_wheels,
+    rust_symbol_hash_note,
+)
 
 Member = tuple[str, bytes]
 BASE: list[Member] = [

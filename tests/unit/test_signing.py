@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from builder.errors import KeyProblem, VerificationFailed
-from builder.signing import (
+from builder.provenance.signing import (
     PAYLOAD_TYPE,
     KeyPair,
     load_public_key,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from builder.build import build_env
+from builder.build.run import build_env
 from builder.errors import BuilderError
 from builder.recipe import load_recipe
 from builder.variation import DEFAULT_KINDS, REFERENCE, parse_kinds, rebuild_variations

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from builder.attest import attest
 from builder.cli import main
-from builder.provenance import builder_id
-from builder.signing import KeyPair, load_signer, new_key, sign_statement
+from builder.provenance.bundle import attest
+from builder.provenance.signing import KeyPair, load_signer, new_key, sign_statement
+from builder.provenance.statements import builder_id
 from tests.unit.conftest import IMAGE_DIGEST, record_for, synthetic_wheel
 
 REBUILD_OK = {"builds": 2, "raw_equal": True, "reproducible": True, "normalized": None}

@@ -18,16 +18,16 @@ from typing import Any
 
 from securesystemslib.signer import Key
 
-from builder.attest import read_bundle
 from builder.errors import ImageError, VerificationFailed
 from builder.images import Image, ensure_image, find_definition
 from builder.names import Sha256, normalize
 from builder.pipeline import BuildReport, build_recipe
 from builder.progress import Progress
-from builder.provenance import SLSA_PROVENANCE
+from builder.provenance.bundle import read_bundle
+from builder.provenance.signing import open_envelope
+from builder.provenance.statements import SLSA_PROVENANCE
 from builder.recipe import PinnedFile, recipe_from_parameters
 from builder.sandbox import Sandbox
-from builder.signing import open_envelope
 from builder.store import Store
 
 

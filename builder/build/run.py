@@ -7,7 +7,6 @@ store, and what the in-container driver reported (step timings, repair).
 
 from __future__ import annotations
 
-import json
 import time
 import zipfile
 from collections.abc import Callable
@@ -17,18 +16,20 @@ from typing import Any
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from builder import archive, driver
+from builder.build.staging import run_spec, stage
+from builder.build.venvs import prepared_venvs
 from builder.errors import BuildFailed
-from builder.fetch import Sources
+from builder.fetch.sources import Sources
 from builder.images import Image
+from builder.inside import archive
+from builder.inside import layout as inside
+from builder.inside import plan as plans
 from builder.names import Sha256
 from builder.progress import Progress
 from builder.recipe import Recipe
 from builder.sandbox import RunResult, Sandbox
-from builder.staging import run_spec, stage
 from builder.store import Store
 from builder.variation import REFERENCE, Variation
-from builder.venvs import prepared_venvs
 
 FLAG_VARIABLES = ("CFLAGS", "CXXFLAGS", "RUSTFLAGS")
 MAX_LOG_BYTES = 32 << 20
@@ -52,9 +53,9 @@ def source_date_epoch(recipe: Recipe, sdist_path: Path) -> int:
     return archive.latest_mtime(sdist_path)
 
 
-def build_env(recipe: Recipe, epoch: int, root: str = str(driver.BUILD)) -> dict[str, str]:
+def build_env(recipe: Recipe, epoch: int, root: str = str(inside.BUILD)) -> dict[str, str]:
     """The whole environment of the build: the recipe's, then what reproducibility needs."""
-    layout = driver.Layout(Path(root))
+    layout = inside.Layout(Path(root))
     prefix_map = f"{root}=."
     ours = {
         "CFLAGS": f"-ffile-prefix-map={prefix_map}",
@@ -67,7 +68,7 @@ def build_env(recipe: Recipe, epoch: int, root: str = str(driver.BUILD)) -> dict
     env.update(
         {
             "PATH": f"{layout.venv}/bin:/usr/local/bin:/usr/bin:/bin",
-            "HOME": driver.HOME,
+            "HOME": inside.HOME,
             "TZ": "UTC",
             "LC_ALL": "C.UTF-8",
             "PYTHONHASHSEED": "0",
@@ -82,22 +83,20 @@ def build_env(recipe: Recipe, epoch: int, root: str = str(driver.BUILD)) -> dict
 
 def build_plan(
     recipe: Recipe, sources: Sources, env: dict[str, str], variation: Variation
-) -> dict[str, Any]:
-    return {
-        "build_root": variation.build_root,
-        "umask": variation.umask,
-        "reverse_listing_order": variation.reverse_listing_order,
-        "sdist": sources.sdist.file,
-        "requires": [r.file for r in sources.requires],
-        "tools": [t.file for t in sources.tools],
-        "crates": [
-            {"name": c.name, "version": c.version, "file": c.file, "sha256": c.sha256}
+) -> plans.BuildPlan:
+    return plans.BuildPlan(
+        sdist=sources.sdist.file,
+        crates=tuple(
+            plans.CratePin(name=c.name, version=c.version, file=c.file, sha256=c.sha256)
             for c in sources.crates
-        ],
-        "repair": recipe.repair,
-        "unpack_bytes": recipe.limits.unpack_mib << 20,
-        "env": env,
-    }
+        ),
+        repair=recipe.repair,
+        unpack_bytes=recipe.limits.unpack_mib << 20,
+        env=env,
+        build_root=variation.build_root,
+        umask=variation.umask,
+        reverse_listing_order=variation.reverse_listing_order,
+    )
 
 
 def run_build(
@@ -120,9 +119,8 @@ def run_build(
         mounts = stage(store, work, sources.staged_files(), plan, bind_output=False)
         spec = run_spec(
             image=image,
-            mode="build",
+            plan=plan,
             mounts=mounts,
-            env=env,
             limits=recipe.limits,
             variation=variation,
             output_to=work / "out",
@@ -139,16 +137,16 @@ def run_build(
         log_sha = store.add_bytes(("\n".join(log_lines) + "\n").encode())
         if not result.ok:
             raise _failure(recipe, result, store.path_of(log_sha))
-        wheel, report = _collect(work / "out", recipe, store.path_of(log_sha))
+        wheel, outcome = _collect(work / "out", recipe, store.path_of(log_sha))
         wheel_sha = store.add_file(wheel, what=wheel.name)
         return BuiltWheel(
             file=wheel.name,
             sha256=wheel_sha,
-            unrepaired_file=report["unrepaired"],
+            unrepaired_file=outcome.unrepaired or wheel.name,
             grafted_libraries=grafted_libraries(wheel),
             log_sha256=log_sha,
             run={"backend": sandbox.name, **spec.describe(), "venvs": venvs.describe()},
-            timings=report.get("timings", {}),
+            timings=dict(outcome.timings),
             duration_s=round(time.monotonic() - started, 3),
         )
 
@@ -178,19 +176,21 @@ def _failure(recipe: Recipe, result: RunResult, log: Path) -> BuildFailed:
     )
 
 
-def _collect(out: Path, recipe: Recipe, log: Path) -> tuple[Path, dict[str, Any]]:
+def _collect(out: Path, recipe: Recipe, log: Path) -> tuple[Path, plans.BuildOutcome]:
     try:
-        report = json.loads((out / "result.json").read_text(encoding="utf-8"))
-        wheel = out / str(report["wheel"])
+        outcome = plans.BuildOutcome.read(out / plans.OUTCOME_FILE)
+        if outcome.wheel is None:
+            raise ValueError("it names no wheel")
+        wheel = out / outcome.wheel
         parse_wheel_filename(wheel.name)
-    except (OSError, ValueError, KeyError, TypeError, InvalidWheelFilename) as exc:
+    except (OSError, ValueError, TypeError, InvalidWheelFilename) as exc:
         raise BuildFailed(
             f"build of {recipe.name} {recipe.version} left no valid wheel in /out: {exc}",
             hint=f"the full log is {log}",
         ) from None
-    if wheel.is_symlink() or not wheel.is_file():
-        raise BuildFailed(f"build of {recipe.name}: {wheel.name} is not a regular file")
-    return wheel, report
+    if wheel.parent != out or wheel.is_symlink() or not wheel.is_file():
+        raise BuildFailed(f"build of {recipe.name}: {wheel.name} is not a regular file in /out")
+    return wheel, outcome
 
 
 def grafted_libraries(wheel: Path) -> tuple[str, ...]:

@@ -16,18 +16,21 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from builder import archive, driver
+from builder.build.staging import StagedFile, run_spec, stage
+from builder.build.venvs import prepared_venvs
 from builder.errors import FetchError
-from builder.fetch import NETWORK_LIMITS, Sources, fetch_pinned, network_access
+from builder.fetch.sources import NETWORK_LIMITS, Sources, fetch_pinned, network_access
 from builder.images import Image
 from builder.index import Index
+from builder.inside import archive
+from builder.inside import layout as inside
+from builder.inside import plan as plans
+from builder.limits import Limits
 from builder.names import normalize
 from builder.progress import Progress
-from builder.recipe import Limits, PinnedFile
+from builder.recipe import PinnedFile
 from builder.sandbox import Sandbox
-from builder.staging import StagedFile, run_spec, stage
 from builder.store import Store
-from builder.venvs import prepared_venvs
 
 
 def lock_requirements(
@@ -42,23 +45,15 @@ def lock_requirements(
     """Every wheel of the requirements' closure, pinned by sha256 and stored."""
     _refuse_direct_references(requirements)
     with store.temp_dir("lock-") as work:
-        env = {
-            "HOME": driver.HOME,
-            "PATH": "/usr/bin:/bin",
-            "LC_ALL": "C.UTF-8",
-            "PIP_INDEX_URL": index.url,
-        }
-        env, ca_mounts = network_access(env)
-        plan = {"requirements": [str(r) for r in requirements], "env": env}
+        env, ca_mounts = network_access(inside.base_env() | {"PIP_INDEX_URL": index.url})
+        plan = plans.LockPlan(requirements=tuple(str(r) for r in requirements), env=env)
         mounts = (*stage(store, work, [], plan), *ca_mounts)
-        spec = run_spec(
-            image=image, mode="lock", mounts=mounts, env=env, limits=NETWORK_LIMITS, network=True
-        )
-        progress.status(f"resolving {', '.join(plan['requirements'])} for {image.name}")
+        spec = run_spec(image=image, plan=plan, mounts=mounts, limits=NETWORK_LIMITS, network=True)
+        progress.status(f"resolving {', '.join(plan.requirements)} for {image.name}")
         result = sandbox.run(spec, progress.log)
         if not result.ok:
             raise FetchError(
-                f"resolving the build requirements {plan['requirements']} {result.reason()}",
+                f"resolving the build requirements {list(plan.requirements)} {result.reason()}",
                 hint="every build requirement needs a wheel for the image's Python on the index",
             )
         wheels = sorted((work / "out" / "wheels").glob("*"))
@@ -102,22 +97,17 @@ def backend_requirements(
     for tool in image.tools:
         fetch_pinned(tool, store, index, progress)
     sdist_path = store.verified_path(sdist.sha256, sdist.file)
-    env = {
-        "HOME": driver.HOME,
-        "PATH": f"{driver.Layout().venv}/bin:/usr/bin:/bin",
-        "LC_ALL": "C.UTF-8",
-        "TZ": "UTC",
-        "PYTHONHASHSEED": "0",
-        "SOURCE_DATE_EPOCH": str(archive.latest_mtime(sdist_path)),
+    env = inside.base_env(f"{inside.Layout().venv}/bin:/usr/bin:/bin") | {
+        "SOURCE_DATE_EPOCH": str(archive.latest_mtime(sdist_path))
     }
     sources = Sources(sdist=sdist, requires=tuple(pins), tools=image.tools, crates=())
     venvs = prepared_venvs(image, sources, store=store, sandbox=sandbox, progress=progress)
     staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
-    plan = {"sdist": sdist.file, "env": env}
+    plan = plans.RequiresPlan(sdist=sdist.file, env=env)
     with store.temp_dir("requires-") as work:
         mounts = stage(store, work, staged, plan, bind_output=False)
         spec = run_spec(
-            image=image, mode="requires", mounts=mounts, env=env, limits=Limits(timeout_s=600),
+            image=image, plan=plan, mounts=mounts, limits=Limits(timeout_s=600),
             output_to=work / "out", venvs=venvs.path,
         )  # fmt: skip
         progress.status(f"asking {sdist.file}'s build backend what else it needs (no network)")

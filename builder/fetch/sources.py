@@ -16,15 +16,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import archive, driver
+from builder.build.staging import StagedFile, run_spec, stage
 from builder.errors import FetchError
 from builder.images import Image
 from builder.index import Index
+from builder.inside import archive
+from builder.inside import layout as inside
+from builder.inside import plan as plans
+from builder.limits import Limits
 from builder.names import Sha256, is_sha256
 from builder.progress import Progress
-from builder.recipe import Limits, PinnedFile
+from builder.recipe import PinnedFile
 from builder.sandbox import Mount, Sandbox
-from builder.staging import StagedFile, run_spec, stage
 from builder.store import Store
 
 # Not under /etc: the sandbox backend binds the image's /etc read-only, where no mount
@@ -161,24 +164,13 @@ def _cargo_fetch(
     progress: Progress,
 ) -> None:
     with store.temp_dir("fetch-") as work:
-        env = {
-            "HOME": driver.HOME,
-            "PATH": "/usr/bin:/bin",
-            "CARGO_HOME": f"{driver.OUT}/cargo-home",
-            "LC_ALL": "C.UTF-8",
-        }
-        env, ca_mounts = network_access(env)
-        plan = {"sdist": sdist.file, "cargo_locks": list(lock_paths), "env": env}
+        env, ca_mounts = network_access(
+            inside.base_env() | {"CARGO_HOME": f"{inside.OUT}/cargo-home"}
+        )
+        plan = plans.FetchCratesPlan(sdist=sdist.file, cargo_locks=tuple(lock_paths), env=env)
         staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
         mounts = (*stage(store, work, staged, plan), *ca_mounts)
-        spec = run_spec(
-            image=image,
-            mode="fetch-crates",
-            mounts=mounts,
-            env=env,
-            limits=NETWORK_LIMITS,
-            network=True,
-        )
+        spec = run_spec(image=image, plan=plan, mounts=mounts, limits=NETWORK_LIMITS, network=True)
         result = sandbox.run(spec, progress.log)
         if not result.ok:
             raise FetchError(f"cargo fetch for {sdist.file} {result.reason()}")

@@ -240,11 +240,11 @@ def refresh(dataset: Path, limit: int = 15_000) -> list[str]:
     return list(names)[:limit]
 
 
-if __name__ == "__main__":  # python3 -m builder.typosquat refresh DATASET.json
+if __name__ == "__main__":  # python3 -m builder.gate.typosquat refresh DATASET.json
     import sys
 
     if len(sys.argv) != 3 or sys.argv[1] != "refresh":
-        sys.exit("usage: python3 -m builder.typosquat refresh TOP_PYPI_PACKAGES.json")
+        sys.exit("usage: python3 -m builder.gate.typosquat refresh TOP_PYPI_PACKAGES.json")
     print("# The most downloaded PyPI projects, most downloaded first (PEP 503 names).")
     print(f"# Source: {Path(sys.argv[2]).name} (the top-pypi-packages dataset).")
     print("\n".join(refresh(Path(sys.argv[2]))))

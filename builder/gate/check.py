@@ -27,10 +27,10 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from builder.errors import FetchError, RecipeError
+from builder.gate.typosquat import Detector, load_popular
 from builder.index import Index, configured_index_url, pip_config_value
 from builder.names import NormalizedName, normalize
 from builder.recipe import Problems, table
-from builder.typosquat import Detector, load_popular
 
 KINDS = ("typosquat", "confusion", "unclaimed", "configuration")
 DEFAULT_SEVERITY = {

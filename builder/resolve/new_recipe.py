@@ -17,16 +17,16 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
 
-from builder import archive
 from builder.errors import FetchError, GateFailed, RecipeError
-from builder.fetch import fetch_pinned
-from builder.gate import Gate, GatePolicy
+from builder.fetch.sources import fetch_pinned
+from builder.gate.check import Gate, GatePolicy
 from builder.images import ensure_image, find_definition
 from builder.index import Index
-from builder.lock import backend_requirements, lock_requirements, unmet
+from builder.inside import archive
 from builder.names import NormalizedName, normalize
 from builder.progress import Progress
 from builder.recipe import PinnedFile, parse_recipe
+from builder.resolve.lock import backend_requirements, lock_requirements, unmet
 from builder.sandbox import Sandbox
 from builder.store import Store, write_atomic
 

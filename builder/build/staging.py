@@ -8,25 +8,33 @@ needs are copied in too, and their digest is part of the build key.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from builder import driver
 from builder.images import Image
+from builder.inside import layout as inside
+from builder.inside import plan as plans
+from builder.limits import Limits
 from builder.names import Sha256
-from builder.recipe import Limits
 from builder.sandbox import Mount, RunSpec
 from builder.store import Store
 from builder.variation import REFERENCE, Variation
 
-_PACKAGE_DIR = Path(__file__).resolve().parent
-DRIVER_MODULES = ("__init__.py", "errors.py", "archive.py", "driver.py")
-SCRATCH = (str(driver.ENVS), "/tmp", driver.HOME)
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+# The code that runs inside a build (standard library only), by path in the package.
+IN_BUILD_CODE = (
+    "__init__.py",
+    "errors.py",
+    "inside/__init__.py",
+    "inside/archive.py",
+    "inside/driver.py",
+    "inside/layout.py",
+    "inside/plan.py",
+)
+SCRATCH = (str(inside.ENVS), "/tmp", inside.HOME)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,7 +49,7 @@ class StagedFile:
 def driver_digest() -> Sha256:
     """One digest over the in-container code: a change to it is a change to every build."""
     digest = hashlib.sha256()
-    for name in DRIVER_MODULES:
+    for name in IN_BUILD_CODE:
         digest.update(name.encode() + b"\0" + (_PACKAGE_DIR / name).read_bytes() + b"\0")
     return Sha256(digest.hexdigest())
 
@@ -57,7 +65,7 @@ def stage(
     store: Store,
     workdir: Path,
     files: Sequence[StagedFile],
-    plan: Mapping[str, Any],
+    plan: plans.Plan,
     *,
     bind_output: bool = True,
 ) -> tuple[Mount, ...]:
@@ -73,26 +81,25 @@ def stage(
         folder.mkdir(parents=True, exist_ok=True)
         _link_or_copy(store.verified_path(f.sha256, f"{f.folder}/{f.file}"), folder / f.file)
     lib = inputs / "lib" / "builder"
-    lib.mkdir(parents=True)
-    for name in DRIVER_MODULES:
+    for name in IN_BUILD_CODE:
+        (lib / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_PACKAGE_DIR / name, lib / name)
-    (inputs / "plan.json").write_text(json.dumps(plan, indent=2, sort_keys=True))
+    plans.write(plan, inputs / "plan.json")
     out.mkdir()
     for path in (inputs, *inputs.rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o444)
-    mounts = [Mount(source=inputs, target=str(driver.INPUTS), read_only=True)]
+    mounts = [Mount(source=inputs, target=str(inside.INPUTS), read_only=True)]
     if bind_output:
         out.chmod(0o777)  # the unprivileged user of a fetch or lock run writes here
-        mounts.append(Mount(source=out, target=str(driver.OUT), read_only=False))
+        mounts.append(Mount(source=out, target=str(inside.OUT), read_only=False))
     return tuple(mounts)
 
 
 def run_spec(
     *,
     image: Image,
-    mode: str,
+    plan: plans.Plan,
     mounts: tuple[Mount, ...],
-    env: Mapping[str, str],
     limits: Limits,
     network: bool = False,
     variation: Variation = REFERENCE,
@@ -100,15 +107,15 @@ def run_spec(
     venvs: Path | None = None,
 ) -> RunSpec:
     """`output_to`: deliver /out there through the backend instead of a host mount;
-    `venvs`: prepared venvs to mount read-only at driver.ENVS (else a tmpfs is there)."""
+    `venvs`: prepared venvs to mount read-only at inside.ENVS (else a tmpfs is there)."""
     scratch = SCRATCH
     if venvs is not None:
-        mounts = (*mounts, Mount(source=venvs, target=str(driver.ENVS), read_only=True))
-        scratch = tuple(s for s in SCRATCH if s != str(driver.ENVS))
+        mounts = (*mounts, Mount(source=venvs, target=str(inside.ENVS), read_only=True))
+        scratch = tuple(s for s in SCRATCH if s != str(inside.ENVS))
     return RunSpec(
         image=image,
-        command=driver.command(mode),
-        env=env,
+        command=inside.command(plan.mode),
+        env=plan.env,
         mounts=mounts,
         tmpfs=(variation.build_root, *scratch),
         workdir=variation.build_root,
@@ -117,6 +124,6 @@ def run_spec(
         user=variation.user,
         hostname=variation.hostname,
         cpuset=variation.cpuset,
-        output=str(driver.OUT) if output_to is not None else None,
+        output=str(inside.OUT) if output_to is not None else None,
         output_to=output_to,
     )

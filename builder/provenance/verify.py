@@ -19,16 +19,16 @@ from typing import Any
 
 from securesystemslib.signer import Key
 
-from builder.attest import read_bundle
 from builder.errors import PolicyViolation, RecipeError, VerificationFailed
-from builder.provenance import (
+from builder.provenance.bundle import read_bundle
+from builder.provenance.signing import PAYLOAD_TYPE, open_envelope
+from builder.provenance.statements import (
     PREDICATE_TYPES,
     REBUILD_PREDICATE,
     SLSA_PROVENANCE,
     STATEMENT_TYPE,
 )
 from builder.recipe import Problems, load_recipe, table
-from builder.signing import PAYLOAD_TYPE, open_envelope
 from builder.store import sha256_file
 
 REPRODUCIBILITY = ("any", "raw", "normalized")

@@ -1,9 +1,10 @@
-"""The in-container half of a build: runs as the unprivileged build user, no network.
+"""The in-container half of a run: the unprivileged build user, no network but in the
+fetch and lock phases.
 
-The host stages a plan (plan.json) and the inputs under /inputs (read-only); this script
-unpacks the sdist with the same hostile-archive checks the host uses, lays out vendored
-crates, installs the pinned build deps from local wheels only, runs the PEP 517 build
-through pypa/build, repairs the wheel with auditwheel and leaves the result in /out.
+The host stages a plan (/inputs/plan.json, builder.inside.plan) and the inputs under
+/inputs (read-only); this script unpacks the sdist with the same hostile-archive checks
+the host uses, lays out vendored crates, runs the PEP 517 build through pypa/build with
+the prepared venvs, repairs the wheel with auditwheel and leaves the result in /out.
 
 Standard library only: it runs on the image's python3, outside any virtual environment.
 """
@@ -20,32 +21,25 @@ import sys
 import tarfile
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-INPUTS = Path("/inputs")
-OUT = Path("/out")
-BUILD = Path("/build")
-# The interpreters live at a fixed path whatever the build root: their path is build input
-# (PyO3's build script compiles the interpreter's path into a crate, which changes every
-# symbol hash downstream), while the source tree's path must not matter.
-ENVS = Path("/opt/builder")
-HOME = "/home/builder"
-BUILD_USER = "1000:1000"  # the unprivileged user a build runs as
-HOSTNAME = "builder"
-LIB = INPUTS / "lib"
-PLAN = INPUTS / "plan.json"
-RESOLVER = BUILD / "resolver"
-VENVS_ARCHIVE = "venvs.tar"
-OUTPUT_READY = "==> builder: output ready"  # builder.sandbox.OUTPUT_READY
-LIFELINE_LOST = "==> builder: the builder process is gone; ending this run"
-LIFELINE_EXIT = 125
-PIP_QUIET = ("--disable-pip-version-check", "--no-cache-dir", "--no-input", "--progress-bar=off")
-BOOTSTRAP = (
-    "import sys; sys.path[:0] = [sys.argv[1]]; from builder.driver import main; "
-    "sys.exit(main(sys.argv[2:]))"
+from builder.errors import BuilderError
+from builder.inside import plan as plans
+from builder.inside.archive import ArchiveLimits, single_top_dir, unpack
+from builder.inside.layout import (
+    BUILD,
+    ENVS,
+    INPUTS,
+    LIFELINE_EXIT,
+    LIFELINE_LOST,
+    OUT,
+    OUTPUT_READY,
+    VENVS_ARCHIVE,
+    Layout,
 )
+
+RESOLVER = BUILD / "resolver"
+PIP_QUIET = ("--disable-pip-version-check", "--no-cache-dir", "--no-input", "--progress-bar=off")
 # pypa/installer run straight from its wheel: argv[1] is that wheel, the rest its arguments.
 RUN_INSTALLER = (
     "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); sys.argv[0] = 'installer'; "
@@ -65,42 +59,6 @@ REQUIRES_HOOK = (
 )
 
 
-@dataclass(frozen=True)
-class Layout:
-    """Where a build puts things, under its build root (fixed, but varied by rebuilds)."""
-
-    root: Path = BUILD
-
-    @property
-    def src(self) -> Path:
-        return self.root / "src"
-
-    @property
-    def venv(self) -> Path:
-        return ENVS / "venv"
-
-    @property
-    def tools(self) -> Path:
-        return ENVS / "tools"
-
-    @property
-    def vendor(self) -> Path:
-        return self.root / "vendor"
-
-    @property
-    def cargo_home(self) -> Path:
-        return self.root / "cargo-home"
-
-    @classmethod
-    def of(cls, plan: dict[str, Any]) -> Layout:
-        return cls(Path(plan.get("build_root", BUILD)))
-
-
-def command(mode: str) -> tuple[str, ...]:
-    """The container's command: the image's python3, isolated (-I), running this module."""
-    return ("python3", "-I", "-c", BOOTSTRAP, str(LIB), mode, str(PLAN))
-
-
 class Steps:
     """Prints a heading per step and keeps its duration for the result file."""
 
@@ -117,12 +75,9 @@ class Steps:
             raise SystemExit(result.returncode or 1)
 
 
-def unpack_sdist(plan: dict[str, Any], src: Path) -> Path:
-    from builder.archive import ArchiveLimits, single_top_dir, unpack
-
-    sdist = INPUTS / "sdist" / plan["sdist"]
+def unpack_sdist(file: str, src: Path, limits: ArchiveLimits | None = None) -> Path:
+    sdist = INPUTS / "sdist" / file
     print(f"==> unpack {sdist.name}", flush=True)
-    limits = ArchiveLimits(max_bytes=plan["unpack_bytes"]) if "unpack_bytes" in plan else None
     unpack(sdist, src, limits)
     return single_top_dir(src, sdist)
 
@@ -145,22 +100,19 @@ def reverse_listing_order(root: Path) -> None:
         parking.rmdir()
 
 
-def vendor_crates(plan: dict[str, Any], layout: Layout) -> None:
+def vendor_crates(crates: tuple[plans.CratePin, ...], layout: Layout) -> None:
     """A cargo directory source from the pinned .crate files, so cargo needs no network."""
-    from builder.archive import unpack
-
-    crates = plan.get("crates", [])
     if not crates:
         return
     print(f"==> vendor {len(crates)} crates", flush=True)
     for crate in crates:
         staging = layout.vendor / ".staging"
-        unpack(INPUTS / "crates" / crate["file"], staging)
+        unpack(INPUTS / "crates" / crate.file, staging)
         (top,) = list(staging.iterdir())
-        target = layout.vendor / f"{crate['name']}-{crate['version']}"
+        target = layout.vendor / f"{crate.name}-{crate.version}"
         top.rename(target)
         staging.rmdir()
-        checksum = {"files": {}, "package": crate["sha256"]}
+        checksum = {"files": {}, "package": crate.sha256}
         (target / ".cargo-checksum.json").write_text(json.dumps(checksum))
     layout.cargo_home.mkdir(parents=True, exist_ok=True)
     (layout.cargo_home / "config.toml").write_text(
@@ -169,13 +121,13 @@ def vendor_crates(plan: dict[str, Any], layout: Layout) -> None:
     )
 
 
-def _installer_wheel(plan: dict[str, Any]) -> Path:
-    (wheel,) = [t for t in plan["tools"] if t.startswith("installer-")]
+def _installer_wheel(plan: plans.VenvsPlan) -> Path:
+    (wheel,) = [t for t in plan.tools if t.startswith("installer-")]
     return INPUTS / "tools" / wheel
 
 
 def make_venv(
-    path: Path, wheels: list[str], folder: str, plan: dict[str, Any], steps: Steps
+    path: Path, wheels: tuple[str, ...], folder: str, plan: plans.VenvsPlan, steps: Steps
 ) -> None:
     """A venv without pip, the pinned wheels installed by pypa/installer (run from its wheel).
 
@@ -183,7 +135,7 @@ def make_venv(
     fraction of a second instead of several. The bytecode is compiled here: the venv is
     kept, and mounted read-only, where Python could not write it.
     """
-    env, cwd = dict(plan["env"]), path.parent
+    env, cwd = dict(plan.env), path.parent
     steps.run(f"venv {path.name}", ["python3", "-m", "venv", "--without-pip", str(path)], env, cwd)
     if wheels:
         files = [str(INPUTS / folder / w) for w in wheels]
@@ -193,43 +145,43 @@ def make_venv(
         steps.run(f"install {folder}", argv, env, cwd)
 
 
-def build_wheel(plan: dict[str, Any], layout: Layout, steps: Steps) -> Path:
+def build_wheel(plan: plans.BuildPlan, layout: Layout, steps: Steps) -> Path:
     """The PEP 517 build_wheel hook through pypa/build, run by the build venv's python.
 
     The venvs are already there: prepared by a `venvs` run and mounted read-only."""
-    top = unpack_sdist(plan, layout.src)
-    vendor_crates(plan, layout)
-    if plan.get("reverse_listing_order"):
+    top = unpack_sdist(plan.sdist, layout.src, ArchiveLimits(max_bytes=plan.unpack_bytes))
+    vendor_crates(plan.crates, layout)
+    if plan.reverse_listing_order:
         print("==> variation: reversing the listing order of the source tree", flush=True)
         reverse_listing_order(layout.root)
     dist = layout.root / "dist"
     hook = [str(layout.tools / "bin" / "python"), "-I", "-c", BUILD_HOOK, str(top), str(dist)]
-    steps.run("build", [*hook, str(layout.venv / "bin" / "python")], dict(plan["env"]), top)
+    steps.run("build", [*hook, str(layout.venv / "bin" / "python")], dict(plan.env), top)
     (wheel,) = sorted(dist.glob("*.whl"))
     return wheel
 
 
-def repair_wheel(wheel: Path, plan: dict[str, Any], layout: Layout, steps: Steps) -> Path:
-    if plan["repair"] == "skip" or wheel.name.endswith("-any.whl"):
+def repair_wheel(wheel: Path, plan: plans.BuildPlan, layout: Layout, steps: Steps) -> Path:
+    if plan.repair == "skip" or wheel.name.endswith("-any.whl"):
         print(f"==> repair: not needed for {wheel.name}", flush=True)
         return wheel
     repaired = layout.root / "repaired"
     auditwheel = [str(layout.tools / "bin" / "python"), "-I", "-m", "auditwheel", "repair"]
     argv = [*auditwheel, "-w", str(repaired), str(wheel)]
-    steps.run("repair", argv, dict(plan["env"]), layout.root)
+    steps.run("repair", argv, dict(plan.env), layout.root)
     (result,) = sorted(repaired.glob("*.whl"))
     return result
 
 
-def run_build(plan: dict[str, Any]) -> int:
-    os.umask(int(plan.get("umask", "022"), 8))
-    layout = Layout.of(plan)
+def run_build(plan: plans.BuildPlan) -> int:
+    os.umask(int(plan.umask, 8))
+    layout = Layout(Path(plan.build_root))
     steps = Steps()
     wheel = build_wheel(plan, layout, steps)
     final = repair_wheel(wheel, plan, layout, steps)
     shutil.copyfile(final, OUT / final.name)
-    result = {"wheel": final.name, "unrepaired": wheel.name, "timings": steps.timings}
-    (OUT / "result.json").write_text(json.dumps(result, indent=2))
+    outcome = plans.BuildOutcome(wheel=final.name, unrepaired=wheel.name, timings=steps.timings)
+    outcome.write(OUT / plans.OUTCOME_FILE)
     print(f"==> wheel {final.name}", flush=True)
     wait_for_collection()
     return 0
@@ -242,12 +194,12 @@ def wait_for_collection() -> None:
         time.sleep(3600)
 
 
-def run_fetch_crates(plan: dict[str, Any]) -> int:
+def run_fetch_crates(plan: plans.FetchCratesPlan) -> int:
     """Fetch phase only (network on): cargo downloads the locked crates into /out."""
-    env = dict(plan["env"])
-    top = unpack_sdist(plan, Layout.of(plan).src)
+    env = dict(plan.env)
+    top = unpack_sdist(plan.sdist, Layout().src)
     steps = Steps()
-    for lock in plan["cargo_locks"]:
+    for lock in plan.cargo_locks:
         manifest = top / Path(lock).parent / "Cargo.toml"
         steps.run(
             f"fetch {lock}",
@@ -258,47 +210,46 @@ def run_fetch_crates(plan: dict[str, Any]) -> int:
     return 0
 
 
-def run_requires(plan: dict[str, Any]) -> int:
+def run_requires(plan: plans.RequiresPlan) -> int:
     """No network: ask the sdist's backend what else it needs to build a wheel (its code
     runs, so this is a build-like run, with the prepared venvs mounted read-only), and
     leave the answer in /out/requires.json."""
-    layout = Layout.of(plan)
+    layout = Layout()
     steps = Steps()
-    top = unpack_sdist(plan, layout.src)
+    top = unpack_sdist(plan.sdist, layout.src)
     hook = [str(layout.tools / "bin" / "python"), "-I", "-c", REQUIRES_HOOK, str(top)]
     argv = [*hook, str(OUT / "requires.json"), str(layout.venv / "bin" / "python")]
-    steps.run("get requires", argv, dict(plan["env"]), top)
+    steps.run("get requires", argv, dict(plan.env), top)
     wait_for_collection()
     return 0
 
 
-def run_venvs(plan: dict[str, Any]) -> int:
+def run_venvs(plan: plans.VenvsPlan) -> int:
     """No network, no sdist: make the build venv (the recipe's pinned requirements) and the
     tools venv (pypa/build, auditwheel; apart, so that a build's requirements cannot shadow
     them) from the pinned wheels, and leave them in /out/venvs.tar for the host to keep.
     Installing a wheel runs none of its code."""
     layout, steps = Layout(), Steps()
-    make_venv(layout.venv, plan["requires"], "wheels", plan, steps)
-    tools = [t for t in plan["tools"] if not t.startswith("installer-")]
+    make_venv(layout.venv, plan.requires, "wheels", plan, steps)
+    tools = tuple(t for t in plan.tools if not t.startswith("installer-"))
     make_venv(layout.tools, tools, "tools", plan, steps)
     print(f"==> archive {ENVS}", flush=True)
     with tarfile.open(OUT / VENVS_ARCHIVE, "w", format=tarfile.PAX_FORMAT) as tar:
         tar.add(ENVS, arcname=".")
-    result = {"timings": steps.timings}
-    (OUT / "result.json").write_text(json.dumps(result, indent=2))
+    plans.BuildOutcome(timings=steps.timings).write(OUT / plans.OUTCOME_FILE)
     wait_for_collection()
     return 0
 
 
-def run_lock(plan: dict[str, Any]) -> int:
+def run_lock(plan: plans.LockPlan) -> int:
     """Lock phase (network on): the image's own pip resolves the build requirements to
     wheels for the image's Python and platform. Wheels only: no sdist's code runs here."""
-    env = dict(plan["env"])
+    env = dict(plan.env)
     steps = Steps()
     steps.run("venv resolver", ["python3", "-m", "venv", str(RESOLVER)], env, BUILD)
     pip = [str(RESOLVER / "bin" / "python"), "-m", "pip", "download", *PIP_QUIET]
     flags = ["--only-binary", ":all:", "--dest", str(OUT / "wheels")]
-    steps.run("resolve", [*pip, *flags, *plan["requirements"]], env, BUILD)
+    steps.run("resolve", [*pip, *flags, *plan.requirements], env, BUILD)
     return 0
 
 
@@ -324,22 +275,29 @@ def watch_lifeline() -> None:
     threading.Thread(target=watch, name="lifeline", daemon=True).start()
 
 
+def run(plan: plans.Plan) -> int:
+    match plan:
+        case plans.BuildPlan():
+            return run_build(plan)
+        case plans.VenvsPlan():
+            return run_venvs(plan)
+        case plans.RequiresPlan():
+            return run_requires(plan)
+        case plans.FetchCratesPlan():
+            return run_fetch_crates(plan)
+        case plans.LockPlan():
+            return run_lock(plan)
+
+
 def main(argv: list[str]) -> int:
     os.umask(0o022)
     watch_lifeline()
     mode, plan_path = argv
-    plan = json.loads(Path(plan_path).read_text())
-    runners = {
-        "build": run_build,
-        "fetch-crates": run_fetch_crates,
-        "lock": run_lock,
-        "requires": run_requires,
-        "venvs": run_venvs,
-    }
-    from builder.errors import BuilderError
-
     try:
-        return runners[mode](plan)
+        plan = plans.read(Path(plan_path))
+        if plan.mode != mode:
+            raise BuilderError(f"{plan_path}: a {plan.mode} plan, run as {mode}")
+        return run(plan)
     except BuilderError as exc:
         print(f"==> error: {exc.message}", flush=True)
         return 2

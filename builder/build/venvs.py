@@ -1,6 +1,6 @@
 """The build's virtual environments, made once per image and set of pinned wheels.
 
-Every build needs two venvs at driver.ENVS: the recipe's build requirements and builder's
+Every build needs two venvs at inside.ENVS: the recipe's build requirements and builder's
 tools (pypa/build, auditwheel). Installing them is the same work for every build of the
 same pins, so it is done once, in a sandbox run of its own (no network, no sdist, and no
 package code runs: installing a wheel only unpacks it), kept in the store, and mounted
@@ -16,15 +16,17 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder import archive, driver
+from builder.build.staging import StagedFile, driver_digest, run_spec, stage
 from builder.errors import ArchiveError, BuildFailed, StoreError
-from builder.fetch import Sources
+from builder.fetch.sources import Sources
 from builder.images import Image
+from builder.inside import archive
+from builder.inside import layout as inside
+from builder.inside import plan as plans
+from builder.limits import Limits
 from builder.names import Sha256
 from builder.progress import Progress
-from builder.recipe import Limits
 from builder.sandbox import Sandbox
-from builder.staging import StagedFile, driver_digest, run_spec, stage
 from builder.store import Store, canonical_json
 
 MANIFEST = "builder-venvs.json"  # in the folder: the key and the archive it was unpacked from
@@ -46,7 +48,7 @@ def venvs_key(image: Image, sources: Sources) -> str:
     identity = {
         "image": image.digest,
         "driver": driver_digest(),
-        "path": str(driver.ENVS),
+        "path": str(inside.ENVS),
         "requires": [[r.file, r.sha256] for r in sources.requires],
         "tools": [[t.file, t.sha256] for t in sources.tools],
     }
@@ -92,18 +94,11 @@ def _make(
     sandbox: Sandbox,
     progress: Progress,
 ) -> PreparedVenvs:
-    env = {
-        "HOME": driver.HOME,
-        "PATH": "/usr/bin:/bin",
-        "LC_ALL": "C.UTF-8",
-        "TZ": "UTC",
-        "PYTHONHASHSEED": "0",
-    }
-    plan = {
-        "requires": [r.file for r in sources.requires],
-        "tools": [t.file for t in sources.tools],
-        "env": env,
-    }
+    plan = plans.VenvsPlan(
+        requires=tuple(r.file for r in sources.requires),
+        tools=tuple(t.file for t in sources.tools),
+        env=inside.base_env(),
+    )
     staged = [
         *(StagedFile(folder="wheels", file=r.file, sha256=r.sha256) for r in sources.requires),
         *(StagedFile(folder="tools", file=t.file, sha256=t.sha256) for t in sources.tools),
@@ -111,14 +106,13 @@ def _make(
     with store.temp_dir("venvs-") as work:
         mounts = stage(store, work, staged, plan, bind_output=False)
         spec = run_spec(
-            image=image, mode="venvs", mounts=mounts, env=env, limits=LIMITS,
-            output_to=work / "out",
-        )  # fmt: skip
+            image=image, plan=plan, mounts=mounts, limits=LIMITS, output_to=work / "out"
+        )
         count = len(sources.requires) + len(sources.tools)
         progress.status(f"preparing the build venvs ({count} wheels, no network)")
         log: list[str] = []
         result = sandbox.run(spec, log.append)
-        archive = work / "out" / driver.VENVS_ARCHIVE
+        archive = work / "out" / inside.VENVS_ARCHIVE
         if not result.ok or not archive.is_file():
             tail = "\n".join(log[-20:])
             raise BuildFailed(f"preparing the build venvs {result.reason()}:\n{tail}")

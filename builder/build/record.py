@@ -12,12 +12,12 @@ from dataclasses import asdict
 from typing import Any
 
 from builder import __version__
-from builder.build import BuiltWheel
-from builder.fetch import Sources
+from builder.build.run import BuiltWheel
+from builder.build.staging import driver_digest
+from builder.fetch.sources import Sources
 from builder.images import Image
 from builder.names import Sha256
 from builder.recipe import Recipe
-from builder.staging import driver_digest
 from builder.store import canonical_json
 
 RECORD_VERSION = 2

@@ -17,9 +17,9 @@ from typing import Any
 from securesystemslib.signer import Signer
 
 from builder.errors import VerificationFailed
-from builder.provenance import provenance_statement, rebuild_statement, sbom_statement
-from builder.sbom import wheel_sbom
-from builder.signing import sign_statement
+from builder.provenance.sbom import wheel_sbom
+from builder.provenance.signing import sign_statement
+from builder.provenance.statements import provenance_statement, rebuild_statement, sbom_statement
 from builder.store import canonical_json, write_atomic
 
 BUNDLE_SUFFIX = ".intoto.jsonl"

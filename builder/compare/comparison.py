@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder.diff import WheelDiff, diff_wheels
-from builder.normalize import NORMALIZATIONS, normalize_wheel
+from builder.compare.diff import WheelDiff, diff_wheels
+from builder.compare.normalize import NORMALIZATIONS, normalize_wheel
 from builder.store import Store
 
 

@@ -12,12 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from builder.build import run_build
-from builder.diff import WheelDiff, diff_wheels
-from builder.fetch import Sources
+from builder.build.run import run_build
+from builder.compare.diff import WheelDiff, diff_wheels
+from builder.compare.normalize import NORMALIZATIONS, normalize_wheel
+from builder.fetch.sources import Sources
 from builder.images import Image
 from builder.names import Sha256
-from builder.normalize import NORMALIZATIONS, normalize_wheel
 from builder.progress import Progress
 from builder.recipe import Recipe
 from builder.sandbox import Sandbox

@@ -1,0 +1,147 @@
+"""What the host asks of a run: one frozen dataclass per mode, written as /inputs/plan.json
+by the host and read back by the driver. JSON only at these two edges. Standard library
+only (the driver reads it on the image's python3).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, ClassVar
+
+from builder.errors import BuilderError
+from builder.inside.layout import BUILD
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CratePin:
+    name: str
+    version: str
+    file: str
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildPlan:
+    """Build the sdist's wheel with the prepared venvs, repair it, leave it in /out."""
+
+    mode: ClassVar[str] = "build"
+    sdist: str
+    crates: tuple[CratePin, ...] = ()
+    repair: str = "auto"
+    unpack_bytes: int
+    env: Mapping[str, str] = field(default_factory=dict)
+    build_root: str = str(BUILD)
+    umask: str = "022"
+    reverse_listing_order: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenvsPlan:
+    """Make the build venv and the tools venv from the pinned wheels (no sdist)."""
+
+    mode: ClassVar[str] = "venvs"
+    requires: tuple[str, ...]
+    tools: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RequiresPlan:
+    """Ask the sdist's build backend what else it needs (its code runs; no network)."""
+
+    mode: ClassVar[str] = "requires"
+    sdist: str
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchCratesPlan:
+    """Network on: cargo fetches the crates the sdist's Cargo.lock files pin."""
+
+    mode: ClassVar[str] = "fetch-crates"
+    sdist: str
+    cargo_locks: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockPlan:
+    """Network on: the image's pip resolves requirements to wheels (wheels only)."""
+
+    mode: ClassVar[str] = "lock"
+    requirements: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+Plan = BuildPlan | VenvsPlan | RequiresPlan | FetchCratesPlan | LockPlan
+PLANS: dict[str, type[Plan]] = {
+    p.mode: p for p in (BuildPlan, VenvsPlan, RequiresPlan, FetchCratesPlan, LockPlan)
+}
+
+
+def to_json(plan: Plan) -> dict[str, Any]:
+    return {"mode": plan.mode, **asdict(plan)}
+
+
+def from_json(data: Any, where: str) -> Plan:
+    """The plan `data` describes, or a BuilderError naming the first thing wrong."""
+    if not isinstance(data, dict) or data.get("mode") not in PLANS:
+        raise BuilderError(f"{where}: not a plan of a known mode ({', '.join(PLANS)})")
+    cls = PLANS[data["mode"]]
+    known = {f.name for f in fields(cls)}
+    if unknown := sorted(set(data) - known - {"mode"}):
+        raise BuilderError(f"{where}: unknown keys for a {cls.mode} plan: {unknown}")
+    values = {k: _value(k, v) for k, v in data.items() if k != "mode"}
+    try:
+        return cls(**values)
+    except TypeError as exc:
+        raise BuilderError(f"{where}: {exc}") from None
+
+
+def _value(key: str, value: Any) -> Any:
+    if key == "crates":
+        return tuple(CratePin(**c) for c in value)
+    return tuple(value) if isinstance(value, list) else value
+
+
+def write(plan: Plan, path: Path) -> None:
+    path.write_text(json.dumps(to_json(plan), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def read(path: Path) -> Plan:
+    return from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
+
+
+OUTCOME_FILE = "result.json"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildOutcome:
+    """What a build or venvs run leaves beside its output in /out (untrusted: the host
+    checks it like everything else that comes out of a run)."""
+
+    wheel: str | None = None
+    unrepaired: str | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
+
+    @classmethod
+    def read(cls, path: Path) -> BuildOutcome:
+        """The outcome in `path`; ValueError, OSError or TypeError when it is not one."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict) or set(data) - {"wheel", "unrepaired", "timings"}:
+            raise ValueError(f"{path.name}: not a build outcome")
+        timings = data.get("timings", {})
+        if not isinstance(timings, dict) or not all(
+            isinstance(v, int | float) for v in timings.values()
+        ):
+            raise ValueError(f"{path.name}: timings are not numbers")
+        for key in ("wheel", "unrepaired"):
+            if not isinstance(data.get(key), str | None):
+                raise ValueError(f"{path.name}: {key} is not a string")
+        return cls(wheel=data.get("wheel"), unrepaired=data.get("unrepaired"), timings=timings)

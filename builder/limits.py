@@ -1,0 +1,27 @@
+"""The resource limits of one run: a recipe's [limits], or a phase's own."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    memory_mib: int = 4096
+    pids: int = 1024
+    cpus: float = 2.0
+    timeout_s: int = 1800
+    tmpfs_mib: int = 4096
+    out_mib: int = 1024
+    unpack_mib: int = 2048
+
+    def as_dict(self) -> dict[str, int | float]:
+        return {
+            "memory_mib": self.memory_mib,
+            "pids": self.pids,
+            "cpus": self.cpus,
+            "timeout_s": self.timeout_s,
+            "tmpfs_mib": self.tmpfs_mib,
+            "out_mib": self.out_mib,
+            "unpack_mib": self.unpack_mib,
+        }
