@@ -17,7 +17,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from builder.compare.diff import diff_wheels
+from builder.compare.diff.wheel import diff_wheels
 
 
 def make_pair(folder: Path, size_mib: int, members: int) -> tuple[Path, Path]:

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from builder.compare.diff import diff_wheels
+from builder.compare.diff.wheel import diff_wheels
 from builder.names import Sha256
 from builder.pipeline import BuildReport, build_recipe
 from builder.progress import Silent

@@ -14,7 +14,8 @@ from rich.markup import escape
 from rich.table import Table
 
 from builder.cli.output import print_json
-from builder.compare.diff import CONTENT, MemberDiff, WheelDiff, diff_wheels
+from builder.compare.diff.model import CONTENT, MemberDiff, WheelDiff
+from builder.compare.diff.wheel import diff_wheels
 from builder.errors import BuilderError, NotReproducible
 
 EXIT_DIFFER = NotReproducible.exit_code

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder.compare.diff import WheelDiff, diff_wheels
+from builder.compare.diff.model import WheelDiff
+from builder.compare.diff.wheel import diff_wheels
 from builder.compare.normalize import NORMALIZATIONS, normalize_wheel
 from builder.store import Store
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from builder.build.run import run_build
-from builder.compare.diff import WheelDiff, diff_wheels
+from builder.compare.diff.model import WheelDiff
+from builder.compare.diff.wheel import diff_wheels
 from builder.compare.normalize import NORMALIZATIONS, normalize_wheel
 from builder.fetch.sources import Sources
 from builder.images import Image

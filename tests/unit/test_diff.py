@@ -9,14 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from builder.compare.diff import (
-    CONTENT,
-    METADATA,
-    ONLY_IN_A,
-    ONLY_IN_B,
-    diff_wheels,
-    rust_symbol_hash_note,
-)
+from builder.compare.diff.model import CONTENT, METADATA, ONLY_IN_A, ONLY_IN_B
+from builder.compare.diff.rust import rust_symbol_hash_note
+from builder.compare.diff.wheel import diff_wheels
 
 Member = tuple[str, bytes]
 BASE: list[Member] = [
