@@ -31,7 +31,7 @@ def fresh_build(recipe: Path, store: Store, rebuilds: int) -> tuple[float, Build
         recipe, store=store, dist=Path(tempfile.mkdtemp()), sandbox_factory=DockerSandbox,
         progress=Silent(),
     )  # fmt: skip
-    store.record_path(warm.record["build_key"]).unlink()
+    store.record_path(warm.record.build_key).unlink()
     started = time.monotonic()
     report = build_recipe(
         recipe, store=store, dist=Path(tempfile.mkdtemp()), sandbox_factory=DockerSandbox,

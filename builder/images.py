@@ -23,11 +23,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from builder.encoding import canonical_json, pretty_json
 from builder.errors import ImageError, RecipeError
 from builder.names import Sha256
 from builder.progress import Progress
 from builder.recipe import PinnedFile, Problems, parse_pinned_wheels, required_str
-from builder.store import Store, canonical_json, write_atomic
+from builder.store import Store, write_atomic
 
 DEFINITION_FILE = "image.toml"
 _DEFINITION_KEYS = {"description", "suite", "source-date-epoch", "packages", "tools"}
@@ -58,6 +59,9 @@ class DebPackage:
     name: str
     version: str
     architecture: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "architecture": self.architecture}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -212,7 +216,7 @@ def make_image(defn: ImageDefinition, store: Store, progress: Progress) -> Image
         tools=defn.tools,
         made_on=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-    write_atomic(_metadata_path(store, defn.name), json.dumps(image.to_json(), indent=2).encode())
+    write_atomic(_metadata_path(store, defn.name), pretty_json(image.to_json()))
     return image
 
 

@@ -1,5 +1,6 @@
 """The only module that chains the stages: recipe -> image -> fetch -> build -> record
-(-> rebuilds under variation, when asked).
+(-> rebuilds under variation) (-> signed attestations); and the auditor's chain,
+attestation -> recipe and image -> the same build -> comparison with the subject.
 
 An unchanged build key with its wheel still in the store is a cache hit: nothing is
 fetched, no container starts, and the stored wheel and record are written to dist/.
@@ -8,39 +9,61 @@ fetched, no container starts, and the stored wheel and record are written to dis
 from __future__ import annotations
 
 import datetime as dt
-import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-from builder.build.record import build_key, make_record
+from securesystemslib.signer import Key, Signer
+
+from builder.build.record import BuildRecord, RebuildSummary, RecordError, build_key, make_record
 from builder.build.run import run_build
 from builder.compare.rebuild import RebuildReport, rebuild
+from builder.encoding import canonical_json, pretty_json
 from builder.fetch.sources import fetch_all
 from builder.images import ensure_image, find_definition
 from builder.index import Index
 from builder.names import Sha256
 from builder.progress import Progress
+from builder.provenance.bundle import Bundle, attest
+from builder.provenance.rebuild_from import AttestedBuild, attested_recipe, check_image
 from builder.recipe import PinnedFile, Recipe, load_recipe
 from builder.sandbox import Sandbox
-from builder.store import Store, canonical_json, write_atomic
+from builder.store import Store, write_atomic
 from builder.variation import DEFAULT_KINDS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signing:
+    """Where a build's attestations go and who signs them (never seen by a build)."""
+
+    signer: Signer
+    folder: Path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BuildReport:
     wheel: Path
     record_path: Path
-    record: dict[str, Any]
+    record: BuildRecord
     cached: bool
     rebuild: RebuildReport | None = None
     rebuild_path: Path | None = None
+    bundle: Bundle | None = None
 
     @property
     def sha256(self) -> Sha256:
-        return Sha256(self.record["output"]["sha256"])
+        return self.record.output.sha256
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RebuildFromResult:
+    attested: AttestedBuild
+    report: BuildReport
+
+    @property
+    def matches(self) -> bool:
+        return self.report.sha256 == self.attested.sha256
 
 
 class LazySandbox:
@@ -75,11 +98,13 @@ def build_recipe(
     normalize: bool = False,
     tools: tuple[PinnedFile, ...] | None = None,
     force: bool = False,
+    signing: Signing | None = None,
 ) -> BuildReport:
     """Build a recipe; with `rebuilds`, rebuild it under the variations `vary` (default:
     the recipe's rebuild policy applied to the default variations) less `no_vary`.
     `tools` replaces the image definition's pinned tools (a rebuild from an attestation
-    uses the attested ones); `force` builds even when the build key is a cache hit."""
+    uses the attested ones); `force` builds even when the build key is a cache hit;
+    with `signing`, the provenance, rebuild result and SBOM are signed and written."""
     recipe = recipe_or_path if isinstance(recipe_or_path, Recipe) else load_recipe(recipe_or_path)
     image = ensure_image(find_definition(recipe.image, image_search), store, progress)
     if tools is not None:
@@ -103,63 +128,82 @@ def build_recipe(
         unpack_limit_mib=recipe.limits.unpack_mib,
     )
     key = build_key(recipe, image, sources)
-    record = store.read_record(key)
-    cached = not force and record is not None and store.has(Sha256(record["output"]["sha256"]))
-    if record is None or not cached:
+    record = None if force else _cached_record(store, key)
+    cached = record is not None
+    if record is None:
         started = _now()
         built = run_build(
             recipe, image, sources, store=store, sandbox=prepared(), progress=progress
         )
         record = make_record(
-            key=key,
-            recipe=recipe,
-            image=image,
-            sources=sources,
-            built=built,
-            started_on=started,
-            finished_on=_now(),
-        )
-        store.write_record(key, record)
+            key=key, recipe=recipe, image=image, sources=sources, built=built,
+            started_on=started, finished_on=_now(),
+        )  # fmt: skip
+        store.write_record(key, record.to_json())
     else:
         progress.status(f"cache hit: {recipe.name} {recipe.version} (build key {key[:16]})")
-    if not rebuilds:
-        return _export(record, store, dist, cached)
-    report = rebuild(
-        recipe, image, sources, record=record, store=store, sandbox=prepared,
-        progress=progress, count=rebuilds, normalize=normalize,
-        kinds=(recipe.rebuild.kinds(DEFAULT_KINDS) if vary is None else vary) - no_vary,
-    )  # fmt: skip
-    record = _with_rebuild(record, report, store)
-    store.write_record(key, record)
-    exported = _export(record, store, dist, cached)
-    rebuild_path = dist / f"{exported.wheel.name}.rebuild.json"
-    write_atomic(rebuild_path, _pretty(report.to_json()))
-    return replace(exported, rebuild=report, rebuild_path=rebuild_path)
+    report = None
+    if rebuilds:
+        report = rebuild(
+            recipe, image, sources, record=record, store=store, sandbox=prepared,
+            progress=progress, count=rebuilds, normalize=normalize,
+            kinds=(recipe.rebuild.kinds(DEFAULT_KINDS) if vary is None else vary) - no_vary,
+        )  # fmt: skip
+        record = record.with_rebuild(_summary(report, store))
+        store.write_record(key, record.to_json())
+    exported = _export(record, store, dist, cached=cached)
+    return _finish(exported, record, report, dist, signing)
 
 
-def _with_rebuild(record: dict[str, Any], report: RebuildReport, store: Store) -> dict[str, Any]:
-    """The record with the rebuild's outcome; the full report is kept in the store."""
-    report_sha = store.add_bytes(canonical_json(report.to_json()))
-    summary = {
-        "builds": len(report.sha256s),
-        "reproducible": report.reproducible,
-        "sha256s": report.sha256s,
-        "normalized_equal": report.normalized_equal,
-        "report_sha256": report_sha,
-    }
-    return record | {"rebuild": summary}
+def _cached_record(store: Store, key: Sha256) -> BuildRecord | None:
+    """The stored record of this key, if its wheel is still in the store (a record of
+    another layout is no cache hit: the build runs again)."""
+    data = store.read_record(key)
+    try:
+        record = BuildRecord.from_json(data) if data is not None else None
+    except RecordError:
+        return None
+    return record if record is not None and store.has(record.output.sha256) else None
 
 
-def _pretty(data: dict[str, Any]) -> bytes:
-    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode()
+def _finish(
+    exported: BuildReport,
+    record: BuildRecord,
+    report: RebuildReport | None,
+    dist: Path,
+    signing: Signing | None,
+) -> BuildReport:
+    result = replace(exported, record=record, rebuild=report)
+    if report is not None:
+        path = dist / f"{exported.wheel.name}.rebuild.json"
+        write_atomic(path, pretty_json(report.to_json()))
+        result = replace(result, rebuild_path=path)
+    if signing is not None:
+        rebuild_json = report.to_json() if report is not None else None
+        bundle = attest(
+            exported.wheel, record, rebuild_json, signer=signing.signer, folder=signing.folder
+        )
+        result = replace(result, bundle=bundle)
+    return result
 
 
-def _export(record: dict[str, Any], store: Store, dist: Path, cached: bool) -> BuildReport:
+def _summary(report: RebuildReport, store: Store) -> RebuildSummary:
+    """The rebuild's outcome for the record; the full report is kept in the store."""
+    return RebuildSummary(
+        builds=len(report.sha256s),
+        reproducible=report.reproducible,
+        sha256s=tuple(report.sha256s),
+        normalized_equal=report.normalized_equal,
+        report_sha256=store.add_bytes(canonical_json(report.to_json())),
+    )
+
+
+def _export(record: BuildRecord, store: Store, dist: Path, cached: bool) -> BuildReport:
     """Copy the wheel and its record into dist/, each through a temporary name."""
-    output = record["output"]
-    stored = store.verified_path(Sha256(output["sha256"]), output["wheel"])
+    output = record.output
+    stored = store.verified_path(output.sha256, output.wheel)
     dist.mkdir(parents=True, exist_ok=True)
-    wheel = dist / output["wheel"]
+    wheel = dist / output.wheel
     tmp = dist / f".{wheel.name}.tmp"
     try:
         shutil.copyfile(stored, tmp)
@@ -167,5 +211,28 @@ def _export(record: dict[str, Any], store: Store, dist: Path, cached: bool) -> B
     finally:
         tmp.unlink(missing_ok=True)
     record_path = dist / f"{wheel.name}.build.json"
-    write_atomic(record_path, _pretty(record))
+    write_atomic(record_path, pretty_json(record.to_json()))
     return BuildReport(wheel=wheel, record_path=record_path, record=record, cached=cached)
+
+
+def rebuild_from_attestation(
+    bundle: Path,
+    *,
+    key: Key | None,
+    store: Store,
+    dist: Path,
+    sandbox_factory: Callable[[], Sandbox],
+    progress: Progress,
+    image_search: tuple[Path, ...] | None = None,
+) -> RebuildFromResult:
+    """The auditor's path: the recipe is the provenance's externalParameters, the tools
+    the attested ones, the image must have the attested digest; then the same build,
+    forced (a cache hit proves nothing), and its sha256 against the subject's."""
+    attested, recipe, tools = attested_recipe(bundle, key)
+    image = ensure_image(find_definition(recipe.image, image_search), store, progress)
+    check_image(image, attested)
+    report = build_recipe(
+        recipe, store=store, dist=dist, sandbox_factory=sandbox_factory, progress=progress,
+        image_search=image_search, tools=tools, force=True,
+    )  # fmt: skip
+    return RebuildFromResult(attested=attested, report=report)

@@ -7,7 +7,7 @@ dotted key, so a user fixes a recipe in one pass instead of one error per run.
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,9 +20,10 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from builder.errors import RecipeError
+from builder.errors import BuilderError, RecipeError
 from builder.limits import Limits
 from builder.names import NormalizedName, Sha256, is_sha256, normalize
+from builder.problems import Problems, required_str, table
 from builder.variation import KINDS
 
 REPAIR_MODES = ("auto", "skip")
@@ -44,6 +45,17 @@ class PinnedFile:
     def as_dict(self) -> dict[str, str]:
         pin = {"name": self.name, "version": self.version, "file": self.file, "sha256": self.sha256}
         return pin | ({"index": self.index} if self.index else {})
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> PinnedFile:
+        """From `as_dict`'s form (KeyError or TypeError when it is not that)."""
+        return cls(
+            name=normalize(data["name"]),
+            version=str(data["version"]),
+            file=str(data["file"]),
+            sha256=Sha256(data["sha256"]),
+            index=data.get("index"),
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,58 +107,6 @@ class Recipe:
         }
 
 
-class Problems:
-    """Collects every problem in one file, each prefixed with the file and key."""
-
-    def __init__(
-        self, path: Path, hint: str = "docs/recipes.md lists every key of a recipe"
-    ) -> None:
-        self.path = path
-        self.hint = hint
-        self.items: list[str] = []
-
-    def add(self, key: str, message: str) -> None:
-        self.items.append(f"{self.path}: {key}: {message}")
-
-    def raise_if_any(self) -> None:
-        if self.items:
-            count = len(self.items)
-            head = f"{self.path}: {count} problem{'s' if count > 1 else ''}"
-            raise RecipeError("\n".join([head, *self.items]), hint=self.hint)
-
-
-def table(
-    data: Mapping[str, Any], key: str, allowed: set[str], problems: Problems, prefix: str = ""
-) -> Mapping[str, Any]:
-    value = data.get(key, {})
-    dotted = f"{prefix}{key}"
-    if not isinstance(value, Mapping):
-        problems.add(dotted, f"expected a table, got {type(value).__name__}")
-        return {}
-    for unknown in sorted(set(value) - allowed):
-        problems.add(f"{dotted}.{unknown}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
-    return value
-
-
-def required_str(
-    data: Mapping[str, Any],
-    key: str,
-    dotted: str,
-    problems: Problems,
-    check: Callable[[str], str | None] | None = None,
-) -> str:
-    value = data.get(key)
-    if value is None:
-        problems.add(dotted, "missing")
-        return ""
-    if not isinstance(value, str) or not value:
-        problems.add(dotted, f"expected a non-empty string, got {value!r}")
-        return ""
-    if check is not None and (why := check(value)) is not None:
-        problems.add(dotted, why)
-    return value
-
-
 def _check_sha256(value: str) -> str | None:
     return None if is_sha256(value) else f"expected 64 lowercase hex characters, got {value!r}"
 
@@ -175,14 +135,16 @@ def _check_wheel_file(value: str) -> str | None:
     return None
 
 
-def _pinned_sdist(table: Mapping[str, Any], name: str, version: str, p: Problems) -> PinnedFile:
-    file = required_str(table, "file", "sdist.file", p, _check_sdist_file)
-    sha = required_str(table, "sha256", "sdist.sha256", p, _check_sha256)
-    index = _optional_index(table, "sdist.index", p)
-    if file and _check_sdist_file(file) is None and name and version:
+def _pinned_sdist(
+    table: Mapping[str, Any], name: str, version: str, p: Problems, prefix: str = ""
+) -> PinnedFile:
+    file = required_str(table, "file", f"{prefix}sdist.file", p, _check_sdist_file)
+    sha = required_str(table, "sha256", f"{prefix}sdist.sha256", p, _check_sha256)
+    index = _optional_index(table, f"{prefix}sdist.index", p)
+    if file and _check_sdist_file(file) is None and name and _check_version(version) is None:
         sd_name, sd_version = parse_sdist_filename(file)
-        if sd_name != normalize(name) or str(sd_version) != str(Version(version or "0")):
-            p.add("sdist.file", f"{file!r} is not {name} {version}")
+        if sd_name != normalize(name) or sd_version != Version(version):
+            p.add(f"{prefix}sdist.file", f"{file!r} is not {name} {version}")
     return PinnedFile(
         name=normalize(name), version=version, file=file, sha256=Sha256(sha), index=index
     )
@@ -232,22 +194,36 @@ def parse_pinned_wheels(value: Any, array: str, p: Problems) -> tuple[PinnedFile
     return tuple(pins)
 
 
-def _env(value: Any, p: Problems) -> dict[str, str]:
+def _env(value: Any, dotted: str, p: Problems) -> dict[str, str]:
     if not isinstance(value, Mapping):
-        p.add("build.env", 'expected a table of NAME = "value" strings')
+        p.add(dotted, 'expected a table of NAME = "value" strings')
         return {}
     env = {}
     for key, val in value.items():
         if not isinstance(val, str):
-            p.add(f"build.env.{key}", f"expected a string, got {val!r}")
+            p.add(f"{dotted}.{key}", f"expected a string, got {val!r}")
         elif key in _ENV_RESERVED:
-            p.add(f"build.env.{key}", "set by builder for reproducibility; remove it")
+            p.add(f"{dotted}.{key}", "set by builder for reproducibility; remove it")
         else:
             env[str(key)] = val
     return env
 
 
-def _limits(table: Mapping[str, Any], p: Problems) -> Limits:
+def _epoch(value: Any, dotted: str, p: Problems) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        p.add(dotted, f"expected a non-negative integer, got {value!r}")
+        return None
+    return value
+
+
+def _repair(value: Any, dotted: str, p: Problems) -> str:
+    if value not in REPAIR_MODES:
+        p.add(dotted, f"expected one of {', '.join(REPAIR_MODES)}, got {value!r}")
+        return "auto"
+    return str(value)
+
+
+def _limits(table: Mapping[str, Any], dotted: str, p: Problems) -> Limits:
     defaults = Limits()
     values: dict[str, Any] = {}
     for key, default in defaults.as_dict().items():
@@ -255,62 +231,57 @@ def _limits(table: Mapping[str, Any], p: Problems) -> Limits:
             continue
         val = table[key]
         if isinstance(val, bool) or not isinstance(val, type(default) | int) or val <= 0:
-            p.add(f"limits.{key}", f"expected a positive number, got {val!r}")
+            p.add(f"{dotted}.{key}", f"expected a positive number, got {val!r}")
         else:
             values[key] = val
     return Limits(**values)
 
 
-def _rebuild_policy(table: Mapping[str, Any], p: Problems) -> RebuildPolicy:
+def _rebuild_policy(table: Mapping[str, Any], dotted: str, p: Problems) -> RebuildPolicy:
     lists = {}
     for key in ("fixed", "also"):
         value = table.get(key, [])
         if not isinstance(value, list) or not all(v in KINDS for v in value):
-            p.add(f"rebuild.{key}", f"expected a list of variations among {', '.join(KINDS)}")
+            p.add(f"{dotted}.{key}", f"expected a list of variations among {', '.join(KINDS)}")
             value = []
         lists[key] = tuple(value)
     reason = table.get("reason", "")
     if not isinstance(reason, str) or (lists["fixed"] and not reason.strip()):
-        p.add("rebuild.reason", "say why the build depends on what `fixed` keeps fixed")
+        p.add(f"{dotted}.reason", "say why the build depends on what `fixed` keeps fixed")
         reason = ""
     return RebuildPolicy(fixed=lists["fixed"], also=lists["also"], reason=reason)
 
 
+_TOP_KEYS = {"package", "sdist", "build", "limits", "rebuild"}
+_BUILD_KEYS = {"image", "requires", "env", "source-date-epoch", "repair"}
+_SDIST_KEYS = {"file", "sha256", "index"}
+_REBUILD_KEYS = {"fixed", "also", "reason"}
+
+
 def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
+    """A recipe from its TOML tables; every problem reported at once."""
     p = Problems(path)
-    for unknown in sorted(set(data) - {"package", "sdist", "build", "limits", "rebuild"}):
-        p.add(unknown, "unknown key (allowed: build, limits, package, rebuild, sdist)")
+    for unknown in sorted(set(data) - _TOP_KEYS):
+        p.add(unknown, f"unknown key (allowed: {', '.join(sorted(_TOP_KEYS))})")
     package = table(data, "package", {"name", "version"}, p)
     name = required_str(package, "name", "package.name", p)
     version = required_str(package, "version", "package.version", p, _check_version)
-    sdist = _pinned_sdist(table(data, "sdist", {"file", "sha256", "index"}, p), name, version, p)
-    build_keys = {"image", "requires", "env", "source-date-epoch", "repair"}
-    build = table(data, "build", build_keys, p)
-    image = required_str(build, "image", "build.image", p)
-    requires = parse_pinned_wheels(build.get("requires", []), "build.requires", p)
-    env = _env(build.get("env", {}), p)
-    sde = build.get("source-date-epoch")
-    if sde is not None and (isinstance(sde, bool) or not isinstance(sde, int) or sde < 0):
-        p.add("build.source-date-epoch", f"expected a non-negative integer, got {sde!r}")
-    repair = build.get("repair", "auto")
-    if repair not in REPAIR_MODES:
-        p.add("build.repair", f"expected one of {', '.join(REPAIR_MODES)}, got {repair!r}")
-    limits = _limits(table(data, "limits", set(Limits().as_dict()), p), p)
-    rebuild = _rebuild_policy(table(data, "rebuild", {"fixed", "also", "reason"}, p), p)
-    p.raise_if_any()
-    return Recipe(
+    build = table(data, "build", _BUILD_KEYS, p)
+    recipe = Recipe(
         path=path,
         name=normalize(name),
         version=version,
-        sdist=sdist,
-        image=image,
-        requires=requires,
-        env=env,
-        source_date_epoch=sde,
-        repair=repair,
-        limits=limits,
-        rebuild=rebuild,
+        sdist=_pinned_sdist(table(data, "sdist", _SDIST_KEYS, p), name, version, p),
+        image=required_str(build, "image", "build.image", p),
+        requires=parse_pinned_wheels(build.get("requires", []), "build.requires", p),
+        env=_env(build.get("env", {}), "build.env", p),
+        source_date_epoch=_epoch(build.get("source-date-epoch"), "build.source-date-epoch", p),
+        repair=_repair(build.get("repair", "auto"), "build.repair", p),
+        limits=_limits(table(data, "limits", set(Limits().as_dict()), p), "limits", p),
+        rebuild=_rebuild_policy(table(data, "rebuild", _REBUILD_KEYS, p), "rebuild", p),
     )
+    p.raise_if_any()
+    return recipe
 
 
 def load_recipe(path: Path) -> Recipe:
@@ -329,26 +300,45 @@ def load_recipe(path: Path) -> Recipe:
     return parse_recipe(data, path)
 
 
-def recipe_from_parameters(
-    params: Mapping[str, Any], limits: Mapping[str, Any], where: Path
-) -> Recipe:
-    """The recipe an attestation's externalParameters describe (validated like a file).
+_PARAMETER_KEYS = {
+    "name", "version", "sdist", "image", "requires", "env", "source_date_epoch", "repair",
+    "rebuild",
+}  # fmt: skip
 
-    `where` names the attestation in any error; limits come from internalParameters.
-    """
-    build: dict[str, Any] = {
-        "image": params.get("image"),
-        "requires": params.get("requires", []),
-        "env": params.get("env", {}),
-        "repair": params.get("repair", "auto"),
-    }
-    if params.get("source_date_epoch") is not None:
-        build["source-date-epoch"] = params["source_date_epoch"]
-    data = {
-        "package": {"name": params.get("name"), "version": params.get("version")},
-        "sdist": dict(params.get("sdist", {})),
-        "build": build,
-        "limits": dict(limits),
-        "rebuild": {k: v for k, v in dict(params.get("rebuild", {})).items() if v},
-    }
-    return parse_recipe(data, where)
+
+def recipe_from_parameters(
+    params: Any, limits: Any, where: Path, error: type[BuilderError] = RecipeError
+) -> Recipe:
+    """The recipe an attestation's externalParameters describe (Recipe.external_parameters
+    is their form), with the limits of its internalParameters; validated field by field
+    as a recipe file is. `where` names the attestation in any error."""
+    p = Problems(
+        where, hint="the attestation does not describe a recipe builder knows", error=error
+    )
+    prefix = "externalParameters."
+    if not isinstance(params, Mapping):
+        p.add("externalParameters", "expected an object")
+        p.raise_if_any()
+    for unknown in sorted(set(params) - _PARAMETER_KEYS):
+        p.add(f"{prefix}{unknown}", "unknown key")
+    name = required_str(params, "name", f"{prefix}name", p)
+    version = required_str(params, "version", f"{prefix}version", p, _check_version)
+    sdist = table(params, "sdist", _SDIST_KEYS, p, prefix)
+    limits_table = limits if isinstance(limits, Mapping) else {}
+    recipe = Recipe(
+        path=where,
+        name=normalize(name),
+        version=version,
+        sdist=_pinned_sdist(sdist, name, version, p, prefix),
+        image=required_str(params, "image", f"{prefix}image", p),
+        requires=parse_pinned_wheels(params.get("requires", []), f"{prefix}requires", p),
+        env=_env(params.get("env", {}), f"{prefix}env", p),
+        source_date_epoch=_epoch(params.get("source_date_epoch"), f"{prefix}source_date_epoch", p),
+        repair=_repair(params.get("repair", "auto"), f"{prefix}repair", p),
+        limits=_limits(limits_table, "internalParameters.limits", p),
+        rebuild=_rebuild_policy(
+            table(params, "rebuild", _REBUILD_KEYS, p, prefix), f"{prefix}rebuild", p
+        ),
+    )
+    p.raise_if_any()
+    return recipe

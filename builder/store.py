@@ -21,6 +21,7 @@ from typing import Any, BinaryIO
 import platformdirs
 
 from builder import owner
+from builder.encoding import pretty_json
 from builder.errors import FetchError, StoreError
 from builder.names import Sha256, is_sha256
 
@@ -38,11 +39,6 @@ def sha256_file(path: Path) -> Sha256:
         while chunk := f.read(CHUNK):
             digest.update(chunk)
     return Sha256(digest.hexdigest())
-
-
-def canonical_json(data: Any) -> bytes:
-    """The one serialization used for anything hashed: sorted keys, no whitespace."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -197,8 +193,7 @@ class Store:
         return data if isinstance(data, dict) else None
 
     def write_record(self, build_key: str, record: dict[str, Any]) -> None:
-        text = json.dumps(record, indent=2, sort_keys=True) + "\n"
-        write_atomic(self.record_path(build_key), text.encode())
+        write_atomic(self.record_path(build_key), pretty_json(record))
 
 
 def _owned(prefix: str) -> str:

@@ -1,46 +1,159 @@
 """The build record: every input by sha256, the exact run, and the output.
 
-It is the raw material of provenance (see DESIGN.md, attest); kept in the store under the
-build key and written beside the wheel in dist/.
+It is the raw material of provenance (see DESIGN.md, attest): frozen dataclasses, turned
+into JSON only where it is written (the store, under the build key, and dist/ beside the
+wheel) and read back from JSON only there.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
-from dataclasses import asdict
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from builder import __version__
-from builder.build.run import BuiltWheel
 from builder.build.staging import driver_digest
-from builder.fetch.sources import Sources
-from builder.images import Image
+from builder.encoding import canonical_json
+from builder.fetch.sources import Crate, Sources
+from builder.images import DebPackage, Image
+from builder.limits import Limits
 from builder.names import Sha256
-from builder.recipe import Recipe
-from builder.store import canonical_json
+from builder.recipe import PinnedFile, Recipe
+from builder.sandbox import RunSpec
+
+if TYPE_CHECKING:
+    from builder.build.run import BuiltWheel
 
 RECORD_VERSION = 2
 
 
-def inputs(recipe: Recipe, image: Image, sources: Sources) -> dict[str, Any]:
+class RecordError(ValueError):
+    """JSON that is not a build record (of this version)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImageInput:
+    name: str
+    digest: Sha256
+    definition_sha256: Sha256
+    packages: tuple[DebPackage, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Inputs:
     """Everything the build reads, by content digest."""
-    return {
-        "sdist": sources.sdist.as_dict(),
-        "requires": [r.as_dict() for r in sources.requires],
-        "tools": [t.as_dict() for t in sources.tools],
-        "crates": [
-            {"name": c.name, "version": c.version, "file": c.file, "sha256": c.sha256}
-            for c in sources.crates
-        ],
-        "image": {
-            "name": image.name,
-            "digest": f"sha256:{image.digest}",
-            "definition_sha256": image.definition_sha256,
-            "packages": [asdict(p) for p in image.packages],
-        },
-        "driver": {"sha256": driver_digest()},
-    }
+
+    sdist: PinnedFile
+    requires: tuple[PinnedFile, ...]
+    tools: tuple[PinnedFile, ...]
+    crates: tuple[Crate, ...]
+    image: ImageInput
+    driver_sha256: Sha256
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenvsRef:
+    key: str
+    archive_sha256: Sha256
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MountRecord:
+    target: str
+    read_only: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """How the run was set up: backend, command, exact environment, mounts, limits."""
+
+    backend: str
+    command: tuple[str, ...]
+    env: Mapping[str, str]
+    mounts: tuple[MountRecord, ...]
+    tmpfs: tuple[str, ...]
+    workdir: str
+    network: bool
+    user: str
+    hostname: str
+    cpuset: str | None
+    limits: Limits
+    venvs: VenvsRef | None = None
+
+    @classmethod
+    def of(cls, spec: RunSpec, backend: str, venvs: VenvsRef | None) -> RunRecord:
+        return cls(
+            backend=backend,
+            command=spec.command,
+            env=dict(spec.env),
+            mounts=tuple(MountRecord(target=m.target, read_only=m.read_only) for m in spec.mounts),
+            tmpfs=spec.tmpfs,
+            workdir=spec.workdir,
+            network=spec.network,
+            user=spec.user,
+            hostname=spec.hostname,
+            cpuset=spec.cpuset,
+            limits=spec.limits,
+            venvs=venvs,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Output:
+    wheel: str
+    sha256: Sha256
+    unrepaired_wheel: str
+    grafted_libraries: tuple[str, ...]
+
+    @property
+    def repaired(self) -> bool:
+        return self.wheel != self.unrepaired_wheel
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RebuildSummary:
+    """The rebuilds' outcome; the whole report is kept in the store by its sha256."""
+
+    builds: int
+    reproducible: bool
+    sha256s: tuple[Sha256, ...]
+    normalized_equal: bool | None
+    report_sha256: Sha256
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildRecord:
+    build_key: Sha256
+    invocation_id: str
+    recipe_path: str
+    parameters: Mapping[str, Any]  # the recipe as data: SLSA's externalParameters
+    inputs: Inputs
+    run: RunRecord
+    started_on: str
+    finished_on: str
+    durations_s: Mapping[str, float]
+    output: Output
+    log_sha256: Sha256
+    rebuild: RebuildSummary | None = None
+    builder_version: str = __version__
+    record_version: int = RECORD_VERSION
+
+    @property
+    def source_date_epoch(self) -> int:
+        return int(self.run.env["SOURCE_DATE_EPOCH"])
+
+    def with_rebuild(self, summary: RebuildSummary) -> BuildRecord:
+        return replace(self, rebuild=summary)
+
+    def to_json(self) -> dict[str, Any]:
+        return record_to_json(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> BuildRecord:
+        """The record `data` holds; RecordError when it is not one of this version."""
+        return record_from_json(data)
 
 
 def build_key(recipe: Recipe, image: Image, sources: Sources) -> Sha256:
@@ -65,24 +178,169 @@ def make_record(
     built: BuiltWheel,
     started_on: str,
     finished_on: str,
-) -> dict[str, Any]:
-    return {
-        "record_version": RECORD_VERSION,
-        "builder_version": __version__,
-        "build_key": key,
-        "invocation_id": uuid.uuid4().hex,
-        "recipe": {"path": str(recipe.path), "parameters": recipe.external_parameters()},
-        "inputs": inputs(recipe, image, sources),
-        "run": built.run,
-        "started_on": started_on,
-        "finished_on": finished_on,
-        "durations_s": {"build": built.duration_s, **built.timings},
-        "output": {
-            "wheel": built.file,
-            "sha256": built.sha256,
-            "unrepaired_wheel": built.unrepaired_file,
-            "repaired": built.file != built.unrepaired_file,
-            "grafted_libraries": list(built.grafted_libraries),
+) -> BuildRecord:
+    return BuildRecord(
+        build_key=key,
+        invocation_id=uuid.uuid4().hex,
+        recipe_path=str(recipe.path),
+        parameters=recipe.external_parameters(),
+        inputs=Inputs(
+            sdist=sources.sdist,
+            requires=sources.requires,
+            tools=sources.tools,
+            crates=sources.crates,
+            image=ImageInput(
+                name=image.name,
+                digest=image.digest,
+                definition_sha256=image.definition_sha256,
+                packages=image.packages,
+            ),
+            driver_sha256=driver_digest(),
+        ),
+        run=built.run,
+        started_on=started_on,
+        finished_on=finished_on,
+        durations_s={"build": built.duration_s, **built.timings},
+        output=Output(
+            wheel=built.file,
+            sha256=built.sha256,
+            unrepaired_wheel=built.unrepaired_file,
+            grafted_libraries=built.grafted_libraries,
+        ),
+        log_sha256=built.log_sha256,
+    )
+
+
+# JSON, at the edges only. The layout is documented in docs/attestations.md ("the record").
+
+
+def record_to_json(record: BuildRecord) -> dict[str, Any]:
+    inputs, run, output = record.inputs, record.run, record.output
+    data: dict[str, Any] = {
+        "record_version": record.record_version,
+        "builder_version": record.builder_version,
+        "build_key": record.build_key,
+        "invocation_id": record.invocation_id,
+        "recipe": {"path": record.recipe_path, "parameters": dict(record.parameters)},
+        "inputs": {
+            "sdist": inputs.sdist.as_dict(),
+            "requires": [r.as_dict() for r in inputs.requires],
+            "tools": [t.as_dict() for t in inputs.tools],
+            "crates": [c.as_dict() for c in inputs.crates],
+            "image": {
+                "name": inputs.image.name,
+                "digest": f"sha256:{inputs.image.digest}",
+                "definition_sha256": inputs.image.definition_sha256,
+                "packages": [p.as_dict() for p in inputs.image.packages],
+            },
+            "driver": {"sha256": inputs.driver_sha256},
         },
-        "log": {"sha256": built.log_sha256},
+        "run": {
+            "backend": run.backend,
+            "command": list(run.command),
+            "env": dict(run.env),
+            "mounts": [{"target": m.target, "read_only": m.read_only} for m in run.mounts],
+            "tmpfs": list(run.tmpfs),
+            "workdir": run.workdir,
+            "network": run.network,
+            "user": run.user,
+            "hostname": run.hostname,
+            "cpuset": run.cpuset,
+            "limits": run.limits.as_dict(),
+            **({"venvs": _venvs_json(run.venvs)} if run.venvs else {}),
+        },
+        "started_on": record.started_on,
+        "finished_on": record.finished_on,
+        "durations_s": dict(record.durations_s),
+        "output": {
+            "wheel": output.wheel,
+            "sha256": output.sha256,
+            "unrepaired_wheel": output.unrepaired_wheel,
+            "repaired": output.repaired,
+            "grafted_libraries": list(output.grafted_libraries),
+        },
+        "log": {"sha256": record.log_sha256},
     }
+    if record.rebuild is not None:
+        data["rebuild"] = {
+            "builds": record.rebuild.builds,
+            "reproducible": record.rebuild.reproducible,
+            "sha256s": list(record.rebuild.sha256s),
+            "normalized_equal": record.rebuild.normalized_equal,
+            "report_sha256": record.rebuild.report_sha256,
+        }
+    return data
+
+
+def _venvs_json(venvs: VenvsRef) -> dict[str, str]:
+    return {"key": venvs.key, "archive_sha256": venvs.archive_sha256}
+
+
+def record_from_json(data: Any) -> BuildRecord:
+    version = data.get("record_version") if isinstance(data, dict) else None
+    if version != RECORD_VERSION:
+        raise RecordError(f"not a build record of version {RECORD_VERSION} (found {version!r})")
+    try:
+        return _record(data)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise RecordError(f"not a build record: {exc!r}") from exc
+
+
+def _record(data: Mapping[str, Any]) -> BuildRecord:
+    inputs, run, output = data["inputs"], data["run"], data["output"]
+    image = inputs["image"]
+    rebuild = data.get("rebuild")
+    return BuildRecord(
+        record_version=int(data["record_version"]),
+        builder_version=str(data["builder_version"]),
+        build_key=Sha256(data["build_key"]),
+        invocation_id=str(data["invocation_id"]),
+        recipe_path=str(data["recipe"]["path"]),
+        parameters=dict(data["recipe"]["parameters"]),
+        inputs=Inputs(
+            sdist=PinnedFile.from_json(inputs["sdist"]),
+            requires=tuple(PinnedFile.from_json(r) for r in inputs["requires"]),
+            tools=tuple(PinnedFile.from_json(t) for t in inputs["tools"]),
+            crates=tuple(Crate.from_json(c) for c in inputs["crates"]),
+            image=ImageInput(
+                name=image["name"],
+                digest=Sha256(str(image["digest"]).removeprefix("sha256:")),
+                definition_sha256=Sha256(image["definition_sha256"]),
+                packages=tuple(DebPackage(**p) for p in image["packages"]),
+            ),
+            driver_sha256=Sha256(inputs["driver"]["sha256"]),
+        ),
+        run=RunRecord(
+            backend=run["backend"],
+            command=tuple(run["command"]),
+            env=dict(run["env"]),
+            mounts=tuple(MountRecord(**m) for m in run["mounts"]),
+            tmpfs=tuple(run["tmpfs"]),
+            workdir=run["workdir"],
+            network=bool(run["network"]),
+            user=run["user"],
+            hostname=run["hostname"],
+            cpuset=run.get("cpuset"),
+            limits=Limits(**run["limits"]),
+            venvs=VenvsRef(**run["venvs"]) if run.get("venvs") else None,
+        ),
+        started_on=str(data["started_on"]),
+        finished_on=str(data["finished_on"]),
+        durations_s=dict(data["durations_s"]),
+        output=Output(
+            wheel=output["wheel"],
+            sha256=Sha256(output["sha256"]),
+            unrepaired_wheel=output["unrepaired_wheel"],
+            grafted_libraries=tuple(output["grafted_libraries"]),
+        ),
+        log_sha256=Sha256(data["log"]["sha256"]),
+        rebuild=RebuildSummary(
+            builds=int(rebuild["builds"]),
+            reproducible=bool(rebuild["reproducible"]),
+            sha256s=tuple(rebuild["sha256s"]),
+            normalized_equal=rebuild["normalized_equal"],
+            report_sha256=Sha256(rebuild["report_sha256"]),
+        )
+        if rebuild
+        else None,
+    )

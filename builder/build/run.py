@@ -12,10 +12,10 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from builder.build.record import RunRecord
 from builder.build.staging import run_spec, stage
 from builder.build.venvs import prepared_venvs
 from builder.errors import BuildFailed
@@ -42,7 +42,7 @@ class BuiltWheel:
     unrepaired_file: str
     grafted_libraries: tuple[str, ...]
     log_sha256: Sha256
-    run: dict[str, Any]
+    run: RunRecord
     timings: dict[str, float]
     duration_s: float
 
@@ -145,7 +145,7 @@ def run_build(
             unrepaired_file=outcome.unrepaired or wheel.name,
             grafted_libraries=grafted_libraries(wheel),
             log_sha256=log_sha,
-            run={"backend": sandbox.name, **spec.describe(), "venvs": venvs.describe()},
+            run=RunRecord.of(spec, sandbox.name, venvs.ref),
             timings=dict(outcome.timings),
             duration_s=round(time.monotonic() - started, 3),
         )

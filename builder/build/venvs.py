@@ -16,7 +16,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from builder.build.record import VenvsRef
 from builder.build.staging import StagedFile, driver_digest, run_spec, stage
+from builder.encoding import canonical_json, pretty_json
 from builder.errors import ArchiveError, BuildFailed, StoreError
 from builder.fetch.sources import Sources
 from builder.images import Image
@@ -27,7 +29,7 @@ from builder.limits import Limits
 from builder.names import Sha256
 from builder.progress import Progress
 from builder.sandbox import Sandbox
-from builder.store import Store, canonical_json
+from builder.store import Store
 
 MANIFEST = "builder-venvs.json"  # in the folder: the key and the archive it was unpacked from
 LIMITS = Limits(timeout_s=600)
@@ -38,6 +40,10 @@ class PreparedVenvs:
     key: str
     path: Path
     archive_sha256: Sha256
+
+    @property
+    def ref(self) -> VenvsRef:
+        return VenvsRef(key=self.key, archive_sha256=self.archive_sha256)
 
     def describe(self) -> dict[str, str]:
         return {"key": self.key, "archive_sha256": self.archive_sha256}
@@ -120,7 +126,7 @@ def _make(
         unpacked = work / "venvs"
         _unpack(store.path_of(archive_sha), unpacked)
         prepared = PreparedVenvs(key=key, path=target, archive_sha256=archive_sha)
-        (unpacked / MANIFEST).write_text(json.dumps(prepared.describe(), indent=2))
+        (unpacked / MANIFEST).write_bytes(pretty_json(prepared.describe()))
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             unpacked.rename(target)

@@ -16,8 +16,7 @@ from builder.cli.common import add_build_options, open_store, sandbox_factory
 from builder.cli.diff import render
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import NotReproducible
-from builder.pipeline import BuildReport, build_recipe
-from builder.provenance.bundle import attest
+from builder.pipeline import BuildReport, Signing, build_recipe
 from builder.provenance.signing import default_key_path, load_signer, new_key
 from builder.variation import DEFAULT_KINDS, KINDS, parse_kinds
 
@@ -63,6 +62,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run(args: argparse.Namespace) -> int:
     if args.rebuilds < 0:
         raise SystemExit(2)
+    signing = (
+        None if args.no_attest else Signing(signer=_signer(args.key), folder=args.attestations)
+    )
     report = build_recipe(
         args.recipe,
         store=open_store(args),
@@ -73,18 +75,14 @@ def run(args: argparse.Namespace) -> int:
         vary=args.vary,
         no_vary=args.no_vary,
         normalize=args.normalize,
+        signing=signing,
     )
     if args.json:
-        print_json(report.record)
-    else:
-        _summary(report)
-    if not args.no_attest:
-        rebuild = report.rebuild.to_json() if report.rebuild is not None else None
-        bundle = attest(
-            report.wheel, report.record, rebuild, signer=_signer(args.key), folder=args.attestations
-        )
+        print_json(report.record.to_json())
+    _summary(report)
+    if report.bundle is not None:
         err_console().print(
-            f"  attestation {bundle.path} ({len(bundle.envelopes)} signed statements)"
+            f"  attestation {report.bundle.path} ({len(report.bundle.envelopes)} signed statements)"
         )
     if report.rebuild is not None and not report.rebuild.reproducible:
         console = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         other,
         labels=("rebuild", label),
         store=store,
-        epoch=int(built.record["run"]["env"]["SOURCE_DATE_EPOCH"]),
+        epoch=built.record.source_date_epoch,
         normalize=args.normalize,
     )
     if args.json:

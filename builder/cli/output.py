@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from functools import cache
 from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+
+from builder.encoding import pretty_json
 
 
 @cache
@@ -17,7 +18,7 @@ def err_console() -> Console:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    sys.stdout.write(pretty_json(data).decode())
 
 
 class TerminalProgress:

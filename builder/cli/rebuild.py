@@ -8,7 +8,7 @@ from pathlib import Path
 from builder.cli.common import add_build_options, open_store, sandbox_factory
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import NotReproducible
-from builder.provenance.rebuild_from import rebuild_from
+from builder.pipeline import rebuild_from_attestation
 from builder.provenance.signing import load_public_key
 
 
@@ -26,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     key = load_public_key(args.key) if args.key else None
     if key is None:
         console.print("[yellow]warning:[/] no --key: the attestation's signature is not checked")
-    result = rebuild_from(
+    result = rebuild_from_attestation(
         args.bundle,
         key=key,
         store=open_store(args),

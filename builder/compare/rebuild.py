@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from builder.build.record import BuildRecord
 from builder.build.run import run_build
 from builder.compare.diff.model import WheelDiff
 from builder.compare.diff.wheel import diff_wheels
@@ -107,7 +108,7 @@ def rebuild(
     image: Image,
     sources: Sources,
     *,
-    record: dict[str, Any],
+    record: BuildRecord,
     store: Store,
     sandbox: Callable[[], Sandbox],
     progress: Progress,
@@ -115,7 +116,7 @@ def rebuild(
     kinds: frozenset[str],
     normalize: bool = False,
 ) -> RebuildReport:
-    reference = record["output"]
+    reference = record.output
     rebuilds = []
     differences = []
     for variation in rebuild_variations(count, kinds):
@@ -132,10 +133,10 @@ def rebuild(
                 duration_s=built.duration_s,
             )
         )
-        if built.sha256 != reference["sha256"]:
+        if built.sha256 != reference.sha256:
             progress.status(f"rebuild {variation.index} differs: {built.sha256[:16]}")
             diff = diff_wheels(
-                store.verified_path(Sha256(reference["sha256"]), reference["wheel"]),
+                store.verified_path(reference.sha256, reference.wheel),
                 store.verified_path(built.sha256, built.file),
                 labels=("reference build", f"rebuild {variation.index}"),
             )
@@ -144,8 +145,8 @@ def rebuild(
             progress.status(f"rebuild {variation.index} is bit-for-bit identical")
     normalized = None
     if normalize:
-        epoch = int(record["run"]["env"]["SOURCE_DATE_EPOCH"])
-        wheels = [(Sha256(reference["sha256"]), reference["wheel"])]
+        epoch = record.source_date_epoch
+        wheels = [(reference.sha256, reference.wheel)]
         wheels += [(r.sha256, r.wheel) for r in rebuilds]
         normalized = tuple(_normalized(store, sha, name, epoch) for sha, name in wheels)
     return RebuildReport(
@@ -153,9 +154,9 @@ def rebuild(
         policy=recipe.rebuild.as_dict(),
         name=recipe.name,
         version=recipe.version,
-        build_key=record["build_key"],
-        reference_wheel=reference["wheel"],
-        reference_sha256=Sha256(reference["sha256"]),
+        build_key=record.build_key,
+        reference_wheel=reference.wheel,
+        reference_sha256=reference.sha256,
         kinds=tuple(sorted(kinds)),
         rebuilds=tuple(rebuilds),
         differences=tuple(differences),

@@ -12,9 +12,10 @@ from __future__ import annotations
 import os
 import posixpath
 import tomllib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from builder.build.staging import StagedFile, run_spec, stage
 from builder.errors import FetchError
@@ -45,6 +46,18 @@ class Crate:
     @property
     def file(self) -> str:
         return f"{self.name}-{self.version}.crate"
+
+    def as_dict(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "file": self.file,
+            "sha256": self.sha256,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Crate:
+        return cls(name=data["name"], version=data["version"], sha256=Sha256(data["sha256"]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,11 +16,13 @@ from typing import Any
 
 from securesystemslib.signer import Signer
 
+from builder.build.record import BuildRecord
+from builder.encoding import canonical_json
 from builder.errors import VerificationFailed
 from builder.provenance.sbom import wheel_sbom
 from builder.provenance.signing import sign_statement
 from builder.provenance.statements import provenance_statement, rebuild_statement, sbom_statement
-from builder.store import canonical_json, write_atomic
+from builder.store import write_atomic
 
 BUNDLE_SUFFIX = ".intoto.jsonl"
 
@@ -36,7 +38,7 @@ def bundle_path(folder: Path, wheel_name: str) -> Path:
 
 
 def statements(
-    wheel: Path, record: dict[str, Any], rebuild_report: dict[str, Any] | None
+    wheel: Path, record: BuildRecord, rebuild_report: dict[str, Any] | None
 ) -> list[dict[str, Any]]:
     rebuild_sha = None
     if rebuild_report is not None:
@@ -50,7 +52,7 @@ def statements(
 
 def attest(
     wheel: Path,
-    record: dict[str, Any],
+    record: BuildRecord,
     rebuild_report: dict[str, Any] | None,
     *,
     signer: Signer,
@@ -64,7 +66,7 @@ def attest(
 
 
 def _line(envelope: dict[str, Any]) -> bytes:
-    return json.dumps(envelope, sort_keys=True, separators=(",", ":")).encode() + b"\n"
+    return canonical_json(envelope) + b"\n"
 
 
 def read_bundle(path: Path) -> Sequence[dict[str, Any]]:

@@ -1,9 +1,9 @@
-"""The auditor's path: rebuild a wheel from its provenance alone, and compare.
+"""The auditor's inputs: a recipe, tools and image read from a provenance alone.
 
 The recipe is the provenance's externalParameters; the inputs are fetched by the digests
 it names; the image must be made again from its definition and have the attested digest
-(else the error lists the Debian packages whose versions differ). The rebuilt wheel must
-have the subject's sha256.
+(else the error lists the Debian packages whose versions differ). builder.pipeline runs
+the build and compares its sha256 with the subject's.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,16 +18,12 @@ from typing import Any
 from securesystemslib.signer import Key
 
 from builder.errors import ImageError, VerificationFailed
-from builder.images import Image, ensure_image, find_definition
+from builder.images import Image
 from builder.names import Sha256, normalize
-from builder.pipeline import BuildReport, build_recipe
-from builder.progress import Progress
 from builder.provenance.bundle import read_bundle
 from builder.provenance.signing import open_envelope
 from builder.provenance.statements import SLSA_PROVENANCE
-from builder.recipe import PinnedFile, recipe_from_parameters
-from builder.sandbox import Sandbox
-from builder.store import Store
+from builder.recipe import PinnedFile, Recipe, recipe_from_parameters
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,16 +36,6 @@ class AttestedBuild:
     def dependencies(self, role: str) -> list[dict[str, Any]]:
         deps = self.provenance["buildDefinition"]["resolvedDependencies"]
         return [d for d in deps if d.get("annotations", {}).get("role") == role]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RebuildFromResult:
-    attested: AttestedBuild
-    report: BuildReport
-
-    @property
-    def matches(self) -> bool:
-        return self.report.sha256 == self.attested.sha256
 
 
 def read_provenance(bundle: Path, key: Key | None) -> AttestedBuild:
@@ -130,33 +115,21 @@ def package_differences(image: Image, attested: list[str]) -> str:
     return "packages: " + ("; ".join(parts) or "the same versions (the tar differs otherwise)")
 
 
-def rebuild_from(
-    bundle: Path,
-    *,
-    key: Key | None,
-    store: Store,
-    dist: Path,
-    sandbox_factory: Callable[[], Sandbox],
-    progress: Progress,
-    image_search: tuple[Path, ...] | None = None,
-) -> RebuildFromResult:
+def attested_recipe(
+    bundle: Path, key: Key | None
+) -> tuple[AttestedBuild, Recipe, tuple[PinnedFile, ...]]:
+    """The provenance of `bundle` (its signature checked with `key`), the recipe its
+    externalParameters describe, and the tools it attests."""
     attested = read_provenance(bundle, key)
-    definition = attested.provenance["buildDefinition"]
-    recipe = recipe_from_parameters(
-        definition["externalParameters"],
-        definition["internalParameters"].get("limits", {}),
-        bundle,
-    )
-    image = ensure_image(find_definition(recipe.image, image_search), store, progress)
-    check_image(image, attested)
-    report = build_recipe(
-        recipe,
-        store=store,
-        dist=dist,
-        sandbox_factory=sandbox_factory,
-        progress=progress,
-        image_search=image_search,
-        tools=_pins(attested.dependencies("tool")),
-        force=True,
-    )
-    return RebuildFromResult(attested=attested, report=report)
+    try:
+        definition = attested.provenance["buildDefinition"]
+        params = definition["externalParameters"]
+        limits = definition["internalParameters"].get("limits", {})
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise VerificationFailed(f"{bundle}: the provenance has no {exc} field") from None
+    recipe = recipe_from_parameters(params, limits, bundle, error=VerificationFailed)
+    try:
+        tools = _pins(attested.dependencies("tool"))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise VerificationFailed(f"{bundle}: an attested tool is malformed: {exc!r}") from None
+    return attested, recipe, tools

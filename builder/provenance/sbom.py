@@ -24,6 +24,8 @@ from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
+from builder.build.record import BuildRecord
+
 COMPILED = (".so", ".pyd", ".dylib")
 
 
@@ -61,37 +63,36 @@ def _file_components(wheel: Path) -> list[Component]:
     return components
 
 
-def _crate_components(record: dict[str, Any]) -> list[Component]:
+def _crate_components(record: BuildRecord) -> list[Component]:
     return [
         Component(
-            name=c["name"],
-            version=c["version"],
+            name=c.name,
+            version=c.version,
             type=ComponentType.LIBRARY,
-            purl=PackageURL("cargo", None, c["name"], c["version"]),
-            hashes=[HashType(alg=HashAlgorithm.SHA_256, content=c["sha256"])],
+            purl=PackageURL("cargo", None, c.name, c.version),
+            hashes=[HashType(alg=HashAlgorithm.SHA_256, content=c.sha256)],
             properties=[Property(name="builder:kind", value="crate-from-cargo-lock")],
-            bom_ref=BomRef(f"pkg:cargo/{c['name']}@{c['version']}"),
+            bom_ref=BomRef(f"pkg:cargo/{c.name}@{c.version}"),
         )
-        for c in record["inputs"]["crates"]
+        for c in record.inputs.crates
     ]
 
 
-def wheel_sbom(wheel: Path, record: dict[str, Any]) -> dict[str, Any]:
-    params = record["recipe"]["parameters"]
-    output = record["output"]
-    purl = PackageURL("pypi", None, params["name"], params["version"])
+def wheel_sbom(wheel: Path, record: BuildRecord) -> dict[str, Any]:
+    sdist, output = record.inputs.sdist, record.output
+    purl = PackageURL("pypi", None, sdist.name, sdist.version)
     root = Component(
-        name=params["name"],
-        version=params["version"],
+        name=sdist.name,
+        version=sdist.version,
         type=ComponentType.LIBRARY,
         purl=purl,
-        hashes=[HashType(alg=HashAlgorithm.SHA_256, content=output["sha256"])],
-        properties=[Property(name="builder:wheel", value=output["wheel"])],
+        hashes=[HashType(alg=HashAlgorithm.SHA_256, content=output.sha256)],
+        properties=[Property(name="builder:wheel", value=output.wheel)],
         bom_ref=BomRef(str(purl)),
     )
-    bom = Bom(serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"sha256:{output['sha256']}"))
+    bom = Bom(serial_number=uuid.uuid5(uuid.NAMESPACE_URL, f"sha256:{output.sha256}"))
     bom.metadata.component = root
-    bom.metadata.timestamp = dt.datetime.fromisoformat(record["finished_on"])
+    bom.metadata.timestamp = dt.datetime.fromisoformat(record.finished_on)
     parts = [*_file_components(wheel), *_crate_components(record)]
     for part in parts:
         bom.components.add(part)

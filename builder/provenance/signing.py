@@ -21,6 +21,7 @@ from securesystemslib.dsse import Envelope
 from securesystemslib.exceptions import FormatError, UnsupportedLibraryError, VerificationError
 from securesystemslib.signer import CryptoSigner, Key, Signer, SSlibKey
 
+from builder.encoding import canonical_json
 from builder.errors import KeyProblem, VerificationFailed
 from builder.store import write_atomic
 
@@ -96,7 +97,7 @@ def load_public_key(path: Path) -> SSlibKey:
 
 def sign_statement(statement: dict[str, Any], signer: Signer) -> dict[str, Any]:
     """A DSSE envelope over the statement's canonical JSON."""
-    payload = json.dumps(statement, sort_keys=True, separators=(",", ":")).encode()
+    payload = canonical_json(statement)
     envelope = Envelope(payload=payload, payload_type=PAYLOAD_TYPE, signatures={})
     envelope.sign(signer)
     return envelope.to_dict()

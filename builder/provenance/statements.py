@@ -11,6 +11,8 @@ import datetime as dt
 from typing import Any
 
 from builder import __version__
+from builder.build.record import BuildRecord, Inputs
+from builder.recipe import PinnedFile
 
 PROJECT_URI = "https://github.com/builder-dev/builder"
 DOCS_URI = f"{PROJECT_URI}/blob/main/docs/attestations.md"
@@ -49,106 +51,97 @@ def _pypi(name: str, version: str) -> str:
     return f"pkg:pypi/{name}@{version}"
 
 
-def resolved_dependencies(inputs: dict[str, Any]) -> list[dict[str, Any]]:
+def _pin(pin: PinnedFile, role: str) -> dict[str, Any]:
+    return {
+        "name": pin.file,
+        "uri": _pypi(pin.name, pin.version),
+        "digest": {"sha256": pin.sha256},
+        "annotations": {"role": role},
+    }
+
+
+def resolved_dependencies(inputs: Inputs) -> list[dict[str, Any]]:
     """Every input of the build, each a ResourceDescriptor with its sha256."""
-    sdist = inputs["sdist"]
-    deps = [
-        {
-            "name": sdist["file"],
-            "uri": _pypi(sdist["name"], sdist["version"]),
-            "digest": {"sha256": sdist["sha256"]},
-            "annotations": {"role": "sdist"},
-        }
-    ]
-    for role, pins in (("build-requirement", inputs["requires"]), ("tool", inputs["tools"])):
-        deps += [
-            {
-                "name": p["file"],
-                "uri": _pypi(p["name"], p["version"]),
-                "digest": {"sha256": p["sha256"]},
-                "annotations": {"role": role},
-            }
-            for p in pins
-        ]
+    deps = [_pin(inputs.sdist, "sdist")]
+    deps += [_pin(p, "build-requirement") for p in inputs.requires]
+    deps += [_pin(p, "tool") for p in inputs.tools]
     deps += [
         {
-            "name": c["file"],
-            "uri": f"pkg:cargo/{c['name']}@{c['version']}",
-            "digest": {"sha256": c["sha256"]},
+            "name": c.file,
+            "uri": f"pkg:cargo/{c.name}@{c.version}",
+            "digest": {"sha256": c.sha256},
             "annotations": {"role": "vendored-crate"},
         }
-        for c in inputs["crates"]
+        for c in inputs.crates
     ]
-    image = inputs["image"]
+    image = inputs.image
     deps.append(
         {
-            "name": f"{image['name']} root filesystem",
-            "uri": f"builder-image:{image['name']}",
-            "digest": {"sha256": image["digest"].removeprefix("sha256:")},
+            "name": f"{image.name} root filesystem",
+            "uri": f"builder-image:{image.name}",
+            "digest": {"sha256": image.digest},
             "annotations": {
                 "role": "image",
-                "definition_sha256": image["definition_sha256"],
-                "packages": [f"{p['name']}={p['version']}" for p in image["packages"]],
+                "definition_sha256": image.definition_sha256,
+                "packages": [f"{p.name}={p.version}" for p in image.packages],
             },
         }
     )
     deps.append(
         {
             "name": "builder in-container driver",
-            "digest": {"sha256": inputs["driver"]["sha256"]},
+            "digest": {"sha256": inputs.driver_sha256},
             "annotations": {"role": "driver"},
         }
     )
     return deps
 
 
-def provenance(record: dict[str, Any], rebuild_sha256: str | None) -> dict[str, Any]:
+def provenance(record: BuildRecord, rebuild_sha256: str | None) -> dict[str, Any]:
     """The SLSA v1 provenance predicate of one build record."""
-    run = record["run"]
-    byproducts = [{"name": "build.log", "digest": {"sha256": record["log"]["sha256"]}}]
+    run = record.run
+    byproducts = [{"name": "build.log", "digest": {"sha256": record.log_sha256}}]
     if rebuild_sha256 is not None:
         byproducts.append({"name": "rebuild-report.json", "digest": {"sha256": rebuild_sha256}})
     return {
         "buildDefinition": {
             "buildType": BUILD_TYPE,
-            "externalParameters": record["recipe"]["parameters"],
+            "externalParameters": dict(record.parameters),
             "internalParameters": {
-                "backend": run["backend"],
-                "limits": run["limits"],
-                "environment": run["env"],
-                "command": run["command"],
-                "user": run["user"],
-                "hostname": run["hostname"],
-                "workdir": run["workdir"],
-                "network": run["network"],
+                "backend": run.backend,
+                "limits": run.limits.as_dict(),
+                "environment": dict(run.env),
+                "command": list(run.command),
+                "user": run.user,
+                "hostname": run.hostname,
+                "workdir": run.workdir,
+                "network": run.network,
                 "variation": "none (reference build)",
             },
-            "resolvedDependencies": resolved_dependencies(record["inputs"]),
+            "resolvedDependencies": resolved_dependencies(record.inputs),
         },
         "runDetails": {
-            "builder": {"id": builder_id(run["backend"]), "version": {"builder": __version__}},
+            "builder": {"id": builder_id(run.backend), "version": {"builder": __version__}},
             "metadata": {
-                "invocationId": record["invocation_id"],
-                "startedOn": _timestamp(record["started_on"]),
-                "finishedOn": _timestamp(record["finished_on"]),
+                "invocationId": record.invocation_id,
+                "startedOn": _timestamp(record.started_on),
+                "finishedOn": _timestamp(record.finished_on),
             },
             "byproducts": byproducts,
         },
     }
 
 
-def provenance_statement(record: dict[str, Any], rebuild_sha256: str | None) -> dict[str, Any]:
-    output = record["output"]
+def provenance_statement(record: BuildRecord, rebuild_sha256: str | None) -> dict[str, Any]:
+    output = record.output
     return statement(
-        output["wheel"], output["sha256"], SLSA_PROVENANCE, provenance(record, rebuild_sha256)
+        output.wheel, output.sha256, SLSA_PROVENANCE, provenance(record, rebuild_sha256)
     )
 
 
-def rebuild_statement(record: dict[str, Any], report: dict[str, Any]) -> dict[str, Any]:
-    output = record["output"]
-    return statement(output["wheel"], output["sha256"], REBUILD_PREDICATE, report)
+def rebuild_statement(record: BuildRecord, report: dict[str, Any]) -> dict[str, Any]:
+    return statement(record.output.wheel, record.output.sha256, REBUILD_PREDICATE, report)
 
 
-def sbom_statement(record: dict[str, Any], bom: dict[str, Any]) -> dict[str, Any]:
-    output = record["output"]
-    return statement(output["wheel"], output["sha256"], CYCLONEDX_PREDICATE, bom)
+def sbom_statement(record: BuildRecord, bom: dict[str, Any]) -> dict[str, Any]:
+    return statement(record.output.wheel, record.output.sha256, CYCLONEDX_PREDICATE, bom)

@@ -45,21 +45,6 @@ class RunSpec:
     output: str | None = None
     output_to: Path | None = None
 
-    def describe(self) -> dict[str, object]:
-        """What the record keeps of how the container was set up."""
-        return {
-            "command": list(self.command),
-            "env": dict(self.env),
-            "mounts": [{"target": m.target, "read_only": m.read_only} for m in self.mounts],
-            "tmpfs": list(self.tmpfs),
-            "workdir": self.workdir,
-            "network": self.network,
-            "user": self.user,
-            "hostname": self.hostname,
-            "cpuset": self.cpuset,
-            "limits": self.limits.as_dict(),
-        }
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunResult:

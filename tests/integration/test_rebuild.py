@@ -44,7 +44,7 @@ def test_rebuilds_apply_each_variation_and_stay_bit_for_bit(
     assert report.rebuild is not None
     assert report.rebuild.reproducible
     assert len(set(report.rebuild.sha256s)) == 1 and len(report.rebuild.sha256s) == 3
-    reference = _probes(session_store, report.record["log"]["sha256"])
+    reference = _probes(session_store, report.record.log_sha256)
     rebuilt = [_probes(session_store, r.log_sha256) for r in report.rebuild.rebuilds]
     assert reference and all(rebuilt)
     ref_host, ref_uid, ref_cpus, ref_cwd, _, ref_noise, ref_listing = reference[0].split(" ", 7)[1:]
@@ -60,7 +60,7 @@ def test_rebuilds_apply_each_variation_and_stay_bit_for_bit(
     saved = json.loads(report.rebuild_path.read_text())  # type: ignore[union-attr]
     assert saved["reproducible"] is True and saved["builds"] == 3
     assert set(saved["variations"]) == {*DEFAULT_KINDS, "always"}
-    assert report.record["rebuild"]["sha256s"] == report.rebuild.sha256s
+    assert list(report.record.rebuild.sha256s) == report.rebuild.sha256s
 
 
 def test_a_difference_fails_with_exit_10_explains_it_and_normalize_reports_apart(

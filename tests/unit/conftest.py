@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from builder.build.record import build_key, make_record
+from builder.build.record import BuildRecord, RunRecord, build_key, make_record
 from builder.build.run import BuiltWheel
 from builder.fetch.sources import Crate, Sources
 from builder.images import DebPackage, Image
+from builder.limits import Limits
 from builder.names import Sha256
 from builder.provenance.signing import KeyPair, new_key
 from builder.recipe import load_recipe
@@ -33,7 +33,7 @@ def synthetic_wheel(folder: Path, name: str = WHEEL, payload: bytes = b"x = 1\n"
     return make_wheel(folder / name, members)
 
 
-def record_for(wheel: Path, crates: tuple[Crate, ...] = ()) -> dict[str, Any]:
+def record_for(wheel: Path, crates: tuple[Crate, ...] = ()) -> BuildRecord:
     recipe = load_recipe(REPO / "recipes" / "markupsafe.toml")
     image = Image(
         name="trixie-py",
@@ -50,19 +50,19 @@ def record_for(wheel: Path, crates: tuple[Crate, ...] = ()) -> dict[str, Any]:
         unrepaired_file=wheel.name,
         grafted_libraries=(),
         log_sha256=Sha256("10" * 32),
-        run={
-            "backend": "docker",
-            "command": ["python3", "-I", "-c", "..."],
-            "env": {"SOURCE_DATE_EPOCH": "1700000000", "TZ": "UTC"},
-            "limits": {"memory_mib": 4096},
-            "user": "1000:1000",
-            "hostname": "builder",
-            "workdir": "/build",
-            "network": False,
-            "mounts": [],
-            "tmpfs": [],
-            "cpuset": None,
-        },
+        run=RunRecord(
+            backend="docker",
+            command=("python3", "-I", "-c", "..."),
+            env={"SOURCE_DATE_EPOCH": "1700000000", "TZ": "UTC"},
+            limits=Limits(),
+            user="1000:1000",
+            hostname="builder",
+            workdir="/build",
+            network=False,
+            mounts=(),
+            tmpfs=(),
+            cpuset=None,
+        ),
         timings={},
         duration_s=1.0,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from google.protobuf import json_format
 from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
 from in_toto_attestation.v1 import statement_pb2
@@ -40,7 +41,7 @@ def test_every_statement_is_a_valid_in_toto_statement_about_the_wheel(tmp_path: 
     for statement in made:
         proto = _validated(statement).pb
         assert proto.subject[0].name == wheel.name
-        assert proto.subject[0].digest["sha256"] == record["output"]["sha256"]
+        assert proto.subject[0].digest["sha256"] == record.output.sha256
 
 
 def test_the_provenance_parses_as_slsa_v1_and_holds_exactly_the_recipe(tmp_path: Path) -> None:
@@ -60,7 +61,7 @@ def test_the_provenance_parses_as_slsa_v1_and_holds_exactly_the_recipe(tmp_path:
     run = predicate["runDetails"]
     assert run["builder"]["id"].endswith("/builders/docker@v1")
     assert run["metadata"]["startedOn"] == "2026-11-20T10:00:00Z"
-    assert run["metadata"]["invocationId"] == record["invocation_id"]
+    assert run["metadata"]["invocationId"] == record.invocation_id
     assert [b["name"] for b in run["byproducts"]] == ["build.log"]
 
 
@@ -78,3 +79,13 @@ def test_the_sbom_lists_modules_and_the_crates_compiled_in(tmp_path: Path) -> No
     assert bom["metadata"]["component"]["purl"] == "pkg:pypi/markupsafe@3.0.3"
     again = statements(wheel, record_for(wheel, (crate,)), None)[-1]["predicate"]
     assert again["serialNumber"] == bom["serialNumber"]
+
+
+def test_a_record_survives_its_json_form_and_other_layouts_are_refused(tmp_path: Path) -> None:
+    from builder.build.record import BuildRecord, RecordError
+
+    record = record_for(synthetic_wheel(tmp_path))
+    assert BuildRecord.from_json(record.to_json()) == record
+    for broken in ({}, {"record_version": 1}, {**record.to_json(), "inputs": None}, [1]):
+        with pytest.raises(RecordError):
+            BuildRecord.from_json(broken)
