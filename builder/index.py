@@ -8,6 +8,7 @@ Files are found through the simple repository API (PEP 691 JSON, PEP 503 HTML).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +22,8 @@ from builder.errors import FetchError
 from builder.names import NormalizedName, Sha256
 
 TIMEOUT_S = 60
+# pip's --index-url help: "Base URL of the Python Package Index (default <url>)."
+_PIP_DEFAULT = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
 
 
 def configured_index_url() -> str:
@@ -61,14 +64,25 @@ def pip_config_value(key: str) -> str | None:
 
 @cache
 def _pip_default_index() -> str:
+    """pip's own default index, as pip states it in its help (no private pip API)."""
     try:
-        from pip._internal.models.index import PyPI
-    except ImportError as exc:  # pragma: no cover - pip is always beside builder
+        out = subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "COLUMNS": "200"},
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        out = ""
+    found = _PIP_DEFAULT.search(out)
+    if found is None:
         raise FetchError(
-            "no package index is configured and pip is not importable to supply its default",
-            hint="set BUILDER_INDEX_URL or PIP_INDEX_URL",
-        ) from exc
-    return str(PyPI.simple_url)
+            "no package index is configured and pip does not say what its default is",
+            hint="set BUILDER_INDEX_URL (or PIP_INDEX_URL) to the index to use",
+        )
+    return found.group(1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,13 +1,13 @@
-"""Small value types that must not be mixed up with plain strings."""
+"""Small value types that must not be mixed up with plain strings: packaging's
+NormalizedName (PEP 503) and a sha256 in lowercase hex."""
 
 from __future__ import annotations
 
 import re
 from typing import NewType
 
-from packaging.utils import canonicalize_name
+from packaging.utils import NormalizedName, canonicalize_name
 
-NormalizedName = NewType("NormalizedName", str)
 Sha256 = NewType("Sha256", str)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -15,7 +15,7 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 def normalize(name: str) -> NormalizedName:
     """PEP 503 normalization: the only form in which names are compared or stored."""
-    return NormalizedName(canonicalize_name(name))
+    return canonicalize_name(name)
 
 
 def is_sha256(value: object) -> bool:

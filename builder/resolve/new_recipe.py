@@ -7,15 +7,17 @@ result is a recipe that `builder build` can use as is, and that a reviewer can r
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomlkit
+from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
+from tomlkit.items import Table
 
 from builder.errors import FetchError, GateFailed, RecipeError
 from builder.fetch.sources import fetch_pinned
@@ -45,42 +47,33 @@ class NewRecipe:
     backend_requires: tuple[str, ...] = ()
 
     def to_toml(self) -> str:
-        lines = [
-            f"# {self.name} {self.version}: written by `builder recipe new`.",
-            f"# [build-system].requires: {', '.join(self.build_system_requires)}",
-            *(
-                [f"# asked for by the build backend: {', '.join(self.backend_requires)}"]
-                if self.backend_requires
-                else []
-            ),
-            "[package]",
-            f"name = {_q(self.name)}",
-            f"version = {_q(self.version)}",
-            "",
-            "[sdist]",
-            f"file = {_q(self.sdist.file)}",
-            f"sha256 = {_q(self.sdist.sha256)}",
-            *([f"index = {_q(self.sdist.index)}"] if self.sdist.index else []),
-            "",
-            "[build]",
-            f"image = {_q(self.image)}",
-        ]
+        """The recipe file, written by a TOML library (tomlkit keeps the comments)."""
+        doc = tomlkit.document()
+        doc.add(tomlkit.comment(f"{self.name} {self.version}: written by `builder recipe new`."))
+        doc.add(
+            tomlkit.comment(f"[build-system].requires: {', '.join(self.build_system_requires)}")
+        )
+        if self.backend_requires:
+            asked = ", ".join(self.backend_requires)
+            doc.add(tomlkit.comment(f"asked for by the build backend: {asked}"))
+        doc["package"] = {"name": self.name, "version": self.version}
+        doc["sdist"] = _pin_table(self.sdist, ("file", "sha256", "index"))
+        build = tomlkit.table()
+        build["image"] = self.image
+        requires = tomlkit.aot()
         for pin in self.requires:
-            lines += [
-                "",
-                "[[build.requires]]",
-                f"name = {_q(pin.name)}",
-                f"version = {_q(pin.version)}",
-                f"file = {_q(pin.file)}",
-                f"sha256 = {_q(pin.sha256)}",
-                *([f"index = {_q(pin.index)}"] if pin.index else []),
-            ]
-        return "\n".join(lines) + "\n"
+            requires.append(_pin_table(pin, ("name", "version", "file", "sha256", "index")))
+        build["requires"] = requires
+        doc["build"] = build
+        return tomlkit.dumps(doc)
 
 
-def _q(value: str) -> str:
-    """A TOML basic string (JSON's escapes are a subset of TOML's)."""
-    return json.dumps(value, ensure_ascii=False)
+def _pin_table(pin: PinnedFile, keys: tuple[str, ...]) -> Table:
+    table = tomlkit.table()
+    for key, value in pin.as_dict().items():
+        if key in keys:
+            table[key] = value
+    return table
 
 
 def parse_pin(spec: str) -> tuple[NormalizedName, str]:
@@ -137,15 +130,14 @@ def build_system_requires(sdist: Path) -> tuple[str, ...]:
 
 
 def runtime_requirements(sdist: Path) -> tuple[str, ...]:
-    """Requires-Dist of the sdist's PKG-INFO (static metadata; nothing runs)."""
+    """Requires-Dist of the sdist's PKG-INFO (static metadata, read by packaging's own
+    parser; nothing runs)."""
     members = archive.read_members(sdist, "PKG-INFO")
     top = [m for m in members if m.count("/") == 1]
     if not top:
         return ()
-    text = members[top[0]].decode("utf-8", "replace")
-    requires = [line[len("Requires-Dist:") :].strip() for line in text.splitlines()
-                if line.startswith("Requires-Dist:")]  # fmt: skip
-    return tuple(r for r in requires if r)
+    raw, _ = parse_email(members[top[0]])
+    return tuple(r for r in raw.get("requires_dist", []) if r.strip())
 
 
 def _gate(gate: Gate, names: list[str], progress: Progress) -> None:
