@@ -26,8 +26,9 @@ from typing import Any
 from builder.encoding import canonical_json, pretty_json
 from builder.errors import ImageError, RecipeError
 from builder.names import Sha256
+from builder.problems import Problems, required_str
 from builder.progress import Progress
-from builder.recipe import PinnedFile, Problems, parse_pinned_wheels, required_str
+from builder.recipe import PinnedFile, parse_pinned_wheels
 from builder.store import Store, write_atomic
 
 DEFINITION_FILE = "image.toml"
@@ -118,7 +119,7 @@ def load_definition(path: Path) -> ImageDefinition:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read image definition: {exc}") from None
+        raise RecipeError(f"{path}: cannot read image definition: {exc}") from exc
     p = Problems(path, hint="docs/images.md lists every key of an image definition")
     for unknown in sorted(set(data) - _DEFINITION_KEYS):
         p.add(unknown, f"unknown key (allowed: {', '.join(sorted(_DEFINITION_KEYS))})")
@@ -139,7 +140,7 @@ def load_definition(path: Path) -> ImageDefinition:
         path=path,
         description=str(data.get("description", "")),
         suite=suite,
-        source_date_epoch=int(sde),
+        source_date_epoch=sde if isinstance(sde, int) else 0,
         packages=tuple(packages),
         tools=tools,
     )

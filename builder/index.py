@@ -106,7 +106,7 @@ class Index:
         except NoSuchProjectError:
             raise FetchError(f"{name}: no such project on the index {self.url}") from None
         except requests.RequestException as exc:
-            raise FetchError(f"{name}: cannot reach the index {self.url}: {exc}") from None
+            raise FetchError(f"{name}: cannot reach the index {self.url}: {exc}") from exc
         return [_index_file(p) for p in page.packages]
 
     def find(self, name: NormalizedName, filename: str) -> IndexFile:
@@ -124,7 +124,7 @@ class Index:
                 resp.raise_for_status()
                 yield from resp.iter_content(chunk_size=1 << 20)
         except requests.RequestException as exc:
-            raise FetchError(f"{f.filename}: download failed: {exc}") from None
+            raise FetchError(f"{f.filename}: download failed: {exc}") from exc
 
 
 def _index_file(p: DistributionPackage) -> IndexFile:

@@ -8,6 +8,8 @@ from typing import NewType
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+__all__ = ["NormalizedName", "Sha256", "is_sha256", "normalize"]
+
 Sha256 = NewType("Sha256", str)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")

@@ -292,11 +292,11 @@ def load_recipe(path: Path) -> Recipe:
             f"{path}: no such recipe", hint="recipes live in recipes/*.toml"
         ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read recipe: {exc}") from None
+        raise RecipeError(f"{path}: cannot read recipe: {exc}") from exc
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RecipeError(f"{path}: not valid TOML: {exc}") from None
+        raise RecipeError(f"{path}: not valid TOML: {exc}") from exc
     return parse_recipe(data, path)
 
 

@@ -187,7 +187,7 @@ def _collect(out: Path, recipe: Recipe, log: Path) -> tuple[Path, plans.BuildOut
         raise BuildFailed(
             f"build of {recipe.name} {recipe.version} left no valid wheel in /out: {exc}",
             hint=f"the full log is {log}",
-        ) from None
+        ) from exc
     if wheel.parent != out or wheel.is_symlink() or not wheel.is_file():
         raise BuildFailed(f"build of {recipe.name}: {wheel.name} is not a regular file in /out")
     return wheel, outcome

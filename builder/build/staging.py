@@ -108,7 +108,7 @@ def run_spec(
 ) -> RunSpec:
     """`output_to`: deliver /out there through the backend instead of a host mount;
     `venvs`: prepared venvs to mount read-only at inside.ENVS (else a tmpfs is there)."""
-    scratch = SCRATCH
+    scratch: tuple[str, ...] = SCRATCH
     if venvs is not None:
         mounts = (*mounts, Mount(source=venvs, target=str(inside.ENVS), read_only=True))
         scratch = tuple(s for s in SCRATCH if s != str(inside.ENVS))

@@ -81,7 +81,7 @@ def _read_manifest(folder: Path, key: str) -> PreparedVenvs | None:
     except (OSError, ValueError) as exc:
         raise StoreError(
             f"prepared venvs {folder} are damaged: {exc}", hint=f"delete {folder} and run again"
-        ) from None
+        ) from exc
     if data.get("key") != key:
         raise StoreError(
             f"prepared venvs {folder} were made for key {data.get('key')}, not {key}",

@@ -56,7 +56,7 @@ def normalize_wheel(wheel: Path, dest: Path, epoch: int) -> Path:
             infos = [i for i in zf.infolist() if not i.is_dir()]
             files = {i.filename: (zf.read(i), bool(i.external_attr >> 16 & 0o111)) for i in infos}
     except (OSError, zipfile.BadZipFile) as exc:
-        raise ArchiveError(f"{wheel}: not a readable wheel (zip): {exc}") from None
+        raise ArchiveError(f"{wheel}: not a readable wheel (zip): {exc}") from exc
     record = _record_name(list(files), wheel)
     lines = [_record_line(n, files[n][0]) for n in _order(list(files), record) if n != record]
     text = io.StringIO()

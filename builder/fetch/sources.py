@@ -112,7 +112,7 @@ def parse_cargo_lock(data: bytes, where: str) -> list[Crate]:
     try:
         lock = tomllib.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise FetchError(f"{where}: not a readable Cargo.lock: {exc}") from None
+        raise FetchError(f"{where}: not a readable Cargo.lock: {exc}") from exc
     crates = []
     for i, pkg in enumerate(lock.get("package", [])):
         source = pkg.get("source")

@@ -30,7 +30,7 @@ from builder.errors import FetchError, RecipeError
 from builder.gate.typosquat import Detector, load_popular
 from builder.index import Index, configured_index_url, pip_config_value
 from builder.names import NormalizedName, normalize
-from builder.recipe import Problems, table
+from builder.problems import Problems, table
 
 KINDS = ("typosquat", "confusion", "unclaimed", "configuration")
 DEFAULT_SEVERITY = {
@@ -89,7 +89,7 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read the policy: {exc}") from None
+        raise RecipeError(f"{path}: cannot read the policy: {exc}") from exc
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("builder", {})
     p = Problems(path, hint="docs/gate.md lists every key of a policy")

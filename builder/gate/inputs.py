@@ -19,13 +19,13 @@ def names_in(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read: {exc}") from None
+        raise RecipeError(f"{path}: cannot read: {exc}") from exc
     if path.suffix != ".toml":
         return _requirements_txt(text, path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RecipeError(f"{path}: not valid TOML: {exc}") from None
+        raise RecipeError(f"{path}: not valid TOML: {exc}") from exc
     if "package" in data and "sdist" in data:  # a recipe
         build = data.get("build", {})
         return [
@@ -41,7 +41,7 @@ def _requirement_name(text: str, where: str) -> str:
     try:
         return Requirement(text).name
     except InvalidRequirement as exc:
-        raise RecipeError(f"{where}: {text!r} is not a requirement: {exc}") from None
+        raise RecipeError(f"{where}: {text!r} is not a requirement: {exc}") from exc
 
 
 def _requirements_txt(text: str, path: Path) -> list[str]:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import DamerauLevenshtein
 
-from builder.names import normalize
+from builder.names import NormalizedName, normalize
 
 PREFIXES = ("python-", "python", "py-", "py")
 SUFFIXES = ("-python", "-py", "-dev", "-lib", "-sdk", "-ml", "-nightly", "-api", "2", "3")
@@ -140,7 +140,7 @@ class Detector:
         flag_popular: bool = False,
     ) -> None:
         self.popular = [normalize(p) for p in popular]
-        self.rank = {p: i for i, p in reversed(list(enumerate(self.popular)))}
+        self.rank: dict[str, int] = {p: i for i, p in reversed(list(enumerate(self.popular)))}
         self.allow = {normalize(a) for a in allow}
         self.flag_popular = flag_popular
         self.by_collapsed = self._index(collapse)
@@ -159,7 +159,7 @@ class Detector:
                 for key in _deletions(collapse(p)):
                     self.deletion_index[key].add(p)
 
-    def _index(self, key) -> dict[object, list[str]]:  # type: ignore[no-untyped-def]
+    def _index(self, key: Callable[[str], object]) -> dict[object, list[str]]:
         index: dict[object, list[str]] = defaultdict(list)
         for p in self.popular:
             index[key(p)].append(p)
@@ -230,7 +230,7 @@ def load_popular(path: Path | None) -> tuple[str, ...]:
     return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 
-def refresh(dataset: Path, limit: int = 15_000) -> list[str]:
+def refresh(dataset: Path, limit: int = 15_000) -> list[NormalizedName]:
     """The popular list from a top-pypi-packages JSON file ({"rows": [{"project": ...}]}),
     most downloaded first, PEP 503-normalized, without duplicates."""
     import json

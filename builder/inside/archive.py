@@ -21,7 +21,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from builder.errors import ArchiveError
 
@@ -130,7 +130,7 @@ def _walk_tar(
             seen.add(name)
             yield filtered, name
     except (tarfile.TarError, EOFError, OSError) as exc:
-        raise ArchiveError(f"{archive}: corrupt tar archive: {exc}") from None
+        raise ArchiveError(f"{archive}: corrupt tar archive: {exc}") from exc
 
 
 def _below_a_link(name: str, links: set[str]) -> str | None:
@@ -163,7 +163,14 @@ def _budget(archive: Path, limits: ArchiveLimits, used: int, more: int, member: 
     return used
 
 
-def _copy_limited(src, dst, archive: Path, limits: ArchiveLimits, used: int, member: str) -> int:  # type: ignore[no-untyped-def]
+def _copy_limited(
+    src: IO[bytes],
+    dst: IO[bytes] | _Discard,
+    archive: Path,
+    limits: ArchiveLimits,
+    used: int,
+    member: str,
+) -> int:
     while chunk := src.read(_CHUNK):
         used = _budget(archive, limits, used, len(chunk), member)
         dst.write(chunk)
@@ -174,7 +181,7 @@ def _open_tar(archive: Path) -> tarfile.TarFile:
     try:
         return tarfile.open(archive, mode="r:*")
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise ArchiveError(f"{archive}: not a readable tar archive: {exc}") from None
+        raise ArchiveError(f"{archive}: not a readable tar archive: {exc}") from exc
 
 
 def _is_zip(archive: Path) -> bool:
@@ -224,7 +231,7 @@ def _unpack_zip(archive: Path, dest: Path, limits: ArchiveLimits) -> None:
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ArchiveError(f"{archive}: not a readable zip archive: {exc}") from None
+        raise ArchiveError(f"{archive}: not a readable zip archive: {exc}") from exc
     with zf:
         infos = zf.infolist()
         if len(infos) > limits.max_members:
@@ -264,7 +271,7 @@ def _check_zip(archive: Path, limits: ArchiveLimits) -> None:
     try:
         zf = zipfile.ZipFile(archive)
     except (zipfile.BadZipFile, OSError) as exc:
-        raise ArchiveError(f"{archive}: not a readable zip archive: {exc}") from None
+        raise ArchiveError(f"{archive}: not a readable zip archive: {exc}") from exc
     with zf:
         for count, info in enumerate(zf.infolist()):
             _check_count(archive, limits, count)
@@ -299,7 +306,7 @@ def read_members(archive: Path, basename: str, max_bytes: int = 16 << 20) -> dic
     return found
 
 
-def _read_capped(f, archive: Path, name: str, max_bytes: int) -> bytes:  # type: ignore[no-untyped-def]
+def _read_capped(f: IO[bytes], archive: Path, name: str, max_bytes: int) -> bytes:
     with f:
         data: bytes = f.read(max_bytes + 1)
     if len(data) > max_bytes:

@@ -98,7 +98,7 @@ def from_json(data: Any, where: str) -> Plan:
     try:
         return cls(**values)
     except TypeError as exc:
-        raise BuilderError(f"{where}: {exc}") from None
+        raise BuilderError(f"{where}: {exc}") from exc
 
 
 def _value(key: str, value: Any) -> Any:

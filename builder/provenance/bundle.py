@@ -74,7 +74,7 @@ def read_bundle(path: Path) -> Sequence[dict[str, Any]]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise VerificationFailed(f"{path}: cannot read the attestation: {exc.strerror}") from None
+        raise VerificationFailed(f"{path}: cannot read the attestation: {exc.strerror}") from exc
     except UnicodeDecodeError:
         raise VerificationFailed(f"{path}: not a text file (expected JSON lines)") from None
     try:
@@ -93,7 +93,7 @@ def read_bundle(path: Path) -> Sequence[dict[str, Any]]:
             raise VerificationFailed(
                 f"{path}:{number}: not JSON ({exc.msg} at column {exc.colno})",
                 hint="the file is truncated or not an in-toto bundle (.intoto.jsonl)",
-            ) from None
+            ) from exc
         if not isinstance(envelope, dict):
             raise VerificationFailed(f"{path}:{number}: expected a JSON object (a DSSE envelope)")
         envelopes.append(envelope)

@@ -59,7 +59,7 @@ def read_provenance(bundle: Path, key: Key | None) -> AttestedBuild:
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise VerificationFailed(
                 f"{bundle}: envelope[{i}] is not a one-subject in-toto statement: {exc!r}"
-            ) from None
+            ) from exc
     raise VerificationFailed(f"{bundle}: no SLSA provenance statement in the bundle")
 
 
@@ -67,7 +67,7 @@ def _unverified_payload(raw: dict[str, Any], where: str) -> bytes:
     try:
         return base64.b64decode(raw["payload"], validate=True)
     except (KeyError, TypeError, binascii.Error) as exc:
-        raise VerificationFailed(f"{where}: not a DSSE envelope: {exc!r}") from None
+        raise VerificationFailed(f"{where}: not a DSSE envelope: {exc!r}") from exc
 
 
 def _pins(deps: list[dict[str, Any]]) -> tuple[PinnedFile, ...]:
@@ -126,10 +126,10 @@ def attested_recipe(
         params = definition["externalParameters"]
         limits = definition["internalParameters"].get("limits", {})
     except (KeyError, TypeError, AttributeError) as exc:
-        raise VerificationFailed(f"{bundle}: the provenance has no {exc} field") from None
+        raise VerificationFailed(f"{bundle}: the provenance has no {exc} field") from exc
     recipe = recipe_from_parameters(params, limits, bundle, error=VerificationFailed)
     try:
         tools = _pins(attested.dependencies("tool"))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise VerificationFailed(f"{bundle}: an attested tool is malformed: {exc!r}") from None
+        raise VerificationFailed(f"{bundle}: an attested tool is malformed: {exc!r}") from exc
     return attested, recipe, tools

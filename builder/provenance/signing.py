@@ -76,11 +76,11 @@ def load_signer(private: Path) -> Signer:
         raise KeyProblem(
             f"{private}: cannot read the signing key: {exc.strerror}",
             hint="make one with: builder key new",
-        ) from None
+        ) from exc
     try:
-        return CryptoSigner(load_pem_private_key(pem, None))  # type: ignore[arg-type]
+        return CryptoSigner(load_pem_private_key(pem, None))
     except (ValueError, TypeError, UnsupportedLibraryError) as exc:
-        raise KeyProblem(f"{private}: not a usable private key: {exc}") from None
+        raise KeyProblem(f"{private}: not a usable private key: {exc}") from exc
 
 
 def load_public_key(path: Path) -> SSlibKey:
@@ -88,11 +88,11 @@ def load_public_key(path: Path) -> SSlibKey:
         data = json.loads(path.read_text(encoding="utf-8"))
         return SSlibKey.from_dict(data.pop("keyid"), data)
     except OSError as exc:
-        raise KeyProblem(f"{path}: cannot read the public key: {exc.strerror}") from None
+        raise KeyProblem(f"{path}: cannot read the public key: {exc.strerror}") from exc
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise KeyProblem(
             f"{path}: not a public key file (JSON with keyid, keytype, scheme, keyval): {exc}"
-        ) from None
+        ) from exc
 
 
 def sign_statement(statement: dict[str, Any], signer: Signer) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def open_envelope(data: Any, key: Key, where: str) -> Envelope:
     try:
         envelope = Envelope.from_dict(json.loads(json.dumps(data)))  # from_dict mutates
     except (KeyError, TypeError, ValueError, AttributeError, FormatError, binascii.Error) as exc:
-        raise VerificationFailed(f"{where}: not a DSSE envelope: {exc!r}") from None
+        raise VerificationFailed(f"{where}: not a DSSE envelope: {exc!r}") from exc
     try:
         envelope.verify([key], 1)
     except VerificationError:

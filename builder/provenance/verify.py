@@ -20,6 +20,7 @@ from typing import Any
 from securesystemslib.signer import Key
 
 from builder.errors import PolicyViolation, RecipeError, VerificationFailed
+from builder.problems import Problems, table
 from builder.provenance.bundle import read_bundle
 from builder.provenance.signing import PAYLOAD_TYPE, open_envelope
 from builder.provenance.statements import (
@@ -28,7 +29,7 @@ from builder.provenance.statements import (
     SLSA_PROVENANCE,
     STATEMENT_TYPE,
 )
-from builder.recipe import Problems, load_recipe, table
+from builder.recipe import load_recipe
 from builder.store import sha256_file
 
 REPRODUCIBILITY = ("any", "raw", "normalized")
@@ -90,7 +91,7 @@ def load_policy(path: Path) -> Policy:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read the policy: {exc}") from None
+        raise RecipeError(f"{path}: cannot read the policy: {exc}") from exc
     p = Problems(path, hint="docs/attestations.md lists every key of a policy")
     for unknown in sorted(set(data) - {"verify"}):
         p.add(unknown, "unknown key (allowed: verify)")

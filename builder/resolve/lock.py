@@ -122,7 +122,7 @@ def backend_requirements(
     try:
         return [Requirement(t) for t in texts]
     except (InvalidRequirement, TypeError) as exc:
-        raise FetchError(f"{sdist.file}: its backend asked for {texts!r}: {exc}") from None
+        raise FetchError(f"{sdist.file}: its backend asked for {texts!r}: {exc}") from exc
 
 
 def unmet(requirements: Sequence[Requirement], pins: Sequence[PinnedFile]) -> list[Requirement]:

@@ -81,7 +81,7 @@ def parse_pin(spec: str) -> tuple[NormalizedName, str]:
     try:
         req = Requirement(spec)
     except InvalidRequirement as exc:
-        raise RecipeError(f"{spec!r} is not a requirement: {exc}") from None
+        raise RecipeError(f"{spec!r} is not a requirement: {exc}") from exc
     specs = list(req.specifier)
     if len(specs) != 1 or specs[0].operator != "==" or "*" in specs[0].version:
         raise RecipeError(f"{spec!r} must pin one version, as in NAME==VERSION")
@@ -119,7 +119,7 @@ def build_system_requires(sdist: Path) -> tuple[str, ...]:
     try:
         data = tomllib.loads(members[member].decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{sdist.name}:{member}: not readable TOML: {exc}") from None
+        raise RecipeError(f"{sdist.name}:{member}: not readable TOML: {exc}") from exc
     system = data.get("build-system")
     if system is None:
         return LEGACY_REQUIRES
@@ -160,7 +160,7 @@ def _requirements(declared: tuple[str, ...], where: str) -> list[Requirement]:
         try:
             parsed.append(Requirement(text))
         except InvalidRequirement as exc:
-            raise RecipeError(f"{where}: build requirement {text!r}: {exc}") from None
+            raise RecipeError(f"{where}: build requirement {text!r}: {exc}") from exc
     return parsed
 
 

@@ -20,7 +20,7 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
@@ -234,7 +234,7 @@ def _make_mount_points(rootfs: Path) -> None:
         (rootfs / path.relative_to("/")).mkdir(parents=True, exist_ok=True)
 
 
-def _rlimits(spec: RunSpec, group: Cgroup | None):  # type: ignore[no-untyped-def]
+def _rlimits(spec: RunSpec, group: Cgroup | None) -> Callable[[], None]:
     """Limits set in the child before exec: the cgroup (or RLIMIT_AS where there is none),
     the CPU set of a rebuild variation, and a file size limit that stands in for tmpfs
     sizes where bwrap cannot set them."""

@@ -7,6 +7,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def connect() -> docker.DockerClient:
         raise SandboxUnavailable(
             f"the Docker daemon does not answer: {exc}",
             hint="start dockerd (or set DOCKER_HOST) and run again",
-        ) from None
+        ) from exc
     return client
 
 
@@ -66,7 +67,7 @@ class DockerSandbox:
                 changes=[f'LABEL {LABEL}.rootfs-digest="sha256:{image.digest}"'],
             )
         except docker.errors.APIError as exc:
-            raise ImageError(f"docker import of image {image.name} failed: {exc}") from None
+            raise ImageError(f"docker import of image {image.name} failed: {exc}") from exc
 
     def reap(self) -> list[str]:
         """Remove the containers of builder processes of this machine that are gone (their
@@ -159,9 +160,7 @@ class DockerSandbox:
                 hint=f"run: builder image build {spec.image.name}",
             ) from None
         except docker.errors.APIError as exc:
-            raise SandboxUnavailable(
-                f"docker could not create the build container: {exc}"
-            ) from None
+            raise SandboxUnavailable(f"docker could not create the build container: {exc}") from exc
 
 
 def _attach_lifeline(client: docker.DockerClient, container: Container) -> Any:
@@ -169,9 +168,9 @@ def _attach_lifeline(client: docker.DockerClient, container: Container) -> Any:
     this process ends (SIGKILL included) the connection closes, docker closes the
     container's stdin, and the driver, its pid 1, ends the build."""
     try:
-        return client.api.attach_socket(container.id, params={"stdin": 1, "stream": 1})
+        return client.api.attach_socket(str(container.id), params={"stdin": 1, "stream": 1})
     except (docker.errors.DockerException, requests.RequestException) as exc:
-        raise SandboxUnavailable(f"docker could not attach to the build container: {exc}") from None
+        raise SandboxUnavailable(f"docker could not attach to the build container: {exc}") from exc
 
 
 def _close(lifeline: Any) -> None:
@@ -207,7 +206,10 @@ def _collect_output(container: Container, spec: RunSpec) -> bool:
     )
     with tempfile.NamedTemporaryFile(suffix=".tar", dir=spec.output_to.parent) as tar:
         size = 0
-        for stdout, _ in result.output:
+        # stream=True, demux=True: an iterator of (stdout, stderr) chunks, which the
+        # library's type of `output` does not say
+        chunks: Iterator[tuple[bytes | None, bytes | None]] = iter(result.output)  # type: ignore[arg-type]
+        for stdout, _ in chunks:
             if stdout:
                 size += len(stdout)
                 if size > budget + (1 << 20):

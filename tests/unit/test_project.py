@@ -20,6 +20,15 @@ def test_ci_runs_exactly_the_readmes_test_command() -> None:
     assert ci[-1] == tests
 
 
+def test_mypy_strict_finds_nothing_in_builder() -> None:
+    """mypy --strict over the package (settings in pyproject.toml)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--cache-dir", str(REPO / ".mypy_cache")],
+        cwd=REPO, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_ruff_finds_nothing_to_fix_or_reformat() -> None:
     folders = ["builder", "tests", "bench"]
     for check in (["check"], ["format", "--check"]):

@@ -65,7 +65,7 @@ def _open(path: Path) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
-        raise ArchiveError(f"{path}: not a readable wheel (zip): {exc}") from None
+        raise ArchiveError(f"{path}: not a readable wheel (zip): {exc}") from exc
 
 
 def _raw_bytes(info: zipfile.ZipInfo, f: Any) -> bytes:
