@@ -1,7 +1,8 @@
 """The whole error model: one root, one subclass per stage, each with a stable exit code.
 
 `builder.cli.main` is the only place that catches these; it prints ``error: <message>``
-then ``hint: <hint>`` and exits with the class's code (documented in docs/cli.md).
+then ``hint: <hint>`` and exits with the class's code. `exit_codes()` is the one table of
+codes: `builder --help` prints it, and a test holds docs/cli.md to it.
 """
 
 from __future__ import annotations
@@ -11,65 +12,86 @@ from typing import ClassVar
 
 class BuilderError(Exception):
     exit_code: ClassVar[int] = 1
+    # What to do next when the raise site knows nothing more specific.
+    default_hint: ClassVar[str | None] = None
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = hint or self.default_hint
+
+
+class UsageError(BuilderError):
+    """The command line is wrong: an unknown command or option, a missing or bad
+    argument, or a file named on it that does not exist."""
+
+    exit_code = 2
+    default_hint = "`builder --help` lists the commands, `builder COMMAND --help` their options"
 
 
 class RecipeError(BuilderError):
-    """A recipe (or image definition) is missing, malformed or inconsistent."""
+    """A recipe, image definition or policy file is missing, malformed or inconsistent."""
 
     exit_code = 3
+    default_hint = "docs/recipes.md, docs/images.md and docs/gate.md list every key"
 
 
 class FetchError(BuilderError):
     """An input could not be downloaded, or its bytes do not match the pinned sha256."""
 
     exit_code = 4
+    default_hint = "check the index (BUILDER_INDEX_URL, pip's configuration) and the pins"
 
 
 class ArchiveError(BuilderError):
     """An archive is unsafe to unpack (traversal, links out, devices, bombs, duplicates)."""
 
     exit_code = 5
+    default_hint = "builder unpacks nothing it refuses; the file is damaged, or hostile"
 
 
 class ImageError(BuilderError):
     """A build image cannot be made, found or trusted."""
 
     exit_code = 6
+    default_hint = "`builder image build NAME` makes an image; docs/images.md"
 
 
 class SandboxUnavailable(BuilderError):
     """No isolation backend can run (e.g. the Docker daemon does not answer)."""
 
     exit_code = 7
+    default_hint = "`--backend docker` needs a Docker daemon, `--backend sandbox` bubblewrap"
 
 
 class BuildFailed(BuilderError):
     """The build ran and did not produce a wheel (its log says why)."""
 
     exit_code = 8
+    default_hint = "the build's log says why"
 
 
 class StoreError(BuilderError):
     """The content-addressed store holds something it should not (corruption)."""
 
     exit_code = 9
+    default_hint = "delete the object named, or run `builder store verify`"
 
 
 class NotReproducible(BuilderError):
     """A rebuild's wheel (or a compared wheel) has another sha256 than the reference."""
 
     exit_code = 10
+    default_hint = "`builder diff A.whl B.whl` explains the difference"
 
 
 class KeyProblem(BuilderError):
     """A signing or verification key is missing, unreadable or of the wrong kind."""
 
     exit_code = 11
+    default_hint = (
+        "`builder key new` makes a key pair; --key names the private (build) or public (verify) key"
+    )
 
 
 class VerificationFailed(BuilderError):
@@ -77,6 +99,7 @@ class VerificationFailed(BuilderError):
     wheel at hand (payload type, subject, predicate type)."""
 
     exit_code = 12
+    default_hint = "the attestation is damaged, not for this wheel, or signed with another key"
 
 
 class PolicyViolation(BuilderError):
@@ -84,9 +107,27 @@ class PolicyViolation(BuilderError):
     sources, images, age)."""
 
     exit_code = 13
+    default_hint = "the policy file's [verify] table says what is required (docs/attestations.md)"
 
 
 class GateFailed(BuilderError):
     """A name looks like a typosquat, or could be taken by dependency confusion."""
 
     exit_code = 14
+    default_hint = "a false alarm? add the name to names.allow in the policy (docs/gate.md)"
+
+
+OK_CODES = {0: "success (a cache hit is a success)"}
+SIGNAL_CODES = {
+    130: "interrupted (Ctrl-C); containers and sandboxes are removed all the same",
+    143: "terminated (SIGTERM); containers and sandboxes are removed all the same",
+}
+
+
+def exit_codes() -> list[tuple[int, str, str]]:
+    """(code, class name or "", meaning) for every code builder exits with, in order."""
+    classes: list[type[BuilderError]] = [BuilderError, *BuilderError.__subclasses__()]
+    rows = [(c.exit_code, c.__name__, " ".join((c.__doc__ or "").split())) for c in classes]
+    rows[0] = (1, "BuilderError", "any other error")
+    rows += [(code, "", text) for code, text in (OK_CODES | SIGNAL_CODES).items()]
+    return sorted(rows)

@@ -87,8 +87,14 @@ class StoreCheck:
 class Store:
     def __init__(self, root: Path) -> None:
         self.root = root.expanduser().resolve()
-        for sub in ("objects/sha256", "tmp", "builds", "images"):
-            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        try:
+            for sub in ("objects/sha256", "tmp", "builds", "images"):
+                (self.root / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot use {self.root} as the store: {exc.strerror}",
+                hint="--store or $BUILDER_STORE must name a folder builder can write",
+            ) from exc
 
     def path_of(self, digest: Sha256) -> Path:
         return self.root / "objects" / "sha256" / digest[:2] / digest

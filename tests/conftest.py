@@ -74,3 +74,16 @@ def bubblewrap() -> str:
         return find_bwrap()
     except SandboxUnavailable as exc:
         unavailable("bubblewrap", exc.message)
+
+
+def json_output(text: str, command: str) -> dict[str, object]:
+    """A command's --json output, checked against its schema in docs/schemas/."""
+    import json
+
+    import jsonschema
+
+    document = json.loads(text)
+    schema = json.loads((REPO / "docs" / "schemas" / f"{command}.schema.json").read_text())
+    jsonschema.validate(document, schema)
+    assert isinstance(document, dict)
+    return document

@@ -1,6 +1,9 @@
-"""The command line: parse, call the library, print. Exit codes are in docs/cli.md.
+"""The command line: parse, call the library, print. Exit codes: `builder --help`.
 
-Data goes to stdout (``--json`` for machines); progress, logs and errors go to stderr.
+Data goes to stdout (``--json`` for machines); progress, logs, reports and errors go to
+stderr. `main(argv)` returns the exit code, whatever happens: every error is one
+``error:`` line (or a list, for files with several problems) and a ``hint:`` line, with
+its documented code; a traceback only with ``-v``.
 """
 
 from __future__ import annotations
@@ -10,6 +13,10 @@ import signal
 import sys
 import traceback
 from collections.abc import Sequence
+from types import FrameType
+from typing import NoReturn
+
+from rich.markup import escape
 
 from builder import __version__
 from builder.cli import build as build_cmd
@@ -23,68 +30,102 @@ from builder.cli import recipe as recipe_cmd
 from builder.cli import store as store_cmd
 from builder.cli import verify as verify_cmd
 from builder.cli.output import err_console
-from builder.errors import BuilderError
+from builder.errors import SIGNAL_CODES, BuilderError, UsageError, exit_codes
 
-EXIT_USAGE = 2
-EXIT_INTERRUPTED = 130
-EXIT_TERMINATED = 143
+EXIT_INTERRUPTED, EXIT_TERMINATED = sorted(SIGNAL_CODES)
+EXIT_INTERNAL = 1
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so that every cleanup (containers, sandboxes,
+    temporary files) runs; a BaseException like KeyboardInterrupt, so that no library's
+    `except Exception` takes it for an error of its own."""
+
+
+class _Exit(Exception):
+    """argparse is done (--help, --version): leave main with this status."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def exit_code_table() -> str:
+    lines = ["exit codes:"]
+    lines += [f"  {code:>3}  {text}" for code, _, text in exit_codes()]
+    return "\n".join(lines)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports through builder's error contract instead of exiting, takes
+    -v before or after a command, and lists the exit codes in every --help."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("epilog", exit_code_table())
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.add_argument(
+            "-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+            help="show a traceback with an error",
+        )  # fmt: skip
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}", hint=f"`{self.prog} --help` shows the usage")
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if message:
+            sys.stderr.write(message)
+        raise _Exit(status)
+
+
+def parser() -> Parser:
+    p = Parser(
         prog="builder",
         description="Hermetic, reproducible builds and provenance for Python wheels.",
     )
     p.add_argument("--version", action="version", version=f"builder {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks on errors")
+    p.set_defaults(verbose=False)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    build_cmd.register(sub)
-    check_cmd.register(sub)
-    compare_cmd.register(sub)
-    diff_cmd.register(sub)
-    image_cmd.register(sub)
-    key_cmd.register(sub)
-    rebuild_cmd.register(sub)
-    recipe_cmd.register(sub)
-    store_cmd.register(sub)
-    verify_cmd.register(sub)
+    for command in (build_cmd, check_cmd, compare_cmd, diff_cmd, image_cmd, key_cmd,
+                    rebuild_cmd, recipe_cmd, store_cmd, verify_cmd):  # fmt: skip
+        command.register(sub)
     return p
 
 
-class Terminated(Exception):
-    """SIGTERM, turned into an exception so that every cleanup (containers, temp files) runs."""
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    try:
-        args = parser().parse_args(args_list)
-    except SystemExit as exc:
-        return int(exc.code or 0) if exc.code in (0, None) else EXIT_USAGE
+    verbose = "-v" in args_list or "--verbose" in args_list
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        return _run(args)
+        args = parser().parse_args(args_list)
+        return int(args.handler(args))
+    except _Exit as done:
+        return done.status
+    except BuilderError as exc:
+        return _report(exc, verbose)
+    except KeyboardInterrupt:
+        return _report(BuilderError("interrupted"), verbose, EXIT_INTERRUPTED)
     except Terminated:
-        err_console().print("[bold red]error:[/] terminated", markup=True)
-        return EXIT_TERMINATED
+        return _report(BuilderError("terminated"), verbose, EXIT_TERMINATED)
+    except Exception as exc:  # a bug: still one error line, the code of "any other error"
+        internal = BuilderError(
+            f"internal error: {type(exc).__name__}: {exc}",
+            hint="this is a bug in builder; run again with -v for the traceback and report it",
+        )
+        return _report(internal, verbose, EXIT_INTERNAL)
     finally:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _run(args: argparse.Namespace) -> int:
-    try:
-        return int(args.handler(args))
-    except BuilderError as exc:
-        if args.verbose:
-            traceback.print_exc()
-        err_console().print(f"[bold red]error:[/] {exc.message}", markup=True, highlight=False)
-        if exc.hint:
-            err_console().print(f"[bold cyan]hint:[/] {exc.hint}", markup=True, highlight=False)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        err_console().print("[bold red]error:[/] interrupted", markup=True)
-        return EXIT_INTERRUPTED
+def _report(exc: BuilderError, verbose: bool, code: int | None = None) -> int:
+    console = err_console()
+    if verbose:
+        traceback.print_exc()
+    console.print(f"[bold red]error:[/] {escape(exc.message)}", highlight=False)
+    if exc.hint:
+        console.print(f"[bold cyan]hint:[/] {escape(exc.hint)}", highlight=False)
+    return exc.exit_code if code is None else code

@@ -12,30 +12,39 @@ from pathlib import Path
 from rich.console import Console
 from securesystemslib.signer import Signer
 
-from builder.cli.common import add_build_options, open_store, sandbox_factory
+from builder.cli.common import (
+    Subcommands,
+    add_build_options,
+    existing_file,
+    non_negative_int,
+    open_store,
+    sandbox_factory,
+    variations,
+)
 from builder.cli.diff import render
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import NotReproducible
 from builder.pipeline import BuildReport, Signing, build_recipe
 from builder.provenance.signing import default_key_path, load_signer, new_key
-from builder.variation import DEFAULT_KINDS, KINDS, parse_kinds
+from builder.recipe import load_recipe
+from builder.variation import DEFAULT_KINDS, KINDS
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("build", help="build a recipe's wheel in an ephemeral container")
-    p.add_argument("recipe", type=Path, help="a recipe file, e.g. recipes/markupsafe.toml")
+    p.add_argument("recipe", type=existing_file, help="a recipe file, e.g. recipes/markupsafe.toml")
     p.add_argument("--json", action="store_true", help="print the build record on stdout")
     p.add_argument(
-        "--rebuilds", type=int, default=0, metavar="N",
+        "--rebuilds", type=non_negative_int, default=0, metavar="N",
         help="build N more times under variations and require identical wheels",
     )  # fmt: skip
     p.add_argument(
-        "--vary", type=parse_kinds, default=None, metavar="LIST",
+        "--vary", type=variations, default=None, metavar="LIST",
         help=f"variations of the rebuilds (default: {','.join(sorted(DEFAULT_KINDS))}, "
         f"less what the recipe's [rebuild] keeps fixed; known: {','.join(KINDS)})",
     )  # fmt: skip
     p.add_argument(
-        "--no-vary", type=parse_kinds, default=frozenset(), metavar="LIST",
+        "--no-vary", type=variations, default=frozenset(), metavar="LIST",
         help="variations to leave out (to find which one causes a difference)",
     )  # fmt: skip
     p.add_argument(
@@ -51,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         help="where the signed attestation bundle goes (default: attestations/)",
     )  # fmt: skip
     p.add_argument(
-        "--key", type=Path, default=None,
+        "--key", type=existing_file, default=None,
         help="signing key (default: $BUILDER_SIGNING_KEY, else the user's key, made on first use)",
     )  # fmt: skip
     p.add_argument("--no-attest", action="store_true", help="write no attestation")
@@ -60,13 +69,14 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.rebuilds < 0:
-        raise SystemExit(2)
+    # Everything that can be checked on the spot is, before any download or build: the
+    # recipe, the signing key, the backend.
+    recipe = load_recipe(args.recipe)
     signing = (
         None if args.no_attest else Signing(signer=_signer(args.key), folder=args.attestations)
     )
     report = build_recipe(
-        args.recipe,
+        recipe,
         store=open_store(args),
         dist=args.dist,
         sandbox_factory=sandbox_factory(args.backend),
@@ -77,8 +87,9 @@ def run(args: argparse.Namespace) -> int:
         normalize=args.normalize,
         signing=signing,
     )
+    failed = report.rebuild is not None and not report.rebuild.passed
     if args.json:
-        print_json(report.record.to_json())
+        print_json("build", _json(report), ok=not failed or args.allow_unreproducible)
     _summary(report)
     if report.bundle is not None:
         err_console().print(
@@ -96,6 +107,18 @@ def run(args: argparse.Namespace) -> int:
                 hint=f"the report is {report.rebuild_path}; --no-vary finds the cause",
             )
     return 0
+
+
+def _json(report: BuildReport) -> dict[str, object]:
+    return {
+        "wheel": str(report.wheel),
+        "sha256": report.sha256,
+        "cached": report.cached,
+        "reproducible": None if report.rebuild is None else report.rebuild.reproducible,
+        "rebuild_report": None if report.rebuild_path is None else str(report.rebuild_path),
+        "attestation": None if report.bundle is None else str(report.bundle.path),
+        "record": report.record.to_json(),
+    }
 
 
 def _signer(explicit: Path | None) -> Signer:

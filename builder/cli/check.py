@@ -8,21 +8,22 @@ from pathlib import Path
 
 from rich.markup import escape
 
+from builder.cli.common import Subcommands, existing_file
 from builder.cli.output import err_console, print_json
-from builder.errors import GateFailed
+from builder.errors import GateFailed, UsageError
 from builder.gate.check import Gate, GatePolicy, Issue, find_policy, load_gate_policy
 from builder.gate.inputs import names_in
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("check", help="check names for typosquats and dependency confusion")
     p.add_argument(
-        "files", type=Path, nargs="*",
+        "files", type=existing_file, nargs="*",
         help="requirements.txt, pyproject.toml, a recipe or a pylock.toml",
     )  # fmt: skip
     p.add_argument("--name", action="append", default=[], help="a name to check (repeatable)")
     p.add_argument(
-        "--policy", type=Path, default=None,
+        "--policy", type=existing_file, default=None,
         help="policy file (default: ./builder.toml, else [tool.builder] in ./pyproject.toml)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="every finding as JSON on stdout")
@@ -36,13 +37,16 @@ def policy_for(explicit: Path | None) -> GatePolicy:
 def run(args: argparse.Namespace) -> int:
     names = [*args.name, *(n for f in args.files for n in names_in(f))]
     if not names:
-        raise SystemExit(2)
+        raise UsageError(
+            "builder check: no names to check",
+            hint="name files (requirements.txt, pyproject.toml, recipes, pylock.toml) or --name",
+        )
     policy = policy_for(args.policy)
     issues = Gate(policy).check(names)
     if args.json:
-        print_json({"policy": policy.source, "names": names, "issues": [asdict(i) for i in issues]})
-    else:
-        render(issues, len(set(names)), policy.source)
+        data = {"policy": policy.source, "names": names, "issues": [asdict(i) for i in issues]}
+        print_json("check", data, ok=not any(i.severity == "error" for i in issues))
+    render(issues, len(set(names)), policy.source)
     raise_for_errors(issues)
     return 0
 

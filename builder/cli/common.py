@@ -5,15 +5,48 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeAlias
 
 from rich.markup import escape
 
 from builder.cli.output import err_console
-from builder.errors import SandboxUnavailable
+from builder.errors import BuilderError, SandboxUnavailable, UsageError
 from builder.sandbox import Sandbox
 from builder.store import Store, default_store_root
+from builder.variation import parse_kinds
 
 BACKENDS = ("docker", "sandbox", "auto")
+
+# What a command module's register() receives: the subcommands of its parent parser.
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def existing_file(value: str) -> Path:
+    """An argument that names a file to read: one that does not exist is a usage error
+    (exit 2), the same for every command."""
+    path = Path(value)
+    if not path.is_file():
+        why = "is a folder, not a file" if path.is_dir() else "no such file"
+        raise argparse.ArgumentTypeError(f"{why}: {value}")
+    return path
+
+
+def non_negative_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {value!r}")
+    return number
+
+
+def variations(value: str) -> frozenset[str]:
+    """A comma-separated list of rebuild variations (builder.variation.KINDS)."""
+    try:
+        return parse_kinds(value)
+    except BuilderError as exc:
+        raise argparse.ArgumentTypeError(f"{exc.message} ({exc.hint})") from exc
 
 
 def add_store_option(p: argparse.ArgumentParser) -> None:
@@ -56,25 +89,23 @@ def say_removed(leftovers: list[str]) -> None:
 
 
 def sandbox_factory(backend: str) -> Callable[[], Sandbox]:
-    """A factory, so that a cache hit never connects to the backend at all."""
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}")
+    """The backend, chosen and checked now (an absent Docker daemon is said before any
+    download, not after), with what dead runs left on it removed; a factory for the
+    pipeline, which asks for it only when a run is really needed (not on a cache hit)."""
+    from builder.sandbox.bwrap import BwrapSandbox
+    from builder.sandbox.docker import DockerSandbox
 
-    def make() -> Sandbox:
-        from builder.sandbox.bwrap import BwrapSandbox
-        from builder.sandbox.docker import DockerSandbox
-
-        chosen: Sandbox
-        if backend == "docker":
-            chosen = DockerSandbox()
-        elif backend == "sandbox":
-            chosen = BwrapSandbox()
-        else:
-            chosen = _auto(BwrapSandbox, DockerSandbox)
-        say_removed(chosen.reap())
-        return chosen
-
-    return make
+    chosen: Sandbox
+    if backend == "docker":
+        chosen = DockerSandbox()
+    elif backend == "sandbox":
+        chosen = BwrapSandbox()
+    elif backend == "auto":
+        chosen = _auto(BwrapSandbox, DockerSandbox)
+    else:
+        raise UsageError(f"unknown backend {backend!r}", hint=f"one of {', '.join(BACKENDS)}")
+    say_removed(chosen.reap())
+    return lambda: chosen
 
 
 def _auto(sandbox: Callable[[], Sandbox], docker: Callable[[], Sandbox]) -> Sandbox:

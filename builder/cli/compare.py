@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from rich.console import Console
-
-from builder.cli.common import add_build_options, open_store, sandbox_factory
+from builder.cli.common import (
+    Subcommands,
+    add_build_options,
+    existing_file,
+    open_store,
+    sandbox_factory,
+)
 from builder.cli.diff import EXIT_DIFFER, render
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.compare.comparison import compare
 from builder.compare.upstream import fetch_upstream_wheel
-from builder.errors import BuilderError
 from builder.index import Index
 from builder.pipeline import build_recipe
+from builder.recipe import load_recipe
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("compare", help="build a recipe and compare its wheel with another")
-    p.add_argument("recipe", type=Path)
+    p.add_argument("recipe", type=existing_file, help="a recipe file")
     other = p.add_mutually_exclusive_group(required=True)
     other.add_argument(
         "--upstream", action="store_true",
         help="the wheel of the same name, version and tags on the configured index",
     )  # fmt: skip
-    other.add_argument("--with", dest="other", type=Path, help="any wheel file")
+    other.add_argument("--with", dest="other", type=existing_file, help="any wheel file")
     p.add_argument("--normalize", action="store_true", help="also compare after normalization")
     p.add_argument("--json", action="store_true", help="the comparison as JSON on stdout")
     add_build_options(p)
@@ -36,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     store = open_store(args)
     progress = TerminalProgress(quiet=args.quiet)
     built = build_recipe(
-        args.recipe,
+        load_recipe(args.recipe),
         store=store,
         dist=args.dist,
         sandbox_factory=sandbox_factory(args.backend),
@@ -46,11 +49,11 @@ def run(args: argparse.Namespace) -> int:
         upstream = fetch_upstream_wheel(Index(), built.wheel.name, store, progress)
         if upstream is None:
             err_console().print(f"the index serves no wheel matching {built.wheel.name}")
+            if args.json:
+                print_json("compare", {"wheel": str(built.wheel), "raw": None}, ok=True)
             return 0
         other, label = upstream.path, f"upstream {upstream.filename}"
     else:
-        if not args.other.is_file():
-            raise BuilderError(f"{args.other}: no such file")
         other, label = args.other, str(args.other)
     result = compare(
         built.wheel,
@@ -61,11 +64,11 @@ def run(args: argparse.Namespace) -> int:
         normalize=args.normalize,
     )
     if args.json:
-        print_json(result.to_json())
-    else:
-        console = Console(highlight=False, soft_wrap=True)
-        render(result.raw, console)
-        if result.normalized is not None:
-            console.print("\n[bold]after normalization[/] (asked for; the raw result is above)")
-            render(result.normalized, console)
+        data = {"wheel": str(built.wheel), **result.to_json()}
+        print_json("compare", data, ok=result.raw.identical)
+    console = err_console()
+    render(result.raw, console)
+    if result.normalized is not None:
+        console.print("\n[bold]after normalization[/] (asked for; the raw result is above)")
+        render(result.normalized, console)
     return 0 if result.raw.identical else EXIT_DIFFER

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -13,7 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from builder.cli.output import print_json
+from builder.cli.common import Subcommands, existing_file
+from builder.cli.output import err_console, print_json
 from builder.compare.diff.model import CONTENT, MemberDiff, WheelDiff
 from builder.compare.diff.wheel import diff_wheels
 from builder.errors import BuilderError, NotReproducible
@@ -21,24 +23,20 @@ from builder.errors import BuilderError, NotReproducible
 EXIT_DIFFER = NotReproducible.exit_code
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("diff", help="explain the differences between two wheels")
-    p.add_argument("a", type=Path)
-    p.add_argument("b", type=Path)
+    p.add_argument("a", type=existing_file, help="a wheel")
+    p.add_argument("b", type=existing_file, help="another wheel")
     p.add_argument("--json", action="store_true", help="the report as JSON on stdout")
     p.add_argument("--deep", action="store_true", help="hand differing members to diffoscope")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    for path in (args.a, args.b):
-        if not path.is_file():
-            raise BuilderError(f"{path}: no such file")
     result = diff_wheels(args.a, args.b)
     if args.json:
-        print_json(result.to_json())
-    else:
-        render(result, Console(highlight=False, soft_wrap=True))
+        print_json("diff", result.to_json(), ok=result.identical)
+    render(result, err_console())
     if args.deep and not result.identical:
         deep(result)
     return 0 if result.identical else EXIT_DIFFER
@@ -86,4 +84,4 @@ def deep(result: WheelDiff) -> None:
                 with zipfile.ZipFile(wheel) as zf:
                     target.write_bytes(zf.read(member.name))
                 pair.append(str(target))
-            subprocess.run([diffoscope, *pair], check=False)
+            subprocess.run([diffoscope, *pair], stdout=sys.stderr, check=False)

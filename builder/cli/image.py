@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from builder.cli.common import add_backend_option, add_store_option, open_store, sandbox_factory
+from builder.cli.common import (
+    Subcommands,
+    add_backend_option,
+    add_store_option,
+    open_store,
+    sandbox_factory,
+)
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.images import current_image, find_definition, make_image
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("image", help="make and inspect build images")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     b = verbs.add_parser("build", help="make an image from containers/NAME/image.toml")
@@ -30,8 +36,7 @@ def run_build(args: argparse.Namespace) -> int:
         image = make_image(defn, store, progress)
     sandbox_factory(args.backend)().prepare(image, store, progress)
     if args.json:
-        print_json(image.to_json())
-    else:
-        err_console().print(f"[bold green]image {image.name}:[/] sha256:{image.digest}")
-        err_console().print(f"  {len(image.packages)} Debian packages; docker {image.reference}")
+        print_json("image-build", image.to_json(), ok=True)
+    err_console().print(f"[bold green]image {image.name}:[/] sha256:{image.digest}")
+    err_console().print(f"  {len(image.packages)} Debian packages; docker {image.reference}")
     return 0

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from builder.cli.common import Subcommands
 from builder.cli.output import err_console
 from builder.provenance.signing import KEY_KINDS, default_key_path, new_key
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("key", help="make signing keys")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     n = verbs.add_parser("new", help="write a private key (0600) and its public key (JSON)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -17,8 +18,11 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def print_json(data: Any) -> None:
-    sys.stdout.write(pretty_json(data).decode())
+def print_json(command: str, data: Mapping[str, Any], *, ok: bool) -> None:
+    """A command's result for machines: `schema` names its layout (docs/json.md, and
+    docs/schemas/<command>.schema.json), `ok` is whether the command succeeds."""
+    document = {"schema": f"builder/{command}/v1", "ok": ok, **data}
+    sys.stdout.write(pretty_json(document).decode())
 
 
 class TerminalProgress:

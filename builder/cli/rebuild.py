@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-from builder.cli.common import add_build_options, open_store, sandbox_factory
+from builder.cli.common import (
+    Subcommands,
+    add_build_options,
+    existing_file,
+    open_store,
+    sandbox_factory,
+)
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import NotReproducible
 from builder.pipeline import rebuild_from_attestation
 from builder.provenance.signing import load_public_key
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("rebuild", help="rebuild a wheel from its attestation and compare")
-    p.add_argument("--from", dest="bundle", type=Path, required=True, metavar="ATTESTATION")
-    p.add_argument("--key", type=Path, help="public key: check the signature first")
+    p.add_argument(
+        "--from", dest="bundle", type=existing_file, required=True, metavar="ATTESTATION",
+        help="a signed attestation bundle (.intoto.jsonl)",
+    )  # fmt: skip
+    p.add_argument("--key", type=existing_file, help="public key: check the signature first")
     p.add_argument("--json", action="store_true", help="the result as JSON on stdout")
     add_build_options(p)
     p.set_defaults(handler=run)
@@ -36,14 +44,13 @@ def run(args: argparse.Namespace) -> int:
     )
     attested, report = result.attested, result.report
     if args.json:
-        print_json(
-            {
-                "attested": {"wheel": attested.wheel, "sha256": attested.sha256},
-                "rebuilt": {"wheel": report.wheel.name, "sha256": report.sha256},
-                "signature_checked": attested.signed,
-                "matches": result.matches,
-            }
-        )
+        data = {
+            "attested": {"wheel": attested.wheel, "sha256": attested.sha256},
+            "rebuilt": {"wheel": report.wheel.name, "sha256": report.sha256},
+            "signature_checked": attested.signed,
+            "matches": result.matches,
+        }
+        print_json("rebuild", data, ok=result.matches)
     if not result.matches:
         raise NotReproducible(
             f"rebuilt {report.wheel.name} has sha256 {report.sha256}; the attestation's "

@@ -6,19 +6,26 @@ import argparse
 from pathlib import Path
 
 from builder.cli.check import policy_for
-from builder.cli.common import add_backend_option, add_store_option, open_store, sandbox_factory
+from builder.cli.common import (
+    Subcommands,
+    add_backend_option,
+    add_store_option,
+    existing_file,
+    open_store,
+    sandbox_factory,
+)
 from builder.cli.output import TerminalProgress, err_console
 from builder.gate.check import Gate
 from builder.index import Index
 from builder.recipe import load_recipe
-from builder.resolve.new_recipe import new_recipe, write_recipe
+from builder.resolve.new_recipe import new_recipe, parse_pin, write_recipe
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("recipe", help="write and check recipes")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     c = verbs.add_parser("check", help="validate recipe files")
-    c.add_argument("recipes", type=Path, nargs="+")
+    c.add_argument("recipes", type=existing_file, nargs="+", help="recipe files")
     c.set_defaults(handler=run_check)
     n = verbs.add_parser("new", help="pin NAME==VERSION and its build requirements in a recipe")
     n.add_argument("spec", metavar="NAME==VERSION")
@@ -26,7 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     n.add_argument("--image", default="trixie-py", help="build image (default: trixie-py)")
     n.add_argument("--force", action="store_true", help="replace an existing recipe file")
     n.add_argument("-q", "--quiet", action="store_true", help="do not stream the resolver's log")
-    n.add_argument("--policy", type=Path, default=None, help="gate policy (see builder check)")
+    n.add_argument(
+        "--policy", type=existing_file, default=None, help="gate policy (see builder check)"
+    )
     add_store_option(n)
     add_backend_option(n)
     n.set_defaults(handler=run_new)
@@ -40,6 +49,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_new(args: argparse.Namespace) -> int:
+    parse_pin(args.spec)  # a spec that pins nothing is said before any backend or download
     recipe = new_recipe(
         args.spec,
         image_name=args.image,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from builder.cli.common import add_store_option, open_store
+from builder.cli.common import Subcommands, add_store_option, open_store
 from builder.cli.output import err_console, print_json
 from builder.errors import StoreError
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("store", help="check the content-addressed store")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     v = verbs.add_parser(
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 def run_verify(args: argparse.Namespace) -> int:
     check = open_store(args).verify()
     if args.json:
-        print_json(check.to_json())
+        print_json("store-verify", check.to_json(), ok=check.ok)
     console = err_console()
     console.print(f"{check.objects} objects in {check.root}")
     for path in check.in_progress:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from rich.markup import escape
 
+from builder.cli.common import Subcommands, existing_file
 from builder.cli.output import err_console, print_json
 from builder.errors import VerificationFailed
 from builder.provenance.bundle import BUNDLE_SUFFIX
@@ -14,15 +15,17 @@ from builder.provenance.signing import load_public_key
 from builder.provenance.verify import Verification, load_policy, verify
 
 
-def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(sub: Subcommands) -> None:
     p = sub.add_parser("verify", help="verify a wheel against its signed attestations")
-    p.add_argument("wheel", type=Path)
-    p.add_argument("--key", type=Path, required=True, help="public key file (JSON)")
+    p.add_argument("wheel", type=existing_file)
+    p.add_argument("--key", type=existing_file, required=True, help="public key file (JSON)")
     p.add_argument(
-        "--attestation", type=Path, default=None,
+        "--attestation", type=existing_file, default=None,
         help=f"bundle (default: WHEEL{BUNDLE_SUFFIX}, then attestations/WHEEL{BUNDLE_SUFFIX})",
     )  # fmt: skip
-    p.add_argument("--policy", type=Path, default=None, help="policy file ([verify] table)")
+    p.add_argument(
+        "--policy", type=existing_file, default=None, help="policy file ([verify] table)"
+    )
     p.add_argument("--json", action="store_true", help="every check as JSON on stdout")
     p.set_defaults(handler=run)
 
@@ -42,15 +45,12 @@ def default_attestation(wheel: Path) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.wheel.is_file():
-        raise VerificationFailed(f"{args.wheel}: no such wheel")
     key = load_public_key(args.key)
     policy = load_policy(args.policy) if args.policy else None
     result = verify(args.wheel, args.attestation or default_attestation(args.wheel), key, policy)
     if args.json:
-        print_json(result.to_json())
-    else:
-        render(result)
+        print_json("verify", result.to_json(), ok=not result.failed)
+    render(result)
     result.raise_for_failures()
     return 0
 

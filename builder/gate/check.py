@@ -114,6 +114,9 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
     if popular is not None and not isinstance(popular, str):
         p.add("typosquat.popular", "expected a path to a list of names, one per line")
         popular = None
+    elif popular is not None and not (path.parent / popular).is_file():
+        p.add("typosquat.popular", f"no such file: {path.parent / popular}")
+        popular = None
     p.raise_if_any()
     return GatePolicy(
         internal_indexes=internal_indexes,

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import DamerauLevenshtein
 
+from builder.errors import RecipeError
 from builder.names import NormalizedName, normalize
 
 PREFIXES = ("python-", "python", "py-", "py")
@@ -226,7 +227,10 @@ def shipped_popular() -> tuple[str, ...]:
 def load_popular(path: Path | None) -> tuple[str, ...]:
     if path is None:
         return shipped_popular()
-    lines = path.read_text(encoding="utf-8").splitlines()
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read the popular list: {exc}") from exc
     return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 

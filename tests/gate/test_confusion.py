@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main
+from tests.conftest import json_output
 from tests.gate.conftest import StaticIndex
 
 NO_CONFIG = {"PIP_CONFIG_FILE": "/dev/null", "UV_NO_CONFIG": "1", "PATH": "/usr/bin:/bin"}
@@ -50,7 +50,7 @@ def test_the_gate_stops_the_same_resolution_and_says_why(
     policy: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["check", "--name", "acme-triton", "--policy", str(policy), "--json"]) == 14
-    report = json.loads(capsys.readouterr().out)
+    report = json_output(capsys.readouterr().out, "check")
     (issue,) = report["issues"]
     assert issue["kind"] == "confusion" and issue["severity"] == "error"
     assert "3.0" in issue["message"] and "internal 1.0" in issue["message"]

@@ -11,6 +11,7 @@ import pytest
 from builder.cli import main
 from builder.provenance.signing import KeyPair, load_signer, new_key, sign_statement
 from builder.store import Store
+from tests.conftest import json_output
 from tests.integration.conftest import c_extension_files, local_recipe
 
 pytestmark = pytest.mark.docker
@@ -55,7 +56,9 @@ def test_the_readme_job_a_reference_recipe_verifies_under_the_reference_policy( 
             "--store", str(session_store.root), "--dist", str(tmp_path / "dist"),
             "--attestations", str(tmp_path / "att"), "--key", str(pair.private),
             "--backend", backend]  # fmt: skip
-    assert main(argv) == 0
+    assert main([*argv, "--json"]) == 0
+    built = json_output(capsys.readouterr().out, "build")
+    assert built["ok"] is True and built["reproducible"] is True
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     policy = REPO / "attestations" / "reference" / "policy.toml"
     bundle = tmp_path / "att" / f"{wheel.name}.intoto.jsonl"
@@ -72,7 +75,7 @@ def test_an_auditor_rebuilds_from_the_attestation_alone(  # type: ignore[no-unty
     argv = ["rebuild", "--from", str(bundle), "--key", str(pair.public), "--json", "-q",
             "--store", str(session_store.root), "--dist", str(audit)]  # fmt: skip
     assert main(argv) == 0
-    result = json.loads(capsys.readouterr().out)
+    result = json_output(capsys.readouterr().out, "rebuild")
     assert result["matches"] and result["signature_checked"]
     assert (audit / wheel.name).read_bytes() == wheel.read_bytes()
 

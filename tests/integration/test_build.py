@@ -14,7 +14,7 @@ from builder.pipeline import build_recipe
 from builder.progress import Silent
 from builder.sandbox.docker import DockerSandbox
 from builder.store import Store
-from tests.conftest import REPO
+from tests.conftest import REPO, json_output
 from tests.integration.conftest import (
     BuilderProcess,
     build_in_docker,
@@ -210,3 +210,12 @@ def test_a_builder_killed_with_sigkill_leaves_no_build_running(  # type: ignore[
     assert f"(builder pid {builder.proc.pid})" in err
     assert main(["store", "verify", *store]) == 0
     assert builder_containers(docker_client) == []
+
+
+def test_image_build_says_the_current_image_as_json(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, capsys
+) -> None:
+    argv = ["image", "build", image.name, "--json", "--store", str(session_store.root)]
+    assert main([*argv, "--backend", "docker"]) == 0
+    said = json_output(capsys.readouterr().out, "image-build")
+    assert said["digest"] == image.digest and said["ok"] is True

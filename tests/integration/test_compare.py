@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from builder.cli import main
 from builder.store import Store
-from tests.conftest import REPO
+from tests.conftest import REPO, json_output
 
 pytestmark = [pytest.mark.docker, pytest.mark.network]
 
@@ -20,7 +19,7 @@ def test_compare_upstream_says_whether_code_or_only_packaging_differs(
     recipe = str(REPO / "recipes" / "markupsafe.toml")
     argv = ["compare", recipe, "--upstream", "--normalize", "--json", "-q"]
     code = main([*argv, "--store", str(session_store.root), "--dist", str(tmp_path)])
-    report = json.loads(capsys.readouterr().out)
+    report = json_output(capsys.readouterr().out, "compare")
     assert code == 10, "upstream's wheel is built elsewhere (manylinux image, Red Hat GCC)"
     raw, normalized = report["raw"], report["normalized"]
     assert raw["a"] == "rebuild" and raw["b"].startswith("upstream markupsafe-3.0.3-cp313")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from builder.cli import main
 from builder.recipe import load_recipe
 from builder.store import Store
 from builder.variation import DEFAULT_KINDS
-from tests.conftest import REPO
+from tests.conftest import REPO, json_output
 from tests.integration.conftest import build_in_docker, install_and_run
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -73,6 +72,6 @@ def test_a_committed_reference_attestation_rebuilds_bit_for_bit_on_this_machine(
     argv = ["rebuild", "--from", str(bundle), "--key", str(REFERENCE_KEY), "--json", "-q",
             "--store", str(session_store.root), "--dist", str(tmp_path)]  # fmt: skip
     code = main(argv)
-    result = json.loads(capsys.readouterr().out or "{}")
+    result = json_output(capsys.readouterr().out, "rebuild")
     assert code == 0, result
     assert result["matches"] and result["signature_checked"]

@@ -6,6 +6,7 @@ import pytest
 
 from builder.cli import main
 from builder.errors import RecipeError
+from tests.conftest import json_output
 
 
 def test_recipe_check_reports_a_bad_recipe_with_its_exit_code(
@@ -53,7 +54,6 @@ def test_recipe_new_refuses_to_replace_a_recipe_and_leaves_it_untouched(
 def test_diff_exits_0_for_identical_wheels_and_10_with_json_for_different_ones(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import json
     import shutil
 
     from tests.unit.test_diff import BASE, make_wheel
@@ -64,10 +64,10 @@ def test_diff_exits_0_for_identical_wheels_and_10_with_json_for_different_ones(
     assert main(["diff", str(a), str(tmp_path / "same.whl")]) == 0
     capsys.readouterr()
     assert main(["diff", "--json", str(a), str(b)]) == 10
-    report = json.loads(capsys.readouterr().out)
+    report = json_output(capsys.readouterr().out, "diff")
     assert report["identical"] is False and report["code_differs"] is True
     assert [m["name"] for m in report["members"]] == ["pkg/new.py"]
-    assert main(["diff", str(a), str(tmp_path / "missing.whl")]) == 1
+    assert main(["diff", str(a), str(tmp_path / "missing.whl")]) == 2
 
 
 def test_diff_deep_hands_the_differing_member_to_diffoscope(
@@ -84,8 +84,9 @@ def test_diff_deep_hands_the_differing_member_to_diffoscope(
     a = make_wheel(tmp_path / "a.whl", BASE)
     b = make_wheel(tmp_path / "b.whl", changed)
     assert main(["diff", "--deep", str(a), str(b)]) == 10
-    out = capfd.readouterr().out
-    assert "print('changed')" in out and "__init__.py" in out
+    out, err = capfd.readouterr()
+    assert out == "", "diffoscope's report is a report for people: stderr"
+    assert "print('changed')" in err and "__init__.py" in err
 
 
 class _Backend:

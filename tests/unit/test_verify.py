@@ -13,6 +13,7 @@ from builder.cli import main
 from builder.provenance.bundle import attest
 from builder.provenance.signing import KeyPair, load_signer, new_key, sign_statement
 from builder.provenance.statements import builder_id
+from tests.conftest import json_output
 from tests.unit.conftest import IMAGE_DIGEST, record_for, synthetic_wheel
 
 REBUILD_OK = {"builds": 2, "raw_equal": True, "reproducible": True, "normalized": None}
@@ -34,7 +35,7 @@ def run_verify(
     code = main(["verify", str(wheel), "--attestation", str(bundle), "--key", str(key),
                  "--json", *extra])  # fmt: skip
     out = capsys.readouterr()
-    return code, json.loads(out.out) if out.out else {}, out.err
+    return code, json_output(out.out, "verify") if out.out else {}, out.err
 
 
 def _lines(bundle: Path) -> list[dict[str, Any]]:
