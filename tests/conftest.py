@@ -14,6 +14,21 @@ import pytest
 from builder.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
+TESTS = REPO / "tests"
+# The tiers, by folder (the most specific wins): select one with -m, e.g. `-m unit`.
+TIERS = {
+    TESTS / "unit": "unit",
+    TESTS / "local": "local",
+    TESTS / "container": "container",
+    TESTS / "container" / "slow": "slow",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        folders = [f for f in TIERS if f in item.path.parents]
+        if folders:
+            item.add_marker(TIERS[max(folders, key=lambda f: len(f.parts))])
 
 
 @pytest.fixture(autouse=True)

@@ -205,9 +205,9 @@ while True:
     time.sleep(1)
 """,
     "print-forever": """
-line = "x" * 1000
+line = "x" * (1 << 16)
 while True:
-    print(line)
+    print(line, flush=True)
 """,
 }
 

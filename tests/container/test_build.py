@@ -15,7 +15,7 @@ from builder.progress import Silent
 from builder.sandbox.docker import DockerSandbox
 from builder.store import Store
 from tests.conftest import REPO, json_output
-from tests.integration.conftest import (
+from tests.container.conftest import (
     BuilderProcess,
     build_in_docker,
     builder_containers,
@@ -26,8 +26,6 @@ from tests.integration.conftest import (
     sleepy_files,
     wait_until,
 )
-
-pytestmark = pytest.mark.docker
 
 
 def test_markupsafe_builds_then_installs_and_works_in_a_fresh_container(

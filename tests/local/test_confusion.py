@@ -11,7 +11,7 @@ import pytest
 
 from builder.cli import main
 from tests.conftest import json_output
-from tests.gate.conftest import StaticIndex
+from tests.local.conftest import StaticIndex
 
 NO_CONFIG = {"PIP_CONFIG_FILE": "/dev/null", "UV_NO_CONFIG": "1", "PATH": "/usr/bin:/bin"}
 

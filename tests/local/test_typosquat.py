@@ -8,7 +8,7 @@ import pytest
 
 from builder.cli import main
 from builder.gate.typosquat import Detector, shipped_popular
-from tests.gate.conftest import StaticIndex
+from tests.local.conftest import StaticIndex
 
 
 @pytest.fixture(scope="module")

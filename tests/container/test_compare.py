@@ -10,7 +10,7 @@ from builder.cli import main
 from builder.store import Store
 from tests.conftest import REPO, json_output
 
-pytestmark = [pytest.mark.docker, pytest.mark.network]
+pytestmark = pytest.mark.network
 
 
 def test_compare_upstream_says_whether_code_or_only_packaging_differs(

@@ -12,9 +12,7 @@ from builder.cli import main
 from builder.provenance.signing import KeyPair, load_signer, new_key, sign_statement
 from builder.store import Store
 from tests.conftest import json_output
-from tests.integration.conftest import c_extension_files, local_recipe
-
-pytestmark = pytest.mark.docker
+from tests.container.conftest import c_extension_files, local_recipe
 
 
 @pytest.fixture

@@ -10,9 +10,9 @@ from builder.cli import main
 from builder.recipe import load_recipe
 from builder.store import Store
 from tests.conftest import REPO
-from tests.integration.conftest import build_in_docker, install_and_run
+from tests.container.conftest import build_in_docker, install_and_run
 
-pytestmark = [pytest.mark.docker, pytest.mark.network]
+pytestmark = pytest.mark.network
 
 
 def test_recipe_new_pins_the_sdist_and_a_build_closure_that_builds(

@@ -14,7 +14,7 @@ from builder.names import Sha256, normalize
 from builder.progress import Silent
 from builder.recipe import PinnedFile
 from builder.store import Store
-from tests.gate.conftest import StaticIndex
+from tests.local.conftest import StaticIndex
 
 UNREACHABLE = "http://127.0.0.1:9/simple/"
 

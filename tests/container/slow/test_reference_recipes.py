@@ -11,9 +11,7 @@ from builder.recipe import load_recipe
 from builder.store import Store
 from builder.variation import DEFAULT_KINDS
 from tests.conftest import REPO, json_output
-from tests.integration.conftest import build_in_docker, install_and_run
-
-pytestmark = [pytest.mark.docker, pytest.mark.slow]
+from tests.container.conftest import build_in_docker, install_and_run
 
 HEADER = '{"t":{"dtype":"U8","shape":[2],"data_offsets":[0,2]}}'
 CASES = {

@@ -7,19 +7,15 @@ import os
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from builder.cli import main
 from builder.store import Store
 from builder.variation import DEFAULT_KINDS
-from tests.integration.conftest import (
+from tests.container.conftest import (
     build_in_docker,
     c_extension_files,
     install_and_run,
     local_recipe,
 )
-
-pytestmark = pytest.mark.docker
 
 # Printed into the build log by setup.py, so the test sees what each build saw.
 PROBE = (
