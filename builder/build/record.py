@@ -11,20 +11,18 @@ import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from builder import __version__
+from builder.build.run import BuiltWheel, MountRecord, RunRecord
 from builder.build.staging import driver_digest
+from builder.build.venvs import VenvsRef
 from builder.encoding import canonical_json
 from builder.fetch.sources import Crate, Sources
 from builder.images import DebPackage, Image
 from builder.limits import Limits
 from builder.names import Sha256
 from builder.recipe import PinnedFile, Recipe
-from builder.sandbox import RunSpec
-
-if TYPE_CHECKING:
-    from builder.build.run import BuiltWheel
 
 RECORD_VERSION = 2
 
@@ -51,53 +49,6 @@ class Inputs:
     crates: tuple[Crate, ...]
     image: ImageInput
     driver_sha256: Sha256
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class VenvsRef:
-    key: str
-    archive_sha256: Sha256
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class MountRecord:
-    target: str
-    read_only: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunRecord:
-    """How the run was set up: backend, command, exact environment, mounts, limits."""
-
-    backend: str
-    command: tuple[str, ...]
-    env: Mapping[str, str]
-    mounts: tuple[MountRecord, ...]
-    tmpfs: tuple[str, ...]
-    workdir: str
-    network: bool
-    user: str
-    hostname: str
-    cpuset: str | None
-    limits: Limits
-    venvs: VenvsRef | None = None
-
-    @classmethod
-    def of(cls, spec: RunSpec, backend: str, venvs: VenvsRef | None) -> RunRecord:
-        return cls(
-            backend=backend,
-            command=spec.command,
-            env=dict(spec.env),
-            mounts=tuple(MountRecord(target=m.target, read_only=m.read_only) for m in spec.mounts),
-            tmpfs=spec.tmpfs,
-            workdir=spec.workdir,
-            network=spec.network,
-            user=spec.user,
-            hostname=spec.hostname,
-            cpuset=spec.cpuset,
-            limits=spec.limits,
-            venvs=venvs,
-        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

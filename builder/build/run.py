@@ -9,30 +9,71 @@ from __future__ import annotations
 
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from builder.build.record import RunRecord
 from builder.build.staging import run_spec, stage
-from builder.build.venvs import prepared_venvs
+from builder.build.venvs import VenvsRef, prepared_venvs
 from builder.errors import BuildFailed
 from builder.fetch.sources import Sources
 from builder.images import Image
 from builder.inside import archive
 from builder.inside import layout as inside
 from builder.inside import plan as plans
+from builder.limits import Limits
 from builder.names import Sha256
 from builder.progress import Progress
 from builder.recipe import Recipe
-from builder.sandbox import RunResult, Sandbox
+from builder.sandbox import RunResult, RunSpec, Sandbox
 from builder.store import Store
 from builder.variation import REFERENCE, Variation
 
 FLAG_VARIABLES = ("CFLAGS", "CXXFLAGS", "RUSTFLAGS")
 MAX_LOG_BYTES = 32 << 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MountRecord:
+    target: str
+    read_only: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunRecord:
+    """How the run was set up: backend, command, exact environment, mounts, limits."""
+
+    backend: str
+    command: tuple[str, ...]
+    env: Mapping[str, str]
+    mounts: tuple[MountRecord, ...]
+    tmpfs: tuple[str, ...]
+    workdir: str
+    network: bool
+    user: str
+    hostname: str
+    cpuset: str | None
+    limits: Limits
+    venvs: VenvsRef | None = None
+
+    @classmethod
+    def of(cls, spec: RunSpec, backend: str, venvs: VenvsRef | None) -> RunRecord:
+        return cls(
+            backend=backend,
+            command=spec.command,
+            env=dict(spec.env),
+            mounts=tuple(MountRecord(target=m.target, read_only=m.read_only) for m in spec.mounts),
+            tmpfs=spec.tmpfs,
+            workdir=spec.workdir,
+            network=spec.network,
+            user=spec.user,
+            hostname=spec.hostname,
+            cpuset=spec.cpuset,
+            limits=spec.limits,
+            venvs=venvs,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,7 +16,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.build.record import VenvsRef
 from builder.build.staging import StagedFile, driver_digest, run_spec, stage
 from builder.encoding import canonical_json, pretty_json
 from builder.errors import ArchiveError, BuildFailed, StoreError
@@ -33,6 +32,12 @@ from builder.store import Store
 
 MANIFEST = "builder-venvs.json"  # in the folder: the key and the archive it was unpacked from
 LIMITS = Limits(timeout_s=600)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenvsRef:
+    key: str
+    archive_sha256: Sha256
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

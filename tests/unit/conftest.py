@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from builder.build.record import BuildRecord, RunRecord, build_key, make_record
-from builder.build.run import BuiltWheel
+from builder.build.record import BuildRecord, build_key, make_record
+from builder.build.run import BuiltWheel, RunRecord
 from builder.fetch.sources import Crate, Sources
 from builder.images import DebPackage, Image
 from builder.limits import Limits
