@@ -42,20 +42,25 @@ def explicit_index_url() -> str | None:
     return None if url == _pip_default_index() else url
 
 
+def _pip_says(*args: str) -> str:
+    """What pip (beside builder) prints for `args`; empty when it cannot be run."""
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "pip", *args],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "COLUMNS": "200"},
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
 @cache
 def pip_config_value(key: str) -> str | None:
     """A key of pip's configuration files (PIP_* variables are read apart, uncached)."""
-    try:
-        out = subprocess.run(
-            [sys.executable, "-m", "pip", "config", "list"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    for line in out.splitlines():
+    for line in _pip_says("config", "list").splitlines():
         name, _, value = line.partition("=")
         if name.endswith(f".{key}") and not name.startswith(":env:"):
             return value.strip().strip("'\"")
@@ -65,18 +70,7 @@ def pip_config_value(key: str) -> str | None:
 @cache
 def _pip_default_index() -> str:
     """pip's own default index, as pip states it in its help (no private pip API)."""
-    try:
-        out = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--help"],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env={**os.environ, "COLUMNS": "200"},
-        ).stdout
-    except (OSError, subprocess.TimeoutExpired):
-        out = ""
-    found = _PIP_DEFAULT.search(out)
+    found = _PIP_DEFAULT.search(_pip_says("download", "--help"))
     if found is None:
         raise FetchError(
             "no package index is configured and pip does not say what its default is",

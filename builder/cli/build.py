@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rich.console import Console
 from securesystemslib.signer import Signer
 
 from builder.cli.common import (
@@ -96,9 +95,8 @@ def run(args: argparse.Namespace) -> int:
             f"  attestation {report.bundle.path} ({len(report.bundle.envelopes)} signed statements)"
         )
     if report.rebuild is not None and not report.rebuild.reproducible:
-        console = Console(stderr=True, highlight=False, soft_wrap=True)
         for _, difference in report.rebuild.differences:
-            render(difference, console)
+            render(difference, err_console())
         if not report.rebuild.passed and not args.allow_unreproducible:
             raise NotReproducible(
                 f"{report.wheel.name} is not reproducible: "
