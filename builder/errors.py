@@ -117,6 +117,14 @@ class GateFailed(BuilderError):
     default_hint = "a false alarm? add the name to names.allow in the policy (docs/gate.md)"
 
 
+class PublishError(BuilderError):
+    """The index cannot take a file: another file is published under its name, the
+    wheel is malformed, or the index's pages are damaged."""
+
+    exit_code = 15
+    default_hint = "docs/index.md describes the index's layout; a published file never changes"
+
+
 OK_CODES = {0: "success (a cache hit is a success)"}
 SIGNAL_CODES = {
     130: "interrupted (Ctrl-C); containers and sandboxes are removed all the same",

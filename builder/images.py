@@ -281,5 +281,21 @@ def current_image(defn: ImageDefinition, store: Store) -> Image | None:
     return replace(image, tools=defn.tools)
 
 
+def image_from_rootfs(defn: ImageDefinition, digest: Sha256, store: Store) -> Image:
+    """An image whose root filesystem was fetched, not made here (an auditor's, from an
+    index, by the digest a provenance names): the tar in the store is the image; its
+    package list is read from it as for one made here. Not recorded as the current image
+    of its definition: the next build makes (or finds) its own."""
+    store.verified_path(digest, f"image {defn.name} root filesystem")
+    return Image(
+        name=defn.name,
+        digest=digest,
+        definition_sha256=defn.rootfs_sha256,
+        packages=read_package_list(store.path_of(digest)),
+        tools=defn.tools,
+        made_on="fetched",
+    )
+
+
 def ensure_image(defn: ImageDefinition, store: Store, progress: Progress) -> Image:
     return current_image(defn, store) or make_image(defn, store, progress)

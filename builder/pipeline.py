@@ -1,6 +1,7 @@
 """The only module that chains the stages: recipe -> image -> fetch -> build -> record
-(-> rebuilds under variation) (-> signed attestations); and the auditor's chain,
-attestation -> recipe and image -> the same build -> comparison with the subject.
+(-> rebuilds under variation) (-> signed attestations); the auditor's chain, attestation
+-> recipe and image -> the same build -> comparison with the subject; and publishing,
+verify -> index, with the index read back the same way (fetch -> verify).
 
 An unchanged build key with its wheel still in the store is a cache hit: nothing is
 fetched, no container starts, and the stored wheel and record are written to dist/.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,12 +22,23 @@ from builder.build.run import run_build
 from builder.compare.rebuild import RebuildReport, rebuild
 from builder.encoding import canonical_json, pretty_json
 from builder.fetch.sources import fetch_all
-from builder.images import ensure_image, find_definition
+from builder.images import Image, ensure_image, find_definition, image_from_rootfs
 from builder.index import Index
-from builder.names import Sha256
+from builder.names import NormalizedName, Sha256
 from builder.progress import Progress
-from builder.provenance.bundle import Bundle, attest
-from builder.provenance.rebuild_from import AttestedBuild, attested_recipe, check_image
+from builder.provenance.bundle import Bundle, attest, find_bundle
+from builder.provenance.rebuild_from import (
+    AttestedBuild,
+    attested_image_digest,
+    attested_image_packages,
+    attested_recipe,
+    check_image,
+    read_provenance,
+)
+from builder.provenance.verify import Policy, Verification, verify
+from builder.publish.remote import RemoteIndex
+from builder.publish.static import Added, StaticIndex
+from builder.publish.upload import upload
 from builder.recipe import PinnedFile, Recipe, load_recipe
 from builder.sandbox import Sandbox
 from builder.store import Store, write_atomic
@@ -99,14 +111,17 @@ def build_recipe(
     tools: tuple[PinnedFile, ...] | None = None,
     force: bool = False,
     signing: Signing | None = None,
+    image: Image | None = None,
 ) -> BuildReport:
     """Build a recipe; with `rebuilds`, rebuild it under the variations `vary` (default:
     the recipe's rebuild policy applied to the default variations) less `no_vary`.
     `tools` replaces the image definition's pinned tools (a rebuild from an attestation
     uses the attested ones); `force` builds even when the build key is a cache hit;
-    with `signing`, the provenance, rebuild result and SBOM are signed and written."""
+    with `signing`, the provenance, rebuild result and SBOM are signed and written; `image`
+    is one made or fetched already (an auditor's)."""
     recipe = recipe_or_path if isinstance(recipe_or_path, Recipe) else load_recipe(recipe_or_path)
-    image = ensure_image(find_definition(recipe.image, image_search), store, progress)
+    if image is None:
+        image = ensure_image(find_definition(recipe.image, image_search), store, progress)
     if tools is not None:
         image = replace(image, tools=tools)
     lazy = LazySandbox(sandbox_factory)
@@ -224,15 +239,91 @@ def rebuild_from_attestation(
     sandbox_factory: Callable[[], Sandbox],
     progress: Progress,
     image_search: tuple[Path, ...] | None = None,
+    index: RemoteIndex | None = None,
 ) -> RebuildFromResult:
     """The auditor's path: the recipe is the provenance's externalParameters, the tools
-    the attested ones, the image must have the attested digest; then the same build,
+    the attested ones, the image must have the attested digest (fetched by digest from
+    `index` when given, else made here from Debian's packages); then the same build,
     forced (a cache hit proves nothing), and its sha256 against the subject's."""
     attested, recipe, tools = attested_recipe(bundle, key)
-    image = ensure_image(find_definition(recipe.image, image_search), store, progress)
+    definition = find_definition(recipe.image, image_search)
+    if index is not None:
+        digest = attested_image_digest(attested)
+        progress.status(f"fetching the attested image {digest[:12]} from {index.url}")
+        index.fetch_image(digest, store)
+        image = image_from_rootfs(definition, digest, store)
+    else:
+        image = ensure_image(definition, store, progress)
     check_image(image, attested)
     report = build_recipe(
         recipe, store=store, dist=dist, sandbox_factory=sandbox_factory, progress=progress,
-        image_search=image_search, tools=tools, force=True,
+        image_search=image_search, tools=tools, force=True, image=image,
     )  # fmt: skip
     return RebuildFromResult(attested=attested, report=report)
+
+
+def publish_wheels(
+    wheels: Sequence[Path],
+    *,
+    index: StaticIndex | None,
+    key: Key,
+    policy: Policy | None,
+    attestations: Path,
+    store: Store | None,
+    progress: Progress,
+    upload_to: str | None = None,
+) -> list[Added]:
+    """Every wheel verified under the policy first (one that does not is refused, and
+    then none is published); then each with its provenance, and its build image by
+    digest where the store holds it, into the static `index`; and uploaded to the server
+    at `upload_to` when given."""
+    checked = []
+    for wheel in wheels:
+        bundle = find_bundle(wheel, attestations)
+        verification = verify(wheel, bundle, key, policy)
+        verification.raise_for_failures()
+        checked.append((wheel, bundle))
+    if upload_to is not None:
+        progress.status(f"uploading {len(checked)} wheel(s) to {upload_to} with twine")
+        upload([wheel for wheel, _ in checked], upload_to)
+    if index is None:
+        return []
+    added = []
+    with index.locked():
+        for wheel, bundle in checked:
+            result = index.add(wheel, bundle)
+            progress.status(f"{'published' if result.new else 'already published'}: {wheel.name}")
+            added.append(result)
+            if store is not None:
+                _publish_image(index, read_provenance(bundle, key), store, progress)
+    return added
+
+
+def _publish_image(
+    index: StaticIndex, attested: AttestedBuild, store: Store, progress: Progress
+) -> None:
+    digest = attested_image_digest(attested)
+    if not store.has(digest):
+        progress.status(f"image {digest[:12]} is not in the store: not served by the index")
+        return
+    description = {"digest": digest, "packages": attested_image_packages(attested)}
+    if index.add_image(digest, store.verified_path(digest, f"image {digest[:12]}"), description):
+        progress.status(f"published image {digest[:12]}")
+
+
+def verify_published(
+    name: NormalizedName,
+    version: str,
+    *,
+    index: RemoteIndex,
+    key: Key,
+    policy: Policy | None,
+    dest: Path,
+) -> list[Verification]:
+    """Every wheel of NAME VERSION on the index, fetched and checked against its page,
+    then verified with its provenance under the policy."""
+    results = []
+    for package in index.release(name, version):
+        fetched = index.fetch(package, dest)
+        results.append(verify(fetched.wheel, fetched.provenance, key, policy))
+    return results

@@ -80,7 +80,6 @@ class StoreCheck:
             "corrupt": list(self.corrupt),
             "misplaced": list(self.misplaced),
             "in_progress": list(self.in_progress),
-            "ok": self.ok,
         }
 
 

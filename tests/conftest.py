@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
+import shutil
+import socket
+import subprocess
 import tarfile
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
@@ -102,3 +108,63 @@ def json_output(text: str, command: str) -> dict[str, object]:
     jsonschema.validate(document, schema)
     assert isinstance(document, dict)
     return document
+
+
+@dataclass
+class Served:
+    """A folder served by a real nginx on 127.0.0.1, with the index configuration builder
+    documents (builder/publish/nginx.conf)."""
+
+    url: str
+    root: Path
+    access_log: Path
+
+    def requests(self) -> list[str]:
+        """The paths requested so far, in order."""
+        if not self.access_log.exists():
+            return []
+        return [line.split('"')[1].split()[1] for line in self.access_log.read_text().splitlines()]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[Served]:
+    binary = shutil.which("nginx") or (
+        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
+    )
+    if binary is None:
+        unavailable("nginx", "the README's test command installs it")
+    root, state = tmp_path / "index", tmp_path / "nginx"
+    root.mkdir()
+    state.mkdir()
+    port = _free_port()
+    site = (REPO / "builder" / "publish" / "nginx.conf").read_text()
+    site = site.replace("listen 127.0.0.1:8080;", f"listen 127.0.0.1:{port};")
+    site = site.replace("root /srv/builder-index;", f"root {root};")
+    user = "user root;\n" if os.geteuid() == 0 else ""
+    (state / "nginx.conf").write_text(
+        f"{user}worker_processes 1;\ndaemon off;\npid {state}/nginx.pid;\n"
+        f"error_log {state}/error.log;\nevents {{}}\nhttp {{\n"
+        f"access_log {state}/access.log;\nclient_body_temp_path {state};\n"
+        f"proxy_temp_path {state};\nfastcgi_temp_path {state};\nuwsgi_temp_path {state};\n"
+        f"scgi_temp_path {state};\n{site}\n}}\n"
+    )
+    proc = subprocess.Popen(
+        [binary, "-p", str(state), "-c", str(state / "nginx.conf")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    deadline = time.monotonic() + 20
+    while True:  # until nginx accepts connections (or says why it cannot)
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            break
+        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+        assert time.monotonic() < deadline, "nginx did not start listening"
+        time.sleep(0.05)
+    yield Served(url=f"http://127.0.0.1:{port}/", root=root, access_log=state / "access.log")
+    proc.terminate()
+    proc.wait(timeout=10)

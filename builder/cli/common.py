@@ -31,6 +31,14 @@ def existing_file(value: str) -> Path:
     return path
 
 
+def existing_file_argument(value: str, what: str) -> Path:
+    """`existing_file` for an argument whose kind is known only after parsing."""
+    try:
+        return existing_file(value)
+    except argparse.ArgumentTypeError as exc:
+        raise UsageError(f"argument {what}: {exc}", hint="the file must exist") from exc
+
+
 def non_negative_int(value: str) -> int:
     try:
         number = int(value)

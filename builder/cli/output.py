@@ -21,7 +21,7 @@ def err_console() -> Console:
 def print_json(command: str, data: Mapping[str, Any], *, ok: bool) -> None:
     """A command's result for machines: `schema` names its layout (docs/json.md, and
     docs/schemas/<command>.schema.json), `ok` is whether the command succeeds."""
-    document = {"schema": f"builder/{command}/v1", "ok": ok, **data}
+    document = {"schema": f"builder/{command}/v1", **data, "ok": ok}
     sys.stdout.write(pretty_json(document).decode())
 
 

@@ -15,6 +15,7 @@ from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import NotReproducible
 from builder.pipeline import rebuild_from_attestation
 from builder.provenance.signing import load_public_key
+from builder.publish.remote import RemoteIndex
 
 
 def register(sub: Subcommands) -> None:
@@ -24,6 +25,11 @@ def register(sub: Subcommands) -> None:
         help="a signed attestation bundle (.intoto.jsonl)",
     )  # fmt: skip
     p.add_argument("--key", type=existing_file, help="public key: check the signature first")
+    p.add_argument(
+        "--index", default=None, metavar="URL",
+        help="a builder index serving images by digest: fetch the attested image from it "
+        "instead of making one from today's Debian packages",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="the result as JSON on stdout")
     add_build_options(p)
     p.set_defaults(handler=run)
@@ -41,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         dist=args.dist,
         sandbox_factory=sandbox_factory(args.backend),
         progress=TerminalProgress(quiet=args.quiet),
+        index=RemoteIndex(args.index) if args.index else None,
     )
     attested, report = result.attested, result.report
     if args.json:

@@ -37,6 +37,18 @@ def bundle_path(folder: Path, wheel_name: str) -> Path:
     return folder / f"{wheel_name}{BUNDLE_SUFFIX}"
 
 
+def find_bundle(wheel: Path, folder: Path = Path("attestations")) -> Path:
+    """A wheel's bundle: beside it, else in `folder` (where builder build writes it)."""
+    candidates = [bundle_path(wheel.parent, wheel.name), bundle_path(folder, wheel.name)]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise VerificationFailed(
+        f"no attestation found for {wheel.name} (looked at {', '.join(map(str, candidates))})",
+        hint="pass --attestation FILE (an unsigned wheel is never published or trusted)",
+    )
+
+
 def statements(
     wheel: Path, record: BuildRecord, rebuild_report: dict[str, Any] | None
 ) -> list[dict[str, Any]]:

@@ -19,7 +19,7 @@ from securesystemslib.signer import Key
 
 from builder.errors import ImageError, VerificationFailed
 from builder.images import Image
-from builder.names import Sha256, normalize
+from builder.names import Sha256, is_sha256, normalize
 from builder.provenance.bundle import read_bundle
 from builder.provenance.signing import open_envelope
 from builder.provenance.statements import SLSA_PROVENANCE
@@ -85,8 +85,25 @@ def _pins(deps: list[dict[str, Any]]) -> tuple[PinnedFile, ...]:
     return tuple(pins)
 
 
+def _image_dependency(attested: AttestedBuild) -> dict[str, Any]:
+    images = attested.dependencies("image")
+    if len(images) != 1 or not is_sha256(images[0].get("digest", {}).get("sha256")):
+        raise VerificationFailed(f"{attested.wheel}: the provenance names no one image by sha256")
+    return images[0]
+
+
+def attested_image_digest(attested: AttestedBuild) -> Sha256:
+    return Sha256(_image_dependency(attested)["digest"]["sha256"])
+
+
+def attested_image_packages(attested: AttestedBuild) -> list[str]:
+    """The image's Debian packages as the provenance lists them (NAME=VERSION)."""
+    packages = _image_dependency(attested).get("annotations", {}).get("packages", [])
+    return [str(p) for p in packages] if isinstance(packages, list) else []
+
+
 def check_image(image: Image, attested: AttestedBuild) -> None:
-    (dep,) = attested.dependencies("image")
+    dep = _image_dependency(attested)
     want = dep["digest"]["sha256"]
     if image.digest == want:
         return

@@ -1,0 +1,89 @@
+"""builder publish WHEEL... --to DIR: verify each wheel, then add it to a static index;
+builder yank DIR NAME VERSION --reason TEXT: mark a release yanked (PEP 592)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from builder.cli.common import Subcommands, add_store_option, existing_file, open_store
+from builder.cli.output import TerminalProgress, err_console, print_json
+from builder.errors import UsageError
+from builder.pipeline import publish_wheels
+from builder.provenance.signing import default_key_path, load_public_key, public_key_path
+from builder.provenance.verify import load_policy
+from builder.publish.static import StaticIndex
+
+
+def register(sub: Subcommands) -> None:
+    p = sub.add_parser("publish", help="verify wheels and add them to a static package index")
+    p.add_argument("wheels", type=existing_file, nargs="+", metavar="WHEEL")
+    p.add_argument("--to", type=Path, default=None, metavar="DIR", help="the static index folder")
+    p.add_argument(
+        "--upload", default=None, metavar="URL",
+        help="also upload to an index server a team runs (twine; provenance stays in --to)",
+    )  # fmt: skip
+    p.add_argument(
+        "--key", type=existing_file, default=None,
+        help="public key the provenance must be signed with (default: the user's key's)",
+    )  # fmt: skip
+    p.add_argument(
+        "--policy", type=existing_file, default=None,
+        help="verify policy every wheel must meet ([verify] table; docs/attestations.md)",
+    )  # fmt: skip
+    p.add_argument(
+        "--attestations", type=Path, default=Path("attestations"), metavar="DIR",
+        help="where the bundles are when not beside the wheels (default: attestations/)",
+    )  # fmt: skip
+    p.add_argument("--json", action="store_true", help="what was published, as JSON on stdout")
+    add_store_option(p)
+    p.set_defaults(handler=run_publish)
+
+    y = sub.add_parser("yank", help="mark a release of a static index yanked (PEP 592)")
+    y.add_argument("index", type=Path, metavar="DIR", help="the index folder")
+    y.add_argument("name")
+    y.add_argument("version")
+    y.add_argument("--reason", required=True, help="said to everyone who resolves it")
+    y.add_argument("--undo", action="store_true", help="take the yank back")
+    y.set_defaults(handler=run_yank)
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    if args.to is None and args.upload is None:
+        raise UsageError("builder publish: say where to: --to DIR, --upload URL, or both")
+    key = load_public_key(args.key or public_key_path(default_key_path()))
+    policy = load_policy(args.policy) if args.policy else None
+    added = publish_wheels(
+        args.wheels,
+        index=StaticIndex(args.to) if args.to else None,
+        upload_to=args.upload,
+        key=key,
+        policy=policy,
+        attestations=args.attestations,
+        store=open_store(args),
+        progress=TerminalProgress(),
+    )
+    if args.json:
+        published = [{"project": a.project, "file": a.filename, "sha256": a.sha256, "new": a.new}
+                     for a in added]  # fmt: skip
+        data = {"index": None if args.to is None else str(args.to), "uploaded_to": args.upload,
+                "published": published}  # fmt: skip
+        print_json("publish", data, ok=True)
+    if args.to is not None:
+        new = sum(a.new for a in added)
+        err_console().print(
+            f"[bold green]{args.to}:[/] {new} new, {len(added) - new} there already"
+        )
+    if args.upload is not None:
+        err_console().print(f"[bold green]uploaded[/] {len(args.wheels)} to {args.upload}")
+    return 0
+
+
+def run_yank(args: argparse.Namespace) -> int:
+    index = StaticIndex(args.index)
+    with index.locked():
+        files = index.yank(args.name, args.version, args.reason, undo=args.undo)
+    word = "no longer yanked" if args.undo else f"yanked ({args.reason})"
+    for name in files:
+        err_console().print(f"{word}: {name}")
+    return 0

@@ -1,0 +1,166 @@
+"""A published index read over HTTP, trusting nothing it serves until it is checked.
+
+A wheel must have the sha256 its project page names; its metadata file the sha256 the
+page names and the wheel's own METADATA bytes; its provenance must be there. The
+signature and the policy are checked afterwards, by builder.provenance.verify, on the
+files fetched here. Images are fetched by digest and stored only if they hash to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urljoin
+
+import requests
+from packaging.utils import InvalidWheelFilename, canonicalize_version, parse_wheel_filename
+
+from builder.errors import FetchError, VerificationFailed
+from builder.names import NormalizedName, Sha256
+from builder.store import Store
+
+TIMEOUT_S = 60
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServedFile:
+    """A file as a project's JSON page lists it, its URLs made absolute."""
+
+    filename: str
+    url: str
+    sha256: Sha256
+    metadata_sha256: Sha256 | None
+    provenance_url: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchedWheel:
+    wheel: Path
+    provenance: Path
+    url: str
+
+
+class RemoteIndex:
+    """An index builder published, at `url` (its root: simple/, files/, images/)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/") + "/"
+        self._session = requests.Session()
+
+    def release(self, name: NormalizedName, version: str) -> list[ServedFile]:
+        """The wheels of NAME VERSION its project's JSON page (PEP 691, at its stable
+        URL simple/<project>/index.json) lists."""
+        page_url = urljoin(self.url, f"simple/{name}/index.json")
+        try:
+            data = json.loads(self._get(page_url, f"the page of {name}"))
+            files = [_served(f, page_url) for f in data["files"]]
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise VerificationFailed(f"{page_url}: not a project page: {exc!r}") from exc
+        wanted = canonicalize_version(version)
+        wheels = [f for f in files if _version(f.filename) == wanted]
+        if not wheels:
+            raise VerificationFailed(f"the index {self.url} has no wheel of {name} {version}")
+        return wheels
+
+    def fetch(self, package: ServedFile, dest: Path) -> FetchedWheel:
+        """The wheel, its metadata file and its provenance, each checked against the page."""
+        wheel = dest / package.filename
+        self._download(package.url, wheel, package.sha256, package.filename)
+        self._check_metadata(package, wheel)
+        if package.provenance_url is None:
+            raise VerificationFailed(
+                f"{package.filename}: the index page links no provenance",
+                hint="builder publishes every wheel with its signed provenance; this index did not",
+            )
+        provenance = dest / f"{package.filename}.intoto.jsonl"
+        self._download(package.provenance_url, provenance, None, f"{package.filename} provenance")
+        return FetchedWheel(wheel=wheel, provenance=provenance, url=package.url)
+
+    def _check_metadata(self, package: ServedFile, wheel: Path) -> None:
+        digest = package.metadata_sha256
+        if digest is None:
+            raise VerificationFailed(f"{package.filename}: the index page serves no metadata file")
+        served = self._get(package.url + ".metadata", f"{package.filename} metadata")
+        if hashlib.sha256(served).hexdigest() != digest:
+            raise VerificationFailed(
+                f"{package.filename}.metadata: its sha256 is not the one the index page names"
+            )
+        if served != _metadata_in(wheel):
+            raise VerificationFailed(
+                f"{package.filename}.metadata: not the METADATA of the wheel it stands for"
+            )
+
+    def fetch_image(self, digest: Sha256, store: Store) -> Path:
+        """The image's root filesystem, by digest, into the store (checked before stored)."""
+        if not store.has(digest):
+            url = urljoin(self.url, f"images/{digest}.tar")
+            try:
+                with self._session.get(url, stream=True, timeout=TIMEOUT_S) as resp:
+                    resp.raise_for_status()
+                    store.add_stream(
+                        resp.iter_content(CHUNK),
+                        expected=digest,
+                        what=f"image {digest[:12]} from {url}",
+                    )
+            except requests.RequestException as exc:
+                raise FetchError(f"cannot fetch the image {digest[:12]} from {url}: {exc}") from exc
+        return store.path_of(digest)
+
+    def _download(self, url: str, target: Path, sha256: Sha256 | None, what: str) -> None:
+        digest = hashlib.sha256()
+        with target.open("wb") as out:
+            for chunk in self._stream(url, what):
+                digest.update(chunk)
+                out.write(chunk)
+        if sha256 is not None and digest.hexdigest() != sha256:
+            raise VerificationFailed(
+                f"{what}: the index page names sha256 {sha256}, the file served has "
+                f"{digest.hexdigest()}",
+                hint="the file or the page was changed after publishing: trust neither",
+            )
+
+    def _get(self, url: str, what: str) -> bytes:
+        return b"".join(self._stream(url, what))
+
+    def _stream(self, url: str, what: str) -> Iterator[bytes]:
+        try:
+            with self._session.get(url, stream=True, timeout=TIMEOUT_S) as resp:
+                resp.raise_for_status()
+                yield from resp.iter_content(CHUNK)
+        except requests.RequestException as exc:
+            raise VerificationFailed(f"{what}: cannot fetch {url}: {exc}") from exc
+
+
+def _served(entry: dict[str, Any], page_url: str) -> ServedFile:
+    metadata = entry.get("core-metadata") or entry.get("dist-info-metadata")
+    provenance = entry.get("provenance")
+    return ServedFile(
+        filename=str(entry["filename"]),
+        url=urljoin(page_url, str(entry["url"])).split("#", 1)[0],
+        sha256=Sha256(entry["hashes"]["sha256"]),
+        metadata_sha256=Sha256(metadata["sha256"]) if isinstance(metadata, dict) else None,
+        provenance_url=urljoin(page_url, str(provenance)) if provenance else None,
+    )
+
+
+def _version(filename: str) -> str | None:
+    try:
+        return canonicalize_version(parse_wheel_filename(filename)[1])
+    except InvalidWheelFilename:
+        return None
+
+
+def _metadata_in(wheel: Path) -> bytes:
+    try:
+        with zipfile.ZipFile(wheel) as zf:
+            names = [n for n in zf.namelist() if n.count("/") == 1]
+            (member,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+            return zf.read(member)
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise VerificationFailed(f"{wheel.name}: not a readable wheel: {exc}") from exc
