@@ -182,6 +182,26 @@ def test_uv_installs_from_the_index_only_with_hashes(
     assert "/simple/acme-lib/" in nginx.requests()
 
 
+def test_uv_resolves_from_the_metadata_file_not_the_wheel(
+    tmp_path: Path, pair: KeyPair, nginx: Served
+) -> None:
+    uv = shutil.which("uv")
+    assert uv is not None, "uv comes with the test dependencies"
+    wheel = signed(tmp_path / "dist", "acme-lib", "1.0", pair)
+    assert publish(wheel, to=nginx.root, pair=pair) == 0
+    wanted = tmp_path / "requirements.in"
+    wanted.write_text("acme-lib\n")
+    argv = [uv, "pip", "compile", "--index-url", f"{nginx.url}simple/", "--no-build",
+            "--no-cache", "--python", sys.executable, "--generate-hashes", str(wanted)]  # fmt: skip
+    clean = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, env=clean)
+    assert done.returncode == 0, done.stderr
+    assert "acme-lib==1.0" in done.stdout and _sha256(wheel.read_bytes()) in done.stdout
+    asked = nginx.requests()
+    assert f"/files/acme-lib/{wheel.name}.metadata" in asked, asked
+    assert f"/files/acme-lib/{wheel.name}" not in asked, "uv resolved from the wheel itself"
+
+
 def _tamper(root: Path, wheel: Path, how: str, pair: KeyPair, tmp_path: Path) -> None:
     files = root / "files" / "acme-lib"
     served = files / wheel.name
