@@ -152,7 +152,6 @@ class StaticIndex:
                     f"this file has {sha}",
                     hint="a published file never changes: build a new version, or yank it",
                 )
-            self._list_in_root(name)  # a publish killed before the root page was written
             return Added(project=name, filename=wheel.name, sha256=sha, new=False)
         metadata = wheel_metadata(wheel)
         folder = self.files / name
@@ -195,23 +194,24 @@ class StaticIndex:
         return True
 
     def _write_project(self, project: Project) -> None:
+        """A new project goes into the root pages first, its own pages after: a project
+        whose page exists is listed (so a known project's new file touches its own two
+        pages and nothing else), and a publish killed in between leaves a listed name
+        without a page (not found, as before), which the next publish completes."""
         folder = self.simple / project.name
-        page = project_page(project)
-        write_atomic(folder / "index.json", pretty_json(page))
+        if not (folder / "index.json").is_file():
+            self._list_in_root(project.name)
+        write_atomic(folder / "index.json", pretty_json(project_page(project)))
         write_atomic(folder / "index.html", project_html(project).encode())
-        self._list_in_root(project.name)
 
     def _list_in_root(self, name: NormalizedName) -> None:
-        """The root pages list `name`: rewritten only when they did not (a new project),
-        so that adding a file to a known project touches that project's pages alone."""
         try:
             data = json.loads((self.simple / "index.json").read_text(encoding="utf-8"))
             names = [str(p["name"]) for p in data["projects"]]
         except (OSError, ValueError, KeyError, TypeError):
             names = self.project_names()  # none yet, or damaged: made again from the pages
-        else:
-            if name in names:
-                return
+        if name in names:
+            return
         names = sorted({*names, name})
         write_atomic(self.simple / "index.json", pretty_json(root_page(names)))
         write_atomic(self.simple / "index.html", root_html(names).encode())
