@@ -32,6 +32,11 @@ _ENV_RESERVED = frozenset(
 )
 
 
+# Where a wheel a build reads comes from: downloaded from an index (an exception to "built
+# here from source", see docs/recipes.md), or built here by builder from its sdist.
+SOURCES = ("index", "built")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PinnedFile:
     """One file, by name and content digest, that a build reads."""
@@ -41,10 +46,12 @@ class PinnedFile:
     file: str
     sha256: Sha256
     index: str | None = None  # the one index this file comes from, where the lock says
+    source: str = "index"
 
     def as_dict(self) -> dict[str, str]:
         pin = {"name": self.name, "version": self.version, "file": self.file, "sha256": self.sha256}
-        return pin | ({"index": self.index} if self.index else {})
+        pin |= {"index": self.index} if self.index else {}
+        return pin | ({"source": self.source} if self.source != "index" else {})
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> PinnedFile:
@@ -55,6 +62,7 @@ class PinnedFile:
             file=str(data["file"]),
             sha256=Sha256(data["sha256"]),
             index=data.get("index"),
+            source=str(data.get("source", "index")),
         )
 
 
@@ -169,8 +177,13 @@ def parse_pinned_wheels(value: Any, array: str, p: Problems) -> tuple[PinnedFile
         if not isinstance(entry, Mapping):
             p.add(key, "expected a table with name, version, file, sha256")
             continue
-        for unknown in sorted(set(entry) - {"name", "version", "file", "sha256", "index"}):
-            p.add(f"{key}.{unknown}", "unknown key (allowed: file, index, name, sha256, version)")
+        allowed = {"name", "version", "file", "sha256", "index", "source"}
+        for unknown in sorted(set(entry) - allowed):
+            p.add(f"{key}.{unknown}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
+        source = entry.get("source", "index")
+        if source not in SOURCES:
+            p.add(f"{key}.source", f"expected one of {', '.join(SOURCES)}, got {source!r}")
+            source = "index"
         name = required_str(entry, "name", f"{key}.name", p)
         version = required_str(entry, "version", f"{key}.version", p, _check_version)
         file = required_str(entry, "file", f"{key}.file", p, _check_wheel_file)
@@ -189,6 +202,7 @@ def parse_pinned_wheels(value: Any, array: str, p: Problems) -> tuple[PinnedFile
                 file=file,
                 sha256=Sha256(sha),
                 index=_optional_index(entry, f"{key}.index", p),
+                source=source,
             )
         )
     return tuple(pins)

@@ -52,11 +52,14 @@ def _pypi(name: str, version: str) -> str:
 
 
 def _pin(pin: PinnedFile, role: str) -> dict[str, Any]:
+    """A file of the build; wheels say where they came from: `built` (here, from their
+    sdist) or `index` (downloaded: an exception, which a policy may refuse)."""
+    annotations = {"role": role} | ({} if role == "sdist" else {"source": pin.source})
     return {
         "name": pin.file,
         "uri": _pypi(pin.name, pin.version),
         "digest": {"sha256": pin.sha256},
-        "annotations": {"role": role},
+        "annotations": annotations,
     }
 
 

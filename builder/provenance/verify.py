@@ -20,6 +20,7 @@ from typing import Any
 from securesystemslib.signer import Key
 
 from builder.errors import PolicyViolation, RecipeError, VerificationFailed
+from builder.names import normalize
 from builder.problems import Problems, table
 from builder.provenance.bundle import read_bundle
 from builder.provenance.signing import PAYLOAD_TYPE, open_envelope
@@ -40,7 +41,10 @@ POLICY_KEYS = {
     "recipes",
     "image-digests",
     "max-age-days",
+    "exceptions",
 }
+# The roles of the wheels a build reads: each must be built here unless the policy names it.
+WHEEL_ROLES = ("build-requirement", "tool")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,8 @@ class Policy:
     recipes: tuple[dict[str, Any], ...] = ()
     image_digests: tuple[str, ...] = ()
     max_age_days: int | None = None
+    # None: any wheel may come from an index; else the names allowed to ([] allows none).
+    exceptions: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,7 +103,7 @@ def load_policy(path: Path) -> Policy:
         p.add(unknown, "unknown key (allowed: verify)")
     t = table(data, "verify", POLICY_KEYS, p)
     lists = {}
-    for key in ("builder-ids", "source-digests", "recipes", "image-digests"):
+    for key in ("builder-ids", "source-digests", "recipes", "image-digests", "exceptions"):
         value = t.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             p.add(f"verify.{key}", "expected an array of strings")
@@ -118,6 +124,7 @@ def load_policy(path: Path) -> Policy:
         recipes=recipes,
         image_digests=tuple(d.removeprefix("sha256:") for d in lists["image-digests"]),
         max_age_days=age,
+        exceptions=tuple(normalize(n) for n in lists["exceptions"]) if "exceptions" in t else None,
     )
 
 
@@ -247,6 +254,8 @@ def policy_checks(
         checks.append(
             Check("policy: image digest", ok, expected, ", ".join(images) or "none", True)
         )
+    if policy.exceptions is not None:
+        checks.append(_exceptions(policy.exceptions, definition["resolvedDependencies"]))
     if policy.max_age_days is not None:
         finished_on = run["metadata"]["finishedOn"]
         age = now - dt.datetime.fromisoformat(finished_on.replace("Z", "+00:00"))
@@ -257,6 +266,21 @@ def policy_checks(
         )
         checks.append(Check("policy: age", ok, limit, found, True))
     return checks
+
+
+def _exceptions(allowed: Sequence[str], dependencies: list[dict[str, Any]]) -> Check:
+    """Every wheel the build read was built here, or is an exception the policy names.
+    A provenance that does not say where a wheel came from says it came from an index."""
+    downloaded = []
+    for d in dependencies:
+        annotations = d.get("annotations", {})
+        if annotations.get("role") in WHEEL_ROLES and annotations.get("source", "index") != "built":
+            name = str(d.get("uri", "")).removeprefix("pkg:pypi/").split("@")[0]
+            downloaded.append(normalize(name) if name else str(d.get("name")))
+    refused = sorted(set(downloaded) - set(allowed))
+    expected = "every wheel built here" + (f", except {', '.join(allowed)}" if allowed else "")
+    found = f"from an index: {', '.join(refused)}" if refused else "none outside the policy"
+    return Check("policy: exceptions", not refused, expected, found, True)
 
 
 def _reproducibility(required: str, rebuilds: list[dict[str, Any]]) -> Check:

@@ -104,7 +104,9 @@ def test_another_file_under_a_published_name_is_refused_and_nothing_changes(
     assert (index / "files" / "acme-lib" / first.name).read_bytes() == first.read_bytes()
 
 
-@pytest.mark.parametrize("problem", ["unsigned", "another key", "policy not met"])
+@pytest.mark.parametrize(
+    "problem", ["unsigned", "another key", "policy not met", "an exception the policy forbids"]
+)
 def test_a_wheel_that_does_not_verify_is_refused_and_none_of_its_batch_is_published(
     tmp_path: Path, pair: KeyPair, problem: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -120,10 +122,14 @@ def test_a_wheel_that_does_not_verify_is_refused_and_none_of_its_batch_is_publis
                signer=load_signer(new_key(tmp_path / "other" / "k.pem").private))  # fmt: skip
     else:
         policy = tmp_path / "policy.toml"
-        policy.write_text('[verify]\nbuilder-ids = ["https://example.invalid/other-builder"]\n')
+        policy.write_text(
+            "[verify]\nexceptions = []\n"  # a wheel downloaded into the build: refused
+            if problem.startswith("an exception")
+            else '[verify]\nbuilder-ids = ["https://example.invalid/other-builder"]\n'
+        )
         extra = ("--policy", str(policy))
     code = publish(good, bad, to=index, pair=pair, extra=extra)
-    assert code == (13 if problem == "policy not met" else 12)
+    assert code == (12 if problem in ("unsigned", "another key") else 13)
     assert "error:" in capsys.readouterr().err
     assert not (index / "simple").exists() and not (index / "files").exists()
 

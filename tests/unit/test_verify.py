@@ -169,3 +169,40 @@ def test_a_bad_policy_file_names_the_key(signed, key_pair, tmp_path, capsys) -> 
     code = main(["verify", str(signed[0]), "--attestation", str(signed[1]),
                  "--key", str(key_pair.public), "--policy", str(policy)])  # fmt: skip
     assert code == 3 and "verify.reproducible" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("allowed", "code"),
+    [(None, 0), ("[]", 13), ('["setuptools"]', 13),
+     ('["setuptools", "auditwheel", "build", "installer", "packaging", "pyelftools", '
+      '"pyproject-hooks"]', 0)],
+    ids=["no exceptions key", "no exceptions allowed", "one of seven", "every one named"],
+)  # fmt: skip
+def test_a_policy_can_refuse_wheels_not_built_here(  # type: ignore[no-untyped-def]
+    tmp_path: Path, key_pair: KeyPair, capsys, allowed: str | None, code: int
+) -> None:
+    """Today's builds read their build requirements and tools as wheels from an index:
+    exceptions to "built here from source", which a policy names or refuses."""
+    import dataclasses
+
+    from builder.recipe import load_recipe
+    from tests.conftest import REPO
+
+    wheel = synthetic_wheel(tmp_path / "dist")
+    record = record_for(wheel)
+    tools = load_recipe(REPO / "recipes" / "markupsafe.toml").requires  # setuptools
+    names = ("auditwheel", "build", "installer", "packaging", "pyelftools", "pyproject-hooks")
+    named = tuple(dataclasses.replace(tools[0], name=n) for n in names)
+    inputs = dataclasses.replace(record.inputs, tools=named)
+    record = dataclasses.replace(record, inputs=inputs)
+    bundle = attest(wheel, record, None, signer=load_signer(key_pair.private), folder=tmp_path)
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[verify]\n" + (f"exceptions = {allowed}\n" if allowed is not None else ""))
+    result, report, _ = run_verify(wheel, bundle.path, key_pair.public, capsys, "--policy",
+                                   str(policy))  # fmt: skip
+    assert result == code
+    check = [c for c in report["checks"] if c["name"] == "policy: exceptions"]
+    assert (check == []) == (allowed is None)
+    if code == 13:
+        assert "auditwheel" in check[0]["found"]
+        assert ("setuptools" in check[0]["found"]) == (allowed == "[]")
