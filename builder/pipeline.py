@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,10 +22,13 @@ from builder.build.record import BuildRecord, RebuildSummary, RecordError, build
 from builder.build.run import run_build
 from builder.compare.rebuild import RebuildReport, rebuild
 from builder.encoding import canonical_json, pretty_json
+from builder.errors import BuilderError, FetchError, RecipeError
+from builder.executor import Executor
 from builder.fetch.sources import fetch_all
 from builder.images import Image, ensure_image, find_definition, image_from_rootfs
 from builder.index import Index
 from builder.names import NormalizedName, Sha256
+from builder.plan.graph import Graph, read_graph
 from builder.progress import Progress
 from builder.provenance.bundle import Bundle, attest, find_bundle
 from builder.provenance.rebuild_from import (
@@ -112,13 +116,16 @@ def build_recipe(
     force: bool = False,
     signing: Signing | None = None,
     image: Image | None = None,
+    built_pins: tuple[PinnedFile, ...] | None = None,
 ) -> BuildReport:
     """Build a recipe; with `rebuilds`, rebuild it under the variations `vary` (default:
     the recipe's rebuild policy applied to the default variations) less `no_vary`.
     `tools` replaces the image definition's pinned tools (a rebuild from an attestation
     uses the attested ones); `force` builds even when the build key is a cache hit;
     with `signing`, the provenance, rebuild result and SBOM are signed and written; `image`
-    is one made or fetched already (an auditor's)."""
+    is one made or fetched already (an auditor's); `built_pins` are the exact wheels of the
+    recipe's built-here requirements (an auditor's, from the provenance; else the ones the
+    store says it built for this image)."""
     recipe = recipe_or_path if isinstance(recipe_or_path, Recipe) else load_recipe(recipe_or_path)
     if image is None:
         image = ensure_image(find_definition(recipe.image, image_search), store, progress)
@@ -131,9 +138,10 @@ def build_recipe(
         sandbox.prepare(image, store, progress)
         return sandbox
 
+    here = built_pins if built_pins is not None else _built_requirements(recipe, image, store)
     sources = fetch_all(
         sdist=recipe.sdist,
-        requires=recipe.requires,
+        requires=(*recipe.requires, *here),
         tools=image.tools,
         image=image,
         store=store,
@@ -166,8 +174,37 @@ def build_recipe(
         )  # fmt: skip
         record = record.with_rebuild(_summary(report, store))
         store.write_record(key, record.to_json())
+    store.record_built(
+        image.digest, recipe.name, recipe.version,
+        {"wheel": record.output.wheel, "sha256": record.output.sha256, "build_key": key},
+    )  # fmt: skip
     exported = _export(record, store, dist, cached=cached)
     return _finish(exported, record, report, dist, signing)
+
+
+def _built_requirements(recipe: Recipe, image: Image, store: Store) -> tuple[PinnedFile, ...]:
+    """The wheels builder built here for the recipe's `source = "built"` requirements."""
+    pins = []
+    for need in recipe.built:
+        entry = store.find_built(image.digest, need.name, need.version)
+        if entry is None:
+            raise FetchError(
+                f"{recipe.name} {recipe.version} ({recipe.path}) builds with {need.name} "
+                f"{need.version} built here, and the store has no such wheel for image "
+                f"{image.name} ({image.digest[:12]})",
+                hint=f"build {need.name} {need.version}'s recipe first; "
+                "`builder build --graph` builds a graph in order",
+            )
+        pins.append(
+            PinnedFile(
+                name=need.name,
+                version=need.version,
+                file=entry["wheel"],
+                sha256=Sha256(entry["sha256"]),
+                source="built",
+            )
+        )
+    return tuple(pins)
 
 
 def _cached_record(store: Store, key: Sha256) -> BuildRecord | None:
@@ -266,6 +303,113 @@ def rebuild_from_attestation(
         image_search=image_search, tools=tools, force=True, image=image,
     )  # fmt: skip
     return RebuildFromResult(attested=attested, report=report)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeOutcome:
+    """What became of one node of a graph build."""
+
+    node: str
+    state: str  # built, cached, failed or skipped
+    wheel: Path | None = None
+    sha256: Sha256 | None = None
+    reason: str | None = None  # failed: the error and where its log is; skipped: why
+
+
+def build_graph(
+    graph_path: Path,
+    *,
+    store: Store,
+    dist: Path,
+    sandbox_factory: Callable[[], Sandbox],
+    progress: Progress,
+    executor: Executor,
+    image_search: tuple[Path, ...] | None = None,
+    rebuilds: int = 0,
+    signing: Signing | None = None,
+) -> list[NodeOutcome]:
+    """Build every node of a plan's graph that is built here, each once its build
+    requirements are built, as many at once as the executor takes; each build's venv
+    holds the wheels built here before it (its recipe requires them `source = "built"`).
+    A failure skips what builds with it, and only that; a rerun finds what was built as
+    cache hits."""
+    graph = read_graph(graph_path)
+    recipes = _graph_recipes(graph, graph_path)
+    image = ensure_image(find_definition(graph.image, image_search), store, progress)
+    sandbox = sandbox_factory()
+    sandbox.prepare(image, store, progress)
+
+    def build(ident: str) -> NodeOutcome:
+        report = build_recipe(
+            recipes[ident], store=store, dist=dist, sandbox_factory=lambda: sandbox,
+            progress=progress, image_search=image_search, rebuilds=rebuilds, image=image,
+            signing=signing,
+        )  # fmt: skip
+        state = "cached" if report.cached else "built"
+        return NodeOutcome(node=ident, state=state, wheel=report.wheel, sha256=report.sha256)
+
+    outcomes: dict[str, NodeOutcome] = {}
+    pending = list(graph.order)
+    running: dict[Future[NodeOutcome], str] = {}
+    try:
+        while pending or running:
+            for ident in list(pending):
+                state = _readiness(graph, ident, outcomes)
+                if state == "wait" or (state == "ready" and executor.capacity() <= 0):
+                    continue
+                pending.remove(ident)
+                if state == "ready":
+                    progress.status(f"graph: building {ident}")
+                    running[executor.start(lambda i=ident: build(i))] = ident  # type: ignore[misc]
+                else:
+                    outcomes[ident] = NodeOutcome(node=ident, state="skipped", reason=state)
+            if running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    ident = running.pop(future)
+                    outcomes[ident] = _outcome(ident, future)
+                    progress.status(f"graph: {ident} {outcomes[ident].state}")
+    except BaseException:
+        executor.cancel()
+        raise
+    finally:
+        executor.close()
+    return [outcomes[i] for i in graph.order]
+
+
+def _graph_recipes(graph: Graph, graph_path: Path) -> dict[str, Recipe]:
+    recipes = {}
+    for node in graph.nodes:
+        if node.source != "built" or node.recipe is None:
+            continue
+        recipe = load_recipe(graph_path.parent / node.recipe)
+        if (recipe.name, recipe.version) != (node.name, node.version):
+            raise RecipeError(
+                f"{graph_path}: node {node.id}'s recipe {node.recipe} is for "
+                f"{recipe.name} {recipe.version}",
+                hint="run builder plan again rather than editing its output by hand",
+            )
+        recipes[node.id] = recipe
+    return recipes
+
+
+def _readiness(graph: Graph, ident: str, outcomes: dict[str, NodeOutcome]) -> str:
+    """ready, wait, or why it will never build (a build requirement failed)."""
+    for dependency in graph.build_dependencies(ident):
+        done = outcomes.get(dependency)
+        if done is None:
+            return "wait"
+        if done.state in ("failed", "skipped"):
+            return f"it builds with {dependency}, which {done.state}"
+    return "ready"
+
+
+def _outcome(ident: str, future: Future[NodeOutcome]) -> NodeOutcome:
+    try:
+        return future.result()
+    except BuilderError as exc:
+        reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        return NodeOutcome(node=ident, state="failed", reason=reason)
 
 
 def publish_wheels(

@@ -67,6 +67,20 @@ class PinnedFile:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class BuiltRequirement:
+    """A build requirement builder builds here from its own recipe: the wheel is the one
+    the store holds for this name and version in the build's image (the build of a graph
+    makes it first); its sha256 is resolved when the build starts, and is part of the build
+    key and the provenance."""
+
+    name: NormalizedName
+    version: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "version": self.version, "source": "built"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RebuildPolicy:
     """Which rebuild variations this recipe's output may not withstand, and why.
 
@@ -93,6 +107,7 @@ class Recipe:
     sdist: PinnedFile
     image: str
     requires: tuple[PinnedFile, ...]
+    built: tuple[BuiltRequirement, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     source_date_epoch: int | None = None
     repair: str = "auto"
@@ -107,7 +122,10 @@ class Recipe:
             "sdist": {"file": self.sdist.file, "sha256": self.sdist.sha256}
             | ({"index": self.sdist.index} if self.sdist.index else {}),
             "image": self.image,
-            "requires": [r.as_dict() for r in self.requires],
+            "requires": [
+                *(r.as_dict() for r in self.requires),
+                *(b.as_dict() for b in self.built),
+            ],
             "env": dict(sorted(self.env.items())),
             "source_date_epoch": self.source_date_epoch,
             "repair": self.repair,
@@ -208,6 +226,32 @@ def parse_pinned_wheels(value: Any, array: str, p: Problems) -> tuple[PinnedFile
     return tuple(pins)
 
 
+def _build_requirements(
+    value: Any, array: str, p: Problems
+) -> tuple[tuple[PinnedFile, ...], tuple[BuiltRequirement, ...]]:
+    """[[build.requires]]: wheels pinned by sha256 (from an index), and `source = "built"`
+    entries, by name and version only (built here; resolved when the build starts)."""
+    if not isinstance(value, list):
+        return parse_pinned_wheels(value, array, p), ()
+    pinned, built = [], []
+    for i, entry in enumerate(value):
+        if isinstance(entry, Mapping) and entry.get("source") == "built":
+            built.append(_built(entry, f"{array}[{i}]", p))
+        else:
+            pinned.append(entry)
+    return parse_pinned_wheels(pinned, array, p), tuple(built)
+
+
+def _built(entry: Mapping[str, Any], key: str, p: Problems) -> BuiltRequirement:
+    for unknown in sorted(set(entry) - {"name", "version", "source"}):
+        resolved = unknown in ("file", "sha256", "index")
+        why = "resolved when the build starts" if resolved else "unknown key"
+        p.add(f"{key}.{unknown}", f"{why} (allowed with source = 'built': name, version)")
+    name = required_str(entry, "name", f"{key}.name", p)
+    version = required_str(entry, "version", f"{key}.version", p, _check_version)
+    return BuiltRequirement(name=normalize(name), version=version)
+
+
 def _env(value: Any, dotted: str, p: Problems) -> dict[str, str]:
     if not isinstance(value, Mapping):
         p.add(dotted, 'expected a table of NAME = "value" strings')
@@ -281,13 +325,15 @@ def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
     name = required_str(package, "name", "package.name", p)
     version = required_str(package, "version", "package.version", p, _check_version)
     build = table(data, "build", _BUILD_KEYS, p)
+    requires, built = _build_requirements(build.get("requires", []), "build.requires", p)
     recipe = Recipe(
         path=path,
         name=normalize(name),
         version=version,
         sdist=_pinned_sdist(table(data, "sdist", _SDIST_KEYS, p), name, version, p),
         image=required_str(build, "image", "build.image", p),
-        requires=parse_pinned_wheels(build.get("requires", []), "build.requires", p),
+        requires=requires,
+        built=built,
         env=_env(build.get("env", {}), "build.env", p),
         source_date_epoch=_epoch(build.get("source-date-epoch"), "build.source-date-epoch", p),
         repair=_repair(build.get("repair", "auto"), "build.repair", p),
@@ -339,13 +385,15 @@ def recipe_from_parameters(
     version = required_str(params, "version", f"{prefix}version", p, _check_version)
     sdist = table(params, "sdist", _SDIST_KEYS, p, prefix)
     limits_table = limits if isinstance(limits, Mapping) else {}
+    requires, built = _build_requirements(params.get("requires", []), f"{prefix}requires", p)
     recipe = Recipe(
         path=where,
         name=normalize(name),
         version=version,
         sdist=_pinned_sdist(sdist, name, version, p, prefix),
         image=required_str(params, "image", f"{prefix}image", p),
-        requires=parse_pinned_wheels(params.get("requires", []), f"{prefix}requires", p),
+        requires=requires,
+        built=built,
         env=_env(params.get("env", {}), f"{prefix}env", p),
         source_date_epoch=_epoch(params.get("source_date_epoch"), f"{prefix}source_date_epoch", p),
         repair=_repair(params.get("repair", "auto"), f"{prefix}repair", p),

@@ -117,6 +117,9 @@ def build_key(recipe: Recipe, image: Image, sources: Sources) -> Sha256:
         "crates": [c.sha256 for c in sources.crates],
         "driver": driver_digest(),
     }
+    built = [r.sha256 for r in sources.requires if r.source == "built"]
+    if built:  # the wheels built here that this build reads: a new one is a new build
+        material["built"] = built
     return Sha256(hashlib.sha256(canonical_json(material)).hexdigest())
 
 

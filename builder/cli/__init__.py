@@ -25,6 +25,7 @@ from builder.cli import compare as compare_cmd
 from builder.cli import diff as diff_cmd
 from builder.cli import image as image_cmd
 from builder.cli import key as key_cmd
+from builder.cli import plan as plan_cmd
 from builder.cli import publish as publish_cmd
 from builder.cli import rebuild as rebuild_cmd
 from builder.cli import recipe as recipe_cmd
@@ -88,7 +89,8 @@ def parser() -> Parser:
     p.set_defaults(verbose=False)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for command in (build_cmd, check_cmd, compare_cmd, diff_cmd, image_cmd, key_cmd,
-                    publish_cmd, rebuild_cmd, recipe_cmd, store_cmd, verify_cmd):  # fmt: skip
+                    plan_cmd, publish_cmd, rebuild_cmd, recipe_cmd, store_cmd,
+                    verify_cmd):  # fmt: skip
         command.register(sub)
     return p
 

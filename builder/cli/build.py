@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
+from rich.table import Table
 from securesystemslib.signer import Signer
 
 from builder.cli.common import (
@@ -17,21 +19,34 @@ from builder.cli.common import (
     existing_file,
     non_negative_int,
     open_store,
+    positive_int,
     sandbox_factory,
     variations,
 )
 from builder.cli.diff import render
 from builder.cli.output import TerminalProgress, err_console, print_json
-from builder.errors import NotReproducible
-from builder.pipeline import BuildReport, Signing, build_recipe
+from builder.errors import BuildFailed, NotReproducible, UsageError
+from builder.executor import LocalExecutor
+from builder.pipeline import BuildReport, NodeOutcome, Signing, build_graph, build_recipe
 from builder.provenance.signing import default_key_path, load_signer, new_key
 from builder.recipe import load_recipe
 from builder.variation import DEFAULT_KINDS, KINDS
 
 
 def register(sub: Subcommands) -> None:
-    p = sub.add_parser("build", help="build a recipe's wheel in an ephemeral container")
-    p.add_argument("recipe", type=existing_file, help="a recipe file, e.g. recipes/markupsafe.toml")
+    p = sub.add_parser("build", help="build a recipe's wheel, or a plan's graph, in isolation")
+    p.add_argument(
+        "recipe", type=existing_file, nargs="?", default=None,
+        help="a recipe file, e.g. recipes/markupsafe.toml",
+    )  # fmt: skip
+    p.add_argument(
+        "--graph", type=existing_file, default=None, metavar="GRAPH",
+        help="build every node of a plan's graph.json in order, instead of one recipe",
+    )  # fmt: skip
+    p.add_argument(
+        "--jobs", type=positive_int, default=1, metavar="N",
+        help="with --graph: builds at once, each in its own sandbox (default: 1)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the build record on stdout")
     p.add_argument(
         "--rebuilds", type=non_negative_int, default=0, metavar="N",
@@ -68,6 +83,10 @@ def register(sub: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if (args.recipe is None) == (args.graph is None):
+        raise UsageError("builder build: give a RECIPE or --graph GRAPH (one of them)")
+    if args.graph is not None:
+        return run_graph(args)
     # Everything that can be checked on the spot is, before any download or build: the
     # recipe, the signing key, the backend.
     recipe = load_recipe(args.recipe)
@@ -105,6 +124,50 @@ def run(args: argparse.Namespace) -> int:
                 hint=f"the report is {report.rebuild_path}; --no-vary finds the cause",
             )
     return 0
+
+
+def run_graph(args: argparse.Namespace) -> int:
+    signing = (
+        None if args.no_attest else Signing(signer=_signer(args.key), folder=args.attestations)
+    )
+    sandbox = sandbox_factory(args.backend)()
+    outcomes = build_graph(
+        args.graph,
+        store=open_store(args),
+        dist=args.dist,
+        sandbox_factory=lambda: sandbox,
+        progress=TerminalProgress(quiet=args.quiet),
+        executor=LocalExecutor(args.jobs, on_cancel=sandbox.cancel),
+        rebuilds=args.rebuilds,
+        signing=signing,
+    )
+    failed = [o for o in outcomes if o.state in ("failed", "skipped")]
+    if args.json:
+        nodes = [
+            {"node": o.node, "state": o.state, "wheel": str(o.wheel) if o.wheel else None,
+             "sha256": o.sha256, "reason": o.reason}
+            for o in outcomes
+        ]  # fmt: skip
+        print_json("build-graph", {"graph": str(args.graph), "nodes": nodes}, ok=not failed)
+    _graph_summary(outcomes)
+    if failed:
+        raise BuildFailed(
+            f"{sum(o.state == 'failed' for o in outcomes)} of {len(outcomes)} builds failed, "
+            f"{sum(o.state == 'skipped' for o in outcomes)} skipped",
+            hint="the table says why; fix and run again: what was built is a cache hit",
+        )
+    return 0
+
+
+def _graph_summary(outcomes: list[NodeOutcome]) -> None:
+    table = Table(title="graph build", show_lines=False)
+    for column in ("node", "state", "wheel or reason"):
+        table.add_column(column, overflow="fold")
+    colors = {"built": "green", "cached": "green", "failed": "bold red", "skipped": "yellow"}
+    for o in outcomes:
+        said = o.reason or (o.wheel.name if o.wheel else "")
+        table.add_row(o.node, f"[{colors[o.state]}]{o.state}[/]", escape(said))
+    err_console().print(table)
 
 
 def _json(report: BuildReport) -> dict[str, object]:

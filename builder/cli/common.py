@@ -49,6 +49,13 @@ def non_negative_int(value: str) -> int:
     return number
 
 
+def positive_int(value: str) -> int:
+    number = non_negative_int(value)
+    if number == 0:
+        raise argparse.ArgumentTypeError("expected a whole number, 1 or more, got 0")
+    return number
+
+
 def variations(value: str) -> frozenset[str]:
     """A comma-separated list of rebuild variations (builder.variation.KINDS)."""
     try:

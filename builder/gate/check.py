@@ -93,7 +93,7 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("builder", {})
     p = Problems(path, hint="docs/gate.md lists every key of a policy")
-    allowed = {"indexes", "names", "typosquat", "severity", "verify"}
+    allowed = {"indexes", "names", "typosquat", "severity", "verify", "plan"}
     for unknown in sorted(set(data) - allowed):
         p.add(unknown, f"unknown key (allowed: {', '.join(sorted(allowed))})")
     indexes = table(data, "indexes", {"internal", "public"}, p)

@@ -37,6 +37,32 @@ def names_in(path: Path) -> list[str]:
     return _pyproject(data, path)
 
 
+def requirements_in(path: Path) -> list[Requirement]:
+    """The requirements a requirements file or a pyproject.toml ([project] dependencies)
+    asks for: what `builder plan` builds the closure of."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read: {exc}") from exc
+    if path.suffix != ".toml":
+        return [_requirement(t, w) for t, w in _requirement_lines(text, path)]
+    try:
+        project = tomllib.loads(text).get("project", {})
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(f"{path}: not valid TOML: {exc}") from exc
+    dependencies = project.get("dependencies", []) if isinstance(project, dict) else []
+    if not dependencies:
+        raise RecipeError(f"{path}: [project] lists no dependencies to plan")
+    return [_requirement(t, str(path)) for t in dependencies]
+
+
+def _requirement(text: str, where: str) -> Requirement:
+    try:
+        return Requirement(text)
+    except InvalidRequirement as exc:
+        raise RecipeError(f"{where}: {text!r} is not a requirement: {exc}") from exc
+
+
 def _requirement_name(text: str, where: str) -> str:
     try:
         return Requirement(text).name
@@ -44,8 +70,9 @@ def _requirement_name(text: str, where: str) -> str:
         raise RecipeError(f"{where}: {text!r} is not a requirement: {exc}") from exc
 
 
-def _requirements_txt(text: str, path: Path) -> list[str]:
-    names = []
+def _requirement_lines(text: str, path: Path) -> list[tuple[str, str]]:
+    """(requirement, where) for each requirement line of a requirements file."""
+    found = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
@@ -53,11 +80,15 @@ def _requirements_txt(text: str, path: Path) -> list[str]:
         if line.startswith("-"):
             raise RecipeError(
                 f"{path}:{number}: option lines ({line.split()[0]}) are not followed",
-                hint="list the names to check; indexes come from the policy file",
+                hint="list the requirements; indexes come from the configuration and policy",
             )
         requirement = line.split(" --")[0].split(" \\")[0]  # per-requirement options
-        names.append(_requirement_name(requirement, f"{path}:{number}"))
-    return names
+        found.append((requirement, f"{path}:{number}"))
+    return found
+
+
+def _requirements_txt(text: str, path: Path) -> list[str]:
+    return [_requirement_name(t, where) for t, where in _requirement_lines(text, path)]
 
 
 def _pyproject(data: dict[str, Any], path: Path) -> list[str]:

@@ -253,6 +253,19 @@ def run_lock(plan: plans.LockPlan) -> int:
     return 0
 
 
+def run_resolve(plan: plans.ResolvePlan) -> int:
+    """Resolve phase (network on): the image's pip resolves the requirements' closure for
+    the image's Python and platform, wheels' metadata only, and reports it."""
+    env = dict(plan.env)
+    steps = Steps()
+    steps.run("venv resolver", ["python3", "-m", "venv", str(RESOLVER)], env, BUILD)
+    pip = [str(RESOLVER / "bin" / "python"), "-m", "pip", "install", *PIP_QUIET]
+    flags = ["--dry-run", "--ignore-installed", "--only-binary", ":all:",
+             "--report", str(OUT / "report.json")]  # fmt: skip
+    steps.run("resolve", [*pip, *flags, *plan.requirements], env, BUILD)
+    return 0
+
+
 def watch_lifeline() -> None:
     """End the run when builder's end of our stdin closes: builder exited or was killed
     (SIGKILL, the OOM killer), so nobody will collect, stop or remove this run. The driver
@@ -287,6 +300,8 @@ def run(plan: plans.Plan) -> int:
             return run_fetch_crates(plan)
         case plans.LockPlan():
             return run_lock(plan)
+        case plans.ResolvePlan():
+            return run_resolve(plan)
 
 
 def main(argv: list[str]) -> int:

@@ -76,9 +76,20 @@ class LockPlan:
     env: Mapping[str, str] = field(default_factory=dict)
 
 
-Plan = BuildPlan | VenvsPlan | RequiresPlan | FetchCratesPlan | LockPlan
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolvePlan:
+    """Network on: the image's pip resolves requirements for the image's Python and
+    platform from wheels' metadata (nothing is built, no sdist's code runs) and reports
+    the closure in /out/report.json (pip's installation report)."""
+
+    mode: ClassVar[str] = "resolve"
+    requirements: tuple[str, ...]
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+Plan = BuildPlan | VenvsPlan | RequiresPlan | FetchCratesPlan | LockPlan | ResolvePlan
 PLANS: dict[str, type[Plan]] = {
-    p.mode: p for p in (BuildPlan, VenvsPlan, RequiresPlan, FetchCratesPlan, LockPlan)
+    p.mode: p for p in (BuildPlan, VenvsPlan, RequiresPlan, FetchCratesPlan, LockPlan, ResolvePlan)
 }
 
 

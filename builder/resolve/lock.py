@@ -43,6 +43,8 @@ def lock_requirements(
     progress: Progress,
 ) -> tuple[PinnedFile, ...]:
     """Every wheel of the requirements' closure, pinned by sha256 and stored."""
+    if not requirements:  # a backend that bootstraps itself from its own source
+        return ()
     _refuse_direct_references(requirements)
     with store.temp_dir("lock-") as work:
         env, ca_mounts = network_access(inside.base_env() | {"PIP_INDEX_URL": index.url})

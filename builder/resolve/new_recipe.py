@@ -22,12 +22,12 @@ from tomlkit.items import Table
 from builder.errors import FetchError, GateFailed, RecipeError
 from builder.fetch.sources import fetch_pinned
 from builder.gate.check import Gate, GatePolicy
-from builder.images import ensure_image, find_definition
+from builder.images import Image, ensure_image, find_definition
 from builder.index import Index
 from builder.inside import archive
 from builder.names import NormalizedName, normalize
 from builder.progress import Progress
-from builder.recipe import PinnedFile, parse_recipe
+from builder.recipe import BuiltRequirement, PinnedFile, parse_recipe
 from builder.resolve.lock import backend_requirements, lock_requirements, unmet
 from builder.sandbox import Sandbox
 from builder.store import Store, write_atomic
@@ -45,17 +45,22 @@ class NewRecipe:
     build_system_requires: tuple[str, ...]
     requires: tuple[PinnedFile, ...]
     backend_requires: tuple[str, ...] = ()
+    built: tuple[BuiltRequirement, ...] = ()
+    written_by: str = "builder recipe new"
+    notes: tuple[str, ...] = ()
 
     def to_toml(self) -> str:
         """The recipe file, written by a TOML library (tomlkit keeps the comments)."""
         doc = tomlkit.document()
-        doc.add(tomlkit.comment(f"{self.name} {self.version}: written by `builder recipe new`."))
+        doc.add(tomlkit.comment(f"{self.name} {self.version}: written by `{self.written_by}`."))
         doc.add(
             tomlkit.comment(f"[build-system].requires: {', '.join(self.build_system_requires)}")
         )
         if self.backend_requires:
             asked = ", ".join(self.backend_requires)
             doc.add(tomlkit.comment(f"asked for by the build backend: {asked}"))
+        for note in self.notes:
+            doc.add(tomlkit.comment(note))
         doc["package"] = {"name": self.name, "version": self.version}
         doc["sdist"] = _pin_table(self.sdist, ("file", "sha256", "index"))
         build = tomlkit.table()
@@ -63,6 +68,10 @@ class NewRecipe:
         requires = tomlkit.aot()
         for pin in self.requires:
             requires.append(_pin_table(pin, ("name", "version", "file", "sha256", "index")))
+        for need in self.built:
+            built = tomlkit.table()
+            built.update(need.as_dict())
+            requires.append(built)
         build["requires"] = requires
         doc["build"] = build
         return tomlkit.dumps(doc)
@@ -141,6 +150,8 @@ def runtime_requirements(sdist: Path) -> tuple[str, ...]:
 
 
 def _gate(gate: Gate, names: list[str], progress: Progress) -> None:
+    if not names:
+        return
     progress.status(f"gate: checking {', '.join(names)}")
     issues = gate.check(names)
     for issue in issues:
@@ -182,14 +193,32 @@ def new_recipe(
     gate = gate or Gate(GatePolicy())
     _gate(gate, [name], progress)
     image = ensure_image(find_definition(image_name, image_search), store, progress)
+    sandbox = sandbox_factory()
+    sandbox.prepare(image, store, progress)
     sdist = find_sdist(index, name, version)
+    return pin_recipe(
+        sdist, image=image, store=store, index=index, sandbox=sandbox, progress=progress,
+        gate=gate,
+    )  # fmt: skip
+
+
+def pin_recipe(
+    sdist: PinnedFile,
+    *,
+    image: Image,
+    store: Store,
+    index: Index,
+    sandbox: Sandbox,
+    progress: Progress,
+    gate: Gate,
+) -> NewRecipe:
+    """The recipe of an sdist: its build requirements (declared, then what its backend
+    asks for) locked to wheels for the image, each name through the gate first."""
     fetch_pinned(sdist, store, index, progress)
     sdist_path = store.verified_path(sdist.sha256, sdist.file)
     declared = build_system_requires(sdist_path)
     runtime = runtime_requirements(sdist_path)
     _gate(gate, [r.name for r in _requirements((*declared, *runtime), sdist.file)], progress)
-    sandbox = sandbox_factory()
-    sandbox.prepare(image, store, progress)
     static = _requirements(declared, sdist.file)
     requires = lock_requirements(
         static, image=image, store=store, index=index, sandbox=sandbox, progress=progress
@@ -207,8 +236,8 @@ def new_recipe(
         )  # fmt: skip
     _gate(gate, [r.name for r in requires], progress)
     return NewRecipe(
-        name=name,
-        version=version,
+        name=sdist.name,
+        version=sdist.version,
         sdist=sdist,
         image=image.name,
         build_system_requires=declared,

@@ -82,6 +82,10 @@ class Sandbox(Protocol):
         The run ends, too, when the builder process that started it ends, however it
         ends: its driver watches a lifeline (stdin) that only this process holds open."""
 
+    def cancel(self) -> None:
+        """Stop every run of this backend now, from another thread (a graph's Ctrl-C): each
+        ends as if its process had been killed, and is removed as always."""
+
     def reap(self) -> list[str]:
         """Remove what runs of builder processes that are gone left behind (a stopped
         container, an empty cgroup); say what was removed."""

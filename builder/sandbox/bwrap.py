@@ -69,6 +69,15 @@ class BwrapSandbox:
         self.bwrap = find_bwrap()
         self.version = bwrap_version(self.bwrap)
         self.rootfs: Path | None = None
+        self._runs: set[subprocess.Popen[bytes]] = set()
+        self._runs_lock = threading.Lock()
+
+    def cancel(self) -> None:
+        with self._runs_lock:
+            running = list(self._runs)
+        for proc in running:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
 
     def prepare(self, image: Image, store: Store, progress: Progress) -> None:
         self.rootfs = unpacked_rootfs(image, store, progress)
@@ -101,9 +110,13 @@ class BwrapSandbox:
                 preexec_fn=_rlimits(spec, group),  # noqa: PLW1509
                 start_new_session=True,
             )
+            with self._runs_lock:
+                self._runs.add(proc)
             try:
                 return self._supervise(proc, spec, group, on_line, started)
             finally:
+                with self._runs_lock:
+                    self._runs.discard(proc)
                 _kill(proc, group)
 
     def _supervise(

@@ -49,6 +49,15 @@ class DockerSandbox:
 
     def __init__(self, client: docker.DockerClient | None = None) -> None:
         self.client = client or connect()
+        self._runs: set[Container] = set()
+        self._runs_lock = threading.Lock()
+
+    def cancel(self) -> None:
+        with self._runs_lock:
+            running = list(self._runs)
+        for container in running:
+            with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
+                container.kill()
 
     def prepare(self, image: Image, store: Store, progress: Progress) -> None:
         try:
@@ -86,6 +95,8 @@ class DockerSandbox:
         started = time.monotonic()
         ready = threading.Event()
         lifeline = None
+        with self._runs_lock:
+            self._runs.add(container)
         try:
             lifeline = _attach_lifeline(self.client, container)
             container.start()
@@ -109,6 +120,8 @@ class DockerSandbox:
                 output_collected=collected,
             )
         finally:
+            with self._runs_lock:
+                self._runs.discard(container)
             _remove(container)
             _close(lifeline)
 

@@ -1,0 +1,82 @@
+"""builder plan REQUIREMENTS...: a recipe for every package of the closure and of every
+build closure under it, and the graph to build them in (docs/plan.md)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from builder.cli.check import policy_for
+from builder.cli.common import (
+    Subcommands,
+    add_backend_option,
+    add_store_option,
+    existing_file,
+    open_store,
+    sandbox_factory,
+)
+from builder.cli.output import TerminalProgress, err_console, print_json
+from builder.gate.check import Gate, find_policy
+from builder.gate.inputs import requirements_in
+from builder.images import ensure_image, find_definition
+from builder.index import Index
+from builder.plan.closure import GRAPH_FILE, plan_closure
+from builder.plan.policy import load_plan_policy
+
+
+def register(sub: Subcommands) -> None:
+    p = sub.add_parser("plan", help="plan the build of a whole closure from source")
+    p.add_argument(
+        "requirements", type=existing_file, nargs="+", metavar="REQUIREMENTS",
+        help="requirements files or pyproject.toml ([project] dependencies)",
+    )  # fmt: skip
+    p.add_argument("--image", default="trixie-py", help="build image (default: trixie-py)")
+    p.add_argument(
+        "--out", type=Path, default=Path("stack"), metavar="DIR",
+        help="where the recipes and graph.json go (default: stack/)",
+    )  # fmt: skip
+    p.add_argument(
+        "--policy", type=existing_file, default=None,
+        help="builder.toml with [plan] (exceptions, bootstrap, image-packages) and the gate's "
+        "tables (default: ./builder.toml, else [tool.builder] in ./pyproject.toml)",
+    )  # fmt: skip
+    p.add_argument("--force", action="store_true", help="replace the plan in --out")
+    p.add_argument("-q", "--quiet", action="store_true", help="do not stream the runs' logs")
+    p.add_argument("--json", action="store_true", help="the graph as JSON on stdout")
+    add_store_option(p)
+    add_backend_option(p)
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    requirements = [r for path in args.requirements for r in requirements_in(path)]
+    policy_file = args.policy or find_policy(Path.cwd())
+    policy = load_plan_policy(policy_file)
+    gate = Gate(policy_for(args.policy))
+    store = open_store(args)
+    progress = TerminalProgress(quiet=args.quiet)
+    image = ensure_image(find_definition(args.image), store, progress)
+    sandbox = sandbox_factory(args.backend)()
+    sandbox.prepare(image, store, progress)
+    planned = plan_closure(
+        requirements, image=image, store=store, index=Index(), sandbox=sandbox,
+        progress=progress, gate=gate, policy=policy, out=args.out, force=args.force,
+    )  # fmt: skip
+    graph = planned.graph
+    if args.json:
+        print_json("plan", graph.to_json(), ok=True)
+    counts = {s: sum(n.source == s for n in graph.nodes) for s in ("built", "exception", "image")}
+    console = err_console()
+    console.print(
+        f"[bold green]planned[/] {len(graph.nodes)} packages: {counts['built']} built here, "
+        f"{counts['exception']} exceptions, {counts['image']} image packages"
+    )
+    for node in graph.nodes:
+        if node.source != "built":
+            console.print(f"  {node.source}: {node.id} ({node.reason})")
+    cut = [e for e in graph.edges if e.bootstrap]
+    for edge in cut:
+        console.print(f"  bootstrap: {edge.dependent} builds with {edge.dependency} from the index")
+    console.print(f"  graph {planned.folder / GRAPH_FILE}; build it: builder build --graph "
+                  f"{planned.folder / GRAPH_FILE}")  # fmt: skip
+    return 0

@@ -1,0 +1,64 @@
+"""Where builds run: the executor interface a graph build uses, and the local one.
+
+`start` a task, ask `capacity` (how many more may start now), `cancel` what is running
+(Ctrl-C), `close` when done. The local executor runs up to N tasks in threads of this
+process, each task one isolated build; another engine (a cluster) implements the same four
+calls, so a graph is scheduled the same way wherever its builds run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol, TypeVar
+
+T = TypeVar("T")
+
+
+class Executor(Protocol):
+    def start(self, task: Callable[[], T]) -> Future[T]:
+        """Run `task`; its result, or its exception, comes through the future."""
+
+    def capacity(self) -> int:
+        """How many more tasks may start now."""
+
+    def cancel(self) -> None:
+        """Stop: tasks not started never start, running ones are asked to stop."""
+
+    def close(self) -> None:
+        """Wait for running tasks to end and release the workers."""
+
+
+class LocalExecutor:
+    """Up to `jobs` builds at once, in threads of this process."""
+
+    def __init__(self, jobs: int, on_cancel: Callable[[], None] | None = None) -> None:
+        self.jobs = jobs
+        self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="build")
+        self._running = 0
+        self._lock = threading.Lock()
+        self._on_cancel = on_cancel
+
+    def start(self, task: Callable[[], T]) -> Future[T]:
+        with self._lock:
+            self._running += 1
+        future = self._pool.submit(task)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _: Future[T]) -> None:
+        with self._lock:
+            self._running -= 1
+
+    def capacity(self) -> int:
+        with self._lock:
+            return self.jobs - self._running
+
+    def cancel(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._on_cancel is not None:
+            self._on_cancel()
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)

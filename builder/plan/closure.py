@@ -1,0 +1,314 @@
+"""Plan a closure: requirements in, a recipe for every package to build and a graph out.
+
+1. The runtime closure of the requirements is resolved by the image's own pip (a network
+   run of the image: markers and wheel tags are those of the Python that will build;
+   wheels' metadata only, so no sdist's code runs to resolve).
+2. Each package of it gets a recipe (`builder recipe new`'s pinning: the sdist, then its
+   build requirements locked for the image); every package of every build closure gets
+   one too, transitively: all of them are built here.
+3. What is not built here says so: an exception (a wheel from the index, named with a
+   reason in the policy) or an image package (a Debian package of the image stands in).
+4. Build cycles are cut by the bootstrap rule: the package the policy names in a cycle is
+   built first, with its in-cycle build requirements as index wheels (exceptions with
+   the reason "bootstrap"); the others of the cycle then build with it.
+5. The recipes and graph.json are written into a new folder and renamed into place at the
+   end: a plan that fails leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import tempfile
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from packaging.markers import default_environment
+from packaging.requirements import InvalidRequirement, Requirement
+
+from builder.build.staging import run_spec, stage
+from builder.errors import FetchError, GateFailed, RecipeError
+from builder.fetch.sources import NETWORK_LIMITS, network_access
+from builder.gate.check import Gate
+from builder.images import Image
+from builder.index import Index
+from builder.inside import layout as inside
+from builder.inside import plan as plans
+from builder.names import NormalizedName, normalize
+from builder.plan.graph import Edge, Graph, Node, build_order, cycles, node_id, write_graph
+from builder.plan.policy import PlanPolicy
+from builder.progress import Progress
+from builder.recipe import BuiltRequirement, PinnedFile
+from builder.resolve.new_recipe import NewRecipe, find_sdist, pin_recipe
+from builder.sandbox import Sandbox
+from builder.store import Store
+
+RECIPES = "recipes"
+GRAPH_FILE = "graph.json"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resolved:
+    """A package of the runtime closure, and the closure's packages it needs to run."""
+
+    name: NormalizedName
+    version: str
+    needs: tuple[NormalizedName, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Planned:
+    graph: Graph
+    folder: Path
+
+
+def plan_closure(
+    requirements: Sequence[Requirement],
+    *,
+    image: Image,
+    store: Store,
+    index: Index,
+    sandbox: Sandbox,
+    progress: Progress,
+    gate: Gate,
+    policy: PlanPolicy,
+    out: Path,
+    force: bool = False,
+) -> Planned:
+    if out.exists() and not force:
+        raise RecipeError(f"{out} exists", hint="pass --force to replace the plan in it")
+    _gate(gate, [r.name for r in requirements])
+    closure = resolve_closure(
+        requirements, image=image, store=store, index=index, sandbox=sandbox, progress=progress
+    )
+    runtime = [
+        Edge(dependent=node_id(r.name, r.version), dependency=node_id(n, _version(closure, n)),
+             kind="runtime")
+        for r in closure for n in r.needs
+    ]  # fmt: skip
+    nodes, recipes, build_edges = _plan_nodes(
+        closure, image=image, store=store, index=index, sandbox=sandbox, progress=progress,
+        gate=gate, policy=policy,
+    )  # fmt: skip
+    edges = _cut_cycles(nodes, build_edges, policy) + runtime
+    graph = Graph(
+        image=image.name,
+        requirements=tuple(str(r) for r in requirements),
+        nodes=tuple(sorted(nodes.values(), key=lambda n: n.id)),
+        edges=tuple(edges),
+        order=build_order(nodes.values(), edges),
+    )
+    _write(graph, _recipes_to_write(graph, recipes, policy), out)
+    return Planned(graph=graph, folder=out)
+
+
+def resolve_closure(
+    requirements: Sequence[Requirement],
+    *,
+    image: Image,
+    store: Store,
+    index: Index,
+    sandbox: Sandbox,
+    progress: Progress,
+) -> list[Resolved]:
+    """The runtime closure, as the image's pip resolves it (pip's installation report)."""
+    with store.temp_dir("resolve-") as work:
+        env, ca_mounts = network_access(inside.base_env() | {"PIP_INDEX_URL": index.url})
+        plan = plans.ResolvePlan(requirements=tuple(str(r) for r in requirements), env=env)
+        mounts = (*stage(store, work, [], plan), *ca_mounts)
+        spec = run_spec(image=image, plan=plan, mounts=mounts, limits=NETWORK_LIMITS,
+                        network=True)  # fmt: skip
+        progress.status(f"resolving the closure of {', '.join(plan.requirements)} for {image.name}")
+        result = sandbox.run(spec, progress.log)
+        report = work / "out" / "report.json"
+        if not result.ok or not report.is_file():
+            raise FetchError(
+                f"the requirements {list(plan.requirements)} do not resolve for {image.name}: "
+                f"{result.reason()}",
+                hint="every package of the closure needs a wheel for the image's Python on "
+                "the index, for its metadata (the build is from its sdist)",
+            )
+        return parse_report(json.loads(report.read_text(encoding="utf-8")))
+
+
+def parse_report(report: dict[str, Any]) -> list[Resolved]:
+    """pip's installation report: each package, and what it needs among the others."""
+    environment = {**default_environment(), **report.get("environment", {})}
+    items = report["install"]
+    names = {normalize(i["metadata"]["name"]) for i in items}
+    closure = []
+    for item in items:
+        metadata = item["metadata"]
+        extras = item.get("requested_extras") or [""]
+        needs = set()
+        for text in metadata.get("requires_dist") or []:
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue
+            marker = req.marker
+            wanted = marker is None or any(marker.evaluate(environment | {"extra": e})
+                                           for e in extras)  # fmt: skip
+            if wanted and normalize(req.name) in names:
+                needs.add(normalize(req.name))
+        closure.append(
+            Resolved(
+                name=normalize(metadata["name"]),
+                version=str(metadata["version"]),
+                needs=tuple(sorted(needs)),
+            )
+        )
+    return sorted(closure, key=lambda r: r.name)
+
+
+def _version(closure: list[Resolved], name: NormalizedName) -> str:
+    return next(r.version for r in closure if r.name == name)
+
+
+def _plan_nodes(
+    closure: list[Resolved],
+    *,
+    image: Image,
+    store: Store,
+    index: Index,
+    sandbox: Sandbox,
+    progress: Progress,
+    gate: Gate,
+    policy: PlanPolicy,
+) -> tuple[dict[str, Node], dict[str, NewRecipe], list[Edge]]:
+    """Every package of the closure and of every build closure under it, each once."""
+    debian = {p.name for p in image.packages}
+    nodes: dict[str, Node] = {}
+    recipes: dict[str, NewRecipe] = {}
+    edges: list[Edge] = []
+    todo = deque((r.name, r.version) for r in closure)
+    while todo:
+        name, version = todo.popleft()
+        ident = node_id(name, version)
+        if ident in nodes:
+            continue
+        if name in policy.image_packages:
+            package = policy.image_packages[name]
+            if package not in debian:
+                raise RecipeError(
+                    f"{name}: [plan] image-packages names {package!r}, which the image "
+                    f"{image.name} does not hold",
+                    hint=f"add {package} to containers/{image.name}/image.toml, or build {name}",
+                )
+            nodes[ident] = Node(name=name, version=version, source="image", reason=package)
+            continue
+        if name in policy.exceptions:
+            reason = policy.exceptions[name]
+            nodes[ident] = Node(name=name, version=version, source="exception", reason=reason)
+            continue
+        sdist = _sdist(index, name, version)
+        progress.status(f"planning {name} {version}")
+        recipe = pin_recipe(sdist, image=image, store=store, index=index, sandbox=sandbox,
+                            progress=progress, gate=gate)  # fmt: skip
+        recipes[ident] = recipe
+        nodes[ident] = Node(name=name, version=version, source="built",
+                            recipe=f"{RECIPES}/{name}-{version}.toml")  # fmt: skip
+        for pin in recipe.requires:
+            edges.append(Edge(dependent=ident, dependency=node_id(pin.name, pin.version),
+                              kind="build"))  # fmt: skip
+            todo.append((pin.name, pin.version))
+    return nodes, recipes, edges
+
+
+def _sdist(index: Index, name: NormalizedName, version: str) -> PinnedFile:
+    try:
+        return find_sdist(index, name, version)
+    except FetchError as exc:
+        raise FetchError(
+            f"{name} {version} has no sdist on the index {index.url}: it cannot be built here",
+            hint=f'name it in [plan.exceptions] with the reason ({name} = "why"), to take its '
+            "wheel from the index; a verify policy with exceptions = [] will refuse it",
+        ) from exc
+
+
+def _cut_cycles(nodes: dict[str, Node], edges: list[Edge], policy: PlanPolicy) -> list[Edge]:
+    """The bootstrap rule: in each cycle, the package the policy names builds with the
+    index wheels of its in-cycle build requirements; the rest of the cycle builds with it."""
+    cut = list(edges)
+    for group in cycles(nodes.values(), edges):
+        chosen = [g for g in group if nodes[g].name in policy.bootstrap]
+        if not chosen:
+            raise RecipeError(
+                f"the build requirements of {' and '.join(group)} form a cycle, and [plan] "
+                "bootstrap names none of them",
+                hint="name the one to build first from index wheels: "
+                f'bootstrap = ["{nodes[group[0]].name}"] (docs/plan.md)',
+            )
+        members = set(group)
+        cut = [
+            replace(e, bootstrap=True)
+            if e.kind == "build" and e.dependent in chosen and e.dependency in members
+            else e
+            for e in cut
+        ]
+    return cut
+
+
+def _recipes_to_write(
+    graph: Graph, recipes: dict[str, NewRecipe], policy: PlanPolicy
+) -> dict[str, NewRecipe]:
+    """Each built node's recipe: what is built here is required `source = "built"`; an
+    exception or a bootstrap cut stays a pinned index wheel; an image package goes."""
+    out = {}
+    by_id = {n.id: n for n in graph.nodes}
+    for ident, recipe in recipes.items():
+        pinned, built, notes = [], [], []
+        for pin in recipe.requires:
+            target = by_id[node_id(pin.name, pin.version)]
+            edge = next(e for e in graph.edges if e.dependent == ident
+                        and e.dependency == target.id and e.kind == "build")  # fmt: skip
+            if target.source == "image":
+                notes.append(f"{pin.name}: the image's Debian package {target.reason} stands in")
+            elif target.source == "exception":
+                pinned.append(pin)
+                notes.append(f"exception: {pin.name} {pin.version} from the index: {target.reason}")
+            elif edge.bootstrap:
+                pinned.append(pin)
+                notes.append(f"exception: {pin.name} {pin.version} from the index: bootstrap "
+                             "of a build cycle (builder plan's bootstrap rule)")  # fmt: skip
+            else:
+                built.append(BuiltRequirement(name=pin.name, version=pin.version))
+        out[ident] = replace(
+            recipe, requires=tuple(pinned), built=tuple(built), written_by="builder plan",
+            notes=tuple(notes),
+        )  # fmt: skip
+    return out
+
+
+def _write(graph: Graph, recipes: dict[str, NewRecipe], out: Path) -> None:
+    """Everything into a new folder beside `out`, then renamed into place."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (work / RECIPES).mkdir()
+        for ident, recipe in sorted(recipes.items()):
+            where = graph.node(ident).recipe
+            assert where is not None  # a built node has a recipe
+            (work / where).write_text(recipe.to_toml())
+        write_graph(graph, work / GRAPH_FILE)
+        old = out.with_name(f".{out.name}.old")
+        if out.exists():
+            out.rename(old)
+        work.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(work)
+
+
+def _gate(gate: Gate, names: list[str]) -> None:
+    errors = [i for i in gate.check(names) if i.severity == "error"]
+    if errors:
+        raise GateFailed(
+            "; ".join(f"{i.kind}: {i.message}" for i in errors),
+            hint="nothing was planned; a false alarm? add the name to names.allow in the policy",
+        )

@@ -1,0 +1,124 @@
+"""builder plan and builder build --graph on a tiny real stack (tests/fixtures/stack.py)
+served by nginx on 127.0.0.1: every package of the closure and of every build closure
+built here from its sdist, a build cycle cut by the bootstrap rule, a wheel-only package
+taken as a declared exception, two builds at once, and a rerun that builds nothing.
+
+The network runs (resolve, lock) reach the index on the host's loopback: the sandbox
+backend shares the host's network for them (docker's bridge does not reach 127.0.0.1)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from builder.cli import main
+from builder.fetch.sources import fetch_pinned
+from builder.index import Index
+from builder.progress import Silent
+from builder.provenance.bundle import read_bundle
+from builder.store import Store
+from tests.conftest import Served, json_output
+from tests.fixtures.stack import POLICY, make_stack_index
+
+BUILT = ["acmestack-app", "acmestack-backend", "acmestack-lib", "acmestack-loop-a",
+         "acmestack-loop-b", "acmestack-tool"]  # fmt: skip
+
+
+@pytest.fixture
+def stack(  # type: ignore[no-untyped-def]
+    bubblewrap, image, session_store: Store, nginx: Served, tmp_path: Path, monkeypatch
+) -> Path:
+    """The stack's index live, builder pointed at it, the image's tools already stored
+    (they come from the public index), a requirements file and the policy."""
+    for tool in image.tools:
+        fetch_pinned(tool, session_store, Index(), Silent())
+    make_stack_index(nginx.root)
+    monkeypatch.setenv("BUILDER_INDEX_URL", f"{nginx.url}simple/")
+    (tmp_path / "requirements.txt").write_text("acmestack-app\n")
+    (tmp_path / "builder.toml").write_text(POLICY)
+    return tmp_path
+
+
+def _plan(stack: Path, store: Store, *extra: str) -> int:
+    argv = ["plan", str(stack / "requirements.txt"), "--out", str(stack / "plan"), "-q",
+            "--policy", str(stack / "builder.toml"), "--store", str(store.root),
+            "--backend", "sandbox", *extra]  # fmt: skip
+    return main(argv)
+
+
+def test_a_closure_is_planned_and_built_from_source_in_order_with_its_cycle_and_exception(  # type: ignore[no-untyped-def]
+    stack: Path, session_store: Store, capsys
+) -> None:
+    assert _plan(stack, session_store, "--json") == 0, capsys.readouterr().err
+    graph = json_output(capsys.readouterr().out, "plan")
+    nodes = {n["name"]: n for n in graph["nodes"]}
+    assert sorted(n for n, v in nodes.items() if v["source"] == "built") == BUILT
+    assert nodes["acmestack-binary"]["source"] == "exception"
+    assert nodes["acmestack-binary"]["reason"] == "the vendor publishes wheels only"
+    cut = [e for e in graph["edges"] if e.get("bootstrap")]
+    assert cut == [{"from": "acmestack-loop-a==1.0", "to": "acmestack-loop-b==1.0",
+                    "kind": "build", "bootstrap": True}]  # fmt: skip
+    order = graph["order"]
+    assert order[0] == "acmestack-backend==1.0"
+    assert order.index("acmestack-loop-a==1.0") < order.index("acmestack-loop-b==1.0")
+    assert order.index("acmestack-tool==1.0") < order.index("acmestack-app==1.0")
+    runtime = {(e["from"], e["to"]) for e in graph["edges"] if e["kind"] == "runtime"}
+    assert ("acmestack-lib==1.0", "acmestack-binary==1.0") in runtime
+    recipe = (stack / "plan" / "recipes" / "acmestack-app-1.0.toml").read_text()
+    assert 'source = "built"' in recipe and "sha256" in recipe  # the sdist's; built wheels: none
+    loop_a = (stack / "plan" / "recipes" / "acmestack-loop-a-1.0.toml").read_text()
+    assert "exception: acmestack-loop-b 1.0 from the index: bootstrap" in loop_a
+
+    argv = ["build", "--graph", str(stack / "plan" / "graph.json"), "--jobs", "2", "-q",
+            "--store", str(session_store.root), "--dist", str(stack / "dist"),
+            "--attestations", str(stack / "att"), "--backend", "sandbox", "--json"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    built = json_output(capsys.readouterr().out, "build-graph")
+    assert [n["state"] for n in built["nodes"]] == ["built"] * 6
+    assert sorted(p.name.split("-")[0] for p in (stack / "dist").glob("*.whl")) == [
+        n.replace("-", "_") for n in BUILT
+    ]
+
+    provenance = _provenance(stack / "att", "acmestack_app")
+    wheels = {d["uri"]: d["annotations"]["source"] for d in provenance
+              if d["annotations"]["role"] == "build-requirement"}  # fmt: skip
+    assert wheels == {"pkg:pypi/acmestack-backend@1.0": "built",
+                      "pkg:pypi/acmestack-tool@1.0": "built",
+                      "pkg:pypi/acmestack-loop-a@1.0": "built"}  # fmt: skip
+    loop_a_deps = _provenance(stack / "att", "acmestack_loop_a")
+    sources = {d["uri"]: d["annotations"].get("source") for d in loop_a_deps
+               if d["annotations"]["role"] == "build-requirement"}  # fmt: skip
+    assert sources["pkg:pypi/acmestack-loop-b@1.0"] == "index"  # the bootstrap exception
+
+    assert main([*argv[:-1], "--json"]) == 0  # a rerun: every node a cache hit
+    again = json_output(capsys.readouterr().out, "build-graph")
+    assert [n["state"] for n in again["nodes"]] == ["cached"] * 6
+
+
+def _provenance(folder: Path, prefix: str) -> list[dict]:  # type: ignore[type-arg]
+    import base64
+
+    (bundle,) = folder.glob(f"{prefix}-*.intoto.jsonl")
+    statement = json.loads(base64.b64decode(read_bundle(bundle)[0]["payload"]))
+    return statement["predicate"]["buildDefinition"]["resolvedDependencies"]  # type: ignore[no-any-return]
+
+
+def test_a_wheel_only_package_that_the_policy_does_not_name_fails_the_plan_naming_it(  # type: ignore[no-untyped-def]
+    stack: Path, session_store: Store, capsys
+) -> None:
+    (stack / "builder.toml").write_text('[plan]\nbootstrap = ["acmestack-loop-a"]\n')
+    assert _plan(stack, session_store) == 4
+    err = capsys.readouterr().err
+    assert "acmestack-binary 1.0 has no sdist on the index" in err and "[plan.exceptions]" in err
+    assert not (stack / "plan").exists(), "a failed plan leaves nothing behind"
+
+
+def test_a_requirement_that_resolves_to_nothing_is_a_clear_error(  # type: ignore[no-untyped-def]
+    stack: Path, session_store: Store, capsys
+) -> None:
+    (stack / "requirements.txt").write_text("acmestack-app>=9\n")
+    assert _plan(stack, session_store) == 4
+    assert "do not resolve" in capsys.readouterr().err
+    assert not (stack / "plan").exists()
