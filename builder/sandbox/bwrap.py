@@ -127,12 +127,17 @@ class BwrapSandbox:
         on_line: LineSink,
         started: float,
     ) -> RunResult:
-        ready = threading.Event()
-        reader = threading.Thread(target=_pump, args=(proc, on_line, ready), daemon=True)
+        ready, ended = threading.Event(), threading.Event()
+        reader = threading.Thread(target=_pump, args=(proc, on_line, ready, ended), daemon=True)
         reader.start()
         deadline = started + spec.limits.timeout_s
-        while proc.poll() is None and not ready.is_set() and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # Woken by the ready line or the end of the output, not by polling: a build's end
+        # is seen at once (the clock still stops one that says neither).
+        while not ready.is_set() and not ended.is_set() and time.monotonic() < deadline:
+            ended.wait(min(1.0, max(0.0, deadline - time.monotonic())))
+        if not ready.is_set():  # the output ended: the run has ended, or it ends by the clock
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         collected = False
         if ready.is_set() and proc.poll() is None:
             collected = _collect_output(proc.pid, spec, group)
@@ -268,13 +273,24 @@ def _rlimits(spec: RunSpec, group: Cgroup | None) -> Callable[[], None]:
     return apply
 
 
-def _pump(proc: subprocess.Popen[bytes], on_line: LineSink, ready: threading.Event) -> None:
+def _pump(
+    proc: subprocess.Popen[bytes],
+    on_line: LineSink,
+    ready: threading.Event,
+    ended: threading.Event,
+) -> None:
+    """Each line of the run's output to `on_line`; `ready` at the ready line, and `ended`
+    (which wakes the supervisor) then or at the end of the output."""
     assert proc.stdout is not None
-    for raw in proc.stdout:
-        text = raw.decode("utf-8", "replace").rstrip("\n")
-        if text == OUTPUT_READY:
-            ready.set()
-        on_line(text)
+    try:
+        for raw in proc.stdout:
+            text = raw.decode("utf-8", "replace").rstrip("\n")
+            if text == OUTPUT_READY:
+                ready.set()
+                ended.set()
+            on_line(text)
+    finally:
+        ended.set()
 
 
 def _collect_output(pid: int, spec: RunSpec, group: Cgroup | None) -> bool:
