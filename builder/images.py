@@ -54,6 +54,16 @@ class ImageDefinition:
         fields = {"suite": self.suite, "sde": self.source_date_epoch, "packages": self.packages}
         return Sha256(hashlib.sha256(canonical_json(fields)).hexdigest())
 
+    def with_packages(self, extra: tuple[str, ...]) -> ImageDefinition:
+        """This image with more Debian packages (a recipe's `extra-packages`, such as a
+        -dev package a C extension needs): an image of its own, named after the base and
+        a digest of the additions, made like any other and with its own digest."""
+        added = tuple(sorted(set(extra) - set(self.packages)))
+        if not added:
+            return self
+        tag = hashlib.sha256(canonical_json(added)).hexdigest()[:12]
+        return replace(self, name=f"{self.name}+{tag}", packages=(*self.packages, *added))
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DebPackage:
@@ -79,7 +89,7 @@ class Image:
     @property
     def reference(self) -> str:
         """The local tag a container backend knows this image by."""
-        return f"builder/{self.name}:{self.digest[:24]}"
+        return f"builder/{self.name.replace('+', '-plus-')}:{self.digest[:24]}"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -25,7 +25,13 @@ from builder.encoding import canonical_json, pretty_json
 from builder.errors import BuilderError, FetchError, RecipeError
 from builder.executor import Executor
 from builder.fetch.sources import fetch_all
-from builder.images import Image, ensure_image, find_definition, image_from_rootfs
+from builder.images import (
+    Image,
+    ImageDefinition,
+    ensure_image,
+    find_definition,
+    image_from_rootfs,
+)
 from builder.index import Index
 from builder.names import NormalizedName, Sha256
 from builder.plan.graph import Graph, read_graph
@@ -128,7 +134,7 @@ def build_recipe(
     store says it built for this image)."""
     recipe = recipe_or_path if isinstance(recipe_or_path, Recipe) else load_recipe(recipe_or_path)
     if image is None:
-        image = ensure_image(find_definition(recipe.image, image_search), store, progress)
+        image = ensure_image(recipe_image(recipe, image_search), store, progress)
     if tools is not None:
         image = replace(image, tools=tools)
     lazy = LazySandbox(sandbox_factory)
@@ -149,6 +155,7 @@ def build_recipe(
         sandbox_factory=prepared,
         progress=progress,
         unpack_limit_mib=recipe.limits.unpack_mib,
+        patches=recipe.patches,
     )
     key = build_key(recipe, image, sources)
     record = None if force else _cached_record(store, key)
@@ -180,6 +187,11 @@ def build_recipe(
     )  # fmt: skip
     exported = _export(record, store, dist, cached=cached)
     return _finish(exported, record, report, dist, signing)
+
+
+def recipe_image(recipe: Recipe, search: tuple[Path, ...] | None = None) -> ImageDefinition:
+    """The image a recipe builds in: its `image`, with its `extra-packages` added."""
+    return find_definition(recipe.image, search).with_packages(recipe.extra_packages)
 
 
 def _built_requirements(recipe: Recipe, image: Image, store: Store) -> tuple[PinnedFile, ...]:
@@ -283,7 +295,7 @@ def rebuild_from_attestation(
     `index` when given, else made here from Debian's packages); then the same build,
     forced (a cache hit proves nothing), and its sha256 against the subject's."""
     attested, recipe, tools = attested_recipe(bundle, key)
-    definition = find_definition(recipe.image, image_search)
+    definition = recipe_image(recipe, image_search)
     if index is not None:
         digest = attested_image_digest(attested)
         progress.status(f"fetching the attested image {digest[:12]} from {index.url}")

@@ -6,6 +6,7 @@ dotted key, so a user fixes a recipe in one pass instead of one error per run.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,6 +82,20 @@ class BuiltRequirement:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Patch:
+    """A patch applied to the unpacked sdist before the build (`patch -p1`), in the
+    recipe's order: a file beside the recipe, pinned by sha256 (part of the build key and
+    of the provenance)."""
+
+    file: str
+    sha256: Sha256
+    path: Path  # where it is read from: beside the recipe
+
+    def as_dict(self) -> dict[str, str]:
+        return {"file": self.file, "sha256": self.sha256}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RebuildPolicy:
     """Which rebuild variations this recipe's output may not withstand, and why.
 
@@ -108,6 +123,8 @@ class Recipe:
     image: str
     requires: tuple[PinnedFile, ...]
     built: tuple[BuiltRequirement, ...] = ()
+    extra_packages: tuple[str, ...] = ()  # Debian packages added to the image
+    patches: tuple[Patch, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     source_date_epoch: int | None = None
     repair: str = "auto"
@@ -116,21 +133,25 @@ class Recipe:
 
     def external_parameters(self) -> dict[str, Any]:
         """The recipe as data: exactly what a user chose, nothing the machine added."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "sdist": {"file": self.sdist.file, "sha256": self.sdist.sha256}
-            | ({"index": self.sdist.index} if self.sdist.index else {}),
-            "image": self.image,
-            "requires": [
-                *(r.as_dict() for r in self.requires),
-                *(b.as_dict() for b in self.built),
-            ],
-            "env": dict(sorted(self.env.items())),
-            "source_date_epoch": self.source_date_epoch,
-            "repair": self.repair,
-            "rebuild": self.rebuild.as_dict(),
-        }
+        return (
+            {
+                "name": self.name,
+                "version": self.version,
+                "sdist": {"file": self.sdist.file, "sha256": self.sdist.sha256}
+                | ({"index": self.sdist.index} if self.sdist.index else {}),
+                "image": self.image,
+                "requires": [
+                    *(r.as_dict() for r in self.requires),
+                    *(b.as_dict() for b in self.built),
+                ],
+                "env": dict(sorted(self.env.items())),
+                "source_date_epoch": self.source_date_epoch,
+                "repair": self.repair,
+                "rebuild": self.rebuild.as_dict(),
+            }
+            | ({"patches": [p.as_dict() for p in self.patches]} if self.patches else {})
+            | ({"extra_packages": list(self.extra_packages)} if self.extra_packages else {})
+        )
 
 
 def _check_sha256(value: str) -> str | None:
@@ -252,6 +273,39 @@ def _built(entry: Mapping[str, Any], key: str, p: Problems) -> BuiltRequirement:
     return BuiltRequirement(name=normalize(name), version=version)
 
 
+_DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
+
+
+def _package_names(value: Any, dotted: str, p: Problems) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(v, str) and _DEBIAN_NAME.fullmatch(v) for v in value
+    ):
+        p.add(dotted, f"expected an array of Debian package names, got {value!r}")
+        return ()
+    return tuple(value)
+
+
+def _patches(value: Any, array: str, beside: Path, p: Problems) -> tuple[Patch, ...]:
+    """[[patches]]: file (beside the recipe) and sha256, applied in this order."""
+    if not isinstance(value, list):
+        p.add(array, "expected an array of tables ([[patches]] with file and sha256)")
+        return ()
+    patches = []
+    for i, entry in enumerate(value):
+        key = f"{array}[{i}]"
+        if not isinstance(entry, Mapping):
+            p.add(key, "expected a table with file and sha256")
+            continue
+        for unknown in sorted(set(entry) - {"file", "sha256"}):
+            p.add(f"{key}.{unknown}", "unknown key (allowed: file, sha256)")
+        file = required_str(entry, "file", f"{key}.file", p)
+        sha = required_str(entry, "sha256", f"{key}.sha256", p, _check_sha256)
+        if file and ("/" in file.strip("./") or file.startswith("/")):
+            p.add(f"{key}.file", f"a file name beside the recipe, not a path: {file!r}")
+        patches.append(Patch(file=Path(file).name, sha256=Sha256(sha), path=beside / file))
+    return tuple(patches)
+
+
 def _env(value: Any, dotted: str, p: Problems) -> dict[str, str]:
     if not isinstance(value, Mapping):
         p.add(dotted, 'expected a table of NAME = "value" strings')
@@ -310,8 +364,8 @@ def _rebuild_policy(table: Mapping[str, Any], dotted: str, p: Problems) -> Rebui
     return RebuildPolicy(fixed=lists["fixed"], also=lists["also"], reason=reason)
 
 
-_TOP_KEYS = {"package", "sdist", "build", "limits", "rebuild"}
-_BUILD_KEYS = {"image", "requires", "env", "source-date-epoch", "repair"}
+_TOP_KEYS = {"package", "sdist", "build", "limits", "rebuild", "patches"}
+_BUILD_KEYS = {"image", "requires", "env", "source-date-epoch", "repair", "extra-packages"}
 _SDIST_KEYS = {"file", "sha256", "index"}
 _REBUILD_KEYS = {"fixed", "also", "reason"}
 
@@ -334,6 +388,8 @@ def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
         image=required_str(build, "image", "build.image", p),
         requires=requires,
         built=built,
+        extra_packages=_package_names(build.get("extra-packages", []), "build.extra-packages", p),
+        patches=_patches(data.get("patches", []), "patches", path.parent, p),
         env=_env(build.get("env", {}), "build.env", p),
         source_date_epoch=_epoch(build.get("source-date-epoch"), "build.source-date-epoch", p),
         repair=_repair(build.get("repair", "auto"), "build.repair", p),
@@ -362,7 +418,7 @@ def load_recipe(path: Path) -> Recipe:
 
 _PARAMETER_KEYS = {
     "name", "version", "sdist", "image", "requires", "env", "source_date_epoch", "repair",
-    "rebuild",
+    "rebuild", "patches", "extra_packages",
 }  # fmt: skip
 
 
@@ -394,6 +450,11 @@ def recipe_from_parameters(
         image=required_str(params, "image", f"{prefix}image", p),
         requires=requires,
         built=built,
+        extra_packages=_package_names(
+            params.get("extra_packages", []), f"{prefix}extra_packages", p
+        ),
+        # an auditor puts the patch files beside the attestation; their sha256 decides
+        patches=_patches(params.get("patches", []), f"{prefix}patches", where.parent, p),
         env=_env(params.get("env", {}), f"{prefix}env", p),
         source_date_epoch=_epoch(params.get("source_date_epoch"), f"{prefix}source_date_epoch", p),
         repair=_repair(params.get("repair", "auto"), f"{prefix}repair", p),

@@ -11,6 +11,7 @@ import hashlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from builder import __version__
@@ -22,7 +23,7 @@ from builder.fetch.sources import Crate, Sources
 from builder.images import DebPackage, Image
 from builder.limits import Limits
 from builder.names import Sha256
-from builder.recipe import PinnedFile, Recipe
+from builder.recipe import Patch, PinnedFile, Recipe
 
 RECORD_VERSION = 2
 
@@ -49,6 +50,7 @@ class Inputs:
     crates: tuple[Crate, ...]
     image: ImageInput
     driver_sha256: Sha256
+    patches: tuple[Patch, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -143,6 +145,7 @@ def make_record(
             requires=sources.requires,
             tools=sources.tools,
             crates=sources.crates,
+            patches=sources.patches,
             image=ImageInput(
                 name=image.name,
                 digest=image.digest,
@@ -188,7 +191,8 @@ def record_to_json(record: BuildRecord) -> dict[str, Any]:
                 "packages": [p.as_dict() for p in inputs.image.packages],
             },
             "driver": {"sha256": inputs.driver_sha256},
-        },
+        }
+        | ({"patches": [p.as_dict() for p in inputs.patches]} if inputs.patches else {}),
         "run": {
             "backend": run.backend,
             "command": list(run.command),
@@ -263,6 +267,10 @@ def _record(data: Mapping[str, Any]) -> BuildRecord:
                 packages=tuple(DebPackage(**p) for p in image["packages"]),
             ),
             driver_sha256=Sha256(inputs["driver"]["sha256"]),
+            patches=tuple(
+                Patch(file=p["file"], sha256=Sha256(p["sha256"]), path=Path(p["file"]))
+                for p in inputs.get("patches", [])
+            ),
         ),
         run=RunRecord(
             backend=run["backend"],

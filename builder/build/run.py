@@ -33,6 +33,7 @@ from builder.variation import REFERENCE, Variation
 
 FLAG_VARIABLES = ("CFLAGS", "CXXFLAGS", "RUSTFLAGS")
 MAX_LOG_BYTES = 32 << 20
+DRIVER_ERROR = "==> error: "  # how the driver says what stopped it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -127,6 +128,7 @@ def build_plan(
 ) -> plans.BuildPlan:
     return plans.BuildPlan(
         sdist=sources.sdist.file,
+        patches=sources.patch_files,
         crates=tuple(
             plans.CratePin(name=c.name, version=c.version, file=c.file, sha256=c.sha256)
             for c in sources.crates
@@ -177,7 +179,7 @@ def run_build(
         result = sandbox.run(spec, _tee(log_lines, progress.log))
         log_sha = store.add_bytes(("\n".join(log_lines) + "\n").encode())
         if not result.ok:
-            raise _failure(recipe, result, store.path_of(log_sha))
+            raise _failure(recipe, result, store.path_of(log_sha), log_lines)
         wheel, outcome = _collect(work / "out", recipe, store.path_of(log_sha))
         wheel_sha = store.add_file(wheel, what=wheel.name)
         return BuiltWheel(
@@ -210,9 +212,13 @@ def _tee(lines: list[str], sink: Callable[[str], None]) -> Callable[[str], None]
     return on_line
 
 
-def _failure(recipe: Recipe, result: RunResult, log: Path) -> BuildFailed:
+def _failure(recipe: Recipe, result: RunResult, log: Path, lines: list[str]) -> BuildFailed:
+    """The reason, with what the driver said went wrong where it said it (a patch that does
+    not apply, an sdist it refused); the rest is in the log."""
+    said = [line.removeprefix(DRIVER_ERROR) for line in lines if line.startswith(DRIVER_ERROR)]
+    because = f": {said[-1]}" if said else ""
     return BuildFailed(
-        f"build of {recipe.name} {recipe.version} ({recipe.path}) {result.reason()}",
+        f"build of {recipe.name} {recipe.version} ({recipe.path}) {result.reason()}{because}",
         hint=f"the full log is {log}",
     )
 

@@ -27,7 +27,7 @@ from builder.inside import plan as plans
 from builder.limits import Limits
 from builder.names import Sha256, is_sha256
 from builder.progress import Progress
-from builder.recipe import PinnedFile
+from builder.recipe import Patch, PinnedFile
 from builder.sandbox import Mount, Sandbox
 from builder.store import Store
 
@@ -68,9 +68,17 @@ class Sources:
     requires: tuple[PinnedFile, ...]
     tools: tuple[PinnedFile, ...]
     crates: tuple[Crate, ...]
+    patches: tuple[Patch, ...] = ()
+
+    @property
+    def patch_files(self) -> tuple[str, ...]:
+        """The staged names of the patches, numbered in the order they apply."""
+        return tuple(f"{i:03}-{p.file}" for i, p in enumerate(self.patches, start=1))
 
     def staged_files(self) -> list[StagedFile]:
         files = [StagedFile(folder="sdist", file=self.sdist.file, sha256=self.sdist.sha256)]
+        files += [StagedFile(folder="patches", file=name, sha256=p.sha256)
+                  for name, p in zip(self.patch_files, self.patches, strict=True)]  # fmt: skip
         files += [StagedFile(folder="wheels", file=r.file, sha256=r.sha256) for r in self.requires]
         files += [StagedFile(folder="tools", file=t.file, sha256=t.sha256) for t in self.tools]
         files += [StagedFile(folder="crates", file=c.file, sha256=c.sha256) for c in self.crates]
@@ -208,12 +216,35 @@ def fetch_all(
     sandbox_factory: Callable[[], Sandbox],
     progress: Progress,
     unpack_limit_mib: int = archive.DEFAULT_MAX_BYTES >> 20,
+    patches: Sequence[Patch] = (),
 ) -> Sources:
     """Everything into the store, verified; the sdist is checked as an archive (every
     member, and its unpacked size) before anything else reads it."""
     for pin in (sdist, *requires, *tools):
         fetch_pinned(pin, store, index, progress)
+    for patch in patches:
+        store_patch(patch, store)
     limits = archive.ArchiveLimits(max_bytes=unpack_limit_mib << 20)
     archive.check(store.verified_path(sdist.sha256, sdist.file), limits)
     crates = fetch_crates(sdist, image, store, sandbox_factory, progress)
-    return Sources(sdist=sdist, requires=tuple(requires), tools=tuple(tools), crates=crates)
+    return Sources(
+        sdist=sdist, requires=tuple(requires), tools=tuple(tools), crates=crates,
+        patches=tuple(patches),
+    )  # fmt: skip
+
+
+def store_patch(patch: Patch, store: Store) -> None:
+    """A patch file into the store, if its bytes are the ones the recipe pins. The file
+    beside the recipe is read each time: an edited patch with the old pin is refused, not
+    silently replaced by the stored one; without the file, the stored bytes serve."""
+    if patch.path.is_file():
+        store.add_file(patch.path, expected=patch.sha256, what=f"patch {patch.path}")
+        return
+    if store.has(patch.sha256):
+        return
+    if not patch.path.is_file():
+        raise FetchError(
+            f"patch {patch.file}: no such file {patch.path}",
+            hint="a recipe's patches are files beside it, pinned by sha256",
+        )
+    store.add_file(patch.path, expected=patch.sha256, what=f"patch {patch.path}")

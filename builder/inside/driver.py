@@ -82,6 +82,19 @@ def unpack_sdist(file: str, src: Path, limits: ArchiveLimits | None = None) -> P
     return single_top_dir(src, sdist)
 
 
+def apply_patches(patches: tuple[str, ...], top: Path, env: dict[str, str], steps: Steps) -> None:
+    """The recipe's patches, in order, to the unpacked sdist (`patch -p1`, no fuzz: a
+    patch applies as written or the build stops, saying which)."""
+    for name in patches:
+        argv = ["patch", "-p1", "--forward", "--batch", "--fuzz=0", "-i",
+                str(INPUTS / "patches" / name)]  # fmt: skip
+        try:
+            steps.run(f"patch {name}", argv, env, top)
+        except SystemExit:
+            print(f"==> error: patch {name.split('-', 1)[1]} does not apply", flush=True)
+            raise
+
+
 def reverse_listing_order(root: Path) -> None:
     """Re-link every directory's entries so that the filesystem lists them in reverse.
 
@@ -150,6 +163,7 @@ def build_wheel(plan: plans.BuildPlan, layout: Layout, steps: Steps) -> Path:
 
     The venvs are already there: prepared by a `venvs` run and mounted read-only."""
     top = unpack_sdist(plan.sdist, layout.src, ArchiveLimits(max_bytes=plan.unpack_bytes))
+    apply_patches(plan.patches, top, dict(plan.env), steps)
     vendor_crates(plan.crates, layout)
     if plan.reverse_listing_order:
         print("==> variation: reversing the listing order of the source tree", flush=True)

@@ -29,6 +29,7 @@ class BuildPlan:
 
     mode: ClassVar[str] = "build"
     sdist: str
+    patches: tuple[str, ...] = ()  # under /inputs/patches, applied in this order
     crates: tuple[CratePin, ...] = ()
     repair: str = "auto"
     unpack_bytes: int

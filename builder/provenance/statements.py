@@ -69,6 +69,10 @@ def resolved_dependencies(inputs: Inputs) -> list[dict[str, Any]]:
     deps += [_pin(p, "build-requirement") for p in inputs.requires]
     deps += [_pin(p, "tool") for p in inputs.tools]
     deps += [
+        {"name": p.file, "digest": {"sha256": p.sha256}, "annotations": {"role": "patch"}}
+        for p in inputs.patches
+    ]
+    deps += [
         {
             "name": c.file,
             "uri": f"pkg:cargo/{c.name}@{c.version}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import signal
 import uuid
@@ -217,3 +218,53 @@ def test_image_build_says_the_current_image_as_json(  # type: ignore[no-untyped-
     assert main([*argv, "--backend", "docker"]) == 0
     said = json_output(capsys.readouterr().out, "image-build")
     assert said["digest"] == image.digest and said["ok"] is True
+
+
+def _patched_recipe(tmp_path: Path, store: Store, name: str, patch: str) -> Path:
+    recipe = local_recipe(tmp_path, store, name, c_extension_files(name))
+    (tmp_path / "answer.patch").write_text(patch)
+    digest = hashlib.sha256(patch.encode()).hexdigest()
+    with recipe.open("a") as f:
+        f.write(f'\n[[patches]]\nfile = "answer.patch"\nsha256 = "{digest}"\n')
+    return recipe
+
+
+def _answer_patch(name: str, old: str, new: str) -> str:
+    line = "static PyObject *answer(PyObject *s, PyObject *a) { return PyLong_FromLong(%s); }\n"
+    return f"--- a/{name}.c\n+++ b/{name}.c\n@@ -2 +2 @@\n-{line % old}+{line % new}"
+
+
+def test_a_recipes_patch_is_applied_before_the_build_and_named_in_the_provenance(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, tmp_path: Path, capsys
+) -> None:
+    recipe = _patched_recipe(tmp_path, session_store, "patchedext",
+                             _answer_patch("patchedext", "42", "43"))  # fmt: skip
+    argv = ["build", "-q", str(recipe), "--store", str(session_store.root), "--dist",
+            str(tmp_path / "dist"), "--attestations", str(tmp_path / "att")]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    out = install_and_run(
+        docker_client, image, wheel, "import patchedext; print(patchedext.answer())"
+    )
+    assert out.strip() == "43"
+    record = json.loads((tmp_path / "dist" / f"{wheel.name}.build.json").read_text())
+    assert [p["file"] for p in record["recipe"]["parameters"]["patches"]] == ["answer.patch"]
+    assert (
+        record["inputs"]["patches"][0]["sha256"]
+        == hashlib.sha256((tmp_path / "answer.patch").read_bytes()).hexdigest()
+    )
+
+
+def test_a_patch_that_does_not_apply_stops_the_build_naming_it(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, tmp_path: Path, capsys
+) -> None:
+    recipe = _patched_recipe(tmp_path, session_store, "unpatchedext",
+                             _answer_patch("unpatchedext", "41", "43"))  # fmt: skip
+    argv = ["build", "-q", str(recipe), "--store", str(session_store.root), "--dist",
+            str(tmp_path / "dist"), "--no-attest"]  # fmt: skip
+    assert main(argv) == 8
+    err = capsys.readouterr().err
+    assert "build of unpatchedext 1.0" in err and "patch answer.patch does not apply" in err
+    (tmp_path / "answer.patch").write_text("edited, and its pin not")
+    assert main(argv) == 4
+    assert "answer.patch: sha256 mismatch" in capsys.readouterr().err
