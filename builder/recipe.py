@@ -400,6 +400,43 @@ def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
     return recipe
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Per-package settings beside a plan's recipes (an override file): what `builder
+    plan` puts into the package's recipe on top of what it pins."""
+
+    env: Mapping[str, str] = field(default_factory=dict)
+    extra_packages: tuple[str, ...] = ()
+    limits: Mapping[str, Any] = field(default_factory=dict)
+    patches: tuple[Patch, ...] = ()
+
+
+def load_settings(path: Path) -> Settings:
+    """An override file: [build] env and extra-packages, [limits], [[patches]] (files
+    beside it), each checked as in a recipe, every problem at once."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read the override: {exc}") from exc
+    p = Problems(path, hint="docs/plan.md lists what an override may set")
+    for unknown in sorted(set(data) - {"build", "limits", "patches"}):
+        p.add(unknown, "unknown key (allowed: build, limits, patches)")
+    build = table(data, "build", {"env", "extra-packages"}, p)
+    limits = table(data, "limits", set(Limits().as_dict()), p)
+    _limits(limits, "limits", p)
+    settings = Settings(
+        env=_env(build.get("env", {}), "build.env", p),
+        extra_packages=_package_names(build.get("extra-packages", []), "build.extra-packages", p),
+        limits=dict(limits),
+        patches=_patches(data.get("patches", []), "patches", path.parent, p),
+    )
+    for patch in settings.patches:
+        if not patch.path.is_file():
+            p.add("patches", f"no such file: {patch.path}")
+    p.raise_if_any()
+    return settings
+
+
 def load_recipe(path: Path) -> Recipe:
     try:
         text = path.read_text(encoding="utf-8")

@@ -40,6 +40,11 @@ def register(sub: Subcommands) -> None:
         help="builder.toml with [plan] (exceptions, bootstrap, image-packages) and the gate's "
         "tables (default: ./builder.toml, else [tool.builder] in ./pyproject.toml)",
     )  # fmt: skip
+    p.add_argument(
+        "--overrides", type=Path, default=Path("overrides"), metavar="DIR",
+        help="per-package settings, DIR/<name>.toml: env, extra-packages, limits, patches "
+        "(default: overrides/, where there is one)",
+    )  # fmt: skip
     p.add_argument("--force", action="store_true", help="replace the plan in --out")
     p.add_argument("-q", "--quiet", action="store_true", help="do not stream the runs' logs")
     p.add_argument("--json", action="store_true", help="the graph as JSON on stdout")
@@ -61,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
     planned = plan_closure(
         requirements, image=image, store=store, index=Index(), sandbox=sandbox,
         progress=progress, gate=gate, policy=policy, out=args.out, force=args.force,
+        overrides=args.overrides if args.overrides.is_dir() else None,
     )  # fmt: skip
     graph = planned.graph
     if args.json:

@@ -42,7 +42,7 @@ from builder.names import NormalizedName, normalize
 from builder.plan.graph import Edge, Graph, Node, build_order, cycles, node_id, write_graph
 from builder.plan.policy import PlanPolicy
 from builder.progress import Progress
-from builder.recipe import BuiltRequirement, PinnedFile
+from builder.recipe import BuiltRequirement, PinnedFile, Settings, load_settings
 from builder.resolve.new_recipe import NewRecipe, find_sdist, pin_recipe
 from builder.sandbox import Sandbox
 from builder.store import Store
@@ -78,6 +78,7 @@ def plan_closure(
     policy: PlanPolicy,
     out: Path,
     force: bool = False,
+    overrides: Path | None = None,
 ) -> Planned:
     if out.exists() and not force:
         raise RecipeError(f"{out} exists", hint="pass --force to replace the plan in it")
@@ -102,8 +103,24 @@ def plan_closure(
         edges=tuple(edges),
         order=build_order(nodes.values(), edges),
     )
-    _write(graph, _recipes_to_write(graph, recipes, policy), out)
+    _write(graph, _recipes_to_write(graph, recipes, _settings(recipes, overrides)), out)
     return Planned(graph=graph, folder=out)
+
+
+def _settings(recipes: dict[str, NewRecipe], overrides: Path | None) -> dict[str, Settings]:
+    """Each package's override (OVERRIDES/<name>.toml), its patches renamed for the
+    recipes folder (<name>-<version>-<file>), where the plan copies them."""
+    found = {}
+    for ident, recipe in recipes.items():
+        path = overrides / f"{recipe.name}.toml" if overrides is not None else None
+        if path is None or not path.is_file():
+            continue
+        settings = load_settings(path)
+        renamed = tuple(
+            replace(p, file=f"{recipe.name}-{recipe.version}-{p.file}") for p in settings.patches
+        )
+        found[ident] = replace(settings, patches=renamed)
+    return found
 
 
 def resolve_closure(
@@ -254,7 +271,7 @@ def _cut_cycles(nodes: dict[str, Node], edges: list[Edge], policy: PlanPolicy) -
 
 
 def _recipes_to_write(
-    graph: Graph, recipes: dict[str, NewRecipe], policy: PlanPolicy
+    graph: Graph, recipes: dict[str, NewRecipe], settings: dict[str, Settings]
 ) -> dict[str, NewRecipe]:
     """Each built node's recipe: what is built here is required `source = "built"`; an
     exception or a bootstrap cut stays a pinned index wheel; an image package goes."""
@@ -277,9 +294,12 @@ def _recipes_to_write(
                              "of a build cycle (builder plan's bootstrap rule)")  # fmt: skip
             else:
                 built.append(BuiltRequirement(name=pin.name, version=pin.version))
+        override = settings.get(ident, Settings())
+        if override != Settings():
+            notes.append(f"with the settings of overrides/{recipe.name}.toml")
         out[ident] = replace(
             recipe, requires=tuple(pinned), built=tuple(built), written_by="builder plan",
-            notes=tuple(notes),
+            notes=tuple(notes), settings=override,
         )  # fmt: skip
     return out
 
@@ -294,6 +314,8 @@ def _write(graph: Graph, recipes: dict[str, NewRecipe], out: Path) -> None:
             where = graph.node(ident).recipe
             assert where is not None  # a built node has a recipe
             (work / where).write_text(recipe.to_toml())
+            for patch in recipe.settings.patches:  # beside the recipe, as it says
+                shutil.copyfile(patch.path, (work / where).parent / patch.file)
         write_graph(graph, work / GRAPH_FILE)
         old = out.with_name(f".{out.name}.old")
         if out.exists():

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import tomlkit
@@ -27,7 +27,7 @@ from builder.index import Index
 from builder.inside import archive
 from builder.names import NormalizedName, normalize
 from builder.progress import Progress
-from builder.recipe import BuiltRequirement, PinnedFile, parse_recipe
+from builder.recipe import BuiltRequirement, PinnedFile, Settings, parse_recipe
 from builder.resolve.lock import backend_requirements, lock_requirements, unmet
 from builder.sandbox import Sandbox
 from builder.store import Store, write_atomic
@@ -48,6 +48,7 @@ class NewRecipe:
     built: tuple[BuiltRequirement, ...] = ()
     written_by: str = "builder recipe new"
     notes: tuple[str, ...] = ()
+    settings: Settings = field(default_factory=Settings)
 
     def to_toml(self) -> str:
         """The recipe file, written by a TOML library (tomlkit keeps the comments)."""
@@ -65,6 +66,10 @@ class NewRecipe:
         doc["sdist"] = _pin_table(self.sdist, ("file", "sha256", "index"))
         build = tomlkit.table()
         build["image"] = self.image
+        if self.settings.extra_packages:
+            build["extra-packages"] = list(self.settings.extra_packages)
+        if self.settings.env:
+            build["env"] = dict(self.settings.env)
         requires = tomlkit.aot()
         for pin in self.requires:
             requires.append(_pin_table(pin, ("name", "version", "file", "sha256", "index")))
@@ -74,6 +79,15 @@ class NewRecipe:
             requires.append(built)
         build["requires"] = requires
         doc["build"] = build
+        if self.settings.limits:
+            doc["limits"] = dict(self.settings.limits)
+        if self.settings.patches:
+            patches = tomlkit.aot()
+            for patch in self.settings.patches:
+                entry = tomlkit.table()
+                entry.update(patch.as_dict())
+                patches.append(entry)
+            doc["patches"] = patches
         return tomlkit.dumps(doc)
 
 

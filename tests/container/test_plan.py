@@ -8,7 +8,9 @@ backend shares the host's network for them (docker's bridge does not reach 127.0
 
 from __future__ import annotations
 
+import hashlib
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,7 @@ from builder.fetch.sources import fetch_pinned
 from builder.index import Index
 from builder.progress import Silent
 from builder.provenance.bundle import read_bundle
+from builder.recipe import load_recipe
 from builder.store import Store
 from tests.conftest import Served, json_output
 from tests.fixtures.stack import POLICY, make_stack_index
@@ -38,13 +41,25 @@ def stack(  # type: ignore[no-untyped-def]
     monkeypatch.setenv("BUILDER_INDEX_URL", f"{nginx.url}simple/")
     (tmp_path / "requirements.txt").write_text("acmestack-app\n")
     (tmp_path / "builder.toml").write_text(POLICY)
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    patch = (
+        "--- a/acmestack_tool/__init__.py\n+++ b/acmestack_tool/__init__.py\n@@ -1 +1 @@\n"
+        "-WHO = 'acmestack-tool 1.0 from source'\n+WHO = 'acmestack-tool 1.0, patched'\n"
+    )
+    (overrides / "who.patch").write_text(patch)
+    digest = hashlib.sha256(patch.encode()).hexdigest()
+    (overrides / "acmestack-tool.toml").write_text(
+        '[build]\nenv = { ACME_FLAVOUR = "tested" }\n\n[limits]\nmemory_mib = 2048\n\n'
+        f'[[patches]]\nfile = "who.patch"\nsha256 = "{digest}"\n'
+    )
     return tmp_path
 
 
 def _plan(stack: Path, store: Store, *extra: str) -> int:
     argv = ["plan", str(stack / "requirements.txt"), "--out", str(stack / "plan"), "-q",
             "--policy", str(stack / "builder.toml"), "--store", str(store.root),
-            "--backend", "sandbox", *extra]  # fmt: skip
+            "--overrides", str(stack / "overrides"), "--backend", "sandbox", *extra]  # fmt: skip
     return main(argv)
 
 
@@ -70,6 +85,9 @@ def test_a_closure_is_planned_and_built_from_source_in_order_with_its_cycle_and_
     assert 'source = "built"' in recipe and "sha256" in recipe  # the sdist's; built wheels: none
     loop_a = (stack / "plan" / "recipes" / "acmestack-loop-a-1.0.toml").read_text()
     assert "exception: acmestack-loop-b 1.0 from the index: bootstrap" in loop_a
+    tool = load_recipe(stack / "plan" / "recipes" / "acmestack-tool-1.0.toml")
+    assert tool.env == {"ACME_FLAVOUR": "tested"} and tool.limits.memory_mib == 2048
+    assert [p.file for p in tool.patches] == ["acmestack-tool-1.0-who.patch"]
 
     argv = ["build", "--graph", str(stack / "plan" / "graph.json"), "--jobs", "2", "-q",
             "--store", str(session_store.root), "--dist", str(stack / "dist"),
@@ -81,6 +99,13 @@ def test_a_closure_is_planned_and_built_from_source_in_order_with_its_cycle_and_
         n.replace("-", "_") for n in BUILT
     ]
 
+    (tool_wheel,) = (stack / "dist").glob("acmestack_tool-*.whl")
+    with zipfile.ZipFile(tool_wheel) as zf:
+        assert "patched" in zf.read("acmestack_tool/__init__.py").decode()
+    tool_deps = _provenance(stack / "att", "acmestack_tool")
+    assert [d["name"] for d in tool_deps if d["annotations"]["role"] == "patch"] == [
+        "acmestack-tool-1.0-who.patch"
+    ]
     provenance = _provenance(stack / "att", "acmestack_app")
     wheels = {d["uri"]: d["annotations"]["source"] for d in provenance
               if d["annotations"]["role"] == "build-requirement"}  # fmt: skip
