@@ -124,6 +124,7 @@ class Recipe:
     requires: tuple[PinnedFile, ...]
     built: tuple[BuiltRequirement, ...] = ()
     extra_packages: tuple[str, ...] = ()  # Debian packages added to the image
+    compiled: bool = False  # the wheel must hold compiled code (no fallback to pure Python)
     patches: tuple[Patch, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     source_date_epoch: int | None = None
@@ -151,6 +152,7 @@ class Recipe:
             }
             | ({"patches": [p.as_dict() for p in self.patches]} if self.patches else {})
             | ({"extra_packages": list(self.extra_packages)} if self.extra_packages else {})
+            | ({"compiled": True} if self.compiled else {})
         )
 
 
@@ -276,6 +278,13 @@ def _built(entry: Mapping[str, Any], key: str, p: Problems) -> BuiltRequirement:
 _DEBIAN_NAME = re.compile(r"[a-z0-9][a-z0-9+.-]+")
 
 
+def _flag(value: Any, dotted: str, p: Problems) -> bool:
+    if not isinstance(value, bool):
+        p.add(dotted, f"expected true or false, got {value!r}")
+        return False
+    return value
+
+
 def _package_names(value: Any, dotted: str, p: Problems) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(
         isinstance(v, str) and _DEBIAN_NAME.fullmatch(v) for v in value
@@ -365,7 +374,9 @@ def _rebuild_policy(table: Mapping[str, Any], dotted: str, p: Problems) -> Rebui
 
 
 _TOP_KEYS = {"package", "sdist", "build", "limits", "rebuild", "patches"}
-_BUILD_KEYS = {"image", "requires", "env", "source-date-epoch", "repair", "extra-packages"}
+_BUILD_KEYS = {
+    "image", "requires", "env", "source-date-epoch", "repair", "extra-packages", "compiled",
+}  # fmt: skip
 _SDIST_KEYS = {"file", "sha256", "index"}
 _REBUILD_KEYS = {"fixed", "also", "reason"}
 
@@ -389,6 +400,7 @@ def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
         requires=requires,
         built=built,
         extra_packages=_package_names(build.get("extra-packages", []), "build.extra-packages", p),
+        compiled=_flag(build.get("compiled", False), "build.compiled", p),
         patches=_patches(data.get("patches", []), "patches", path.parent, p),
         env=_env(build.get("env", {}), "build.env", p),
         source_date_epoch=_epoch(build.get("source-date-epoch"), "build.source-date-epoch", p),
@@ -455,7 +467,7 @@ def load_recipe(path: Path) -> Recipe:
 
 _PARAMETER_KEYS = {
     "name", "version", "sdist", "image", "requires", "env", "source_date_epoch", "repair",
-    "rebuild", "patches", "extra_packages",
+    "rebuild", "patches", "extra_packages", "compiled",
 }  # fmt: skip
 
 
@@ -490,6 +502,7 @@ def recipe_from_parameters(
         extra_packages=_package_names(
             params.get("extra_packages", []), f"{prefix}extra_packages", p
         ),
+        compiled=_flag(params.get("compiled", False), f"{prefix}compiled", p),
         # an auditor puts the patch files beside the attestation; their sha256 decides
         patches=_patches(params.get("patches", []), f"{prefix}patches", where.parent, p),
         env=_env(params.get("env", {}), f"{prefix}env", p),

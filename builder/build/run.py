@@ -23,6 +23,7 @@ from builder.images import Image
 from builder.inside import archive
 from builder.inside import layout as inside
 from builder.inside import plan as plans
+from builder.inside.archive import compiled_members
 from builder.limits import Limits
 from builder.names import Sha256
 from builder.progress import Progress
@@ -181,6 +182,13 @@ def run_build(
         if not result.ok:
             raise _failure(recipe, result, store.path_of(log_sha), log_lines)
         wheel, outcome = _collect(work / "out", recipe, store.path_of(log_sha))
+        if recipe.compiled and not compiled_members(wheel):
+            raise BuildFailed(
+                f"build of {recipe.name} {recipe.version} ({recipe.path}) gave {wheel.name}, "
+                "which holds no compiled code, and the recipe says compiled = true",
+                hint="the build fell back to pure Python; its log says why: "
+                f"{store.path_of(log_sha)}",
+            )
         wheel_sha = store.add_file(wheel, what=wheel.name)
         return BuiltWheel(
             file=wheel.name,

@@ -314,6 +314,16 @@ def _read_capped(f: IO[bytes], archive: Path, name: str, max_bytes: int) -> byte
     return data
 
 
+def compiled_members(wheel: Path) -> list[str]:
+    """The wheel's ELF files (extension modules, libraries): what auditwheel repairs."""
+    with zipfile.ZipFile(wheel) as zf:
+        return [
+            info.filename
+            for info in zf.infolist()
+            if not info.is_dir() and zf.open(info).read(4) == b"\x7fELF"
+        ]
+
+
 def latest_mtime(archive: Path) -> int:
     """The newest member time: a SOURCE_DATE_EPOCH that is a function of the sdist's bytes."""
     if _is_zip(archive):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 from builder.errors import BuilderError
 from builder.inside import plan as plans
-from builder.inside.archive import ArchiveLimits, single_top_dir, unpack
+from builder.inside.archive import ArchiveLimits, compiled_members, single_top_dir, unpack
 from builder.inside.layout import (
     BUILD,
     ENVS,
@@ -178,6 +178,9 @@ def build_wheel(plan: plans.BuildPlan, layout: Layout, steps: Steps) -> Path:
 def repair_wheel(wheel: Path, plan: plans.BuildPlan, layout: Layout, steps: Steps) -> Path:
     if plan.repair == "skip" or wheel.name.endswith("-any.whl"):
         print(f"==> repair: not needed for {wheel.name}", flush=True)
+        return wheel
+    if not compiled_members(wheel):  # e.g. a setup.py that fell back to pure Python
+        print(f"==> repair: not needed: {wheel.name} holds no compiled code", flush=True)
         return wheel
     repaired = layout.root / "repaired"
     auditwheel = [str(layout.tools / "bin" / "python"), "-I", "-m", "auditwheel", "repair"]

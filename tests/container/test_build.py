@@ -17,6 +17,7 @@ from builder.sandbox.docker import DockerSandbox
 from builder.store import Store
 from tests.conftest import REPO, json_output
 from tests.container.conftest import (
+    PYPROJECT,
     BuilderProcess,
     build_in_docker,
     builder_containers,
@@ -268,3 +269,40 @@ def test_a_patch_that_does_not_apply_stops_the_build_naming_it(  # type: ignore[
     (tmp_path / "answer.patch").write_text("edited, and its pin not")
     assert main(argv) == 4
     assert "answer.patch: sha256 mismatch" in capsys.readouterr().err
+
+
+FALLBACK_SETUP = """\
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+class optional(build_ext):  # as many packages do: no compiler, no headers, pure Python
+    def run(self):
+        try:
+            super().run()
+        except Exception as exc:
+            print("falling back to pure Python:", exc)
+
+setup(name="fallbackext", version="1.0", packages=["fallbackext"],
+      ext_modules=[Extension("fallbackext._speed", ["fallbackext/_speed.c"])],
+      cmdclass={"build_ext": optional})
+"""
+
+
+def test_a_build_that_falls_back_to_pure_python_skips_repair_or_fails_when_compiled_is_required(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, tmp_path: Path, capsys
+) -> None:
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "setup.py": FALLBACK_SETUP,
+        "fallbackext/__init__.py": "",
+        "fallbackext/_speed.c": "#include <no-such-library.h>\n",
+    }
+    recipe = local_recipe(tmp_path, session_store, "fallbackext", files)
+    argv = ["build", str(recipe), "--store", str(session_store.root), "--dist",
+            str(tmp_path / "dist"), "--no-attest"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    assert "holds no compiled code" in capsys.readouterr().err  # no auditwheel failure
+    required = 'image = "trixie-py"\ncompiled = true'
+    recipe.write_text(recipe.read_text().replace('image = "trixie-py"', required))
+    assert main(argv) == 8
+    assert "holds no compiled code, and the recipe says compiled = true" in capsys.readouterr().err
