@@ -1,0 +1,75 @@
+"""The auditor's chain: attestation -> recipe, tools and image (made here, or fetched
+by digest from an index) -> the same build, forced -> its sha256 against the subject's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from securesystemslib.signer import Key
+
+from builder.images import (
+    ensure_image,
+    image_from_rootfs,
+)
+from builder.pipeline.build import BuildReport, build_recipe, recipe_image
+from builder.progress import Progress
+from builder.provenance.rebuild_from import (
+    AttestedBuild,
+    attested_image_digest,
+    attested_recipe,
+    check_image,
+)
+from builder.publish.remote import RemoteIndex
+from builder.sandbox import Sandbox
+from builder.store import Store
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RebuildFromResult:
+    attested: AttestedBuild
+    report: BuildReport
+
+    @property
+    def matches(self) -> bool:
+        return self.report.sha256 == self.attested.sha256
+
+
+def rebuild_from_attestation(
+    bundle: Path,
+    *,
+    key: Key | None,
+    store: Store,
+    dist: Path,
+    sandbox_factory: Callable[[], Sandbox],
+    progress: Progress,
+    image_search: tuple[Path, ...] | None = None,
+    index: RemoteIndex | None = None,
+) -> RebuildFromResult:
+    """The auditor's path: the recipe is the provenance's externalParameters, the tools
+    the attested ones, the image must have the attested digest (fetched by digest from
+    `index` when given, else made here from Debian's packages); then the same build,
+    forced (a cache hit proves nothing), and its sha256 against the subject's."""
+    attested, recipe, tools = attested_recipe(bundle, key)
+    definition = recipe_image(recipe, image_search)
+    if index is not None:
+        digest = attested_image_digest(attested)
+        progress.status(f"fetching the attested image {digest[:12]} from {index.url}")
+        index.fetch_image(digest, store)
+        image = image_from_rootfs(definition, digest, store)
+        python = next((f"python3 {p.version}" for p in image.packages if p.name == "python3"), "")
+        progress.status(
+            f"image {image.name} {digest[:12]} from the index: {len(image.packages)} Debian "
+            f"packages ({python}); `builder image build {image.name} --force` makes it "
+            "afresh while Debian serves these versions"
+        )
+    else:
+        image = ensure_image(definition, store, progress)
+    check_image(image, attested)
+    report = build_recipe(
+        recipe, store=store, dist=dist, sandbox_factory=sandbox_factory, progress=progress,
+        image_search=image_search, tools=tools, force=True, image=image,
+    )  # fmt: skip
+    return RebuildFromResult(attested=attested, report=report)

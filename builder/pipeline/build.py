@@ -1,0 +1,251 @@
+"""The build chain: recipe -> image -> fetch -> build -> record (-> rebuilds under
+variation) (-> signed attestations).
+
+An unchanged build key with its wheel still in the store is a cache hit: nothing is
+fetched, no container starts, and the stored wheel and record are written to dist/.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from securesystemslib.signer import Signer
+
+from builder.build.record import BuildRecord, RebuildSummary, RecordError, build_key, make_record
+from builder.build.run import run_build
+from builder.compare.rebuild import RebuildReport, rebuild
+from builder.encoding import canonical_json, pretty_json
+from builder.errors import FetchError
+from builder.fetch.sources import fetch_all
+from builder.images import (
+    Image,
+    ImageDefinition,
+    ensure_image,
+    find_definition,
+)
+from builder.index import Index
+from builder.names import Sha256
+from builder.progress import Progress
+from builder.provenance.bundle import Bundle, attest
+from builder.recipe import PinnedFile, Recipe, load_recipe
+from builder.sandbox import Sandbox
+from builder.store import Store, write_atomic
+from builder.variation import DEFAULT_KINDS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Signing:
+    """Where a build's attestations go and who signs them (never seen by a build)."""
+
+    signer: Signer
+    folder: Path
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BuildReport:
+    wheel: Path
+    record_path: Path
+    record: BuildRecord
+    cached: bool
+    rebuild: RebuildReport | None = None
+    rebuild_path: Path | None = None
+    bundle: Bundle | None = None
+
+    @property
+    def sha256(self) -> Sha256:
+        return self.record.output.sha256
+
+
+class LazySandbox:
+    """Connects to the backend only when a container is really needed (not on a cache hit)."""
+
+    def __init__(self, factory: Callable[[], Sandbox]) -> None:
+        self._factory = factory
+        self._sandbox: Sandbox | None = None
+
+    def get(self) -> Sandbox:
+        if self._sandbox is None:
+            self._sandbox = self._factory()
+        return self._sandbox
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+def build_recipe(
+    recipe_or_path: Recipe | Path,
+    *,
+    store: Store,
+    dist: Path,
+    sandbox_factory: Callable[[], Sandbox],
+    progress: Progress,
+    index: Index | None = None,
+    image_search: tuple[Path, ...] | None = None,
+    rebuilds: int = 0,
+    vary: frozenset[str] | None = None,
+    no_vary: frozenset[str] = frozenset(),
+    normalize: bool = False,
+    tools: tuple[PinnedFile, ...] | None = None,
+    force: bool = False,
+    signing: Signing | None = None,
+    image: Image | None = None,
+    built_pins: tuple[PinnedFile, ...] | None = None,
+) -> BuildReport:
+    """Build a recipe; with `rebuilds`, rebuild it under the variations `vary` (default:
+    the recipe's rebuild policy applied to the default variations) less `no_vary`.
+    `tools` replaces the image definition's pinned tools (a rebuild from an attestation
+    uses the attested ones); `force` builds even when the build key is a cache hit;
+    with `signing`, the provenance, rebuild result and SBOM are signed and written; `image`
+    is one made or fetched already (an auditor's); `built_pins` are the exact wheels of the
+    recipe's built-here requirements (an auditor's, from the provenance; else the ones the
+    store says it built for this image)."""
+    recipe = recipe_or_path if isinstance(recipe_or_path, Recipe) else load_recipe(recipe_or_path)
+    if image is None:
+        image = ensure_image(recipe_image(recipe, image_search), store, progress)
+    if tools is not None:
+        image = replace(image, tools=tools)
+    lazy = LazySandbox(sandbox_factory)
+
+    def prepared() -> Sandbox:
+        sandbox = lazy.get()
+        sandbox.prepare(image, store, progress)
+        return sandbox
+
+    here = built_pins if built_pins is not None else _built_requirements(recipe, image, store)
+    sources = fetch_all(
+        sdist=recipe.sdist,
+        requires=(*recipe.requires, *here),
+        tools=image.tools,
+        image=image,
+        store=store,
+        index=index or Index(),
+        sandbox_factory=prepared,
+        progress=progress,
+        unpack_limit_mib=recipe.limits.unpack_mib,
+        patches=recipe.patches,
+    )
+    key = build_key(recipe, image, sources)
+    record = None if force else _cached_record(store, key)
+    cached = record is not None
+    if record is None:
+        started = _now()
+        built = run_build(
+            recipe, image, sources, store=store, sandbox=prepared(), progress=progress
+        )
+        record = make_record(
+            key=key, recipe=recipe, image=image, sources=sources, built=built,
+            started_on=started, finished_on=_now(),
+        )  # fmt: skip
+        store.write_record(key, record.to_json())
+    else:
+        progress.status(f"cache hit: {recipe.name} {recipe.version} (build key {key[:16]})")
+    report = None
+    if rebuilds:
+        report = rebuild(
+            recipe, image, sources, record=record, store=store, sandbox=prepared,
+            progress=progress, count=rebuilds, normalize=normalize,
+            kinds=(recipe.rebuild.kinds(DEFAULT_KINDS) if vary is None else vary) - no_vary,
+        )  # fmt: skip
+        record = record.with_rebuild(_summary(report, store))
+        store.write_record(key, record.to_json())
+    store.record_built(
+        image.digest, recipe.name, recipe.version,
+        {"wheel": record.output.wheel, "sha256": record.output.sha256, "build_key": key},
+    )  # fmt: skip
+    exported = _export(record, store, dist, cached=cached)
+    return _finish(exported, record, report, dist, signing)
+
+
+def recipe_image(recipe: Recipe, search: tuple[Path, ...] | None = None) -> ImageDefinition:
+    """The image a recipe builds in: its `image`, with its `extra-packages` added."""
+    return find_definition(recipe.image, search).with_packages(recipe.extra_packages)
+
+
+def _built_requirements(recipe: Recipe, image: Image, store: Store) -> tuple[PinnedFile, ...]:
+    """The wheels builder built here for the recipe's `source = "built"` requirements."""
+    pins = []
+    for need in recipe.built:
+        entry = store.find_built(image.digest, need.name, need.version)
+        if entry is None:
+            raise FetchError(
+                f"{recipe.name} {recipe.version} ({recipe.path}) builds with {need.name} "
+                f"{need.version} built here, and the store has no such wheel for image "
+                f"{image.name} ({image.digest[:12]})",
+                hint=f"build {need.name} {need.version}'s recipe first; "
+                "`builder build --graph` builds a graph in order",
+            )
+        pins.append(
+            PinnedFile(
+                name=need.name,
+                version=need.version,
+                file=entry["wheel"],
+                sha256=Sha256(entry["sha256"]),
+                source="built",
+            )
+        )
+    return tuple(pins)
+
+
+def _cached_record(store: Store, key: Sha256) -> BuildRecord | None:
+    """The stored record of this key, if its wheel is still in the store (a record of
+    another layout is no cache hit: the build runs again)."""
+    data = store.read_record(key)
+    try:
+        record = BuildRecord.from_json(data) if data is not None else None
+    except RecordError:
+        return None
+    return record if record is not None and store.has(record.output.sha256) else None
+
+
+def _finish(
+    exported: BuildReport,
+    record: BuildRecord,
+    report: RebuildReport | None,
+    dist: Path,
+    signing: Signing | None,
+) -> BuildReport:
+    result = replace(exported, record=record, rebuild=report)
+    if report is not None:
+        path = dist / f"{exported.wheel.name}.rebuild.json"
+        write_atomic(path, pretty_json(report.to_json()))
+        result = replace(result, rebuild_path=path)
+    if signing is not None:
+        rebuild_json = report.to_json() if report is not None else None
+        bundle = attest(
+            exported.wheel, record, rebuild_json, signer=signing.signer, folder=signing.folder
+        )
+        result = replace(result, bundle=bundle)
+    return result
+
+
+def _summary(report: RebuildReport, store: Store) -> RebuildSummary:
+    """The rebuild's outcome for the record; the full report is kept in the store."""
+    return RebuildSummary(
+        builds=len(report.sha256s),
+        reproducible=report.reproducible,
+        sha256s=tuple(report.sha256s),
+        normalized_equal=report.normalized_equal,
+        report_sha256=store.add_bytes(canonical_json(report.to_json())),
+    )
+
+
+def _export(record: BuildRecord, store: Store, dist: Path, cached: bool) -> BuildReport:
+    """Copy the wheel and its record into dist/, each through a temporary name."""
+    output = record.output
+    stored = store.verified_path(output.sha256, output.wheel)
+    dist.mkdir(parents=True, exist_ok=True)
+    wheel = dist / output.wheel
+    tmp = dist / f".{wheel.name}.tmp"
+    try:
+        shutil.copyfile(stored, tmp)
+        tmp.replace(wheel)
+    finally:
+        tmp.unlink(missing_ok=True)
+    record_path = dist / f"{wheel.name}.build.json"
+    write_atomic(record_path, pretty_json(record.to_json()))
+    return BuildReport(wheel=wheel, record_path=record_path, record=record, cached=cached)

@@ -1,0 +1,92 @@
+"""The publishing chains: verify -> index (and upload); and the index read back the
+same way: fetch -> check against the pages -> verify.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from securesystemslib.signer import Key
+
+from builder.names import NormalizedName
+from builder.progress import Progress
+from builder.provenance.bundle import find_bundle
+from builder.provenance.rebuild_from import (
+    AttestedBuild,
+    attested_image_digest,
+    attested_image_packages,
+    read_provenance,
+)
+from builder.provenance.verify import Policy, Verification, verify
+from builder.publish.remote import RemoteIndex
+from builder.publish.static import Added, StaticIndex
+from builder.publish.upload import upload
+from builder.store import Store
+
+
+def publish_wheels(
+    wheels: Sequence[Path],
+    *,
+    index: StaticIndex | None,
+    key: Key,
+    policy: Policy | None,
+    attestations: Path,
+    store: Store | None,
+    progress: Progress,
+    upload_to: str | None = None,
+) -> list[Added]:
+    """Every wheel verified under the policy first (one that does not is refused, and
+    then none is published); then each with its provenance, and its build image by
+    digest where the store holds it, into the static `index`; and uploaded to the server
+    at `upload_to` when given."""
+    checked = []
+    for wheel in wheels:
+        bundle = find_bundle(wheel, attestations)
+        verification = verify(wheel, bundle, key, policy)
+        verification.raise_for_failures()
+        checked.append((wheel, bundle))
+    if upload_to is not None:
+        progress.status(f"uploading {len(checked)} wheel(s) to {upload_to} with twine")
+        upload([wheel for wheel, _ in checked], upload_to)
+    if index is None:
+        return []
+    added = []
+    with index.locked():
+        for wheel, bundle in checked:
+            result = index.add(wheel, bundle)
+            progress.status(f"{'published' if result.new else 'already published'}: {wheel.name}")
+            added.append(result)
+            if store is not None:
+                _publish_image(index, read_provenance(bundle, key), store, progress)
+    return added
+
+
+def _publish_image(
+    index: StaticIndex, attested: AttestedBuild, store: Store, progress: Progress
+) -> None:
+    digest = attested_image_digest(attested)
+    if not store.has(digest):
+        progress.status(f"image {digest[:12]} is not in the store: not served by the index")
+        return
+    description = {"digest": digest, "packages": attested_image_packages(attested)}
+    if index.add_image(digest, store.verified_path(digest, f"image {digest[:12]}"), description):
+        progress.status(f"published image {digest[:12]}")
+
+
+def verify_published(
+    name: NormalizedName,
+    version: str,
+    *,
+    index: RemoteIndex,
+    key: Key,
+    policy: Policy | None,
+    dest: Path,
+) -> list[Verification]:
+    """Every wheel of NAME VERSION on the index, fetched and checked against its page,
+    then verified with its provenance under the policy."""
+    results = []
+    for package in index.release(name, version):
+        fetched = index.fetch(package, dest)
+        results.append(verify(fetched.wheel, fetched.provenance, key, policy))
+    return results
