@@ -94,6 +94,7 @@ def build_recipe(
     force: bool = False,
     signing: Signing | None = None,
     image: Image | None = None,
+    base_image: Image | None = None,
     built_pins: tuple[PinnedFile, ...] | None = None,
 ) -> BuildReport:
     """Build a recipe; with `rebuilds`, rebuild it under the variations `vary` (default:
@@ -101,12 +102,20 @@ def build_recipe(
     `tools` replaces the image definition's pinned tools (a rebuild from an attestation
     uses the attested ones); `force` builds even when the build key is a cache hit;
     with `signing`, the provenance, rebuild result and SBOM are signed and written; `image`
-    is one made or fetched already (an auditor's); `built_pins` are the exact wheels of the
-    recipe's built-here requirements (an auditor's, from the provenance; else the ones the
-    store says it built for this image)."""
+    is the exact image to build in, made or fetched already (an auditor's); `base_image` is
+    the recipe's `image` made already (a graph's), to which its `extra-packages` are added;
+    `built_pins` are the exact wheels of the recipe's built-here requirements (an
+    auditor's, from the provenance; else the ones the store says it built for the recipe's
+    base image: wheels built here serve every image made from it)."""
     recipe = recipe_or_path if isinstance(recipe_or_path, Recipe) else load_recipe(recipe_or_path)
     if image is None:
-        image = ensure_image(recipe_image(recipe, image_search), store, progress)
+        base_image = base_image or ensure_image(
+            find_definition(recipe.image, image_search), store, progress
+        )
+        image = base_image
+        if recipe.extra_packages:
+            image = ensure_image(recipe_image(recipe, image_search), store, progress)
+    family = base_image or image  # what the store's catalog of wheels built here is keyed by
     if tools is not None:
         image = replace(image, tools=tools)
     lazy = LazySandbox(sandbox_factory)
@@ -116,7 +125,7 @@ def build_recipe(
         sandbox.prepare(image, store, progress)
         return sandbox
 
-    here = built_pins if built_pins is not None else _built_requirements(recipe, image, store)
+    here = built_pins if built_pins is not None else _built_requirements(recipe, family, store)
     sources = fetch_all(
         sdist=recipe.sdist,
         requires=(*recipe.requires, *here),
@@ -154,7 +163,7 @@ def build_recipe(
         record = record.with_rebuild(_summary(report, store))
         store.write_record(key, record.to_json())
     store.record_built(
-        image.digest, recipe.name, recipe.version,
+        family.digest, recipe.name, recipe.version,
         {"wheel": record.output.wheel, "sha256": record.output.sha256, "build_key": key},
     )  # fmt: skip
     exported = _export(record, store, dist, cached=cached)

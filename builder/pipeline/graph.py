@@ -61,7 +61,7 @@ def build_graph(
     def build(ident: str) -> NodeOutcome:
         report = build_recipe(
             recipes[ident], store=store, dist=dist, sandbox_factory=lambda: sandbox,
-            progress=progress, image_search=image_search, rebuilds=rebuilds, image=image,
+            progress=progress, image_search=image_search, rebuilds=rebuilds, base_image=image,
             signing=signing,
         )  # fmt: skip
         state = "cached" if report.cached else "built"

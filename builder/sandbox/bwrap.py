@@ -68,7 +68,7 @@ class BwrapSandbox:
     def __init__(self) -> None:
         self.bwrap = find_bwrap()
         self.version = bwrap_version(self.bwrap)
-        self.rootfs: Path | None = None
+        self._rootfs: dict[str, Path] = {}  # by image digest: builds of a graph share it
         self._runs: set[subprocess.Popen[bytes]] = set()
         self._runs_lock = threading.Lock()
 
@@ -80,7 +80,7 @@ class BwrapSandbox:
                 os.killpg(proc.pid, signal.SIGKILL)
 
     def prepare(self, image: Image, store: Store, progress: Progress) -> None:
-        self.rootfs = unpacked_rootfs(image, store, progress)
+        self._rootfs[image.digest] = unpacked_rootfs(image, store, progress)
 
     def reap(self) -> list[str]:
         """The cgroups of sandboxes whose builder was killed (their processes died with
@@ -88,8 +88,8 @@ class BwrapSandbox:
         return reap_leftovers()
 
     def run(self, spec: RunSpec, on_line: LineSink) -> RunResult:
-        if self.rootfs is None:
-            raise ImageError("the sandbox backend was not prepared with an image")
+        if spec.image.digest not in self._rootfs:
+            raise ImageError(f"the sandbox backend was not prepared with image {spec.image.name}")
         started = time.monotonic()
         with (
             cgroup(spec.limits) as group,
@@ -161,7 +161,7 @@ class BwrapSandbox:
         """bwrap's options; `seccomp_fd` is an open file holding the syscall filter. They
         reach bwrap through a file (--args), not its command line: the sandbox's pid 1 is
         bwrap itself, and a build can read its command line, which would show host paths."""
-        assert self.rootfs is not None
+        rootfs = self._rootfs[spec.image.digest]
         uid, _, gid = spec.user.partition(":")
         argv = [
             "--unshare-all",
@@ -177,7 +177,7 @@ class BwrapSandbox:
             "--die-with-parent",
             "--new-session",
             "--cap-drop", "ALL",
-            *_root_binds(self.rootfs),
+            *_root_binds(rootfs),
             "--dev", "/dev",
             "--proc", "/proc",
         ]  # fmt: skip
