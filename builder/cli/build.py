@@ -28,6 +28,7 @@ from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import BuildFailed, NotReproducible, UsageError
 from builder.executor import LocalExecutor
 from builder.pipeline import BuildReport, NodeOutcome, Signing, build_graph, build_recipe
+from builder.plan.graph import read_graph
 from builder.provenance.signing import default_key_path, load_signer, new_key
 from builder.recipe import load_recipe
 from builder.variation import DEFAULT_KINDS, KINDS
@@ -87,12 +88,12 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("builder build: give a RECIPE or --graph GRAPH (one of them)")
     if args.graph is not None:
         return run_graph(args)
+    if args.jobs != 1:
+        raise UsageError("builder build: --jobs goes with --graph (one recipe is one build)")
     # Everything that can be checked on the spot is, before any download or build: the
     # recipe, the signing key, the backend.
     recipe = load_recipe(args.recipe)
-    signing = (
-        None if args.no_attest else Signing(signer=_signer(args.key), folder=args.attestations)
-    )
+    signing = _signing(args)
     report = build_recipe(
         recipe,
         store=open_store(args),
@@ -127,9 +128,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_graph(args: argparse.Namespace) -> int:
-    signing = (
-        None if args.no_attest else Signing(signer=_signer(args.key), folder=args.attestations)
-    )
+    read_graph(args.graph)  # a graph edited into an inconsistent state: said before anything
+    signing = _signing(args)
     sandbox = sandbox_factory(args.backend)()
     outcomes = build_graph(
         args.graph,
@@ -180,6 +180,12 @@ def _json(report: BuildReport) -> dict[str, object]:
         "attestation": None if report.bundle is None else str(report.bundle.path),
         "record": report.record.to_json(),
     }
+
+
+def _signing(args: argparse.Namespace) -> Signing | None:
+    if args.no_attest:
+        return None
+    return Signing(signer=_signer(args.key), folder=args.attestations)
 
 
 def _signer(explicit: Path | None) -> Signer:

@@ -102,6 +102,12 @@ CASES = [
      "verify requests --index http://127.0.0.1:9/ --key {pub}", 3),
     ("verify from an index that does not answer",
      "verify acme==1.0 --index http://127.0.0.1:9/ --key {pub}", 12),
+    ("build both a recipe and a graph", "build {good} --graph {good}", 2),
+    ("--jobs without a graph", "build {good} --jobs 2", 2),
+    ("--jobs 0", "build --graph {good} --jobs 0", 2),
+    ("a graph that is not JSON", "build --graph {good}", 3),
+    ("plan without requirements", "plan", 2),
+    ("plan a requirements file that does not exist", "plan {missing}", 2),
     ("-v after the command", "build {missing} -v", 2),
     ("-v before the command", "-v check", 2),
 ]  # fmt: skip
