@@ -30,19 +30,17 @@ from typing import Any
 from packaging.markers import default_environment
 from packaging.requirements import InvalidRequirement, Requirement
 
-from builder.build.staging import run_spec, stage
 from builder.errors import FetchError, GateFailed, RecipeError
-from builder.fetch.sources import NETWORK_LIMITS, network_access
 from builder.gate.check import Gate
 from builder.images import Image
 from builder.index import Index
-from builder.inside import layout as inside
 from builder.inside import plan as plans
 from builder.names import NormalizedName, normalize
 from builder.plan.graph import Edge, Graph, Node, build_order, cycles, node_id, write_graph
 from builder.plan.policy import PlanPolicy
 from builder.progress import Progress
 from builder.recipe import BuiltRequirement, PinnedFile, Settings, load_settings
+from builder.resolve.lock import pip_in_image
 from builder.resolve.new_recipe import NewRecipe, find_sdist, pin_recipe
 from builder.sandbox import Sandbox
 from builder.store import Store
@@ -133,18 +131,15 @@ def resolve_closure(
     progress: Progress,
 ) -> list[Resolved]:
     """The runtime closure, as the image's pip resolves it (pip's installation report)."""
-    with store.temp_dir("resolve-") as work:
-        env, ca_mounts = network_access(inside.base_env() | {"PIP_INDEX_URL": index.url})
-        plan = plans.ResolvePlan(requirements=tuple(str(r) for r in requirements), env=env)
-        mounts = (*stage(store, work, [], plan), *ca_mounts)
-        spec = run_spec(image=image, plan=plan, mounts=mounts, limits=NETWORK_LIMITS,
-                        network=True)  # fmt: skip
-        progress.status(f"resolving the closure of {', '.join(plan.requirements)} for {image.name}")
-        result = sandbox.run(spec, progress.log)
-        report = work / "out" / "report.json"
+    texts = tuple(str(r) for r in requirements)
+    with pip_in_image(
+        plans.ResolvePlan, texts, image=image, store=store, index=index, sandbox=sandbox,
+        progress=progress,
+    ) as (result, out):  # fmt: skip
+        report = out / "report.json"
         if not result.ok or not report.is_file():
             raise FetchError(
-                f"the requirements {list(plan.requirements)} do not resolve for {image.name}: "
+                f"the requirements {list(texts)} do not resolve for {image.name}: "
                 f"{result.reason()}",
                 hint="every package of the closure needs a wheel for the image's Python on "
                 "the index, for its metadata (the build is from its sdist)",

@@ -9,8 +9,9 @@ lists, and kept in the store, so the lock's pins are already fetched.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -29,7 +30,7 @@ from builder.limits import Limits
 from builder.names import normalize
 from builder.progress import Progress
 from builder.recipe import PinnedFile
-from builder.sandbox import Sandbox
+from builder.sandbox import RunResult, Sandbox
 from builder.store import Store
 
 
@@ -46,20 +47,40 @@ def lock_requirements(
     if not requirements:  # a backend that bootstraps itself from its own source
         return ()
     _refuse_direct_references(requirements)
-    with store.temp_dir("lock-") as work:
-        env, ca_mounts = network_access(inside.base_env() | {"PIP_INDEX_URL": index.url})
-        plan = plans.LockPlan(requirements=tuple(str(r) for r in requirements), env=env)
-        mounts = (*stage(store, work, [], plan), *ca_mounts)
-        spec = run_spec(image=image, plan=plan, mounts=mounts, limits=NETWORK_LIMITS, network=True)
-        progress.status(f"resolving {', '.join(plan.requirements)} for {image.name}")
-        result = sandbox.run(spec, progress.log)
+    texts = tuple(str(r) for r in requirements)
+    with pip_in_image(
+        plans.LockPlan, texts, image=image, store=store, index=index, sandbox=sandbox,
+        progress=progress,
+    ) as (result, out):  # fmt: skip
         if not result.ok:
             raise FetchError(
-                f"resolving the build requirements {list(plan.requirements)} {result.reason()}",
+                f"resolving the build requirements {list(texts)} {result.reason()}",
                 hint="every build requirement needs a wheel for the image's Python on the index",
             )
-        wheels = sorted((work / "out" / "wheels").glob("*"))
+        wheels = sorted((out / "wheels").glob("*"))
         return tuple(_pin(path, store, index) for path in wheels)
+
+
+@contextlib.contextmanager
+def pip_in_image(
+    mode: type[plans.LockPlan] | type[plans.ResolvePlan],
+    requirements: tuple[str, ...],
+    *,
+    image: Image,
+    store: Store,
+    index: Index,
+    sandbox: Sandbox,
+    progress: Progress,
+) -> Iterator[tuple[RunResult, Path]]:
+    """A network run of the image in which its own pip resolves `requirements` from the
+    configured index (wheels only): the run's result and its /out, until the block ends."""
+    with store.temp_dir(f"{mode.mode}-") as work:
+        env, ca_mounts = network_access(inside.base_env() | {"PIP_INDEX_URL": index.url})
+        plan = mode(requirements=requirements, env=env)
+        mounts = (*stage(store, work, [], plan), *ca_mounts)
+        spec = run_spec(image=image, plan=plan, mounts=mounts, limits=NETWORK_LIMITS, network=True)
+        progress.status(f"resolving {', '.join(requirements)} for {image.name}")
+        yield sandbox.run(spec, progress.log), work / "out"
 
 
 def _refuse_direct_references(requirements: Sequence[Requirement]) -> None:
