@@ -65,13 +65,20 @@ def _check_link(archive: Path, member: str, target: str) -> None:
         raise ArchiveError(f"{archive}: member {member!r} links outside the archive ({target!r})")
 
 
+# tarfile's extraction filters came with Python 3.12 and 3.11.4. builder itself needs
+# them; the driver runs on an image's own Python, which may be older (Debian bookworm's
+# 3.11.2): there builder's own rules alone check each member again (the host checked the
+# archive with the filters before the build began, and the unpack writes only in the
+# build's throwaway folders).
+HAS_FILTERS = hasattr(tarfile, "data_filter")
+_FILTER_ERROR: type[Exception] | tuple[()] = getattr(tarfile, "FilterError", ())
 # What each refusal of tarfile's own filters means, said with the member's name.
-_FILTER_REASONS: dict[type[tarfile.FilterError], str] = {
-    tarfile.AbsolutePathError: "has an absolute path",
-    tarfile.OutsideDestinationError: "points outside the archive (..)",
-    tarfile.SpecialFileError: "is a device or fifo",
-    tarfile.AbsoluteLinkError: "links to absolute path",
-    tarfile.LinkOutsideDestinationError: "links outside the archive",
+_FILTER_REASONS: dict[str, str] = {
+    "AbsolutePathError": "has an absolute path",
+    "OutsideDestinationError": "points outside the archive (..)",
+    "SpecialFileError": "is a device or fifo",
+    "AbsoluteLinkError": "links to absolute path",
+    "LinkOutsideDestinationError": "links outside the archive",
 }
 
 
@@ -81,11 +88,13 @@ def _library_filter(
     """The standard library's extraction filter: 'data' (no links out of the tree, no
     special files, no owners, sane modes), or 'tar' where links to absolute paths are
     the archive's own business (a venv's bin/python), which builder never follows."""
+    if not HAS_FILTERS:
+        return m
     library = tarfile.tar_filter if absolute_links else tarfile.data_filter
     try:
         return library(m, str(dest))
-    except tarfile.FilterError as exc:
-        reason = _FILTER_REASONS.get(type(exc), "is refused by tarfile's filter")
+    except _FILTER_ERROR as exc:
+        reason = _FILTER_REASONS.get(type(exc).__name__, "is refused by tarfile's filter")
         target = f" ({m.linkname!r})" if m.islnk() or m.issym() else ""
         raise ArchiveError(f"{archive}: member {m.name!r} {reason}{target}") from exc
 
@@ -216,9 +225,10 @@ def _unpack_tar(archive: Path, dest: Path, limits: ArchiveLimits, kind: UnpackKi
     tree = kind == "tree"
     with _open_tar(archive) as tar:
         for m, name in _walk_tar(tar, archive, dest, limits, absolute_links=tree):
+            filters = {"filter": "tar" if tree else "data"} if HAS_FILTERS else {}
             try:
-                tar.extract(m, dest, set_attrs=tree, filter="tar" if tree else "data")
-            except tarfile.FilterError as exc:
+                tar.extract(m, dest, set_attrs=tree, **filters)  # type: ignore[arg-type]
+            except _FILTER_ERROR as exc:
                 raise ArchiveError(f"{archive}: member {m.name!r} is refused: {exc}") from exc
             except (tarfile.TarError, OSError, EOFError) as exc:
                 raise ArchiveError(f"{archive}: cannot unpack member {m.name!r}: {exc}") from exc

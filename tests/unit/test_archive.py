@@ -207,3 +207,19 @@ def test_the_standard_librarys_filter_refuses_the_chained_links_too(tmp_path: Pa
     (tmp_path / "plain").mkdir()
     with tarfile.open(archive) as tar, pytest.raises(tarfile.LinkOutsideDestinationError):
         tar.extractall(tmp_path / "plain", filter="data")
+
+
+@pytest.mark.parametrize("trick", sorted(TRICKS))
+def test_builders_own_rules_alone_refuse_every_trick_on_a_python_without_tarfiles_filters(
+    tmp_path: Path, trick: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside an image whose Python predates tarfile's filters (Debian bookworm's 3.11.2),
+    the driver's unpack has builder's rules alone: they must still refuse every trick."""
+    from builder.inside import archive
+
+    monkeypatch.setattr(archive, "HAS_FILTERS", False)
+    inside = tmp_path / "a" / "b"
+    inside.mkdir(parents=True)
+    with pytest.raises(ArchiveError):
+        unpack(tar_with(tmp_path / "trick.tar.gz", *TRICKS[trick]), inside / "out")
+    assert not list(tmp_path.rglob("escaped.txt"))

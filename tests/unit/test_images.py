@@ -53,6 +53,15 @@ def test_the_reference_image_definition_is_valid() -> None:
     assert {"auditwheel", "build", "installer"} <= {t.name for t in defn.tools}
 
 
+def test_the_second_cpython_image_pins_tools_its_own_packages_can_run() -> None:
+    """bookworm's patchelf (0.14.3) is older than auditwheel 6.8 accepts: the pin says 6.7."""
+    defn = find_definition("bookworm-py", [REPO / "containers"])
+    assert defn.suite == "bookworm"
+    assert {"python3-dev", "build-essential", "patchelf"} <= set(defn.packages)
+    assert {t.name: t.version for t in defn.tools}["auditwheel"] == "6.7.0"
+    assert all(len(t.sha256) == 64 for t in defn.tools)
+
+
 def test_tools_are_not_part_of_the_root_filesystem_digest() -> None:
     defn = find_definition("trixie-py", [REPO / "containers"])
     fewer = replace(defn, tools=defn.tools[:1])
