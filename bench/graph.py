@@ -35,7 +35,8 @@ from builder.fetch.sources import fetch_pinned  # noqa: E402
 from builder.gate.check import Gate, GatePolicy  # noqa: E402
 from builder.images import ensure_image, find_definition  # noqa: E402
 from builder.index import Index  # noqa: E402
-from builder.pipeline import build_graph  # noqa: E402
+from builder.names import normalize  # noqa: E402
+from builder.pipeline import build_graphs  # noqa: E402
 from builder.plan.closure import GRAPH_FILE, plan_closure  # noqa: E402
 from builder.plan.policy import PlanPolicy  # noqa: E402
 from builder.progress import Silent  # noqa: E402
@@ -66,8 +67,8 @@ def forget_builds(store: Store) -> None:
 def timed_graph(graph: Path, store: Store, sandbox: BwrapSandbox, jobs: int) -> tuple[float, float]:
     """(wall seconds, sum of the builds' own seconds) of one whole graph build."""
     started = time.monotonic()
-    outcomes = build_graph(
-        graph, store=store, dist=Path(tempfile.mkdtemp()), sandbox_factory=lambda: sandbox,
+    outcomes = build_graphs(
+        [graph], store=store, dist=Path(tempfile.mkdtemp()), sandbox_factory=lambda: sandbox,
         progress=Silent(), executor=LocalExecutor(jobs),
     )  # fmt: skip
     wall = time.monotonic() - started
@@ -99,11 +100,11 @@ def main() -> None:
         sandbox.prepare(image, store, Silent())
         started = time.monotonic()
         policy = PlanPolicy(
-            bootstrap=("acmestack-loop-a",),  # type: ignore[arg-type]
-            exceptions={"acmestack-binary": "wheels only"},
-        )  # type: ignore[dict-item]
+            bootstrap=(normalize("acmestack-loop-a"),),
+            exceptions={normalize("acmestack-binary"): "wheels only"},
+        )
         plan_closure(
-            [Requirement("acmestack-app")], image=image, store=store, index=Index(),
+            [Requirement("acmestack-app")], images=[image], store=store, index=Index(),
             sandbox=sandbox, progress=Silent(), gate=Gate(GatePolicy()), policy=policy,
             out=root / "plan",
         )  # fmt: skip

@@ -27,7 +27,7 @@ from builder.cli.diff import render
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import BuildFailed, NotReproducible, UsageError
 from builder.executor import LocalExecutor
-from builder.pipeline import BuildReport, NodeOutcome, Signing, build_graph, build_recipe
+from builder.pipeline import BuildReport, NodeOutcome, Signing, build_graphs, build_recipe
 from builder.plan.graph import read_graph
 from builder.provenance.signing import default_key_path, load_signer, new_key
 from builder.recipe import load_recipe
@@ -41,8 +41,9 @@ def register(sub: Subcommands) -> None:
         help="a recipe file, e.g. recipes/markupsafe.toml",
     )  # fmt: skip
     p.add_argument(
-        "--graph", type=existing_file, default=None, metavar="GRAPH",
-        help="build every node of a plan's graph.json in order, instead of one recipe",
+        "--graph", type=existing_file, nargs="+", action="extend", default=None,
+        metavar="GRAPH", help="build every node of plans' graph.json files (one per image) "
+        "in order, instead of one recipe",
     )  # fmt: skip
     p.add_argument(
         "--jobs", type=positive_int, default=1, metavar="N",
@@ -128,10 +129,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_graph(args: argparse.Namespace) -> int:
-    read_graph(args.graph)  # a graph edited into an inconsistent state: said before anything
+    for path in args.graph:  # a graph edited into an inconsistent state: said before anything
+        read_graph(path)
     signing = _signing(args)
     sandbox = sandbox_factory(args.backend)()
-    outcomes = build_graph(
+    outcomes = build_graphs(
         args.graph,
         store=open_store(args),
         dist=args.dist,
@@ -144,11 +146,12 @@ def run_graph(args: argparse.Namespace) -> int:
     failed = [o for o in outcomes if o.state in ("failed", "skipped")]
     if args.json:
         nodes = [
-            {"node": o.node, "state": o.state, "wheel": str(o.wheel) if o.wheel else None,
-             "sha256": o.sha256, "reason": o.reason}
+            {"node": o.node, "image": o.image, "state": o.state,
+             "wheel": str(o.wheel) if o.wheel else None, "sha256": o.sha256, "reason": o.reason}
             for o in outcomes
         ]  # fmt: skip
-        print_json("build-graph", {"graph": str(args.graph), "nodes": nodes}, ok=not failed)
+        graphs = [str(path) for path in args.graph]
+        print_json("build-graph", {"graphs": graphs, "nodes": nodes}, ok=not failed)
     _graph_summary(outcomes)
     if failed:
         raise BuildFailed(
@@ -161,12 +164,15 @@ def run_graph(args: argparse.Namespace) -> int:
 
 def _graph_summary(outcomes: list[NodeOutcome]) -> None:
     table = Table(title="graph build", show_lines=False)
-    for column in ("node", "state", "wheel or reason"):
+    for column in ("node", "image", "state", "wheel or reason"):
         table.add_column(column, overflow="fold")
-    colors = {"built": "green", "cached": "green", "failed": "bold red", "skipped": "yellow"}
+    colors = {"built": "green", "cached": "green", "shared": "green", "failed": "bold red",
+              "skipped": "yellow"}  # fmt: skip
     for o in outcomes:
-        said = o.reason or (o.wheel.name if o.wheel else "")
-        table.add_row(o.node, f"[{colors[o.state]}]{o.state}[/]", escape(said))
+        said = o.wheel.name if o.wheel else ""
+        if o.reason:
+            said = f"{said} ({o.reason})" if said else o.reason
+        table.add_row(o.node, o.image, f"[{colors[o.state]}]{o.state}[/]", escape(said))
     err_console().print(table)
 
 

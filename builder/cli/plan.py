@@ -16,11 +16,12 @@ from builder.cli.common import (
     sandbox_factory,
 )
 from builder.cli.output import TerminalProgress, err_console, print_json
+from builder.errors import UsageError
 from builder.gate.check import Gate, find_policy
 from builder.gate.inputs import requirements_in
 from builder.images import ensure_image, find_definition
 from builder.index import Index
-from builder.plan.closure import GRAPH_FILE, plan_closure
+from builder.plan.closure import GRAPH_FILE, Planned, plan_closure
 from builder.plan.policy import load_plan_policy
 
 
@@ -30,7 +31,11 @@ def register(sub: Subcommands) -> None:
         "requirements", type=existing_file, nargs="+", metavar="REQUIREMENTS",
         help="requirements files or pyproject.toml ([project] dependencies)",
     )  # fmt: skip
-    p.add_argument("--image", default="trixie-py", help="build image (default: trixie-py)")
+    p.add_argument(
+        "--image", action="append", default=None, metavar="NAME",
+        help="build image, once per Python to build for: each gets its own plan in "
+        "--out/NAME/ when there are several (default: trixie-py)",
+    )  # fmt: skip
     p.add_argument(
         "--out", type=Path, default=Path("stack"), metavar="DIR",
         help="where the recipes and graph.json go (default: stack/)",
@@ -54,35 +59,47 @@ def register(sub: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    names = args.image or ["trixie-py"]
+    if len(set(names)) != len(names):
+        raise UsageError(f"builder plan: --image names an image twice ({', '.join(names)})")
     requirements = [r for path in args.requirements for r in requirements_in(path)]
     policy_file = args.policy or find_policy(Path.cwd())
     policy = load_plan_policy(policy_file)
     gate = Gate(policy_for(args.policy))
+    definitions = [find_definition(name) for name in names]  # an unknown name: said first
     store = open_store(args)
     progress = TerminalProgress(quiet=args.quiet)
-    image = ensure_image(find_definition(args.image), store, progress)
     sandbox = sandbox_factory(args.backend)()
-    sandbox.prepare(image, store, progress)
+    images = []
+    for definition in definitions:
+        images.append(ensure_image(definition, store, progress))
+        sandbox.prepare(images[-1], store, progress)
     planned = plan_closure(
-        requirements, image=image, store=store, index=Index(), sandbox=sandbox,
+        requirements, images=images, store=store, index=Index(), sandbox=sandbox,
         progress=progress, gate=gate, policy=policy, out=args.out, force=args.force,
         overrides=args.overrides if args.overrides.is_dir() else None,
     )  # fmt: skip
-    graph = planned.graph
     if args.json:
-        print_json("plan", graph.to_json(), ok=True)
+        graphs = [{"path": str(p.folder / GRAPH_FILE), **p.graph.to_json()} for p in planned]
+        print_json("plan", {"graphs": graphs}, ok=True)
+    for plan in planned:
+        _summary(plan)
+    paths = " ".join(str(p.folder / GRAPH_FILE) for p in planned)
+    err_console().print(f"build it: builder build --graph {paths}")
+    return 0
+
+
+def _summary(planned: Planned) -> None:
+    graph = planned.graph
     counts = {s: sum(n.source == s for n in graph.nodes) for s in ("built", "exception", "image")}
     console = err_console()
     console.print(
-        f"[bold green]planned[/] {len(graph.nodes)} packages: {counts['built']} built here, "
-        f"{counts['exception']} exceptions, {counts['image']} image packages"
+        f"[bold green]planned[/] {len(graph.nodes)} packages for {graph.image}: "
+        f"{counts['built']} built here, {counts['exception']} exceptions, "
+        f"{counts['image']} image packages ({planned.folder / GRAPH_FILE})"
     )
     for node in graph.nodes:
         if node.source != "built":
             console.print(f"  {node.source}: {node.id} ({node.reason})")
-    cut = [e for e in graph.edges if e.bootstrap]
-    for edge in cut:
+    for edge in (e for e in graph.edges if e.bootstrap):
         console.print(f"  bootstrap: {edge.dependent} builds with {edge.dependency} from the index")
-    console.print(f"  graph {planned.folder / GRAPH_FILE}; build it: builder build --graph "
-                  f"{planned.folder / GRAPH_FILE}")  # fmt: skip
-    return 0

@@ -4,7 +4,7 @@ publish (into an index, and back out of it)."""
 
 from builder.pipeline.audit import RebuildFromResult, rebuild_from_attestation
 from builder.pipeline.build import BuildReport, LazySandbox, Signing, build_recipe, recipe_image
-from builder.pipeline.graph import NodeOutcome, build_graph
+from builder.pipeline.graph import NodeOutcome, build_graphs
 from builder.pipeline.publish import publish_wheels, verify_published
 
 __all__ = [
@@ -13,7 +13,7 @@ __all__ = [
     "NodeOutcome",
     "RebuildFromResult",
     "Signing",
-    "build_graph",
+    "build_graphs",
     "build_recipe",
     "publish_wheels",
     "rebuild_from_attestation",

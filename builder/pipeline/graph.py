@@ -1,20 +1,22 @@
-"""The graph chain: a plan's graph -> each node's build (the build chain), as its build
-requirements finish, as many at once as the executor takes.
+"""The graph chain: plans' graphs -> each node's build (the build chain), as its build
+requirements finish, as many at once as the executor takes. Several graphs (one per
+image, `builder plan --image A --image B`) build as one run: a node that an earlier
+graph also holds waits for it, and takes its wheel when this image's Python installs it
+(pure Python, or abi3 on an older glibc), so each such wheel is built once; the others
+build once per image, each with its own provenance.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from builder.errors import BuilderError, RecipeError
 from builder.executor import Executor
-from builder.images import (
-    ensure_image,
-    find_definition,
-)
+from builder.image_tags import installs
+from builder.images import Image, ensure_image, find_definition
 from builder.names import Sha256
 from builder.pipeline.build import Signing, build_recipe
 from builder.plan.graph import Graph, read_graph
@@ -29,14 +31,27 @@ class NodeOutcome:
     """What became of one node of a graph build."""
 
     node: str
-    state: str  # built, cached, failed or skipped
+    image: str
+    state: str  # built, cached, shared, failed or skipped
     wheel: Path | None = None
     sha256: Sha256 | None = None
-    reason: str | None = None  # failed: the error and where its log is; skipped: why
+    reason: str | None = None  # shared: whose wheel; failed: the error and its log; skipped: why
 
 
-def build_graph(
-    graph_path: Path,
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Planned:
+    """One graph of the run, with its image made and its recipes read."""
+
+    graph: Graph
+    image: Image
+    recipes: dict[str, Recipe]
+
+
+_Key = tuple[int, str]  # (which graph, node id)
+
+
+def build_graphs(
+    graph_paths: Sequence[Path],
     *,
     store: Store,
     dist: Path,
@@ -47,53 +62,63 @@ def build_graph(
     rebuilds: int = 0,
     signing: Signing | None = None,
 ) -> list[NodeOutcome]:
-    """Build every node of a plan's graph that is built here, each once its build
-    requirements are built, as many at once as the executor takes; each build's venv
-    holds the wheels built here before it (its recipe requires them `source = "built"`).
-    A failure skips what builds with it, and only that; a rerun finds what was built as
-    cache hits."""
-    graph = read_graph(graph_path)
-    recipes = _graph_recipes(graph, graph_path)
-    image = ensure_image(find_definition(graph.image, image_search), store, progress)
+    """Build every node of the graphs that is built here, each once its build requirements
+    are built, as many at once as the executor takes; each build's venv holds the wheels
+    built here before it (its recipe requires them `source = "built"`). A failure skips
+    what builds with it, and only that; a rerun finds what was built as cache hits."""
     sandbox = sandbox_factory()
-    sandbox.prepare(image, store, progress)
+    plans = []
+    for path in graph_paths:
+        graph = read_graph(path)
+        image = ensure_image(find_definition(graph.image, image_search), store, progress)
+        sandbox.prepare(image, store, progress)
+        plans.append(_Planned(graph=graph, image=image, recipes=_graph_recipes(graph, path)))
 
-    def build(ident: str) -> NodeOutcome:
+    def build(key: _Key) -> NodeOutcome:
+        plan = plans[key[0]]
         report = build_recipe(
-            recipes[ident], store=store, dist=dist, sandbox_factory=lambda: sandbox,
-            progress=progress, image_search=image_search, rebuilds=rebuilds, base_image=image,
-            signing=signing,
+            plan.recipes[key[1]], store=store, dist=dist, sandbox_factory=lambda: sandbox,
+            progress=progress, image_search=image_search, rebuilds=rebuilds,
+            base_image=plan.image, signing=signing,
         )  # fmt: skip
-        state = "cached" if report.cached else "built"
-        return NodeOutcome(node=ident, state=state, wheel=report.wheel, sha256=report.sha256)
+        return NodeOutcome(
+            node=key[1], image=plan.graph.image, state="cached" if report.cached else "built",
+            wheel=report.wheel, sha256=report.sha256,
+        )  # fmt: skip
 
-    outcomes: dict[str, NodeOutcome] = {}
-    pending = list(graph.order)
-    running: dict[Future[NodeOutcome], str] = {}
+    outcomes: dict[_Key, NodeOutcome] = {}
+    order = [(i, ident) for i, plan in enumerate(plans) for ident in plan.graph.order]
+    pending = list(order)
+    running: dict[Future[NodeOutcome], _Key] = {}
     try:
         while pending or running:
-            for ident in list(pending):
-                state = _readiness(graph, ident, outcomes)
+            for key in list(pending):
+                state = _readiness(plans, key, outcomes)
                 if state == "wait" or (state == "ready" and executor.capacity() <= 0):
                     continue
-                pending.remove(ident)
+                pending.remove(key)
                 if state == "ready":
-                    progress.status(f"graph: building {ident}")
-                    running[executor.start(lambda i=ident: build(i))] = ident  # type: ignore[misc]
+                    progress.status(f"graph: building {key[1]} ({plans[key[0]].graph.image})")
+                    running[executor.start(lambda k=key: build(k))] = key  # type: ignore[misc]
+                elif state == "shared":
+                    outcomes[key] = _share(plans, key, outcomes, store)
                 else:
-                    outcomes[ident] = NodeOutcome(node=ident, state="skipped", reason=state)
+                    outcomes[key] = NodeOutcome(
+                        node=key[1], image=plans[key[0]].graph.image, state="skipped",
+                        reason=state,
+                    )  # fmt: skip
             if running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    ident = running.pop(future)
-                    outcomes[ident] = _outcome(ident, future)
-                    progress.status(f"graph: {ident} {outcomes[ident].state}")
+                    key = running.pop(future)
+                    outcomes[key] = _outcome(key, plans[key[0]].graph.image, future)
+                    progress.status(f"graph: {key[1]} {outcomes[key].state}")
     except BaseException:
         executor.cancel()
         raise
     finally:
         executor.close()
-    return [outcomes[i] for i in graph.order]
+    return [outcomes[k] for k in order]
 
 
 def _graph_recipes(graph: Graph, graph_path: Path) -> dict[str, Recipe]:
@@ -112,10 +137,17 @@ def _graph_recipes(graph: Graph, graph_path: Path) -> dict[str, Recipe]:
     return recipes
 
 
-def _readiness(graph: Graph, ident: str, outcomes: dict[str, NodeOutcome]) -> str:
-    """ready, wait, or why it will never build (a build requirement failed)."""
-    for dependency in graph.build_dependencies(ident):
-        done = outcomes.get(dependency)
+def _readiness(plans: list[_Planned], key: _Key, outcomes: dict[_Key, NodeOutcome]) -> str:
+    """ready, wait, shared (an earlier graph's wheel serves), or why it will never build
+    (a build requirement failed)."""
+    index, ident = key
+    twins = [(i, ident) for i in range(index) if ident in plans[i].graph.order]
+    if any(t not in outcomes for t in twins):
+        return "wait"
+    if _serving_twin(plans, key, outcomes) is not None:
+        return "shared"
+    for dependency in plans[index].graph.build_dependencies(ident):
+        done = outcomes.get((index, dependency))
         if done is None:
             return "wait"
         if done.state in ("failed", "skipped"):
@@ -123,9 +155,41 @@ def _readiness(graph: Graph, ident: str, outcomes: dict[str, NodeOutcome]) -> st
     return "ready"
 
 
-def _outcome(ident: str, future: Future[NodeOutcome]) -> NodeOutcome:
+def _serving_twin(
+    plans: list[_Planned], key: _Key, outcomes: dict[_Key, NodeOutcome]
+) -> int | None:
+    """The first earlier graph whose outcome for this node is a wheel this image installs."""
+    index, ident = key
+    for i in range(index):
+        twin = outcomes.get((i, ident))
+        if twin and twin.wheel and installs(plans[index].image, twin.wheel.name):
+            return i
+    return None
+
+
+def _share(
+    plans: list[_Planned], key: _Key, outcomes: dict[_Key, NodeOutcome], store: Store
+) -> NodeOutcome:
+    """Take an earlier graph's wheel for this node: this image's builds that require the
+    package built here are given that wheel."""
+    index, ident = key
+    source = _serving_twin(plans, key, outcomes)
+    assert source is not None  # _readiness said shared
+    twin = outcomes[(source, ident)]
+    node = plans[index].graph.node(ident)
+    here = NodeOutcome(node=ident, image=plans[index].graph.image, state="shared")
+    entry = store.find_built(plans[source].image.digest, node.name, node.version)
+    if entry is None or entry.get("sha256") != twin.sha256:
+        lost = f"the store no longer has the wheel built for {ident} in {twin.image}"
+        return replace(here, state="failed", reason=f"{lost} (builder store verify)")
+    store.record_built(plans[index].image.digest, node.name, node.version, entry)
+    reason = f"the wheel built in {twin.image} installs here"
+    return replace(here, wheel=twin.wheel, sha256=twin.sha256, reason=reason)
+
+
+def _outcome(key: _Key, image: str, future: Future[NodeOutcome]) -> NodeOutcome:
     try:
         return future.result()
     except BuilderError as exc:
         reason = exc.message + (f" ({exc.hint})" if exc.hint else "")
-        return NodeOutcome(node=ident, state="failed", reason=reason)
+        return NodeOutcome(node=key[1], image=image, state="failed", reason=reason)

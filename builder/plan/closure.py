@@ -11,8 +11,10 @@
 4. Build cycles are cut by the bootstrap rule: the package the policy names in a cycle is
    built first, with its in-cycle build requirements as index wheels (exceptions with
    the reason "bootstrap"); the others of the cycle then build with it.
-5. The recipes and graph.json are written into a new folder and renamed into place at the
-   end: a plan that fails leaves nothing half-written.
+5. Each image (each CPython) gets its own plan: its Python resolves the closure, which
+   may differ (markers, Requires-Python). The recipes and graph.json are written into a
+   new folder (one subfolder per image when there are several) and renamed into place at
+   the end: a plan that fails leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ class Planned:
 def plan_closure(
     requirements: Sequence[Requirement],
     *,
-    image: Image,
+    images: Sequence[Image],
     store: Store,
     index: Index,
     sandbox: Sandbox,
@@ -77,10 +79,38 @@ def plan_closure(
     out: Path,
     force: bool = False,
     overrides: Path | None = None,
-) -> Planned:
+) -> list[Planned]:
+    """Plan the closure for each image (its Python resolves it) and write the plans: into
+    `out` for one image, into `out/<image>/` each for several, all renamed into place at
+    the end."""
     if out.exists() and not force:
         raise RecipeError(f"{out} exists", hint="pass --force to replace the plan in it")
     _gate(gate, [r.name for r in requirements])
+    plans = []
+    for image in images:
+        graph, recipes = _plan_image(
+            requirements, image=image, store=store, index=index, sandbox=sandbox,
+            progress=progress, gate=gate, policy=policy,
+        )  # fmt: skip
+        folder = Path() if len(images) == 1 else Path(image.name)
+        plans.append(
+            (folder, graph, _recipes_to_write(graph, recipes, _settings(recipes, overrides)))
+        )
+    _write(plans, out)
+    return [Planned(graph=graph, folder=out / folder) for folder, graph, _ in plans]
+
+
+def _plan_image(
+    requirements: Sequence[Requirement],
+    *,
+    image: Image,
+    store: Store,
+    index: Index,
+    sandbox: Sandbox,
+    progress: Progress,
+    gate: Gate,
+    policy: PlanPolicy,
+) -> tuple[Graph, dict[str, NewRecipe]]:
     closure = resolve_closure(
         requirements, image=image, store=store, index=index, sandbox=sandbox, progress=progress
     )
@@ -101,8 +131,7 @@ def plan_closure(
         edges=tuple(edges),
         order=build_order(nodes.values(), edges),
     )
-    _write(graph, _recipes_to_write(graph, recipes, _settings(recipes, overrides)), out)
-    return Planned(graph=graph, folder=out)
+    return graph, recipes
 
 
 def _settings(recipes: dict[str, NewRecipe], overrides: Path | None) -> dict[str, Settings]:
@@ -299,19 +328,13 @@ def _recipes_to_write(
     return out
 
 
-def _write(graph: Graph, recipes: dict[str, NewRecipe], out: Path) -> None:
+def _write(plans: list[tuple[Path, Graph, dict[str, NewRecipe]]], out: Path) -> None:
     """Everything into a new folder beside `out`, then renamed into place."""
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        (work / RECIPES).mkdir()
-        for ident, recipe in sorted(recipes.items()):
-            where = graph.node(ident).recipe
-            assert where is not None  # a built node has a recipe
-            (work / where).write_text(recipe.to_toml())
-            for patch in recipe.settings.patches:  # beside the recipe, as it says
-                shutil.copyfile(patch.path, (work / where).parent / patch.file)
-        write_graph(graph, work / GRAPH_FILE)
+        for folder, graph, recipes in plans:
+            _write_plan(graph, recipes, work / folder)
         old = out.with_name(f".{out.name}.old")
         if out.exists():
             out.rename(old)
@@ -320,6 +343,17 @@ def _write(graph: Graph, recipes: dict[str, NewRecipe], out: Path) -> None:
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(work)
+
+
+def _write_plan(graph: Graph, recipes: dict[str, NewRecipe], folder: Path) -> None:
+    (folder / RECIPES).mkdir(parents=True)
+    for ident, recipe in sorted(recipes.items()):
+        where = graph.node(ident).recipe
+        assert where is not None  # a built node has a recipe
+        (folder / where).write_text(recipe.to_toml())
+        for patch in recipe.settings.patches:  # beside the recipe, as it says
+            shutil.copyfile(patch.path, (folder / where).parent / patch.file)
+    write_graph(graph, folder / GRAPH_FILE)
 
 
 def _gate(gate: Gate, names: list[str]) -> None:

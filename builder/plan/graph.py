@@ -18,6 +18,7 @@ from builder.names import NormalizedName, normalize
 from builder.store import write_atomic
 
 GRAPH_VERSION = 1
+_REPLAN = "builder plan writes graph.json (docs/plan.md); plan again rather than edit it"
 Source = Literal["built", "exception", "image"]
 EdgeKind = Literal["build", "runtime"]
 
@@ -168,11 +169,11 @@ def read_graph(path: Path) -> Graph:
     except FileNotFoundError as exc:
         raise RecipeError(f"{path}: no such graph", hint="builder plan writes one") from exc
     except (OSError, ValueError) as exc:
-        raise RecipeError(f"{path}: not a readable graph: {exc}") from exc
+        raise RecipeError(f"{path}: not a readable graph: {exc}", hint=_REPLAN) from exc
     try:
         graph = _graph(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise RecipeError(f"{path}: not a graph builder wrote: {exc!r}") from exc
+        raise RecipeError(f"{path}: not a graph builder wrote: {exc!r}", hint=_REPLAN) from exc
     _check(graph, path)
     return graph
 

@@ -67,7 +67,8 @@ def test_a_closure_is_planned_and_built_from_source_in_order_with_its_cycle_and_
     stack: Path, session_store: Store, capsys
 ) -> None:
     assert _plan(stack, session_store, "--json") == 0, capsys.readouterr().err
-    graph = json_output(capsys.readouterr().out, "plan")
+    (graph,) = json_output(capsys.readouterr().out, "plan")["graphs"]
+    assert graph["path"] == str(stack / "plan" / "graph.json")
     nodes = {n["name"]: n for n in graph["nodes"]}
     assert sorted(n for n, v in nodes.items() if v["source"] == "built") == BUILT
     assert nodes["acmestack-binary"]["source"] == "exception"

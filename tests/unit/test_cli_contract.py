@@ -42,6 +42,9 @@ def files(tmp_path: Path) -> dict[str, str]:
         "policy_missing_list": '[typosquat]\npopular = "no-such-list.txt"\n',
         "bad_policy": "[verify]\nreproducible = 7\nunknown = 1\n",
         "a_file": "",
+        "requirements": "acme\n",
+        "graph": '{"graph_version": 1, "image": "trixie-py", "requirements": [], "nodes": [], '
+        '"edges": [], "order": []}',
     }
     made = {}
     for name, text in written.items():
@@ -108,6 +111,9 @@ CASES = [
     ("a graph that is not JSON", "build --graph {good}", 3),
     ("plan without requirements", "plan", 2),
     ("plan a requirements file that does not exist", "plan {missing}", 2),
+    ("plan for one image twice", "plan {good} --image trixie-py --image trixie-py", 2),
+    ("plan for an image with no definition", "plan {requirements} --image no-such-image", 6),
+    ("a second graph that is not JSON", "build --graph {graph} {good}", 3),
     ("-v after the command", "build {missing} -v", 2),
     ("-v before the command", "-v check", 2),
 ]  # fmt: skip
