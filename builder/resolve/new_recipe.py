@@ -189,6 +189,16 @@ def _requirements(declared: tuple[str, ...], where: str) -> list[Requirement]:
     return parsed
 
 
+def _outside_extras(requirements: list[Requirement]) -> list[Requirement]:
+    """What is installed without asking for an extra: the names the gate must pass. A
+    package's test and docs extras (`; extra == "test"`) never reach its build or its
+    users' closure, and would only make the gate cry wolf."""
+    return [
+        r for r in requirements
+        if r.marker is None or "extra" not in str(r.marker) or r.marker.evaluate({"extra": ""})
+    ]  # fmt: skip
+
+
 def new_recipe(
     spec: str,
     *,
@@ -232,7 +242,8 @@ def pin_recipe(
     sdist_path = store.verified_path(sdist.sha256, sdist.file)
     declared = build_system_requires(sdist_path)
     runtime = runtime_requirements(sdist_path)
-    _gate(gate, [r.name for r in _requirements((*declared, *runtime), sdist.file)], progress)
+    installed = _outside_extras(_requirements((*declared, *runtime), sdist.file))
+    _gate(gate, [r.name for r in installed], progress)
     static = _requirements(declared, sdist.file)
     requires = lock_requirements(
         static, image=image, store=store, index=index, sandbox=sandbox, progress=progress

