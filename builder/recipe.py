@@ -419,12 +419,13 @@ class Settings:
 
     env: Mapping[str, str] = field(default_factory=dict)
     extra_packages: tuple[str, ...] = ()
+    compiled: bool = False
     limits: Mapping[str, Any] = field(default_factory=dict)
     patches: tuple[Patch, ...] = ()
 
 
 def load_settings(path: Path) -> Settings:
-    """An override file: [build] env and extra-packages, [limits], [[patches]] (files
+    """An override file: [build] env, extra-packages, compiled, [limits], [[patches]] (files
     beside it), each checked as in a recipe, every problem at once."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -433,12 +434,13 @@ def load_settings(path: Path) -> Settings:
     p = Problems(path, hint="docs/plan.md lists what an override may set")
     for unknown in sorted(set(data) - {"build", "limits", "patches"}):
         p.add(unknown, "unknown key (allowed: build, limits, patches)")
-    build = table(data, "build", {"env", "extra-packages"}, p)
+    build = table(data, "build", {"env", "extra-packages", "compiled"}, p)
     limits = table(data, "limits", set(Limits().as_dict()), p)
     _limits(limits, "limits", p)
     settings = Settings(
         env=_env(build.get("env", {}), "build.env", p),
         extra_packages=_package_names(build.get("extra-packages", []), "build.extra-packages", p),
+        compiled=_flag(build.get("compiled", False), "build.compiled", p),
         limits=dict(limits),
         patches=_patches(data.get("patches", []), "patches", path.parent, p),
     )

@@ -70,6 +70,8 @@ class NewRecipe:
             build["extra-packages"] = list(self.settings.extra_packages)
         if self.settings.env:
             build["env"] = dict(self.settings.env)
+        if self.settings.compiled:
+            build["compiled"] = True
         requires = tomlkit.aot()
         for pin in self.requires:
             requires.append(_pin_table(pin, ("name", "version", "file", "sha256", "index")))

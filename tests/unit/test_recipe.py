@@ -114,3 +114,23 @@ def test_the_safetensors_recipe_keeps_its_build_path_fixed_with_a_reason() -> No
     policy = load_recipe(REPO / "recipes" / "safetensors.toml").rebuild
     assert policy.fixed == ("build-path",) and "out-of-workspace" in policy.reason
     assert policy.kinds(DEFAULT_KINDS) == DEFAULT_KINDS - {"build-path"}
+
+
+def test_an_override_sets_env_packages_compiled_and_limits_and_names_every_bad_key(
+    tmp_path: Path,
+) -> None:
+    from builder.recipe import load_settings
+
+    good = tmp_path / "pyyaml.toml"
+    good.write_text('[build]\nenv = { A = "1" }\nextra-packages = ["libyaml-dev"]\n'
+                    "compiled = true\n[limits]\nmemory_mib = 4096\n")  # fmt: skip
+    settings = load_settings(good)
+    assert (dict(settings.env), settings.extra_packages, settings.compiled) == (
+        {"A": "1"}, ("libyaml-dev",), True)  # fmt: skip
+    assert settings.limits == {"memory_mib": 4096}
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[build]\ncompiled = "yes"\nimage = "x"\n[tools]\n')
+    with pytest.raises(RecipeError) as info:
+        load_settings(bad)
+    message = str(info.value)
+    assert all(k in message for k in ("build.compiled", "build.image", "tools")), message
