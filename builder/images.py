@@ -32,7 +32,14 @@ from builder.recipe import PinnedFile, parse_pinned_wheels
 from builder.store import Store, write_atomic
 
 DEFINITION_FILE = "image.toml"
-_DEFINITION_KEYS = {"description", "suite", "source-date-epoch", "packages", "tools"}
+_DEFINITION_KEYS = {
+    "description",
+    "suite",
+    "extra-suites",
+    "source-date-epoch",
+    "packages",
+    "tools",
+}
 _APT_SOURCES = Path("/etc/apt")
 # What the in-container driver runs: pypa/installer, pypa/build and auditwheel.
 REQUIRED_TOOLS = frozenset({"installer", "build", "auditwheel"})
@@ -47,11 +54,18 @@ class ImageDefinition:
     source_date_epoch: int
     packages: tuple[str, ...]
     tools: tuple[PinnedFile, ...]
+    # More suites of the same mirror (e.g. trixie-backports); a package is taken from one
+    # only where `packages` names it so: "rustc/trixie-backports".
+    extra_suites: tuple[str, ...] = ()
 
     @property
     def rootfs_sha256(self) -> Sha256:
         """A digest of what goes into the root filesystem; the tools are staged per build."""
-        fields = {"suite": self.suite, "sde": self.source_date_epoch, "packages": self.packages}
+        fields: dict[str, object] = {
+            "suite": self.suite, "sde": self.source_date_epoch, "packages": self.packages
+        }  # fmt: skip
+        if self.extra_suites:
+            fields["extra_suites"] = self.extra_suites
         return Sha256(hashlib.sha256(canonical_json(fields)).hexdigest())
 
     def with_packages(self, extra: tuple[str, ...]) -> ImageDefinition:
@@ -141,6 +155,12 @@ def load_definition(path: Path) -> ImageDefinition:
     if not isinstance(packages, list) or not all(isinstance(x, str) and x for x in packages):
         p.add("packages", "expected an array of Debian package names")
         packages = []
+    extra_suites = data.get("extra-suites", [])
+    if not isinstance(extra_suites, list) or not all(
+        isinstance(x, str) and re.fullmatch(r"[a-z0-9][a-z0-9.-]*", x) for x in extra_suites
+    ):
+        p.add("extra-suites", "expected an array of Debian suite names")
+        extra_suites = []
     tools = parse_pinned_wheels(data.get("tools", []), "tools", p)
     for missing in sorted(REQUIRED_TOOLS - {t.name for t in tools}):
         p.add("tools", f"no pinned {missing!r} wheel (a build needs {', '.join(REQUIRED_TOOLS)})")
@@ -153,6 +173,7 @@ def load_definition(path: Path) -> ImageDefinition:
         source_date_epoch=sde if isinstance(sde, int) else 0,
         packages=tuple(packages),
         tools=tools,
+        extra_suites=tuple(extra_suites),
     )
 
 
@@ -202,8 +223,14 @@ def mmdebstrap_command(defn: ImageDefinition, out_tar: Path, mirror: str | None)
             hint="apt-get install mmdebstrap",
         )
     cmd = [tool, "--variant=apt", f"--include={','.join(defn.packages)}", defn.suite, str(out_tar)]
+    if defn.extra_suites and not mirror:
+        raise ImageError(
+            f"image {defn.name}: extra-suites need the Debian mirror's address, and this "
+            "machine's apt sources name none",
+            hint="set BUILDER_DEBIAN_MIRROR to the Debian mirror to use",
+        )
     if mirror:
-        cmd.append(f"deb {mirror} {defn.suite} main")
+        cmd += [f"deb {mirror} {suite} main" for suite in (defn.suite, *defn.extra_suites)]
     return cmd
 
 

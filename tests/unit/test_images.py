@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -83,3 +84,32 @@ def test_a_bad_definition_names_file_and_key(tmp_path: Path) -> None:
         load_definition(path)
     assert f"{path}: source-date-epoch: expected a non-negative integer" in info.value.message
     assert f"{path}: packages: expected an array" in info.value.message
+
+
+def test_the_backports_image_takes_rust_from_backports_and_the_rest_from_the_suite(
+    tmp_path: Path,
+) -> None:
+    from builder.images import mmdebstrap_command
+
+    defn = find_definition("trixie-backports-py", [REPO / "containers"])
+    assert (defn.suite, defn.extra_suites) == ("trixie", ("trixie-backports",))
+    assert {"rustc/trixie-backports", "cargo/trixie-backports", "python3-dev"} <= set(defn.packages)
+    base = find_definition("trixie-py", [REPO / "containers"])
+    assert defn.rootfs_sha256 != replace(defn, extra_suites=()).rootfs_sha256
+    assert replace(base, extra_suites=()).rootfs_sha256 == base.rootfs_sha256
+    if shutil.which("mmdebstrap") is None:
+        pytest.skip("mmdebstrap is not installed")
+    cmd = mmdebstrap_command(defn, tmp_path / "r.tar", "http://mirror.example/debian")
+    assert cmd[-2:] == ["deb http://mirror.example/debian trixie main",
+                        "deb http://mirror.example/debian trixie-backports main"]  # fmt: skip
+    with pytest.raises(ImageError, match="extra-suites need the Debian mirror"):
+        mmdebstrap_command(defn, tmp_path / "r.tar", None)
+
+
+def test_extra_suites_must_be_suite_names(tmp_path: Path) -> None:
+    text = (REPO / "containers" / "trixie-backports-py" / "image.toml").read_text()
+    (tmp_path / "x").mkdir()
+    bad = tmp_path / "x" / "image.toml"
+    bad.write_text(text.replace('["trixie-backports"]', '["trixie main contrib"]'))
+    with pytest.raises(RecipeError, match="extra-suites: expected an array of Debian suite"):
+        load_definition(bad)
