@@ -231,8 +231,11 @@ def remove_tree(path: Path) -> None:
         path.chmod(0o700)
     for dirpath, dirnames, _ in os.walk(path):
         for name in dirnames:  # before os.walk goes in: it must be able to list it
+            inside = os.path.join(dirpath, name)
+            if os.path.islink(inside):  # a link to a folder (a venv's lib64): not walked
+                continue
             with contextlib.suppress(OSError):
-                os.chmod(os.path.join(dirpath, name), 0o700, follow_symlinks=False)
+                os.chmod(inside, 0o700)
     shutil.rmtree(path, ignore_errors=True)
 
 

@@ -68,3 +68,22 @@ def test_verify_finds_corrupt_and_misplaced_objects_and_the_cli_exits_9(
     assert main(["store", "verify", "--store", str(store.root), "--json"]) == 0
     assert json_output(capsys.readouterr().out, "store-verify")["ok"] is True
     assert store.has(good)
+
+
+def test_remove_tree_takes_read_only_folders_and_links_to_folders_and_leaves_their_targets(
+    tmp_path: Path,
+) -> None:
+    from builder.store import remove_tree
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("x")
+    venv = tmp_path / "venv"
+    (venv / "lib" / "python3.13").mkdir(parents=True)
+    (venv / "lib64").symlink_to("lib")  # as venv makes it
+    (venv / "out").symlink_to(outside)
+    (venv / "lib" / "python3.13" / "f").write_text("x")
+    (venv / "lib" / "python3.13").chmod(0o500)
+    (venv / "lib").chmod(0o500)
+    remove_tree(venv)
+    assert not venv.exists() and (outside / "keep").read_text() == "x"
