@@ -421,19 +421,20 @@ class Settings:
     extra_packages: tuple[str, ...] = ()
     compiled: bool = False
     limits: Mapping[str, Any] = field(default_factory=dict)
+    rebuild: RebuildPolicy = field(default_factory=RebuildPolicy)
     patches: tuple[Patch, ...] = ()
 
 
 def load_settings(path: Path) -> Settings:
-    """An override file: [build] env, extra-packages, compiled, [limits], [[patches]] (files
-    beside it), each checked as in a recipe, every problem at once."""
+    """An override file: [build] env, extra-packages, compiled, [limits], [rebuild],
+    [[patches]] (files beside it), each checked as in a recipe, every problem at once."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RecipeError(f"{path}: cannot read the override: {exc}") from exc
     p = Problems(path, hint="docs/plan.md lists what an override may set")
-    for unknown in sorted(set(data) - {"build", "limits", "patches"}):
-        p.add(unknown, "unknown key (allowed: build, limits, patches)")
+    for unknown in sorted(set(data) - {"build", "limits", "rebuild", "patches"}):
+        p.add(unknown, "unknown key (allowed: build, limits, rebuild, patches)")
     build = table(data, "build", {"env", "extra-packages", "compiled"}, p)
     limits = table(data, "limits", set(Limits().as_dict()), p)
     _limits(limits, "limits", p)
@@ -442,6 +443,7 @@ def load_settings(path: Path) -> Settings:
         extra_packages=_package_names(build.get("extra-packages", []), "build.extra-packages", p),
         compiled=_flag(build.get("compiled", False), "build.compiled", p),
         limits=dict(limits),
+        rebuild=_rebuild_policy(table(data, "rebuild", _REBUILD_KEYS, p), "rebuild", p),
         patches=_patches(data.get("patches", []), "patches", path.parent, p),
     )
     for patch in settings.patches:

@@ -27,7 +27,7 @@ from builder.index import Index
 from builder.inside import archive
 from builder.names import NormalizedName, normalize
 from builder.progress import Progress
-from builder.recipe import BuiltRequirement, PinnedFile, Settings, parse_recipe
+from builder.recipe import BuiltRequirement, PinnedFile, RebuildPolicy, Settings, parse_recipe
 from builder.resolve.lock import backend_requirements, lock_requirements, unmet
 from builder.sandbox import Sandbox
 from builder.store import Store, write_atomic
@@ -83,6 +83,8 @@ class NewRecipe:
         doc["build"] = build
         if self.settings.limits:
             doc["limits"] = dict(self.settings.limits)
+        if self.settings.rebuild != RebuildPolicy():
+            doc["rebuild"] = self.settings.rebuild.as_dict()
         if self.settings.patches:
             patches = tomlkit.aot()
             for patch in self.settings.patches:

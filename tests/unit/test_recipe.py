@@ -122,15 +122,22 @@ def test_an_override_sets_env_packages_compiled_and_limits_and_names_every_bad_k
     from builder.recipe import load_settings
 
     good = tmp_path / "pyyaml.toml"
-    good.write_text('[build]\nenv = { A = "1" }\nextra-packages = ["libyaml-dev"]\n'
-                    "compiled = true\n[limits]\nmemory_mib = 4096\n")  # fmt: skip
+    good.write_text(
+        '[build]\nenv = { A = "1" }\nextra-packages = ["libyaml-dev"]\ncompiled = true\n'
+        '[limits]\nmemory_mib = 4096\n[rebuild]\nfixed = ["build-path"]\n'
+        'reason = "cargo hashes the path"\n'
+    )
     settings = load_settings(good)
     assert (dict(settings.env), settings.extra_packages, settings.compiled) == (
         {"A": "1"}, ("libyaml-dev",), True)  # fmt: skip
     assert settings.limits == {"memory_mib": 4096}
+    assert (settings.rebuild.fixed, settings.rebuild.reason) == (
+        ("build-path",),
+        "cargo hashes the path",
+    )
     bad = tmp_path / "bad.toml"
-    bad.write_text('[build]\ncompiled = "yes"\nimage = "x"\n[tools]\n')
+    bad.write_text('[build]\ncompiled = "yes"\nimage = "x"\n[tools]\n[rebuild]\nfixed = ["uid"]\n')
     with pytest.raises(RecipeError) as info:
         load_settings(bad)
     message = str(info.value)
-    assert all(k in message for k in ("build.compiled", "build.image", "tools")), message
+    assert all(k in message for k in ("build.compiled", "build.image", "tools", "rebuild.reason"))
