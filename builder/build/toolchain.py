@@ -1,0 +1,117 @@
+"""A Rust toolchain too old for the crates: cargo refuses a crate whose `rust-version` is
+above the image's rustc. Read that refusal from the build's log and say which image has a
+rustc new enough (a made image's package list says its version; an image not made here
+yet is named when its definition carries rustc at all)."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from packaging.version import InvalidVersion, Version
+
+from builder.errors import RecipeError
+from builder.images import (
+    DEFINITION_FILE,
+    Image,
+    current_image,
+    default_search_path,
+    load_definition,
+)
+from builder.store import Store
+
+# cargo: "rustc 1.85.1 is not supported by the following package(s):" then one line each,
+# "  maturin@1.16.0 requires rustc 1.89".
+_REFUSED = re.compile(r"rustc (\S+) is not supported by the following packages?:")
+_NEEDS = re.compile(r"^\s+(\S+@\S+) requires rustc (\S+)")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RustTooOld:
+    have: str
+    need: Version
+    crates: tuple[str, ...]  # "maturin@1.16.0 requires rustc 1.89", each once
+
+    def message(self, image: str) -> str:
+        shown = "; ".join(self.crates[:3]) + ("; …" if len(self.crates) > 3 else "")
+        return (
+            f"cargo needs rustc {self.need} or newer ({shown}), and the image {image} has "
+            f"rustc {self.have}"
+        )
+
+
+def rust_too_old(lines: Iterable[str]) -> RustTooOld | None:
+    """cargo's refusal in a build log, if it is there."""
+    have: str | None = None
+    needs: dict[str, Version] = {}
+    for line in lines:
+        if have is None:
+            if match := _REFUSED.search(line):
+                have = match[1]
+            continue
+        if match := _NEEDS.match(line):
+            with contextlib.suppress(InvalidVersion):  # a form packaging cannot read
+                needs.setdefault(f"{match[1]} requires rustc {match[2]}", Version(match[2]))
+    if have is None or not needs:
+        return None
+    return RustTooOld(have=have, need=max(needs.values()), crates=tuple(needs))
+
+
+def debian_upstream(version: str) -> Version | None:
+    """The upstream part of a Debian version ("1:1.96.1+dfsg1-2~bpo13+1" -> 1.96.1)."""
+    upstream = re.split(r"[+~-]", version.partition(":")[2] or version)[0]
+    try:
+        return Version(upstream)
+    except InvalidVersion:
+        return None
+
+
+def image_rustc(image: Image) -> Version | None:
+    return next((debian_upstream(p.version) for p in image.packages if p.name == "rustc"), None)
+
+
+def images_for_rust(
+    need: Version, store: Store, search: Sequence[Path] | None = None, *, but: str = ""
+) -> list[str]:
+    """The images whose rustc is `need` or newer ("name (rustc 1.96.1)"), then those not
+    made here yet that carry rustc ("name (not made here yet)"), each once."""
+    new_enough, unmade = [], []
+    for path in _definitions(search):
+        try:
+            defn = load_definition(path)
+        except RecipeError:
+            continue
+        if defn.name == but or not any(p.split("/")[0] == "rustc" for p in defn.packages):
+            continue
+        made = current_image(defn, store)
+        rustc = image_rustc(made) if made is not None else None
+        if made is None:
+            unmade.append(f"{defn.name} (not made here yet)")
+        elif rustc is not None and rustc >= need:
+            new_enough.append(f"{defn.name} (rustc {rustc})")
+    return new_enough + unmade
+
+
+def advice(refusal: RustTooOld, image: str, store: Store) -> str:
+    found = images_for_rust(refusal.need, store, but=image)
+    if not found:
+        return (
+            f"no image here has rustc {refusal.need}: define one whose Debian suites carry "
+            "it (docs/images.md: extra-suites), or pin older crates"
+        )
+    return (
+        f"build in an image whose rustc is new enough: {', '.join(found)}; "
+        '`image = "..."` in the recipe, or `builder plan --image ...`'
+    )
+
+
+def _definitions(search: Sequence[Path] | None) -> list[Path]:
+    dirs = tuple(search) if search is not None else default_search_path()
+    found: dict[str, Path] = {}
+    for base in dirs:
+        for path in sorted(base.glob(f"*/{DEFINITION_FILE}")):
+            found.setdefault(path.parent.name, path)
+    return list(found.values())
