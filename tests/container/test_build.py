@@ -306,3 +306,25 @@ def test_a_build_that_falls_back_to_pure_python_skips_repair_or_fails_when_compi
     recipe.write_text(recipe.read_text().replace('image = "trixie-py"', required))
     assert main(argv) == 8
     assert "holds no compiled code, and the recipe says compiled = true" in capsys.readouterr().err
+
+
+def test_a_crate_that_needs_a_newer_rustc_fails_saying_which_rustc_and_which_image(
+    docker_client, image, session_store: Store, tmp_path: Path
+) -> None:
+    """A made sdist whose setup.py runs cargo on a crate with `rust-version` above the
+    image's rustc (trixie's 1.85): cargo refuses before compiling, and builder says what
+    it needs and names the image with a newer rustc."""
+    from builder.errors import BuildFailed
+
+    cargo = ("import subprocess\nsubprocess.run(['cargo', 'build', '--offline', "
+             "'--manifest-path', 'tiny/Cargo.toml'], check=True)\n")  # fmt: skip
+    files = {**c_extension_files("rusty", setup_extra=cargo),
+             "tiny/Cargo.toml": '[package]\nname = "tiny"\nversion = "0.1.0"\n'
+                                'edition = "2021"\nrust-version = "1.90"\n',
+             "tiny/src/lib.rs": "pub fn answer() -> u32 { 42 }\n"}  # fmt: skip
+    recipe = local_recipe(tmp_path, session_store, "rusty", files)
+    with pytest.raises(BuildFailed) as info:
+        build_in_docker(recipe, session_store, tmp_path / "dist", docker_client)
+    assert "cargo needs rustc 1.90 or newer (tiny@0.1.0 requires rustc 1.90)" in str(info.value)
+    assert "the image trixie-py has rustc 1.85" in str(info.value)
+    assert info.value.hint is not None and "trixie-backports-py" in info.value.hint
