@@ -32,6 +32,7 @@ from builder.recipe import PinnedFile, parse_pinned_wheels
 from builder.store import Store, write_atomic
 
 DEFINITION_FILE = "image.toml"
+DEFAULT_IMAGE = "trixie-py"  # the reference recipes' image
 _DEFINITION_KEYS = {
     "description",
     "suite",

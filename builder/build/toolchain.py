@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +18,12 @@ from builder.errors import RecipeError
 from builder.images import (
     DEFINITION_FILE,
     Image,
+    ImageDefinition,
     current_image,
     default_search_path,
     load_definition,
 )
+from builder.inside import archive
 from builder.store import Store
 
 # cargo: "rustc 1.85.1 is not supported by the following package(s):" then one line each,
@@ -73,26 +76,49 @@ def image_rustc(image: Image) -> Version | None:
     return next((debian_upstream(p.version) for p in image.packages if p.name == "rustc"), None)
 
 
-def images_for_rust(
-    need: Version, store: Store, search: Sequence[Path] | None = None, *, but: str = ""
-) -> list[str]:
-    """The images whose rustc is `need` or newer ("name (rustc 1.96.1)"), then those not
-    made here yet that carry rustc ("name (not made here yet)"), each once."""
-    new_enough, unmade = [], []
+def rust_images(
+    store: Store, search: Sequence[Path] | None = None
+) -> list[tuple[ImageDefinition, Version | None]]:
+    """Every image definition that carries rustc, with the rustc of the image made from it
+    here (None: not made here yet)."""
+    found = []
     for path in _definitions(search):
         try:
             defn = load_definition(path)
         except RecipeError:
             continue
-        if defn.name == but or not any(p.split("/")[0] == "rustc" for p in defn.packages):
-            continue
-        made = current_image(defn, store)
-        rustc = image_rustc(made) if made is not None else None
-        if made is None:
-            unmade.append(f"{defn.name} (not made here yet)")
-        elif rustc is not None and rustc >= need:
-            new_enough.append(f"{defn.name} (rustc {rustc})")
+        if any(p.split("/")[0] == "rustc" for p in defn.packages):
+            made = current_image(defn, store)
+            found.append((defn, image_rustc(made) if made is not None else None))
+    return found
+
+
+def images_for_rust(
+    need: Version, store: Store, search: Sequence[Path] | None = None, *, but: str = ""
+) -> list[str]:
+    """The images whose rustc is `need` or newer ("name (rustc 1.96.1)"), then those not
+    made here yet that carry rustc ("name (not made here yet)"), each once."""
+    candidates = [(d, v) for d, v in rust_images(store, search) if d.name != but]
+    new_enough = [f"{d.name} (rustc {v})" for d, v in candidates if v is not None and v >= need]
+    unmade = [f"{d.name} (not made here yet)" for d, v in candidates if v is None]
     return new_enough + unmade
+
+
+def sdist_rust_version(sdist: Path) -> Version | None:
+    """The newest `rust-version` the sdist's own Cargo.toml files declare (a workspace's
+    `[workspace.package]` one included), if any."""
+    declared = []
+    for data in archive.read_members(sdist, "Cargo.toml").values():
+        try:
+            manifest = tomllib.loads(data.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue  # cargo itself will say what is wrong with it
+        for table in (manifest.get("package"), manifest.get("workspace", {}).get("package")):
+            value = table.get("rust-version") if isinstance(table, dict) else None
+            if isinstance(value, str):
+                with contextlib.suppress(InvalidVersion):
+                    declared.append(Version(value))
+    return max(declared, default=None)
 
 
 def advice(refusal: RustTooOld, image: str, store: Store) -> str:

@@ -19,7 +19,7 @@ from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import UsageError
 from builder.gate.check import Gate, find_policy
 from builder.gate.inputs import requirements_in
-from builder.images import ensure_image, find_definition
+from builder.images import DEFAULT_IMAGE, ensure_image, find_definition
 from builder.index import Index
 from builder.plan.closure import GRAPH_FILE, Planned, plan_closure
 from builder.plan.policy import load_plan_policy
@@ -59,7 +59,7 @@ def register(sub: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    names = args.image or ["trixie-py"]
+    names = args.image or [DEFAULT_IMAGE]
     if len(set(names)) != len(names):
         raise UsageError(f"builder plan: --image names an image twice ({', '.join(names)})")
     requirements = [r for path in args.requirements for r in requirements_in(path)]

@@ -16,6 +16,7 @@ from builder.cli.common import (
 )
 from builder.cli.output import TerminalProgress, err_console
 from builder.gate.check import Gate
+from builder.images import DEFAULT_IMAGE
 from builder.index import Index
 from builder.recipe import load_recipe
 from builder.resolve.new_recipe import new_recipe, parse_pin, write_recipe
@@ -30,7 +31,11 @@ def register(sub: Subcommands) -> None:
     n = verbs.add_parser("new", help="pin NAME==VERSION and its build requirements in a recipe")
     n.add_argument("spec", metavar="NAME==VERSION")
     n.add_argument("-o", "--output", type=Path, help="recipe file (default: recipes/NAME.toml)")
-    n.add_argument("--image", default="trixie-py", help="build image (default: trixie-py)")
+    n.add_argument(
+        "--image",
+        help=f"build image (default: {DEFAULT_IMAGE}, or where the sdist's Cargo.toml needs a "
+        "newer rustc, the first image whose rustc is new enough)",
+    )
     n.add_argument("--force", action="store_true", help="replace an existing recipe file")
     n.add_argument("-q", "--quiet", action="store_true", help="do not stream the resolver's log")
     n.add_argument(

@@ -19,10 +19,11 @@ from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
 from tomlkit.items import Table
 
+from builder.build.toolchain import image_rustc, images_for_rust, rust_images, sdist_rust_version
 from builder.errors import FetchError, GateFailed, RecipeError
 from builder.fetch.sources import fetch_pinned
 from builder.gate.check import Gate, GatePolicy
-from builder.images import Image, ensure_image, find_definition
+from builder.images import DEFAULT_IMAGE, Image, ensure_image, find_definition
 from builder.index import Index
 from builder.inside import archive
 from builder.names import NormalizedName, normalize
@@ -206,7 +207,7 @@ def _outside_extras(requirements: list[Requirement]) -> list[Requirement]:
 def new_recipe(
     spec: str,
     *,
-    image_name: str,
+    image_name: str | None,
     store: Store,
     index: Index,
     sandbox_factory: Callable[[], Sandbox],
@@ -216,18 +217,70 @@ def new_recipe(
 ) -> NewRecipe:
     """Every name passes the gate before anything of it is pinned: the package before its
     sdist is downloaded, its declared build and runtime requirements before they are
-    resolved, and the resolved closure before it is written."""
+    resolved, and the resolved closure before it is written. With no image named, the
+    default one, unless the sdist's Cargo.toml needs a newer rustc than it has."""
     name, version = parse_pin(spec)
     gate = gate or Gate(GatePolicy())
     _gate(gate, [name], progress)
-    image = ensure_image(find_definition(image_name, image_search), store, progress)
+    sdist = find_sdist(index, name, version)
+    fetch_pinned(sdist, store, index, progress)
+    image = _image_for(sdist, image_name, store, progress, image_search)
     sandbox = sandbox_factory()
     sandbox.prepare(image, store, progress)
-    sdist = find_sdist(index, name, version)
     return pin_recipe(
         sdist, image=image, store=store, index=index, sandbox=sandbox, progress=progress,
         gate=gate,
     )  # fmt: skip
+
+
+def _image_for(
+    sdist: PinnedFile,
+    chosen: str | None,
+    store: Store,
+    progress: Progress,
+    search: tuple[Path, ...] | None,
+) -> Image:
+    """The image asked for; else the default, or, where the sdist's Cargo.toml needs a
+    newer rustc than the default has, the first image whose rustc is new enough (made
+    here if need be). None has one: the default, and pin_recipe says what is missing."""
+    default = ensure_image(find_definition(chosen or DEFAULT_IMAGE, search), store, progress)
+    need = sdist_rust_version(store.verified_path(sdist.sha256, sdist.file))
+    if chosen or need is None or _rust_at_least(default, need):
+        return default
+    for defn, _ in rust_images(store, search):
+        if defn.name == default.name:
+            continue
+        image = ensure_image(defn, store, progress)
+        if _rust_at_least(image, need):
+            progress.status(
+                f"{sdist.name} {sdist.version} needs rustc {need} (its Cargo.toml); "
+                f"{default.name} has {image_rustc(default)}: the recipe uses {image.name} "
+                f"(rustc {image_rustc(image)})"
+            )
+            return image
+    return default
+
+
+def _rust_at_least(image: Image, need: Version) -> bool:
+    have = image_rustc(image)
+    return have is not None and have >= need
+
+
+def _check_rust(sdist: PinnedFile, path: Path, image: Image, store: Store) -> None:
+    """A package whose Cargo.toml needs a newer rustc than the image has fails here,
+    before anything is locked or built, naming the images that have one."""
+    need = sdist_rust_version(path)
+    if need is None or _rust_at_least(image, need):
+        return
+    have = image_rustc(image)
+    found = images_for_rust(need, store, but=image.name)
+    raise RecipeError(
+        f"{sdist.name} {sdist.version}: its Cargo.toml needs rustc {need} or newer, and the "
+        f"image {image.name} has " + (f"rustc {have}" if have else "no rustc"),
+        hint=f"use an image whose rustc is new enough (--image): {', '.join(found)}"
+        if found
+        else "no image here has one: define one (docs/images.md: extra-suites)",
+    )
 
 
 def pin_recipe(
@@ -244,6 +297,7 @@ def pin_recipe(
     asks for) locked to wheels for the image, each name through the gate first."""
     fetch_pinned(sdist, store, index, progress)
     sdist_path = store.verified_path(sdist.sha256, sdist.file)
+    _check_rust(sdist, sdist_path, image, store)
     declared = build_system_requires(sdist_path)
     runtime = runtime_requirements(sdist_path)
     installed = _outside_extras(_requirements((*declared, *runtime), sdist.file))

@@ -4,14 +4,21 @@ maturin 1.16.0 in trixie's rustc 1.85.1), and the image it says to build in inst
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from packaging.version import Version
 
-from builder.build.toolchain import advice, debian_upstream, images_for_rust, rust_too_old
+from builder.build.toolchain import (
+    advice,
+    debian_upstream,
+    images_for_rust,
+    rust_too_old,
+    sdist_rust_version,
+)
 from builder.images import find_definition
 from builder.store import Store
-from tests.conftest import REPO
+from tests.conftest import REPO, make_sdist
 
 LOG = """\
 cargo build --manifest-path Cargo.toml --message-format=json-render-diagnostics --release
@@ -46,19 +53,24 @@ def test_debian_versions_give_their_upstream_part() -> None:
     assert debian_upstream("1.85.1+dfsg1-1+deb13u1") == Version("1.85.1")
 
 
+def _made(store: Store, name: str, rustc: str) -> None:
+    """An image as if made here: its record and a root filesystem in the store."""
+    defn = find_definition(name, [REPO / "containers"])
+    digest = store.add_bytes(f"the root filesystem of {name}".encode())
+    package = {"name": "rustc", "version": rustc, "architecture": "amd64"}
+    made = {"name": defn.name, "digest": digest, "definition_sha256": defn.rootfs_sha256,
+            "packages": [package], "tools": [], "made_on": "2026-11-26"}  # fmt: skip
+    (store.root / "images").mkdir(parents=True, exist_ok=True)
+    (store.root / "images" / f"{name}.json").write_text(json.dumps(made))
+
+
 def test_the_advice_names_an_image_whose_rustc_is_new_enough(tmp_path: Path) -> None:
     store = Store(tmp_path / "store")
     search = [REPO / "containers"]
     unmade = images_for_rust(Version("1.89"), store, search, but="trixie-py")
     assert unmade == ["trixie-backports-py (not made here yet)"], "bookworm-py has no rustc"
     # Made here: its package list in the store says which rustc it has.
-    defn = find_definition("trixie-backports-py", search)
-    digest = store.add_bytes(b"a root filesystem")
-    rustc = {"name": "rustc", "version": "1.96.1+dfsg1-2~bpo13+1", "architecture": "amd64"}
-    made = {"name": defn.name, "digest": digest, "definition_sha256": defn.rootfs_sha256,
-            "packages": [rustc], "tools": [], "made_on": "2026-11-26"}  # fmt: skip
-    (store.root / "images").mkdir(parents=True, exist_ok=True)
-    (store.root / "images" / "trixie-backports-py.json").write_text(json.dumps(made))
+    _made(store, "trixie-backports-py", "1.96.1+dfsg1-2~bpo13+1")
     assert images_for_rust(Version("1.89"), store, search) == [
         "trixie-backports-py (rustc 1.96.1)", "trixie-py (not made here yet)"]  # fmt: skip
     assert images_for_rust(Version("1.200"), store, search, but="trixie-py") == []
@@ -67,3 +79,69 @@ def test_the_advice_names_an_image_whose_rustc_is_new_enough(tmp_path: Path) -> 
     assert refusal is not None and "no image here has rustc 1.200" in advice(
         refusal, "trixie-py", store
     )
+
+
+def test_an_sdists_rust_version_is_read_from_its_cargo_manifests(tmp_path: Path) -> None:
+    files = {
+        "pyproject.toml": "[build-system]\n",
+        "Cargo.toml": '[workspace]\nmembers = ["a"]\n[workspace.package]\nrust-version = "1.83"\n',
+        "a/Cargo.toml": '[package]\nname = "a"\nrust-version = "1.89"\n',
+        "b/Cargo.toml": '[package]\nname = "b"\nrust-version.workspace = true\n',
+        "c/Cargo.toml": "not toml [",
+    }
+    sdist = make_sdist(tmp_path / "x-1.0.tar.gz", files, top="x-1.0")
+    assert sdist_rust_version(sdist) == Version("1.89")
+    plain = make_sdist(tmp_path / "y-1.0.tar.gz", {"setup.py": ""}, top="y-1.0")
+    assert sdist_rust_version(plain) is None
+
+
+def test_planning_a_package_whose_cargo_toml_needs_a_newer_rustc_fails_naming_the_image(
+    tmp_path: Path,
+) -> None:
+    import pytest
+
+    from builder.errors import RecipeError
+    from builder.images import DebPackage, Image
+    from builder.recipe import PinnedFile
+    from builder.resolve.new_recipe import _check_rust
+
+    manifest = {"Cargo.toml": '[package]\nrust-version = "1.89"\n'}
+    sdist = make_sdist(tmp_path / "maturin-1.16.0.tar.gz", manifest, top="maturin-1.16.0")
+    pin = PinnedFile(name="maturin", version="1.16.0", file=sdist.name, sha256="0" * 64)  # type: ignore[arg-type]
+    rustc = DebPackage(name="rustc", version="1.85.1+dfsg1-1+deb13u1", architecture="amd64")
+    old = Image(name="trixie-py", digest="1" * 64, definition_sha256="2" * 64,  # type: ignore[arg-type]
+                packages=(rustc,), tools=(), made_on="")  # fmt: skip
+    store = Store(tmp_path / "store")
+    with pytest.raises(RecipeError) as info:
+        _check_rust(pin, sdist, old, store)
+    assert "needs rustc 1.89 or newer, and the image trixie-py has rustc 1.85.1" in str(info.value)
+    assert info.value.hint is not None and "trixie-backports-py" in info.value.hint
+    newer = DebPackage(name="rustc", version="1.96.1+dfsg1-2~bpo13+1", architecture="amd64")
+    _check_rust(pin, sdist, replace(old, packages=(newer,)), store)  # no error
+
+
+def test_recipe_new_takes_the_image_whose_rustc_the_sdist_needs_unless_one_is_named(
+    tmp_path: Path,
+) -> None:
+    from builder.progress import Silent
+    from builder.recipe import PinnedFile
+    from builder.resolve.new_recipe import _image_for
+
+    store = Store(tmp_path / "store")
+    _made(store, "trixie-py", "1.85.1+dfsg1-1+deb13u1")
+    _made(store, "trixie-backports-py", "1.96.1+dfsg1-2~bpo13+1")
+    search = (REPO / "containers",)
+
+    def pinned(rust_version: str) -> PinnedFile:
+        manifest = {"Cargo.toml": f'[package]\nrust-version = "{rust_version}"\n'}
+        sdist = make_sdist(tmp_path / f"r{rust_version}-1.0.tar.gz", manifest, top="r-1.0")
+        return PinnedFile(name="r", version="1.0", file=sdist.name,  # type: ignore[arg-type]
+                          sha256=store.add_file(sdist))  # fmt: skip
+
+    def chosen(pin: PinnedFile, named: str | None = None) -> str:
+        return _image_for(pin, named, store, Silent(), search).name
+
+    assert chosen(pinned("1.80")) == "trixie-py"
+    assert chosen(pinned("1.89")) == "trixie-backports-py"
+    assert chosen(pinned("1.89"), "trixie-py") == "trixie-py", "named: pin_recipe says why not"
+    assert chosen(pinned("1.200")) == "trixie-py", "none has it: pin_recipe says so"
