@@ -417,6 +417,7 @@ class Settings:
     """Per-package settings beside a plan's recipes (an override file): what `builder
     plan` puts into the package's recipe on top of what it pins."""
 
+    image: str | None = None  # another image than the plan's
     env: Mapping[str, str] = field(default_factory=dict)
     extra_packages: tuple[str, ...] = ()
     compiled: bool = False
@@ -426,7 +427,7 @@ class Settings:
 
 
 def load_settings(path: Path) -> Settings:
-    """An override file: [build] env, extra-packages, compiled, [limits], [rebuild],
+    """An override file: [build] image, env, extra-packages, compiled, [limits], [rebuild],
     [[patches]] (files beside it), each checked as in a recipe, every problem at once."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -435,10 +436,15 @@ def load_settings(path: Path) -> Settings:
     p = Problems(path, hint="docs/plan.md lists what an override may set")
     for unknown in sorted(set(data) - {"build", "limits", "rebuild", "patches"}):
         p.add(unknown, "unknown key (allowed: build, limits, rebuild, patches)")
-    build = table(data, "build", {"env", "extra-packages", "compiled"}, p)
+    build = table(data, "build", {"image", "env", "extra-packages", "compiled"}, p)
+    image = build.get("image")
+    if image is not None and (not isinstance(image, str) or not image.strip()):
+        p.add("build.image", f"expected the name of an image definition, got {image!r}")
+        image = None
     limits = table(data, "limits", set(Limits().as_dict()), p)
     _limits(limits, "limits", p)
     settings = Settings(
+        image=image,
         env=_env(build.get("env", {}), "build.env", p),
         extra_packages=_package_names(build.get("extra-packages", []), "build.extra-packages", p),
         compiled=_flag(build.get("compiled", False), "build.compiled", p),

@@ -68,19 +68,34 @@ def build_graphs(
     what builds with it, and only that; a rerun finds what was built as cache hits."""
     sandbox = sandbox_factory()
     plans = []
+    images: dict[str, Image] = {}
+
+    def made(name: str) -> Image:
+        if name not in images:
+            images[name] = ensure_image(find_definition(name, image_search), store, progress)
+            sandbox.prepare(images[name], store, progress)
+        return images[name]
+
     for path in graph_paths:
         graph = read_graph(path)
-        image = ensure_image(find_definition(graph.image, image_search), store, progress)
-        sandbox.prepare(image, store, progress)
-        plans.append(_Planned(graph=graph, image=image, recipes=_graph_recipes(graph, path)))
+        recipes = _graph_recipes(graph, path)
+        plans.append(_Planned(graph=graph, image=made(graph.image), recipes=recipes))
+        for recipe in recipes.values():  # an override's own image, made before any build
+            made(recipe.image)
 
     def build(key: _Key) -> NodeOutcome:
         plan = plans[key[0]]
+        recipe = plan.recipes[key[1]]
+        own = images[recipe.image]
+        if own != plan.image:
+            _lend(recipe, plan.image, own, store)
         report = build_recipe(
-            plan.recipes[key[1]], store=store, dist=dist, sandbox_factory=lambda: sandbox,
+            recipe, store=store, dist=dist, sandbox_factory=lambda: sandbox,
             progress=progress, image_search=image_search, rebuilds=rebuilds,
-            base_image=plan.image, signing=signing,
+            base_image=own, signing=signing,
         )  # fmt: skip
+        if own != plan.image:
+            _lend_back(recipe, own, plan.image, store)
         return NodeOutcome(
             node=key[1], image=plan.graph.image, state="cached" if report.cached else "built",
             wheel=report.wheel, sha256=report.sha256,
@@ -185,6 +200,25 @@ def _share(
     store.record_built(plans[index].image.digest, node.name, node.version, entry)
     reason = f"the wheel built in {twin.image} installs here"
     return replace(here, wheel=twin.wheel, sha256=twin.sha256, reason=reason)
+
+
+def _lend(recipe: Recipe, graph_image: Image, own: Image, store: Store) -> None:
+    """A package built in an image of its own (its override's) builds with the wheels the
+    graph built in the graph's image, where its own image's Python installs them."""
+    for need in recipe.built:
+        if store.find_built(own.digest, need.name, need.version) is not None:
+            continue
+        entry = store.find_built(graph_image.digest, need.name, need.version)
+        if entry is not None and installs(own, entry["wheel"]):
+            store.record_built(own.digest, need.name, need.version, entry)
+
+
+def _lend_back(recipe: Recipe, own: Image, graph_image: Image, store: Store) -> None:
+    """Its wheel, in turn, serves the graph image's builds that need it, if it installs
+    there (else they fail, saying the store has no such wheel for their image)."""
+    entry = store.find_built(own.digest, recipe.name, recipe.version)
+    if entry is not None and installs(graph_image, entry["wheel"]):
+        store.record_built(graph_image.digest, recipe.name, recipe.version, entry)
 
 
 def _outcome(key: _Key, image: str, future: Future[NodeOutcome]) -> NodeOutcome:

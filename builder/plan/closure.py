@@ -34,7 +34,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from builder.errors import FetchError, GateFailed, RecipeError
 from builder.gate.check import Gate
-from builder.images import Image
+from builder.images import Image, ensure_image, find_definition
 from builder.index import Index
 from builder.inside import plan as plans
 from builder.names import NormalizedName, normalize
@@ -90,7 +90,7 @@ def plan_closure(
     for image in images:
         graph, recipes = _plan_image(
             requirements, image=image, store=store, index=index, sandbox=sandbox,
-            progress=progress, gate=gate, policy=policy,
+            progress=progress, gate=gate, policy=policy, overrides=overrides,
         )  # fmt: skip
         folder = Path() if len(images) == 1 else Path(image.name)
         settings = _settings(recipes, overrides)
@@ -109,6 +109,7 @@ def _plan_image(
     progress: Progress,
     gate: Gate,
     policy: PlanPolicy,
+    overrides: Path | None,
 ) -> tuple[Graph, dict[str, NewRecipe]]:
     closure = resolve_closure(
         requirements, image=image, store=store, index=index, sandbox=sandbox, progress=progress
@@ -120,7 +121,7 @@ def _plan_image(
     ]  # fmt: skip
     nodes, recipes, build_edges = _plan_nodes(
         closure, image=image, store=store, index=index, sandbox=sandbox, progress=progress,
-        gate=gate, policy=policy,
+        gate=gate, policy=policy, overrides=overrides,
     )  # fmt: skip
     edges = _cut_cycles(nodes, build_edges, policy) + runtime
     graph = Graph(
@@ -133,15 +134,20 @@ def _plan_image(
     return graph, recipes
 
 
+def _override(overrides: Path | None, name: NormalizedName) -> Settings | None:
+    """The package's override file (OVERRIDES/<name>.toml), if it has one."""
+    path = overrides / f"{name}.toml" if overrides is not None else None
+    return load_settings(path) if path is not None and path.is_file() else None
+
+
 def _settings(recipes: dict[str, NewRecipe], overrides: Path | None) -> dict[str, Settings]:
-    """Each package's override (OVERRIDES/<name>.toml), its patches renamed for the
-    recipes folder (<name>-<version>-<file>), where the plan copies them."""
+    """Each package's override, its patches renamed for the recipes folder
+    (<name>-<version>-<file>), where the plan copies them."""
     found = {}
     for ident, recipe in recipes.items():
-        path = overrides / f"{recipe.name}.toml" if overrides is not None else None
-        if path is None or not path.is_file():
+        settings = _override(overrides, recipe.name)
+        if settings is None:
             continue
-        settings = load_settings(path)
         renamed = tuple(
             replace(p, file=f"{recipe.name}-{recipe.version}-{p.file}") for p in settings.patches
         )
@@ -219,8 +225,11 @@ def _plan_nodes(
     progress: Progress,
     gate: Gate,
     policy: PlanPolicy,
+    overrides: Path | None,
 ) -> tuple[dict[str, Node], dict[str, NewRecipe], list[Edge]]:
-    """Every package of the closure and of every build closure under it, each once."""
+    """Every package of the closure and of every build closure under it, each once; a
+    package whose override names another image is pinned for that image."""
+    images = {image.name: image}
     nodes: dict[str, Node] = {}
     recipes: dict[str, NewRecipe] = {}
     edges: list[Edge] = []
@@ -240,8 +249,9 @@ def _plan_nodes(
             continue
         sdist = _sdist(index, name, version)
         progress.status(f"planning {name} {version}")
-        recipe = pin_recipe(sdist, image=image, store=store, index=index, sandbox=sandbox,
-                            progress=progress, gate=gate)  # fmt: skip
+        own = _own_image(_override(overrides, name), images, store, sandbox, progress)
+        recipe = pin_recipe(sdist, image=own or image, store=store, index=index,
+                            sandbox=sandbox, progress=progress, gate=gate)  # fmt: skip
         recipes[ident] = recipe
         nodes[ident] = Node(name=name, version=version, source="built",
                             recipe=f"{RECIPES}/{name}-{version}.toml")  # fmt: skip
@@ -250,6 +260,23 @@ def _plan_nodes(
                               kind="build"))  # fmt: skip
             todo.append((pin.name, pin.version))
     return nodes, recipes, edges
+
+
+def _own_image(
+    settings: Settings | None,
+    images: dict[str, Image],
+    store: Store,
+    sandbox: Sandbox,
+    progress: Progress,
+) -> Image | None:
+    """The image an override names, made (and prepared) once per plan."""
+    name = settings.image if settings is not None else None
+    if name is None:
+        return None
+    if name not in images:
+        images[name] = ensure_image(find_definition(name), store, progress)
+        sandbox.prepare(images[name], store, progress)
+    return images[name]
 
 
 def _sdist(index: Index, name: NormalizedName, version: str) -> PinnedFile:

@@ -116,18 +116,20 @@ def test_the_safetensors_recipe_keeps_its_build_path_fixed_with_a_reason() -> No
     assert policy.kinds(DEFAULT_KINDS) == DEFAULT_KINDS - {"build-path"}
 
 
-def test_an_override_sets_env_packages_compiled_and_limits_and_names_every_bad_key(
+def test_an_override_sets_image_env_packages_compiled_limits_and_names_every_bad_key(
     tmp_path: Path,
 ) -> None:
     from builder.recipe import load_settings
 
     good = tmp_path / "pyyaml.toml"
     good.write_text(
-        '[build]\nenv = { A = "1" }\nextra-packages = ["libyaml-dev"]\ncompiled = true\n'
+        '[build]\nimage = "trixie-backports-py"\nenv = { A = "1" }\n'
+        'extra-packages = ["libyaml-dev"]\ncompiled = true\n'
         '[limits]\nmemory_mib = 4096\n[rebuild]\nfixed = ["build-path"]\n'
         'reason = "cargo hashes the path"\n'
     )
     settings = load_settings(good)
+    assert settings.image == "trixie-backports-py"
     assert (dict(settings.env), settings.extra_packages, settings.compiled) == (
         {"A": "1"}, ("libyaml-dev",), True)  # fmt: skip
     assert settings.limits == {"memory_mib": 4096}
@@ -136,7 +138,7 @@ def test_an_override_sets_env_packages_compiled_and_limits_and_names_every_bad_k
         "cargo hashes the path",
     )
     bad = tmp_path / "bad.toml"
-    bad.write_text('[build]\ncompiled = "yes"\nimage = "x"\n[tools]\n[rebuild]\nfixed = ["uid"]\n')
+    bad.write_text('[build]\ncompiled = "yes"\nimage = 7\n[tools]\n[rebuild]\nfixed = ["uid"]\n')
     with pytest.raises(RecipeError) as info:
         load_settings(bad)
     message = str(info.value)

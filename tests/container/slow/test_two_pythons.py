@@ -109,3 +109,35 @@ def test_a_compiled_package_gets_a_wheel_per_python_and_a_pure_one_is_built_once
 def _provenance(bundle: Path) -> list[dict]:  # type: ignore[type-arg]
     statement = json.loads(base64.b64decode(read_bundle(bundle)[0]["payload"]))
     return statement["predicate"]["buildDefinition"]["resolvedDependencies"]  # type: ignore[no-any-return]
+
+
+def test_an_override_builds_one_package_in_an_image_of_its_own(  # type: ignore[no-untyped-def]
+    native_stack: Path, session_store: Store, capsys
+) -> None:
+    """overrides/<name>.toml `image = "bookworm-py"` in a plan for trixie-py: that package
+    is pinned and built for bookworm's Python, with the backend the plan built in trixie-py
+    (a pure wheel, which bookworm's Python installs)."""
+    overrides = native_stack / "overrides"
+    overrides.mkdir()
+    (overrides / "acmestack-native.toml").write_text('[build]\nimage = "bookworm-py"\n')
+    plan = native_stack / "own-image"
+    common = ["--store", str(session_store.root), "--backend", "sandbox", "-q", "--json"]
+    argv = ["plan", str(native_stack / "requirements.txt"), "--overrides", str(overrides),
+            "--out", str(plan), *common]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    recipe = (plan / "recipes" / "acmestack-native-1.0.toml").read_text()
+    assert 'image = "bookworm-py"' in recipe
+    assert 'image = "trixie-py"' in (plan / "recipes" / "acmestack-backend-1.0.toml").read_text()
+
+    dist = native_stack / "own-dist"
+    build = ["build", "--graph", str(plan / "graph.json"), "--dist", str(dist),
+             "--attestations", str(native_stack / "own-att"), *common]  # fmt: skip
+    assert main(build) == 0, capsys.readouterr().err
+    nodes = {n["node"]: n for n in json_output(capsys.readouterr().out, "build-graph")["nodes"]}
+    native = Path(nodes["acmestack-native==1.0"]["wheel"])
+    assert native.name.startswith("acmestack_native-1.0-cp311-cp311-manylinux"), native.name
+    record = json.loads(Path(f"{native}.build.json").read_text())
+    assert record["inputs"]["image"]["name"] == "bookworm-py"
+    backend = nodes["acmestack-backend==1.0"]
+    assert Path(backend["wheel"]).name.endswith("-py3-none-any.whl")
