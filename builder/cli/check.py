@@ -12,7 +12,7 @@ from builder.cli.common import Subcommands, existing_file
 from builder.cli.output import err_console, print_json
 from builder.errors import GateFailed, UsageError
 from builder.gate.check import Gate, GatePolicy, Issue, find_policy, load_gate_policy
-from builder.gate.inputs import names_in
+from builder.gate.inputs import direct_urls_in, names_in
 
 
 def register(sub: Subcommands) -> None:
@@ -42,7 +42,8 @@ def run(args: argparse.Namespace) -> int:
             hint="name files (requirements.txt, pyproject.toml, recipes, pylock.toml) or --name",
         )
     policy = policy_for(args.policy)
-    issues = Gate(policy).check(names)
+    gate = Gate(policy)
+    issues = gate.check(names) + gate.direct_urls(u for f in args.files for u in direct_urls_in(f))
     if args.json:
         data = {"policy": policy.source, "names": names, "issues": [asdict(i) for i in issues]}
         print_json("check", data, ok=not any(i.severity == "error" for i in issues))

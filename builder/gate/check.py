@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -32,12 +34,13 @@ from builder.index import Index, configured_index_url, pip_config_value
 from builder.names import NormalizedName, normalize
 from builder.problems import Problems, table
 
-KINDS = ("typosquat", "confusion", "unclaimed", "configuration")
+KINDS = ("typosquat", "confusion", "unclaimed", "configuration", "direct-url")
 DEFAULT_SEVERITY = {
     "typosquat": "error",
     "confusion": "error",
     "unclaimed": "warning",
     "configuration": "error",
+    "direct-url": "warning",
 }
 
 
@@ -138,15 +141,16 @@ def _strings(section: Any, key: str, dotted: str, p: Problems) -> tuple[str, ...
     return tuple(value)
 
 
-def versions_on(index: Index, name: NormalizedName) -> list[Version]:
-    """Every version the index offers for `name` (empty if it does not know the name)."""
+def files_on(index: Index, name: NormalizedName) -> dict[Version, dict[str, str | None]]:
+    """Every version the index offers for `name`, with its files' sha256 by file name
+    (empty if it does not know the name)."""
     try:
         files = index.files(name)
     except FetchError as exc:
         if "no such project" in exc.message:
-            return []
+            return {}
         raise
-    found = set()
+    found: dict[Version, dict[str, str | None]] = {}
     for f in files:
         try:
             if f.filename.endswith(".whl"):
@@ -155,8 +159,13 @@ def versions_on(index: Index, name: NormalizedName) -> list[Version]:
                 version = parse_sdist_filename(f.filename)[1]
         except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
             continue
-        found.add(version)
-    return sorted(found)
+        found.setdefault(version, {})[f.filename] = f.sha256
+    return dict(sorted(found.items()))
+
+
+def versions_on(index: Index, name: NormalizedName) -> list[Version]:
+    """Every version the index offers for `name` (empty if it does not know the name)."""
+    return list(files_on(index, name))
 
 
 class Gate:
@@ -191,12 +200,17 @@ class Gate:
         )
 
     def configuration(self) -> list[Issue]:
-        """pip's extra-index-url merges candidates across indexes: the torchtriton route."""
+        """The index configuration pip and uv will run with, against the policy: pip's
+        extra-index-url merges candidates across indexes (the torchtriton route), and an
+        index that is not internal, as the primary one or as a uv extra index (searched
+        first), would serve internal names."""
         if not (self.policy.internal_indexes or self.policy.internal_names):
             return []
-        found = [("PIP_EXTRA_INDEX_URL", os.environ.get("PIP_EXTRA_INDEX_URL"))]
-        found.append(("pip's configuration (extra-index-url)", pip_config_value("extra-index-url")))
-        return [
+        merging = [("PIP_EXTRA_INDEX_URL", os.environ.get("PIP_EXTRA_INDEX_URL"))]
+        merging.append(
+            ("pip's configuration (extra-index-url)", pip_config_value("extra-index-url"))
+        )
+        issues = [
             self._issue(
                 "*",
                 "configuration",
@@ -204,9 +218,43 @@ class Gate:
                 "highest version, so a public package can shadow an internal name",
                 extra_index_url=value,
             )
-            for where, value in found
+            for where, value in merging
             if value
         ]
+        internal = {_url_key(u) for u in self.policy.internal_indexes}
+        for where, url in index_configuration():
+            if _url_key(url) not in internal:
+                issues.append(
+                    self._issue(
+                        "*",
+                        "configuration",
+                        f"{where} is {url}, which the policy does not name internal: "
+                        "internal names would resolve from it",
+                        index_url=url,
+                    )
+                )
+        return issues
+
+    def direct_urls(self, requested: Iterable[tuple[str, str, str]]) -> list[Issue]:
+        """Requirements by direct URL (name, URL, where): an internal name must point into
+        an internal index, and any URL should be pinned by a hash fragment."""
+        internal = {_origin(u) for u in self.policy.internal_indexes}
+        issues = []
+        for raw, url, where in requested:
+            name = normalize(raw)
+            if self.policy.is_internal_name(name) and _origin(url) not in internal:
+                issues.append(self._issue(
+                    name, "confusion",
+                    f"{where}: {name} is an internal name, asked for by a direct URL outside "
+                    f"the internal indexes ({url})", url=url,
+                ))  # fmt: skip
+            if not re.search(r"#(sha256|sha384|sha512)=[0-9a-f]+", url):
+                issues.append(self._issue(
+                    name, "direct-url",
+                    f"{where}: {name} by a direct URL not pinned by hash ({url}): add "
+                    "#sha256=<digest> so that only those bytes install", url=url,
+                ))  # fmt: skip
+        return [i for i in issues if i.severity != "ignore"]
 
     def typosquats(self, name: NormalizedName) -> list[Issue]:
         findings = self.detector.check(name)
@@ -226,17 +274,15 @@ class Gate:
     def confusion(self, name: NormalizedName) -> list[Issue]:
         if not self.policy.internal_indexes:
             return []
-        internal = {u: versions_on(self.index(u), name) for u in self.policy.internal_indexes}
-        internal_versions = sorted(v for vs in internal.values() for v in vs)
-        if not internal_versions and not self.policy.is_internal_name(name):
+        internal = {u: files_on(self.index(u), name) for u in self.policy.internal_indexes}
+        if not any(internal.values()) and not self.policy.is_internal_name(name):
             return []
-        public = {u: versions_on(self.index(u), name) for u in self.policy.public()}
-        public_versions = sorted(v for vs in public.values() for v in vs)
+        public = {u: files_on(self.index(u), name) for u in self.policy.public()}
         details = {
             "internal": {u: [str(v) for v in vs] for u, vs in internal.items()},
             "public": {u: [str(v) for v in vs] for u, vs in public.items()},
         }
-        if not public_versions:
+        if not any(public.values()):
             return [
                 self._issue(
                     name,
@@ -246,28 +292,99 @@ class Gate:
                     **details,
                 )
             ]
-        return [self._confusion_issue(name, internal_versions, public_versions, details)]
+        return [self._confusion_issue(name, _merged(internal), _merged(public), details)]
 
     def _confusion_issue(
         self,
         name: NormalizedName,
-        internal: Sequence[Version],
-        public: Sequence[Version],
+        internal: dict[Version, dict[str, str | None]],
+        public: dict[Version, dict[str, str | None]],
         details: dict[str, Any],
     ) -> Issue:
-        shown = ", ".join(str(v) for v in public[-5:])
-        if not internal or public[-1] > internal[-1]:
-            latest = internal[-1] if internal else "none"
+        shown = ", ".join(str(v) for v in list(public)[-5:])
+        newest = max(public)
+        latest = max(internal) if internal else None
+        if latest is None or newest > latest:
             message = (
                 f"{name} is an internal name, and the public index has {shown} (newer than "
-                f"internal {latest}): pip with --extra-index-url would install the public one"
+                f"internal {latest or 'none'}): pip with --extra-index-url would install the "
+                "public one"
             )
             return self._issue(name, "confusion", message, **details)
-        issue = self._issue(
-            name,
-            "confusion",
-            f"{name} is an internal name that also exists on the public index ({shown}); "
-            f"internal {internal[-1]} is newer today, which can change any day",
-            **details,
-        )
+        if newest == latest and public[newest] != internal[latest]:
+            message = (
+                f"{name} is an internal name, and the public index has the same version "
+                f"{newest} with a different file: which file pip takes is up to its "
+                "tie-breaking between indexes"
+            )
+            return self._issue(name, "confusion", message, **details)
+        if newest == latest:
+            message = (
+                f"{name} is an internal name, and the public index serves the same files of "
+                f"{latest} (a mirror?); a newer public version would shadow it any day"
+            )
+        else:
+            message = (
+                f"{name} is an internal name that also exists on the public index ({shown}); "
+                f"internal {latest} is newer today, which can change any day"
+            )
+        issue = self._issue(name, "confusion", message, **details)
         return Issue(**{**asdict(issue), "severity": "warning"})
+
+
+def _merged(
+    by_index: dict[str, dict[Version, dict[str, str | None]]],
+) -> dict[Version, dict[str, str | None]]:
+    """Every index's versions and files as one (what a resolver merging them sees)."""
+    merged: dict[Version, dict[str, str | None]] = {}
+    for versions in by_index.values():
+        for version, files in versions.items():
+            merged.setdefault(version, {}).update(files)
+    return merged
+
+
+def index_configuration(cwd: Path | None = None) -> list[tuple[str, str]]:
+    """(where, URL) of every index pip, uv or builder is configured to resolve a name from:
+    builder's and pip's primary index, uv's default and extra indexes, from the
+    environment, pip's configuration files, uv.toml and pyproject.toml's [tool.uv]."""
+    found = [(var, os.environ[var]) for var in ("BUILDER_INDEX_URL", "PIP_INDEX_URL",
+             "UV_INDEX_URL", "UV_DEFAULT_INDEX") if os.environ.get(var)]  # fmt: skip
+    for var in ("UV_EXTRA_INDEX_URL", "UV_INDEX"):
+        for entry in os.environ.get(var, "").split():
+            found.append((var, entry.partition("=")[2] if "=" in entry.split("/")[0] else entry))
+    if value := pip_config_value("index-url"):
+        found.append(("pip's configuration (index-url)", value))
+    here = cwd or Path.cwd()
+    for path, settings in _uv_settings(here):
+        for key in ("index-url", "extra-index-url"):
+            values = settings.get(key)
+            for url in [values] if isinstance(values, str) else values or []:
+                found.append((f"{path} ({key})", str(url)))
+        for index in settings.get("index", []):
+            if isinstance(index, dict) and isinstance(index.get("url"), str):
+                found.append((f"{path} ([[index]] {index.get('name', '')})", index["url"]))
+    return found
+
+
+def _uv_settings(here: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """uv's settings from uv.toml and pyproject.toml's [tool.uv] in `here`."""
+    found = []
+    for path, inner in ((here / "uv.toml", ()), (here / "pyproject.toml", ("tool", "uv"))):
+        try:
+            data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        for key in inner:
+            data = data.get(key, {}) if isinstance(data, dict) else {}
+        if isinstance(data, dict) and data:
+            found.append((path, data))
+    return found
+
+
+def _url_key(url: str) -> str:
+    return url.rstrip("/")
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -56,6 +56,24 @@ def requirements_in(path: Path) -> list[Requirement]:
     return [_requirement(t, str(path)) for t in dependencies]
 
 
+def direct_urls_in(path: Path) -> list[tuple[str, str, str]]:
+    """(name, URL, where) of each requirement a requirements file or pyproject.toml asks
+    for by a direct URL (`name @ https://...`): the gate checks where those point."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read: {exc}") from exc
+    if path.suffix != ".toml":
+        found = [(_requirement(t, w), w) for t, w in _requirement_lines(text, path)]
+    else:
+        data = tomllib.loads(text)
+        project = data.get("project", {})
+        texts = [*data.get("build-system", {}).get("requires", []),
+                 *project.get("dependencies", [])]  # fmt: skip
+        found = [(_requirement(t, str(path)), str(path)) for t in texts]
+    return [(r.name, r.url, where) for r, where in found if r.url]
+
+
 def _requirement(text: str, where: str) -> Requirement:
     try:
         return Requirement(text)
@@ -80,7 +98,9 @@ def _requirement_lines(text: str, path: Path) -> list[tuple[str, str]]:
         if line.startswith("-"):
             raise RecipeError(
                 f"{path}:{number}: option lines ({line.split()[0]}) are not followed",
-                hint="list the requirements; indexes come from the configuration and policy",
+                hint="list only requirements here: name the indexes in the gate policy "
+                "([indexes] internal and public, docs/gate.md) and in pip's or uv's own "
+                "configuration (PIP_INDEX_URL, uv.toml), which builder check holds to the policy",
             )
         requirement = line.split(" --")[0].split(" \\")[0]  # per-requirement options
         found.append((requirement, f"{path}:{number}"))

@@ -93,6 +93,8 @@ def indexes(tmp_path: Path) -> Iterator[tuple[StaticIndex, StaticIndex]]:
     internal.add("acme-stable", "9.0", "internal")
     public.add("acme-triton", "3.0", "attacker")
     public.add("acme-stable", "1.0", "attacker")
+    internal.add("acme-same", "1.0", "internal")
+    public.add("acme-same", "1.0", "attacker")  # the same version, other bytes
     public.add("requests", "2.32.0", "public")
     public.add("reqeusts", "1.0", "attacker")
     yield internal, public

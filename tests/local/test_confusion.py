@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import sys
@@ -89,3 +90,59 @@ def test_a_typosquat_in_a_requirements_file_is_refused_against_local_indexes_onl
     err = capsys.readouterr().err
     assert "reqeusts resembles requests (swapped" in err
     assert "requests resembles" not in err
+
+
+def test_the_same_version_on_both_indexes_with_other_bytes_is_an_error(
+    policy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--name", "acme-same", "--policy", str(policy)]) == 14
+    err = capsys.readouterr().err
+    assert "same version 1.0 with a different file" in err and "newer today" not in err
+
+
+def test_a_direct_url_for_an_internal_name_outside_the_internal_index_is_refused(
+    policy: Path, indexes: tuple[StaticIndex, StaticIndex], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    internal, public = indexes
+    wheel = "acme_triton-3.0-py3-none-any.whl"
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text(f"acme-triton @ {public.url.removesuffix('simple/')}files/{wheel}\n")
+    assert main(["check", str(requirements), "--policy", str(policy), "--json"]) == 14
+    issues = json_output(capsys.readouterr().out, "check")["issues"]
+    kinds = sorted((i["kind"], i["severity"]) for i in issues if "direct URL" in i["message"])
+    assert kinds == [("confusion", "error"), ("direct-url", "warning")]
+    # Into the internal index and pinned by hash: neither finding.
+    digest = hashlib.sha256((internal.root / "files" / "acme_triton-1.0-py3-none-any.whl")
+                            .read_bytes()).hexdigest()  # fmt: skip
+    url = f"{internal.url.removesuffix('simple/')}files/acme_triton-1.0-py3-none-any.whl"
+    requirements.write_text(f"acme-triton @ {url}#sha256={digest}\n")
+    main(["check", str(requirements), "--policy", str(policy), "--json"])
+    issues = json_output(capsys.readouterr().out, "check")["issues"]
+    assert [i for i in issues if "direct URL" in i["message"]] == []
+
+
+@pytest.mark.parametrize("variable", ["PIP_INDEX_URL", "UV_INDEX", "UV_DEFAULT_INDEX"])
+def test_an_index_configuration_that_is_not_internal_is_refused(
+    variable: str, policy: Path, indexes: tuple[StaticIndex, StaticIndex],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    internal, public = indexes
+    monkeypatch.setenv(variable, public.url)
+    assert main(["check", "--name", "requests", "--policy", str(policy)]) == 14
+    assert f"{variable} is {public.url}, which the policy does not name internal" in (
+        capsys.readouterr().err
+    )
+    monkeypatch.setenv(variable, internal.url)
+    assert main(["check", "--name", "requests", "--policy", str(policy)]) == 0
+
+
+def test_a_uv_toml_index_that_is_not_internal_is_refused(
+    policy: Path, indexes: tuple[StaticIndex, StaticIndex], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    _, public = indexes
+    (tmp_path / "uv.toml").write_text(f'[[index]]\nname = "pypi"\nurl = "{public.url}"\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--name", "requests", "--policy", str(policy)]) == 14
+    assert "uv.toml ([[index]] pypi) is" in capsys.readouterr().err
