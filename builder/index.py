@@ -14,9 +14,10 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING, Any
 
-import requests
-from pypi_simple import DistributionPackage, NoSuchProjectError, PyPISimple
+if TYPE_CHECKING:
+    from pypi_simple import DistributionPackage
 
 from builder.errors import FetchError
 from builder.names import NormalizedName, Sha256
@@ -91,12 +92,24 @@ class Index:
 
     def __init__(self, url: str | None = None) -> None:
         self.url = url or configured_index_url()
-        self._session = requests.Session()
-        self._client = PyPISimple(endpoint=self.url, session=self._session)
+        self._session: Any = None  # requests and pypi_simple load on first use: a command
+        self._client: Any = None  # that never reaches an index starts without them
+
+    def _connected(self) -> Any:
+        if self._client is None:
+            import requests
+            from pypi_simple import PyPISimple
+
+            self._session = requests.Session()
+            self._client = PyPISimple(endpoint=self.url, session=self._session)
+        return self._client
 
     def files(self, name: NormalizedName) -> list[IndexFile]:
+        import requests
+        from pypi_simple import NoSuchProjectError
+
         try:
-            page = self._client.get_project_page(name, timeout=TIMEOUT_S)
+            page = self._connected().get_project_page(name, timeout=TIMEOUT_S)
         except NoSuchProjectError:
             raise FetchError(f"{name}: no such project on the index {self.url}") from None
         except requests.RequestException as exc:
@@ -113,6 +126,9 @@ class Index:
         )
 
     def download(self, f: IndexFile) -> Iterator[bytes]:
+        import requests
+
+        self._connected()
         try:
             with self._session.get(f.url, stream=True, timeout=TIMEOUT_S) as resp:
                 resp.raise_for_status()

@@ -9,6 +9,7 @@ its documented code; a traceback only with ``-v``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import signal
 import sys
 import traceback
@@ -19,18 +20,6 @@ from typing import NoReturn
 from rich.markup import escape
 
 from builder import __version__
-from builder.cli import build as build_cmd
-from builder.cli import check as check_cmd
-from builder.cli import compare as compare_cmd
-from builder.cli import diff as diff_cmd
-from builder.cli import image as image_cmd
-from builder.cli import key as key_cmd
-from builder.cli import plan as plan_cmd
-from builder.cli import publish as publish_cmd
-from builder.cli import rebuild as rebuild_cmd
-from builder.cli import recipe as recipe_cmd
-from builder.cli import store as store_cmd
-from builder.cli import verify as verify_cmd
 from builder.cli.output import err_console
 from builder.errors import SIGNAL_CODES, BuilderError, UsageError, exit_codes
 
@@ -80,7 +69,14 @@ class Parser(argparse.ArgumentParser):
         raise _Exit(status)
 
 
-def parser() -> Parser:
+# Each command's module, imported only when the command runs (or for the full --help):
+# one command does not pay for the libraries of the others at start-up.
+COMMANDS = ("build", "check", "compare", "diff", "image", "key", "plan", "publish",
+            "rebuild", "recipe", "store", "verify")  # fmt: skip
+
+
+def parser(only: str | None = None) -> Parser:
+    """The command line's parser: every command's, or only the one named."""
     p = Parser(
         prog="builder",
         description="Hermetic, reproducible builds and provenance for Python wheels.",
@@ -88,11 +84,14 @@ def parser() -> Parser:
     p.add_argument("--version", action="version", version=f"builder {__version__}")
     p.set_defaults(verbose=False)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in (build_cmd, check_cmd, compare_cmd, diff_cmd, image_cmd, key_cmd,
-                    plan_cmd, publish_cmd, rebuild_cmd, recipe_cmd, store_cmd,
-                    verify_cmd):  # fmt: skip
-        command.register(sub)
+    for name in (only,) if only in COMMANDS else COMMANDS:
+        importlib.import_module(f"builder.cli.{name}").register(sub)
     return p
+
+
+def _command(args: Sequence[str]) -> str | None:
+    """The command the arguments name (the first that is not an option), if any."""
+    return next((a for a in args if not a.startswith("-")), None)
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
@@ -104,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = "-v" in args_list or "--verbose" in args_list
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
-        args = parser().parse_args(args_list)
+        args = parser(_command(args_list)).parse_args(args_list)
         return int(args.handler(args))
     except _Exit as done:
         return done.status
