@@ -25,6 +25,7 @@ from builder.compare.diff.model import (
     WheelDiff,
 )
 from builder.compare.diff.pyc import pyc_header_diff
+from builder.compare.diff.sbom import is_sbom, sbom_details
 from builder.errors import ArchiveError
 from builder.store import sha256_file
 
@@ -124,7 +125,11 @@ def _content_diff(name: str, a: bytes, b: bytes) -> MemberDiff:
         lines = difflib.unified_diff(
             text_a.splitlines(), text_b.splitlines(), "a/" + name, "b/" + name, lineterm=""
         )
-        return MemberDiff(name=name, kind=CONTENT, text_diff=tuple(list(lines)[:MAX_DIFF_LINES]))
+        details = sbom_details(a, b) if is_sbom(name) else ()
+        return MemberDiff(
+            name=name, kind=CONTENT, details=details,
+            text_diff=tuple(list(lines)[:MAX_DIFF_LINES]),
+        )  # fmt: skip
     return MemberDiff(name=name, kind=CONTENT, details=(_binary_summary(a, b),))
 
 
