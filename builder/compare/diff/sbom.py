@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from typing import Any
 
 
-
 def is_sbom(name: str) -> bool:
     top, _, rest = name.partition("/")
     return top.endswith(".dist-info") and rest.startswith("sboms/") and name.endswith(".json")
