@@ -9,7 +9,6 @@ the lock pins.
 
 from __future__ import annotations
 
-import os
 import posixpath
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -19,22 +18,18 @@ from typing import Any
 
 from builder.build.staging import StagedFile, run_spec, stage
 from builder.errors import FetchError
+from builder.fetch.cargo_lock import added_locks
+from builder.fetch.network import NETWORK_LIMITS, network_access
 from builder.images import Image
 from builder.index import Index
 from builder.inside import archive
 from builder.inside import layout as inside
 from builder.inside import plan as plans
-from builder.limits import Limits
 from builder.names import Sha256, is_sha256
 from builder.progress import Progress
 from builder.recipe import Patch, PinnedFile
-from builder.sandbox import Mount, Sandbox
+from builder.sandbox import Sandbox
 from builder.store import Store
-
-# Not under /etc: the sandbox backend binds the image's /etc read-only, where no mount
-# point can be made; a new top-level folder can be.
-CA_TARGET = "/host-ca/ca-certificates.crt"
-NETWORK_LIMITS = Limits(timeout_s=900)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,8 +67,7 @@ class Sources:
 
     @property
     def patch_files(self) -> tuple[str, ...]:
-        """The staged names of the patches, numbered in the order they apply."""
-        return tuple(f"{i:03}-{p.file}" for i, p in enumerate(self.patches, start=1))
+        return patch_names(self.patches)
 
     def staged_files(self) -> list[StagedFile]:
         files = [StagedFile(folder="sdist", file=self.sdist.file, sha256=self.sdist.sha256)]
@@ -138,46 +132,35 @@ def parse_cargo_lock(data: bytes, where: str) -> list[Crate]:
     return crates
 
 
-def host_ca_bundle() -> Path | None:
-    """The trust roots the host's own clients use (a TLS-inspecting proxy may need them).
-
-    Only the fetch container sees them; they are public certificates, not credentials.
-    """
-    for candidate in (os.environ.get("SSL_CERT_FILE"), "/etc/ssl/certs/ca-certificates.crt"):
-        if candidate and Path(candidate).is_file():
-            return Path(candidate).resolve()
-    return None
-
-
-def network_access(env: dict[str, str]) -> tuple[dict[str, str], tuple[Mount, ...]]:
-    """What a network-on container of the image needs to trust the host's TLS roots."""
-    bundle = host_ca_bundle()
-    if bundle is None:
-        return env, ()
-    trust = {"CARGO_HTTP_CAINFO": CA_TARGET, "SSL_CERT_FILE": CA_TARGET, "PIP_CERT": CA_TARGET}
-    return env | trust, (Mount(source=bundle, target=CA_TARGET),)
-
-
 def fetch_crates(
     sdist: PinnedFile,
     image: Image,
     store: Store,
     sandbox_factory: Callable[[], Sandbox],
     progress: Progress,
+    patches: Sequence[Patch] = (),
 ) -> tuple[Crate, ...]:
+    """The crates of the sdist's Cargo.lock files and of those its patches add (a lock
+    builder resolved for an sdist that ships none), each stored by its checksum."""
     sdist_path = store.verified_path(sdist.sha256, sdist.file)
     locks = cargo_locks(sdist_path)
+    for patch in patches:
+        text = store.verified_path(patch.sha256, patch.file).read_text(encoding="utf-8")
+        for where, data in added_locks(text, patch.file).items():
+            locks[where] = parse_cargo_lock(data, f"{patch.file}: {where}")
     crates = sorted({c for cs in locks.values() for c in cs}, key=lambda c: (c.name, c.version))
     missing = [c for c in crates if not store.has(c.sha256)]
     if missing:
         progress.status(f"fetching {len(missing)} crates with cargo (network on, in the image)")
-        _cargo_fetch(sdist, sorted(locks), missing, image, store, sandbox_factory(), progress)
+        _cargo_fetch(sdist, sorted(locks), patches, missing, image, store, sandbox_factory(),
+                     progress)  # fmt: skip
     return tuple(crates)
 
 
 def _cargo_fetch(
     sdist: PinnedFile,
     lock_paths: Sequence[str],
+    patches: Sequence[Patch],
     missing: Sequence[Crate],
     image: Image,
     store: Store,
@@ -188,8 +171,13 @@ def _cargo_fetch(
         env, ca_mounts = network_access(
             inside.base_env() | {"CARGO_HOME": f"{inside.OUT}/cargo-home"}
         )
-        plan = plans.FetchCratesPlan(sdist=sdist.file, cargo_locks=tuple(lock_paths), env=env)
+        names = patch_names(patches)
+        plan = plans.FetchCratesPlan(
+            sdist=sdist.file, cargo_locks=tuple(lock_paths), patches=names, env=env
+        )
         staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
+        staged += [StagedFile(folder="patches", file=name, sha256=p.sha256)
+                   for name, p in zip(names, patches, strict=True)]  # fmt: skip
         mounts = (*stage(store, work, staged, plan), *ca_mounts)
         spec = run_spec(image=image, plan=plan, mounts=mounts, limits=NETWORK_LIMITS, network=True)
         result = sandbox.run(spec, progress.log)
@@ -203,6 +191,11 @@ def _cargo_fetch(
             if path is None:
                 raise FetchError(f"{sdist.file}: cargo did not fetch {crate.file}")
             store.add_file(path, expected=crate.sha256, what=f"crate {crate.file}")
+
+
+def patch_names(patches: Sequence[Patch]) -> tuple[str, ...]:
+    """The staged names of the patches, numbered in the order they apply."""
+    return tuple(f"{i:03}-{p.file}" for i, p in enumerate(patches, start=1))
 
 
 def fetch_all(
@@ -226,7 +219,7 @@ def fetch_all(
         store_patch(patch, store)
     limits = archive.ArchiveLimits(max_bytes=unpack_limit_mib << 20)
     archive.check(store.verified_path(sdist.sha256, sdist.file), limits)
-    crates = fetch_crates(sdist, image, store, sandbox_factory, progress)
+    crates = fetch_crates(sdist, image, store, sandbox_factory, progress, patches)
     return Sources(
         sdist=sdist, requires=tuple(requires), tools=tuple(tools), crates=crates,
         patches=tuple(patches),

@@ -21,7 +21,9 @@ import sys
 import tarfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from builder.errors import BuilderError
 from builder.inside import plan as plans
@@ -216,6 +218,7 @@ def run_fetch_crates(plan: plans.FetchCratesPlan) -> int:
     env = dict(plan.env)
     top = unpack_sdist(plan.sdist, Layout().src)
     steps = Steps()
+    apply_patches(plan.patches, top, env, steps)
     for lock in plan.cargo_locks:
         manifest = top / Path(lock).parent / "Cargo.toml"
         steps.run(
@@ -224,6 +227,20 @@ def run_fetch_crates(plan: plans.FetchCratesPlan) -> int:
             env,
             cwd=manifest.parent,
         )
+    return 0
+
+
+def run_lock_crates(plan: plans.LockCratesPlan) -> int:
+    """Network on: a Cargo.lock for each cargo project that ships none, into /out/locks."""
+    env = dict(plan.env)
+    top = unpack_sdist(plan.sdist, Layout().src)
+    steps = Steps()
+    (OUT / "locks").mkdir()
+    for number, project in enumerate(plan.projects):
+        manifest = top / project / "Cargo.toml"
+        argv = ["cargo", "generate-lockfile", "--manifest-path", str(manifest)]
+        steps.run(f"lock {project or '.'}", argv, env, cwd=manifest.parent)
+        shutil.copyfile(manifest.parent / "Cargo.lock", OUT / "locks" / f"{number}.lock")
     return 0
 
 
@@ -306,19 +323,16 @@ def watch_lifeline() -> None:
 
 
 def run(plan: plans.Plan) -> int:
-    match plan:
-        case plans.BuildPlan():
-            return run_build(plan)
-        case plans.VenvsPlan():
-            return run_venvs(plan)
-        case plans.RequiresPlan():
-            return run_requires(plan)
-        case plans.FetchCratesPlan():
-            return run_fetch_crates(plan)
-        case plans.LockPlan():
-            return run_lock(plan)
-        case plans.ResolvePlan():
-            return run_resolve(plan)
+    runners: dict[type[plans.Plan], Callable[[Any], int]] = {
+        plans.BuildPlan: run_build,
+        plans.VenvsPlan: run_venvs,
+        plans.RequiresPlan: run_requires,
+        plans.FetchCratesPlan: run_fetch_crates,
+        plans.LockCratesPlan: run_lock_crates,
+        plans.LockPlan: run_lock,
+        plans.ResolvePlan: run_resolve,
+    }
+    return runners[type(plan)](plan)
 
 
 def main(argv: list[str]) -> int:

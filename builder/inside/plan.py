@@ -60,11 +60,24 @@ class RequiresPlan:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FetchCratesPlan:
-    """Network on: cargo fetches the crates the sdist's Cargo.lock files pin."""
+    """Network on: cargo fetches the crates the sdist's Cargo.lock files pin (with the
+    recipe's patches applied first: a patch may add a Cargo.lock)."""
 
     mode: ClassVar[str] = "fetch-crates"
     sdist: str
     cargo_locks: tuple[str, ...]
+    patches: tuple[str, ...] = ()  # under /inputs/patches, applied in this order
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LockCratesPlan:
+    """Network on: cargo resolves a Cargo.lock for each cargo project of the sdist that
+    ships none (`cargo generate-lockfile`), left in /out/locks/<n>.lock in this order."""
+
+    mode: ClassVar[str] = "lock-crates"
+    sdist: str
+    projects: tuple[str, ...]  # folders of the sdist holding a Cargo.toml
     env: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -88,10 +101,14 @@ class ResolvePlan:
     env: Mapping[str, str] = field(default_factory=dict)
 
 
-Plan = BuildPlan | VenvsPlan | RequiresPlan | FetchCratesPlan | LockPlan | ResolvePlan
+Plan = (
+    BuildPlan | VenvsPlan | RequiresPlan | FetchCratesPlan | LockCratesPlan | LockPlan | ResolvePlan
+)
 PLANS: dict[str, type[Plan]] = {
-    p.mode: p for p in (BuildPlan, VenvsPlan, RequiresPlan, FetchCratesPlan, LockPlan, ResolvePlan)
-}
+    p.mode: p
+    for p in (BuildPlan, VenvsPlan, RequiresPlan, FetchCratesPlan, LockCratesPlan, LockPlan,
+              ResolvePlan)
+}  # fmt: skip
 
 
 def to_json(plan: Plan) -> dict[str, Any]:

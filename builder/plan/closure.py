@@ -344,12 +344,14 @@ def _recipes_to_write(
         override = settings.get(ident, Settings())
         if override != Settings():
             notes.append(f"with the settings of overrides/{recipe.name}.toml")
+        # Patches recipe new made (a Cargo.lock the sdist lacks) apply before the override's.
+        override = replace(override, patches=(*recipe.settings.patches, *override.patches))
         if debian:
             extra = tuple(sorted({*override.extra_packages, *debian}))
             override = replace(override, extra_packages=extra)
         out[ident] = replace(
             recipe, requires=tuple(pinned), built=tuple(built), written_by="builder plan",
-            notes=tuple(notes), settings=override,
+            notes=(*recipe.notes, *notes), settings=override,
         )  # fmt: skip
     return out
 

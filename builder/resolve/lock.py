@@ -20,7 +20,8 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from builder.build.staging import StagedFile, run_spec, stage
 from builder.build.venvs import prepared_venvs
 from builder.errors import FetchError
-from builder.fetch.sources import NETWORK_LIMITS, Sources, fetch_pinned, network_access
+from builder.fetch.network import NETWORK_LIMITS, network_access
+from builder.fetch.sources import Sources, fetch_pinned
 from builder.images import Image
 from builder.index import Index
 from builder.inside import archive

@@ -21,6 +21,7 @@ from tomlkit.items import Table
 
 from builder.build.toolchain import image_rustc, images_for_rust, rust_images, sdist_rust_version
 from builder.errors import FetchError, GateFailed, RecipeError
+from builder.fetch.cargo_lock import lock_patches, lockless_projects
 from builder.fetch.sources import fetch_pinned
 from builder.gate.check import Gate, GatePolicy
 from builder.images import DEFAULT_IMAGE, Image, ensure_image, find_definition
@@ -298,6 +299,10 @@ def pin_recipe(
     fetch_pinned(sdist, store, index, progress)
     sdist_path = store.verified_path(sdist.sha256, sdist.file)
     _check_rust(sdist, sdist_path, image, store)
+    lockless = lockless_projects(sdist_path)
+    locks = lock_patches(
+        sdist, lockless, image=image, store=store, sandbox=sandbox, progress=progress
+    ) if lockless else ()  # fmt: skip
     declared = build_system_requires(sdist_path)
     runtime = runtime_requirements(sdist_path)
     installed = _outside_extras(_requirements((*declared, *runtime), sdist.file))
@@ -326,7 +331,10 @@ def pin_recipe(
         build_system_requires=declared,
         requires=requires,
         backend_requires=tuple(str(r) for r in missing),
-    )
+        settings=Settings(patches=locks),
+        notes=tuple(f"{p.file}: the Cargo.lock cargo resolved for it (the sdist ships none)"
+                    for p in locks),
+    )  # fmt: skip
 
 
 def write_recipe(recipe: NewRecipe, path: Path, *, force: bool = False) -> None:
@@ -335,4 +343,6 @@ def write_recipe(recipe: NewRecipe, path: Path, *, force: bool = False) -> None:
     text = recipe.to_toml()
     parse_recipe(tomllib.loads(text), path)  # what we write, `builder build` must accept
     path.parent.mkdir(parents=True, exist_ok=True)
+    for patch in recipe.settings.patches:  # beside the recipe, as it says
+        write_atomic(path.parent / patch.file, patch.path.read_bytes())
     write_atomic(path, text.encode())

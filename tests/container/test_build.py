@@ -328,3 +328,34 @@ def test_a_crate_that_needs_a_newer_rustc_fails_saying_which_rustc_and_which_ima
     assert "cargo needs rustc 1.90 or newer (tiny@0.1.0 requires rustc 1.90)" in str(info.value)
     assert "the image trixie-py has rustc 1.85" in str(info.value)
     assert info.value.hint is not None and "trixie-backports-py" in info.value.hint
+
+
+def test_an_sdist_without_a_cargo_lock_builds_offline_from_the_lock_resolved_once(
+    docker_client, image, session_store: Store, tmp_path: Path
+) -> None:
+    """A crate that depends on a registry crate and ships no Cargo.lock: cargo resolves
+    one in the image (network on, once), it enters the recipe as a patch pinned by sha256,
+    and the build (no network) vendors the crates it pins."""
+    from builder.fetch.cargo_lock import lock_patches, lockless_projects
+    from builder.recipe import load_recipe
+
+    cargo = ("import subprocess\nsubprocess.run(['cargo', 'build', '--offline', '--locked', "
+             "'--manifest-path', 'tiny/Cargo.toml'], check=True)\n")  # fmt: skip
+    files = {**c_extension_files("locked", setup_extra=cargo),
+             "tiny/Cargo.toml": '[package]\nname = "tiny"\nversion = "0.1.0"\n'
+                                'edition = "2021"\n\n[dependencies]\nitoa = "1"\n',
+             "tiny/src/lib.rs": "pub fn answer() -> String { itoa::Buffer::new().format(42)"
+                                ".to_string() }\n"}  # fmt: skip
+    recipe_path = local_recipe(tmp_path, session_store, "locked", files)
+    sdist = load_recipe(recipe_path).sdist
+    projects = lockless_projects(session_store.path_of(sdist.sha256))
+    assert projects == ["tiny"]
+    (patch,) = lock_patches(sdist, projects, image=image, store=session_store,
+                            sandbox=DockerSandbox(docker_client), progress=Silent())  # fmt: skip
+    assert patch.file == "locked-1.0-tiny-Cargo.lock.patch"
+    (tmp_path / patch.file).write_bytes(patch.path.read_bytes())
+    with recipe_path.open("a") as f:
+        f.write(f'\n[[patches]]\nfile = "{patch.file}"\nsha256 = "{patch.sha256}"\n')
+    report = build_in_docker(recipe_path, session_store, tmp_path / "dist", docker_client)
+    record = json.loads(report.record_path.read_text())
+    assert [c["name"] for c in record["inputs"]["crates"]] == ["itoa"]

@@ -1,0 +1,114 @@
+"""Cargo projects whose sdist ships no Cargo.lock: an offline build cannot resolve their
+crates. In the pinning phase (network on) cargo resolves a lock in the image, once; the
+lock enters the recipe as a patch that adds it (`<name>-<version>-Cargo.lock.patch`,
+pinned by sha256 like any patch: its bytes are the lock's), so every build and rebuild
+reads that lock and never resolves afresh. The fetch phase reads the crates from the
+locks such patches add."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from pathlib import Path
+
+from builder.build.staging import StagedFile, run_spec, stage
+from builder.errors import FetchError, RecipeError
+from builder.fetch.network import NETWORK_LIMITS, network_access
+from builder.images import Image
+from builder.inside import archive
+from builder.inside import layout as inside
+from builder.inside import plan as plans
+from builder.progress import Progress
+from builder.recipe import Patch, PinnedFile
+from builder.sandbox import Sandbox
+from builder.store import Store
+
+LOCK = "Cargo.lock"
+
+
+def lockless_projects(sdist_path: Path) -> list[str]:
+    """The folders of the sdist's outermost cargo projects (a Cargo.toml with no Cargo.toml
+    above it) that have no Cargo.lock, relative to the sdist's top folder."""
+    manifests = sorted(_below_top(m) for m in archive.read_members(sdist_path, "Cargo.toml"))
+    locks = {posixpath.dirname(_below_top(m)) for m in archive.read_members(sdist_path, LOCK)}
+    folders = [posixpath.dirname(m) for m in manifests]
+    outermost = [f for f in folders if not any(_inside(f, other) for other in folders)]
+    return [f for f in outermost if f not in locks]
+
+
+def lock_patches(
+    sdist: PinnedFile,
+    projects: list[str],
+    *,
+    image: Image,
+    store: Store,
+    sandbox: Sandbox,
+    progress: Progress,
+) -> tuple[Patch, ...]:
+    """cargo's lock for each project, resolved in a network run of the image against the
+    configured crate index, each as a stored patch that adds it."""
+    with store.temp_dir("lock-crates-") as work:
+        env, ca_mounts = network_access(
+            inside.base_env() | {"CARGO_HOME": f"{inside.OUT}/cargo-home"}
+        )
+        plan = plans.LockCratesPlan(sdist=sdist.file, projects=tuple(projects), env=env)
+        staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
+        mounts = (*stage(store, work, staged, plan), *ca_mounts)
+        spec = run_spec(image=image, plan=plan, mounts=mounts, limits=NETWORK_LIMITS, network=True)
+        progress.status(f"resolving a Cargo.lock for {sdist.file} (it ships none)")
+        result = sandbox.run(spec, progress.log)
+        if not result.ok:
+            raise FetchError(f"cargo generate-lockfile for {sdist.file} {result.reason()}")
+        patches = []
+        for number, project in enumerate(projects):
+            lock = (work / "out" / "locks" / f"{number}.lock").read_bytes()
+            where = posixpath.join(project, LOCK) if project else LOCK
+            text = adding_patch(where, lock.decode("utf-8"))
+            sha = store.add_bytes(text.encode("utf-8"))
+            suffix = f"-{project.replace('/', '-')}" if project else ""
+            name = f"{sdist.name}-{sdist.version}{suffix}-Cargo.lock.patch"
+            patches.append(Patch(file=name, sha256=sha, path=store.path_of(sha)))
+        return tuple(patches)
+
+
+def adding_patch(where: str, text: str) -> str:
+    """A unified diff that adds the file `where` with `text` (`patch -p1` applies it)."""
+    lines = text.splitlines()
+    body = "".join(f"+{line}\n" for line in lines)
+    return f"--- /dev/null\n+++ b/{where}\n@@ -0,0 +1,{len(lines)} @@\n{body}"
+
+
+def added_locks(patch_text: str, file: str) -> dict[str, bytes]:
+    """The Cargo.lock files a patch adds, by path in the sdist. A patch that changes a
+    Cargo.lock the sdist ships is refused: its crates would not be the ones fetched."""
+    found: dict[str, bytes] = {}
+    for match in re.finditer(r"^--- (\S+).*\n\+\+\+ b/(\S+)", patch_text, flags=re.M):
+        source, target = match.group(1), match.group(2)
+        if posixpath.basename(target) != LOCK:
+            continue
+        if source != "/dev/null":
+            raise RecipeError(
+                f"patch {file} changes {target}: a patch may add a Cargo.lock, not change one",
+                hint="the crates are fetched from the locks as the sdist ships them",
+            )
+        found[target] = _added_text(patch_text[match.end() :]).encode("utf-8")
+    return found
+
+
+def _added_text(rest: str) -> str:
+    """The added lines of the first hunk after a file header."""
+    lines = []
+    for line in rest.splitlines()[1:]:
+        if line.startswith("+"):
+            lines.append(line[1:])
+        elif not line.startswith("@@"):
+            break
+    return "".join(f"{line}\n" for line in lines)
+
+
+def _below_top(member: str) -> str:
+    return member.split("/", 1)[1] if "/" in member else member
+
+
+def _inside(folder: str, other: str) -> bool:
+    return folder != other and (other == "" or folder.startswith(other + "/"))
