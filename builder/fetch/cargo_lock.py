@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+import tomllib
 from pathlib import Path
 
 from builder.build.staging import StagedFile, run_spec, stage
@@ -27,13 +28,40 @@ LOCK = "Cargo.lock"
 
 
 def lockless_projects(sdist_path: Path) -> list[str]:
-    """The folders of the sdist's outermost cargo projects (a Cargo.toml with no Cargo.toml
-    above it) that have no Cargo.lock, relative to the sdist's top folder."""
-    manifests = sorted(_below_top(m) for m in archive.read_members(sdist_path, "Cargo.toml"))
+    """The folders (relative to the sdist's top folder) of the cargo projects its Python
+    build compiles that no Cargo.lock covers: the top folder's Cargo.toml, and those that
+    pyproject.toml names for maturin (`manifest-path`) or setuptools-rust
+    (`ext-modules`/`bins` paths). Other Cargo.toml files (test fixtures, examples, a path
+    dependency) are not built on their own and need no lock."""
+    manifests = {posixpath.dirname(_below_top(m))
+                 for m in archive.read_members(sdist_path, "Cargo.toml")}  # fmt: skip
     locks = {posixpath.dirname(_below_top(m)) for m in archive.read_members(sdist_path, LOCK)}
-    folders = [posixpath.dirname(m) for m in manifests]
-    outermost = [f for f in folders if not any(_inside(f, other) for other in folders)]
-    return [f for f in outermost if f not in locks]
+    built = sorted(f for f in {"", *_declared_projects(sdist_path)} if f in manifests)
+    return [f for f in built if not any(_covers(lock, f) for lock in locks)]
+
+
+def _declared_projects(sdist_path: Path) -> set[str]:
+    """The cargo project folders pyproject.toml names for maturin or setuptools-rust."""
+    found = archive.read_members(sdist_path, "pyproject.toml")
+    top = next((data for member, data in found.items() if "/" not in _below_top(member)), None)
+    try:
+        tool = tomllib.loads(top.decode("utf-8")).get("tool", {}) if top else {}
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return set()  # the build itself says what is wrong with it
+    manifests = [tool.get("maturin", {}).get("manifest-path")]
+    rust = tool.get("setuptools-rust", {})
+    for kind in ("ext-modules", "bins"):
+        entries = rust.get(kind, [])
+        manifests += [e.get("path") for e in entries if isinstance(e, dict)]
+    return {
+        posixpath.normpath(posixpath.dirname(m)).removeprefix(".").lstrip("/")
+        for m in manifests if isinstance(m, str)
+    }  # fmt: skip
+
+
+def _covers(lock: str, project: str) -> bool:
+    """A lock covers its own folder and every project below it (a workspace's members)."""
+    return lock in ("", project) or project.startswith(lock + "/")
 
 
 def lock_patches(
@@ -108,7 +136,3 @@ def _added_text(rest: str) -> str:
 
 def _below_top(member: str) -> str:
     return member.split("/", 1)[1] if "/" in member else member
-
-
-def _inside(folder: str, other: str) -> bool:
-    return folder != other and (other == "" or folder.startswith(other + "/"))

@@ -339,20 +339,20 @@ def test_an_sdist_without_a_cargo_lock_builds_offline_from_the_lock_resolved_onc
     from builder.fetch.cargo_lock import lock_patches, lockless_projects
     from builder.recipe import load_recipe
 
-    cargo = ("import subprocess\nsubprocess.run(['cargo', 'build', '--offline', '--locked', "
-             "'--manifest-path', 'tiny/Cargo.toml'], check=True)\n")  # fmt: skip
+    cargo = ("import subprocess\nsubprocess.run(['cargo', 'build', '--offline', '--locked'], "
+             "check=True)\n")  # fmt: skip
     files = {**c_extension_files("locked", setup_extra=cargo),
-             "tiny/Cargo.toml": '[package]\nname = "tiny"\nversion = "0.1.0"\n'
-                                'edition = "2021"\n\n[dependencies]\nitoa = "1"\n',
-             "tiny/src/lib.rs": "pub fn answer() -> String { itoa::Buffer::new().format(42)"
-                                ".to_string() }\n"}  # fmt: skip
+             "Cargo.toml": '[package]\nname = "tiny"\nversion = "0.1.0"\n'
+                           'edition = "2021"\n\n[dependencies]\nitoa = "1"\n',
+             "src/lib.rs": "pub fn answer() -> String { itoa::Buffer::new().format(42)"
+                           ".to_string() }\n"}  # fmt: skip
     recipe_path = local_recipe(tmp_path, session_store, "locked", files)
     sdist = load_recipe(recipe_path).sdist
     projects = lockless_projects(session_store.path_of(sdist.sha256))
-    assert projects == ["tiny"]
+    assert projects == [""]
     (patch,) = lock_patches(sdist, projects, image=image, store=session_store,
                             sandbox=DockerSandbox(docker_client), progress=Silent())  # fmt: skip
-    assert patch.file == "locked-1.0-tiny-Cargo.lock.patch"
+    assert patch.file == "locked-1.0-Cargo.lock.patch"
     (tmp_path / patch.file).write_bytes(patch.path.read_bytes())
     with recipe_path.open("a") as f:
         f.write(f'\n[[patches]]\nfile = "{patch.file}"\nsha256 = "{patch.sha256}"\n')

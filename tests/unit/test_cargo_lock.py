@@ -47,16 +47,23 @@ def test_a_patch_that_changes_a_shipped_lock_is_refused() -> None:
     assert added_locks(other, "fix.patch") == {}
 
 
-def test_only_the_outermost_cargo_projects_without_a_lock_need_one(tmp_path: Path) -> None:
-    files = {
-        "pyproject.toml": "",
-        "Cargo.toml": "[workspace]\n",  # the root: its members share its lock
-        "crates/a/Cargo.toml": "[package]\n",
-        "tools/gen/Cargo.toml": "[package]\n",
-    }
-    sdist = make_sdist(tmp_path / "x-1.0.tar.gz", files, top="x-1.0")
-    assert lockless_projects(sdist) == [""]
-    locked = make_sdist(tmp_path / "y-1.0.tar.gz", {**files, "Cargo.lock": LOCK}, top="y-1.0")
-    assert lockless_projects(locked) == []
-    nested = {"pyproject.toml": "", "rust/Cargo.toml": "[package]\n"}
-    assert lockless_projects(make_sdist(tmp_path / "z-1.0.tar.gz", nested, top="z-1.0")) == ["rust"]
+def test_only_the_cargo_projects_the_python_build_compiles_and_no_lock_covers_need_one(
+    tmp_path: Path,
+) -> None:
+    def projects(files: dict[str, str]) -> list[str]:
+        sdist = make_sdist(tmp_path / f"x{len(list(tmp_path.iterdir()))}-1.0.tar.gz", files,
+                           top="x-1.0")  # fmt: skip
+        return lockless_projects(sdist)
+
+    workspace = {"pyproject.toml": "", "Cargo.toml": "[workspace]\n",
+                 "crates/a/Cargo.toml": "[package]\n",
+                 "tests/fixture/Cargo.toml": "[package]\n"}  # fmt: skip
+    assert projects(workspace) == [""], "the top folder's project; not the fixture's"
+    assert projects({**workspace, "Cargo.lock": LOCK}) == []
+    nested = {"rust/Cargo.toml": "[package]\n", "examples/demo/Cargo.toml": "[package]\n"}
+    assert projects({"pyproject.toml": "", **nested}) == [], "named by nothing: not built"
+    maturin = '[tool.maturin]\nmanifest-path = "rust/Cargo.toml"\n'
+    assert projects({"pyproject.toml": maturin, **nested}) == ["rust"]
+    setuptools_rust = '[[tool.setuptools-rust.ext-modules]]\npath = "./rust/Cargo.toml"\n'
+    assert projects({"pyproject.toml": setuptools_rust, **nested}) == ["rust"]
+    assert projects({"pyproject.toml": maturin, **nested, "rust/Cargo.lock": LOCK}) == []
