@@ -144,6 +144,7 @@ def run_graph(args: argparse.Namespace) -> int:
         signing=signing,
     )
     failed = [o for o in outcomes if o.state in ("failed", "skipped")]
+    differs = [o for o in outcomes if o.state == "differs"]
     if args.json:
         nodes = [
             {"node": o.node, "image": o.image, "state": o.state,
@@ -151,13 +152,21 @@ def run_graph(args: argparse.Namespace) -> int:
             for o in outcomes
         ]  # fmt: skip
         graphs = [str(path) for path in args.graph]
-        print_json("build-graph", {"graphs": graphs, "nodes": nodes}, ok=not failed)
+        ok = not failed and (not differs or args.allow_unreproducible)
+        print_json("build-graph", {"graphs": graphs, "nodes": nodes}, ok=ok)
     _graph_summary(outcomes)
     if failed:
         raise BuildFailed(
             f"{sum(o.state == 'failed' for o in outcomes)} of {len(outcomes)} builds failed, "
             f"{sum(o.state == 'skipped' for o in outcomes)} skipped",
             hint="the table says why; fix and run again: what was built is a cache hit",
+        )
+    if differs and not args.allow_unreproducible:
+        raise NotReproducible(
+            f"{len(differs)} of {len(outcomes)} wheels are not reproducible: "
+            + ", ".join(o.node for o in differs),
+            hint="each rebuild report says what differs (builder diff); --no-vary finds the "
+            "cause, a recipe's [rebuild] fixed says why a variation cannot be withstood",
         )
     return 0
 
@@ -166,8 +175,8 @@ def _graph_summary(outcomes: list[NodeOutcome]) -> None:
     table = Table(title="graph build", show_lines=False)
     for column in ("node", "image", "state", "wheel or reason"):
         table.add_column(column, overflow="fold")
-    colors = {"built": "green", "cached": "green", "shared": "green", "failed": "bold red",
-              "skipped": "yellow"}  # fmt: skip
+    colors = {"built": "green", "cached": "green", "shared": "green", "differs": "bold red",
+              "failed": "bold red", "skipped": "yellow"}  # fmt: skip
     for o in outcomes:
         said = o.wheel.name if o.wheel else ""
         if o.reason:

@@ -18,7 +18,7 @@ from builder.executor import Executor
 from builder.image_tags import installs
 from builder.images import Image, ensure_image, find_definition
 from builder.names import Sha256
-from builder.pipeline.build import Signing, build_recipe
+from builder.pipeline.build import BuildReport, Signing, build_recipe
 from builder.plan.graph import Graph, read_graph
 from builder.progress import Progress
 from builder.recipe import Recipe, load_recipe
@@ -32,7 +32,7 @@ class NodeOutcome:
 
     node: str
     image: str
-    state: str  # built, cached, shared, failed or skipped
+    state: str  # built, cached, shared, differs (a rebuild did not match), failed or skipped
     wheel: Path | None = None
     sha256: Sha256 | None = None
     reason: str | None = None  # shared: whose wheel; failed: the error and its log; skipped: why
@@ -96,10 +96,7 @@ def build_graphs(
         )  # fmt: skip
         if own != plan.image:
             _lend_back(recipe, own, plan.image, store)
-        return NodeOutcome(
-            node=key[1], image=plan.graph.image, state="cached" if report.cached else "built",
-            wheel=report.wheel, sha256=report.sha256,
-        )  # fmt: skip
+        return _built(key[1], plan.graph.image, report)
 
     outcomes: dict[_Key, NodeOutcome] = {}
     order = [(i, ident) for i, plan in enumerate(plans) for ident in plan.graph.order]
@@ -200,6 +197,19 @@ def _share(
     store.record_built(plans[index].image.digest, node.name, node.version, entry)
     reason = f"the wheel built in {twin.image} installs here"
     return replace(here, wheel=twin.wheel, sha256=twin.sha256, reason=reason)
+
+
+def _built(node: str, image: str, report: BuildReport) -> NodeOutcome:
+    """built or cached; differs where a rebuild gave another sha256."""
+    outcome = NodeOutcome(
+        node=node, image=image, state="cached" if report.cached else "built",
+        wheel=report.wheel, sha256=report.sha256,
+    )  # fmt: skip
+    if report.rebuild is not None and not report.rebuild.passed:
+        why = f"{len(set(report.rebuild.sha256s))} different sha256 in "
+        why += f"{len(report.rebuild.sha256s)} builds: {report.rebuild_path}"
+        return replace(outcome, state="differs", reason=why)
+    return outcome
 
 
 def _lend(recipe: Recipe, graph_image: Image, own: Image, store: Store) -> None:

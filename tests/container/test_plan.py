@@ -122,6 +122,14 @@ def test_a_closure_is_planned_and_built_from_source_in_order_with_its_cycle_and_
     again = json_output(capsys.readouterr().out, "build-graph")
     assert [n["state"] for n in again["nodes"]] == ["cached"] * 6
 
+    # Rebuilt under variation: the tool records its build path, so it differs (exit 10,
+    # its rebuild report named); what builds with it still builds.
+    assert main([*argv, "--rebuilds", "1"]) == 10
+    rebuilt = {n["node"]: n for n in json_output(capsys.readouterr().out, "build-graph")["nodes"]}
+    tool_node = rebuilt.pop("acmestack-tool==1.0")
+    assert tool_node["state"] == "differs" and "rebuild.json" in tool_node["reason"]
+    assert {n["state"] for n in rebuilt.values()} == {"cached"}
+
 
 def _provenance(folder: Path, prefix: str) -> list[dict]:  # type: ignore[type-arg]
     import base64
