@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,6 @@ from builder.images import (
     default_search_path,
     load_definition,
 )
-from builder.inside import archive
 from builder.store import Store
 
 # cargo: "rustc 1.85.1 is not supported by the following package(s):" then one line each,
@@ -102,23 +100,6 @@ def images_for_rust(
     new_enough = [f"{d.name} (rustc {v})" for d, v in candidates if v is not None and v >= need]
     unmade = [f"{d.name} (not made here yet)" for d, v in candidates if v is None]
     return new_enough + unmade
-
-
-def sdist_rust_version(sdist: Path) -> Version | None:
-    """The newest `rust-version` the sdist's own Cargo.toml files declare (a workspace's
-    `[workspace.package]` one included), if any."""
-    declared = []
-    for data in archive.read_members(sdist, "Cargo.toml").values():
-        try:
-            manifest = tomllib.loads(data.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-            continue  # cargo itself will say what is wrong with it
-        for table in (manifest.get("package"), manifest.get("workspace", {}).get("package")):
-            value = table.get("rust-version") if isinstance(table, dict) else None
-            if isinstance(value, str):
-                with contextlib.suppress(InvalidVersion):
-                    declared.append(Version(value))
-    return max(declared, default=None)
 
 
 def advice(refusal: RustTooOld, image: str, store: Store) -> str:

@@ -11,6 +11,9 @@ import posixpath
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
+
+from packaging.version import InvalidVersion, Version
 
 from builder.build.staging import StagedFile, run_spec, stage
 from builder.errors import FetchError, RecipeError
@@ -33,11 +36,71 @@ def lockless_projects(sdist_path: Path) -> list[str]:
     pyproject.toml names for maturin (`manifest-path`) or setuptools-rust
     (`ext-modules`/`bins` paths). Other Cargo.toml files (test fixtures, examples, a path
     dependency) are not built on their own and need no lock."""
-    manifests = {posixpath.dirname(_below_top(m))
-                 for m in archive.read_members(sdist_path, "Cargo.toml")}  # fmt: skip
     locks = {posixpath.dirname(_below_top(m)) for m in archive.read_members(sdist_path, LOCK)}
-    built = sorted(f for f in {"", *_declared_projects(sdist_path)} if f in manifests)
+    built = compiled_projects(_manifests(sdist_path), sdist_path)
     return [f for f in built if not any(_covers(lock, f) for lock in locks)]
+
+
+def compiled_projects(manifests: dict[str, bytes], sdist_path: Path) -> list[str]:
+    """The folders of the cargo projects the sdist's Python build compiles: the top
+    folder's Cargo.toml, and those pyproject.toml names for maturin or setuptools-rust."""
+    return sorted(f for f in {"", *_declared_projects(sdist_path)} if f in manifests)
+
+
+def rust_version(sdist_path: Path) -> Version | None:
+    """The newest `rust-version` the cargo projects the Python build compiles declare
+    (their own, or their workspace's `[workspace.package]` one they inherit), if any."""
+    manifests = _manifests(sdist_path)
+    declared = []
+    for folder in compiled_projects(manifests, sdist_path):
+        found = _declared_rust_version(folder, manifests)
+        if found is not None:
+            declared.append(found)
+    return max(declared, default=None)
+
+
+def _declared_rust_version(folder: str, manifests: dict[str, bytes]) -> Version | None:
+    """A project's rust-version: its own, else its workspace's (`[workspace.package]` of
+    its own manifest or of the nearest folder above that has one)."""
+    own = _lookup(_toml(manifests[folder]), "package", "rust-version")
+    if isinstance(own, str):
+        return _version(own)
+    for parent in (folder, *_parents(folder)):
+        shared = _lookup(_toml(manifests.get(parent, b"")), "workspace", "package", "rust-version")
+        if isinstance(shared, str):
+            return _version(shared)
+    return None
+
+
+def _lookup(table: Any, *keys: str) -> Any:
+    for key in keys:
+        table = table.get(key) if isinstance(table, dict) else None
+    return table
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None  # cargo itself will say what is wrong with it
+
+
+def _manifests(sdist_path: Path) -> dict[str, bytes]:
+    """Every Cargo.toml of the sdist, by folder below its top folder."""
+    found = archive.read_members(sdist_path, "Cargo.toml")
+    return {posixpath.dirname(_below_top(m)): data for m, data in found.items()}
+
+
+def _parents(folder: str) -> list[str]:
+    parts = folder.split("/") if folder else []
+    return ["/".join(parts[:i]) for i in range(len(parts) - 1, -1, -1)]
+
+
+def _toml(data: bytes) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return {}  # cargo itself will say what is wrong with it
 
 
 def _declared_projects(sdist_path: Path) -> set[str]:

@@ -163,11 +163,6 @@ def files_on(index: Index, name: NormalizedName) -> dict[Version, dict[str, str 
     return dict(sorted(found.items()))
 
 
-def versions_on(index: Index, name: NormalizedName) -> list[Version]:
-    """Every version the index offers for `name` (empty if it does not know the name)."""
-    return list(files_on(index, name))
-
-
 class Gate:
     """Checks names against a policy; index clients are made once per index URL."""
 

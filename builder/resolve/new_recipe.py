@@ -19,9 +19,9 @@ from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
 from tomlkit.items import Table
 
-from builder.build.toolchain import image_rustc, images_for_rust, rust_images, sdist_rust_version
+from builder.build.toolchain import image_rustc, images_for_rust, rust_images
 from builder.errors import FetchError, GateFailed, RecipeError
-from builder.fetch.cargo_lock import lock_patches, lockless_projects
+from builder.fetch.cargo_lock import lock_patches, lockless_projects, rust_version
 from builder.fetch.sources import fetch_pinned
 from builder.gate.check import Gate, GatePolicy
 from builder.images import DEFAULT_IMAGE, Image, ensure_image, find_definition
@@ -245,7 +245,7 @@ def _image_for(
     newer rustc than the default has, the first image whose rustc is new enough (made
     here if need be). None has one: the default, and pin_recipe says what is missing."""
     default = ensure_image(find_definition(chosen or DEFAULT_IMAGE, search), store, progress)
-    need = sdist_rust_version(store.verified_path(sdist.sha256, sdist.file))
+    need = rust_version(store.verified_path(sdist.sha256, sdist.file))
     if chosen or need is None or _rust_at_least(default, need):
         return default
     for defn, _ in rust_images(store, search):
@@ -270,7 +270,7 @@ def _rust_at_least(image: Image, need: Version) -> bool:
 def _check_rust(sdist: PinnedFile, path: Path, image: Image, store: Store) -> None:
     """A package whose Cargo.toml needs a newer rustc than the image has fails here,
     before anything is locked or built, naming the images that have one."""
-    need = sdist_rust_version(path)
+    need = rust_version(path)
     if need is None or _rust_at_least(image, need):
         return
     have = image_rustc(image)

@@ -14,8 +14,8 @@ from builder.build.toolchain import (
     debian_upstream,
     images_for_rust,
     rust_too_old,
-    sdist_rust_version,
 )
+from builder.fetch.cargo_lock import rust_version
 from builder.images import find_definition
 from builder.store import Store
 from tests.conftest import REPO, make_sdist
@@ -81,18 +81,23 @@ def test_the_advice_names_an_image_whose_rustc_is_new_enough(tmp_path: Path) -> 
     )
 
 
-def test_an_sdists_rust_version_is_read_from_its_cargo_manifests(tmp_path: Path) -> None:
+def test_the_rust_version_is_that_of_the_projects_the_python_build_compiles(
+    tmp_path: Path,
+) -> None:
     files = {
-        "pyproject.toml": "[build-system]\n",
-        "Cargo.toml": '[workspace]\nmembers = ["a"]\n[workspace.package]\nrust-version = "1.83"\n',
-        "a/Cargo.toml": '[package]\nname = "a"\nrust-version = "1.89"\n',
-        "b/Cargo.toml": '[package]\nname = "b"\nrust-version.workspace = true\n',
-        "c/Cargo.toml": "not toml [",
+        "pyproject.toml": '[tool.maturin]\nmanifest-path = "bindings/Cargo.toml"\n',
+        "Cargo.toml": '[workspace]\nmembers = ["bindings"]\n[workspace.package]\n'
+        'rust-version = "1.83"\n',
+        "bindings/Cargo.toml": '[package]\nname = "b"\nrust-version.workspace = true\n',
+        "tests/fixture/Cargo.toml": '[package]\nname = "f"\nrust-version = "1.99"\n',
+        "broken/Cargo.toml": "not toml [",
     }
     sdist = make_sdist(tmp_path / "x-1.0.tar.gz", files, top="x-1.0")
-    assert sdist_rust_version(sdist) == Version("1.89")
-    plain = make_sdist(tmp_path / "y-1.0.tar.gz", {"setup.py": ""}, top="y-1.0")
-    assert sdist_rust_version(plain) is None
+    assert rust_version(sdist) == Version("1.83"), "inherited; the fixture is not built"
+    own = {**files, "bindings/Cargo.toml": '[package]\nname = "b"\nrust-version = "1.89"\n'}
+    assert rust_version(make_sdist(tmp_path / "y-1.0.tar.gz", own, top="y-1.0")) == Version("1.89")
+    plain = make_sdist(tmp_path / "z-1.0.tar.gz", {"setup.py": ""}, top="z-1.0")
+    assert rust_version(plain) is None
 
 
 def test_planning_a_package_whose_cargo_toml_needs_a_newer_rustc_fails_naming_the_image(
