@@ -1,0 +1,58 @@
+"""builder report: the auditor's report, a static HTML site (and its JSON form)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from builder.cli.common import Subcommands
+from builder.cli.output import err_console, print_json
+from builder.errors import UsageError
+from builder.report.collect import collect
+from builder.report.render import write_report
+
+
+def existing_folder(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {value}")
+    return path
+
+
+def register(sub: Subcommands) -> None:
+    p = sub.add_parser(
+        "report", help="an HTML report of builds, rebuilds and attestations (docs/report.md)"
+    )
+    p.add_argument("--dist", type=existing_folder, default=None, metavar="DIR",
+                   help="the wheels with their .build.json and .rebuild.json (default: dist/ "
+                   "if it exists)")  # fmt: skip
+    p.add_argument("--attestations", type=existing_folder, action="append", default=None,
+                   metavar="DIR", help="a folder of bundles, once per machine or signer to "
+                   "compare (default: attestations/ if it exists)")  # fmt: skip
+    p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
+                   help="the site's folder (replaced whole)")  # fmt: skip
+    p.add_argument("--json", action="store_true", help="the same report as JSON on stdout")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    dist = args.dist or (Path("dist") if Path("dist").is_dir() else None)
+    folders = args.attestations or ([Path("attestations")] if Path("attestations").is_dir()
+                                    else [])  # fmt: skip
+    if dist is None and not folders:
+        raise UsageError(
+            "builder report: nothing to report on",
+            hint="name a --dist folder of wheels or an --attestations folder of bundles",
+        )
+    report = collect(dist, folders)
+    sources = ", ".join([*([f"{dist}"] if dist else []), *map(str, folders)])
+    index = write_report(report, args.output, sources)
+    if args.json:
+        print_json("report", {"index": str(index), **report.to_json()}, ok=True)
+    counts = report.counts
+    err_console().print(
+        f"[bold]report[/] {index}: {counts['wheels']} wheels, {counts['reproducible']} "
+        f"reproducible, {counts['differs']} differ, {counts['attestations disagree']} with "
+        f"attestations that disagree, {counts['with exceptions']} with exceptions"
+    )
+    return 0

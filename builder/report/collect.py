@@ -1,0 +1,279 @@
+"""What an auditor's report holds, read from a dist folder (each wheel, its build record
+and rebuild report) and from attestation folders (this machine's and other machines' or
+signers' bundles): per wheel, every build and rebuild, every attestation, whether they
+agree on the sha256, the inputs by digest and where each came from, and what differed.
+
+Nothing is dropped: an attestation of an unknown predicate type, a wheel an attestation
+names that the dist folder lacks, and two attestations that disagree about one wheel are
+each shown as such.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from builder.errors import BuilderError
+from builder.provenance.bundle import read_bundle
+from builder.provenance.statements import PREDICATE_TYPES, SLSA_PROVENANCE
+from builder.store import sha256_file
+
+BUNDLE_SUFFIX = ".intoto.jsonl"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Build:
+    """One build of the wheel: the first ("build") or a rebuild under variation."""
+
+    label: str
+    sha256: str
+    variations: tuple[str, ...] = ()
+    agrees: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attestation:
+    """One bundle about the wheel, from one attestation folder."""
+
+    folder: str
+    keyids: tuple[str, ...]
+    sha256: str | None  # the provenance's subject; None: the bundle holds no provenance
+    predicate_types: tuple[str, ...]
+    unknown_types: tuple[str, ...] = ()
+    problem: str | None = None  # unreadable, malformed
+    agrees: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Input:
+    name: str
+    sha256: str
+    role: str
+    source: str = ""  # built, index (an exception), or "" where it does not apply
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Difference:
+    member: str
+    category: str
+    kind: str
+    details: tuple[str, ...] = ()
+    text_diff: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WheelEntry:
+    wheel: str
+    sha256: str | None  # of the wheel in the dist folder; None: not there
+    status: str  # reproducible, differs, not rebuilt, attestations disagree, wheel missing
+    builds: tuple[Build, ...] = ()
+    attestations: tuple[Attestation, ...] = ()
+    inputs: tuple[Input, ...] = ()
+    image: str = ""
+    image_digest: str = ""
+    image_packages: int = 0
+    crates: int = 0
+    fixed: tuple[str, ...] = ()  # variations the recipe keeps fixed, with `reason`
+    fixed_reason: str = ""
+    normalized: str = ""  # what normalization said, when asked for
+    differences: tuple[Difference, ...] = ()
+
+    @property
+    def exceptions(self) -> tuple[Input, ...]:
+        """Build requirements taken from the index, not built here (the image's tools,
+        pinned index wheels of every build, are listed among the inputs, not here)."""
+        return tuple(
+            i for i in self.inputs if i.source == "index" and i.role == "build-requirement"
+        )
+
+    @property
+    def slug(self) -> str:
+        return self.wheel.removesuffix(".whl")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Report:
+    wheels: tuple[WheelEntry, ...]
+    folders: tuple[str, ...]  # the attestation folders, in the order given
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "folders": list(self.folders),
+            "counts": dict(self.counts),
+            "wheels": [_entry_json(w) for w in self.wheels],
+        }
+
+
+def collect(dist: Path | None, attestation_folders: Sequence[Path]) -> Report:
+    """The report of every wheel in `dist` and every wheel the bundles name."""
+    names = set(_dist_wheels(dist))
+    bundles = {folder: _bundles(folder) for folder in attestation_folders}
+    for found in bundles.values():
+        names |= set(found)
+    entries = tuple(_entry(n, dist, bundles) for n in sorted(names))
+    counts = {"wheels": len(entries)}
+    for status in ("reproducible", "differs", "not rebuilt", "attestations disagree",
+                   "wheel missing"):  # fmt: skip
+        counts[status] = sum(e.status == status for e in entries)
+    counts["with exceptions"] = sum(bool(e.exceptions) for e in entries)
+    return Report(wheels=entries, folders=tuple(str(f) for f in attestation_folders),
+                  counts=counts)  # fmt: skip
+
+
+def _dist_wheels(dist: Path | None) -> list[str]:
+    return sorted(p.name for p in dist.glob("*.whl")) if dist and dist.is_dir() else []
+
+
+def _bundles(folder: Path) -> dict[str, Path]:
+    if not folder.is_dir():
+        raise BuilderError(f"{folder}: no such attestation folder")
+    return {p.name.removesuffix(BUNDLE_SUFFIX): p for p in folder.glob(f"*.whl{BUNDLE_SUFFIX}")}
+
+
+def _entry(name: str, dist: Path | None, bundles: dict[Path, dict[str, Path]]) -> WheelEntry:
+    wheel = dist / name if dist else None
+    sha = sha256_file(wheel) if wheel is not None and wheel.is_file() else None
+    record = _json(Path(f"{wheel}.build.json")) if wheel is not None else None
+    rebuild = _json(Path(f"{wheel}.rebuild.json")) if wheel is not None else None
+    attestations = [_attestation(str(f), found[name]) for f, found in bundles.items()
+                    if name in found]  # fmt: skip
+    reference = sha or next((a.sha256 for a in attestations if a.sha256), None)
+    attestations = [_agreeing(a, reference) for a in attestations]
+    builds = _builds(record, rebuild, reference)
+    provenance = _provenance(next((found[name] for found in bundles.values() if name in found),
+                                  None))  # fmt: skip
+    return WheelEntry(
+        wheel=name,
+        sha256=sha,
+        status=_status(sha, builds, attestations, record),
+        builds=builds,
+        attestations=tuple(attestations),
+        inputs=_inputs(provenance),
+        **_image(record),
+        crates=len((record or {}).get("inputs", {}).get("crates", [])),
+        **_policy(rebuild),
+        differences=_differences(rebuild),
+    )
+
+
+def _status(
+    sha: str | None, builds: tuple[Build, ...], attestations: list[Attestation],
+    record: dict[str, Any] | None,
+) -> str:  # fmt: skip
+    if sha is None:
+        return "wheel missing"
+    if any(not a.agrees for a in attestations):
+        return "attestations disagree"
+    if len(builds) < 2:
+        return "not rebuilt"
+    return "reproducible" if all(b.agrees for b in builds) else "differs"
+
+
+def _builds(
+    record: dict[str, Any] | None, rebuild: dict[str, Any] | None, reference: str | None
+) -> tuple[Build, ...]:
+    if rebuild is not None:
+        first = rebuild["reference"]["sha256"]
+        builds = [Build(label="build", sha256=first, agrees=first == reference)]
+        for r in rebuild.get("rebuilds", []):
+            variation = r.get("variation", {})
+            builds.append(Build(label=f"rebuild {variation.get('index', len(builds))}",
+                                sha256=r["sha256"], agrees=r["sha256"] == reference,
+                                variations=tuple(variation.get("applied", []))))  # fmt: skip
+        return tuple(builds)
+    if record is not None:
+        sha = record["output"]["sha256"]
+        return (Build(label="build", sha256=sha, agrees=sha == reference),)
+    return ()
+
+
+def _attestation(folder: str, path: Path) -> Attestation:
+    try:
+        envelopes = read_bundle(path)
+        statements = [json.loads(base64.b64decode(e["payload"])) for e in envelopes]
+    except (BuilderError, KeyError, ValueError, TypeError) as exc:
+        message = exc.message if isinstance(exc, BuilderError) else f"malformed: {exc!r}"
+        return Attestation(folder=folder, keyids=(), sha256=None, predicate_types=(),
+                           problem=message)  # fmt: skip
+    keyids = sorted({s.get("keyid", "?") for e in envelopes for s in e.get("signatures", [])})
+    types = tuple(str(s.get("predicateType")) for s in statements)
+    subject = next((s["subject"][0]["digest"]["sha256"] for s in statements
+                    if s.get("predicateType") == SLSA_PROVENANCE), None)  # fmt: skip
+    return Attestation(
+        folder=folder, keyids=tuple(keyids), sha256=subject, predicate_types=types,
+        unknown_types=tuple(t for t in types if t not in PREDICATE_TYPES),
+    )  # fmt: skip
+
+
+def _agreeing(attestation: Attestation, reference: str | None) -> Attestation:
+    agrees = attestation.sha256 is None or attestation.sha256 == reference
+    return replace(attestation, agrees=agrees)
+
+
+def _provenance(bundle: Path | None) -> dict[str, Any]:
+    if bundle is None:
+        return {}
+    try:
+        for envelope in read_bundle(bundle):
+            statement = json.loads(base64.b64decode(envelope["payload"]))
+            if statement.get("predicateType") == SLSA_PROVENANCE:
+                return statement["predicate"]  # type: ignore[no-any-return]
+    except (BuilderError, KeyError, ValueError, TypeError):
+        pass  # said in the attestation's row
+    return {}
+
+
+def _inputs(provenance: dict[str, Any]) -> tuple[Input, ...]:
+    dependencies = provenance.get("buildDefinition", {}).get("resolvedDependencies", [])
+    return tuple(
+        Input(name=str(d.get("name") or d.get("uri", "?")),
+              sha256=str(d.get("digest", {}).get("sha256", "")),
+              role=str(d.get("annotations", {}).get("role", "")),
+              source=str(d.get("annotations", {}).get("source", "")))
+        for d in dependencies
+        if d.get("annotations", {}).get("role") not in ("crate", "image-package")
+    )  # fmt: skip
+
+
+def _image(record: dict[str, Any] | None) -> dict[str, Any]:
+    image = (record or {}).get("inputs", {}).get("image", {})
+    return {"image": image.get("name", ""), "image_digest": image.get("digest", ""),
+            "image_packages": len(image.get("packages", []))}  # fmt: skip
+
+
+def _policy(rebuild: dict[str, Any] | None) -> dict[str, Any]:
+    policy = (rebuild or {}).get("recipe_policy", {})
+    normalized = (rebuild or {}).get("normalized")
+    said = "" if normalized is None else json.dumps(normalized, sort_keys=True)[:400]
+    return {"fixed": tuple(policy.get("fixed", [])), "fixed_reason": policy.get("reason", ""),
+            "normalized": said}  # fmt: skip
+
+
+def _differences(rebuild: dict[str, Any] | None) -> tuple[Difference, ...]:
+    found = []
+    for difference in (rebuild or {}).get("differences", []):
+        for m in difference.get("members", []):
+            found.append(Difference(
+                member=m["name"], category=m.get("category", ""), kind=m.get("kind", ""),
+                details=tuple(m.get("details") or ()), text_diff=tuple(m.get("text_diff") or ()),
+            ))  # fmt: skip
+    return tuple(found)
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _entry_json(entry: WheelEntry) -> dict[str, Any]:
+    data = asdict(entry)
+    data["exceptions"] = [i.name for i in entry.exceptions]
+    return data

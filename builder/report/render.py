@@ -1,0 +1,67 @@
+"""The report as a static site: index.html (the summary, with filters) and one page per
+wheel under wheels/, from Jinja2 templates, with no external asset: it opens from the
+file system, offline. Written into a new folder and renamed into place: a report that
+fails half-way leaves the previous one whole."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from builder import __version__
+from builder.provenance.statements import (
+    CYCLONEDX_PREDICATE,
+    REBUILD_PREDICATE,
+    SLSA_PROVENANCE,
+)
+from builder.report.collect import Attestation, Report, WheelEntry
+
+STATUS_CLASS = {
+    "reproducible": "ok",
+    "differs": "bad",
+    "not rebuilt": "",
+    "attestations disagree": "bad",
+    "wheel missing": "warn",
+}
+_templates = Environment(
+    loader=PackageLoader("builder.report", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    keep_trailing_newline=True,
+)
+STATEMENT_NAMES = {SLSA_PROVENANCE: "SLSA provenance", REBUILD_PREDICATE: "rebuild result",
+                   CYCLONEDX_PREDICATE: "CycloneDX SBOM"}  # fmt: skip
+_templates.filters["statement_name"] = lambda t: STATEMENT_NAMES.get(t, t)
+
+
+def write_report(report: Report, out: Path, sources: str) -> Path:
+    """The site in `out` (replaced whole); its index.html."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        (work / "wheels").mkdir()
+        common = {"status_class": STATUS_CLASS, "version": __version__}
+        index = _templates.get_template("index.html.j2").render(
+            report=report, sources=sources, attestation_in=_attestation_in, **common
+        )
+        (work / "index.html").write_text(index, encoding="utf-8")
+        page = _templates.get_template("wheel.html.j2")
+        for entry in report.wheels:
+            html = page.render(w=entry, **common)
+            (work / "wheels" / f"{entry.slug}.html").write_text(html, encoding="utf-8")
+        old = out.with_name(f".{out.name}.old")
+        if out.exists():
+            out.rename(old)
+        work.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(work)
+    return out / "index.html"
+
+
+def _attestation_in(entry: WheelEntry, folder: str) -> Attestation | None:
+    return next((a for a in entry.attestations if a.folder == folder), None)

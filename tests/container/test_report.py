@@ -1,0 +1,106 @@
+"""builder report from real builds and real attestations, loaded from disk by a real
+headless Chromium: the summary's counts, a non-reproducible wheel's difference, the
+filters, and two attestation folders that disagree about one wheel, shown as such."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from builder.cli import main
+from builder.store import Store
+from tests.conftest import json_output, unavailable
+from tests.container.conftest import c_extension_files, local_recipe
+
+# A module whose content changes with every build (the time): its rebuild differs, and
+# a second build (another build key) gives a wheel another signer would disagree with.
+STAMPED = (
+    "import pathlib, time\n"
+    "c = pathlib.Path('stamped.c')\n"
+    "t = time.time_ns()\n"
+    "c.write_text(c.read_text() + f'const char built_at_{t}[] = \"BUILT_AT {t}\";\\n')\n"
+)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        unavailable("chromium", "not installed (apt-get install chromium)")
+    return found
+
+
+def browse(chromium: str, url: str, *extra: str) -> str:
+    """The page's DOM after its scripts ran, as the browser has it."""
+    argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu", *extra, url]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout
+
+
+def _build(recipe: Path, store: Store, dist: Path, att: Path) -> None:
+    argv = ["build", str(recipe), "--rebuilds", "1", "--allow-unreproducible", "-q",
+            "--dist", str(dist), "--attestations", str(att), "--store", str(store.root),
+            "--backend", "sandbox"]  # fmt: skip
+    assert main(argv) == 0
+
+
+def test_the_report_shows_counts_differences_and_disagreeing_signers_in_a_real_browser(  # type: ignore[no-untyped-def]
+    bubblewrap, image, chromium: str, session_store: Store, tmp_path: Path, capsys
+) -> None:
+    plain = local_recipe(tmp_path, session_store, "plain", c_extension_files("plain"))
+    stamped_files = c_extension_files("stamped", setup_extra=STAMPED)
+    stamped = local_recipe(tmp_path, session_store, "stamped", stamped_files)
+    dist, here, other = tmp_path / "dist", tmp_path / "att-here", tmp_path / "att-other"
+    _build(plain, session_store, dist, here)
+    _build(stamped, session_store, dist, here)
+    # "Another machine": the same recipe built again (another build key), its own bundle.
+    again = tmp_path / "again" / "stamped.toml"
+    again.parent.mkdir()
+    text = stamped.read_text().replace("[build]\n", '[build]\nenv = { AGAIN = "1" }\n')
+    again.write_text(text)
+    _build(again, session_store, tmp_path / "dist-other", other)
+    # A bundle of a kind the report does not know, about a wheel the dist folder lacks.
+    odd = {"_type": "https://in-toto.io/Statement/v1", "predicateType": "https://example.invalid/x",
+           "subject": [{"name": "ghost-1.0-py3-none-any.whl", "digest": {"sha256": "0" * 64}}],
+           "predicate": {}}  # fmt: skip
+    envelope = {"payloadType": "application/vnd.in-toto+json", "signatures": [],
+                "payload": base64.b64encode(json.dumps(odd).encode()).decode()}  # fmt: skip
+    (other / "ghost-1.0-py3-none-any.whl.intoto.jsonl").write_text(json.dumps(envelope) + "\n")
+    capsys.readouterr()
+
+    out = tmp_path / "report"
+    argv = ["report", "--dist", str(dist), "--attestations", str(here), "--attestations",
+            str(other), "-o", str(out), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    data = json_output(capsys.readouterr().out, "report")
+    statuses = {w["wheel"].split("-")[0]: w["status"] for w in data["wheels"]}
+    assert statuses == {"plain": "reproducible", "stamped": "attestations disagree",
+                        "ghost": "wheel missing"}  # fmt: skip
+    ghost = next(w for w in data["wheels"] if w["wheel"].startswith("ghost"))
+    assert ghost["attestations"][0]["unknown_types"] == ["https://example.invalid/x"]
+
+    index = browse(chromium, (out / "index.html").as_uri(), "--dump-dom")
+    counts = dict(re.findall(r'id="count-([a-z-]+)"[^>]*>(\d+)<', index))
+    # The two local recipes build with setuptools' index wheel: an exception each.
+    assert counts == {"wheels": "3", "reproducible": "1", "differs": "0", "not-rebuilt": "0",
+                      "disagree": "1", "missing": "1", "exceptions": "2"}  # fmt: skip
+    filtered = browse(chromium, (out / "index.html").as_uri() + "#not-reproducible",
+                      "--dump-dom")  # fmt: skip
+    rows = re.findall(r'<tr data-reproducible="(yes|no)"[^>]*?(style="display: none;")?>',
+                      filtered)  # fmt: skip
+    assert sorted(rows) == [("no", ""), ("no", ""), ("yes", 'style="display: none;"')]
+
+    (page,) = (out / "wheels").glob("stamped-*.html")
+    shown = browse(chromium, page.as_uri(), "--dump-dom")
+    assert "stamped.cpython-" in shown, "the differing member: the extension module"
+    assert "disagrees" in index and re.search(r'class="bad">no<', shown)
+    shot = tmp_path / "report.png"
+    browse(chromium, (out / "index.html").as_uri(), f"--screenshot={shot}",
+           "--window-size=1280,800")  # fmt: skip
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
