@@ -222,6 +222,25 @@ def _owned(prefix: str) -> str:
     return f"{prefix}{owner.current().token}-"
 
 
+@contextlib.contextmanager
+def new_folder(out: Path) -> Iterator[Path]:
+    """A new, empty folder beside `out` to fill. When the block ends without an error it
+    replaces `out` whole (renamed into place, the old one moved aside first): `out` is
+    never half-written. When the block fails, it is removed and `out` stays as it was."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        yield work
+        old = out.with_name(f".{out.name}.old")
+        if out.exists():
+            out.rename(old)
+        work.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            shutil.rmtree(work)
+
+
 def remove_tree(path: Path) -> None:
     """Remove a file or folder, read-only folders inside it included."""
     if not path.is_dir() or path.is_symlink():

@@ -19,10 +19,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-import tempfile
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -45,7 +43,7 @@ from builder.recipe import BuiltRequirement, PinnedFile, Settings, load_settings
 from builder.resolve.lock import pip_in_image
 from builder.resolve.new_recipe import NewRecipe, find_sdist, pin_recipe
 from builder.sandbox import Sandbox
-from builder.store import Store
+from builder.store import Store, new_folder
 
 RECIPES = "recipes"
 GRAPH_FILE = "graph.json"
@@ -358,19 +356,9 @@ def _recipes_to_write(
 
 def _write(plans: list[tuple[Path, Graph, dict[str, NewRecipe]]], out: Path) -> None:
     """Everything into a new folder beside `out`, then renamed into place."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with new_folder(out) as work:
         for folder, graph, recipes in plans:
             _write_plan(graph, recipes, work / folder)
-        old = out.with_name(f".{out.name}.old")
-        if out.exists():
-            out.rename(old)
-        work.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(work)
 
 
 def _write_plan(graph: Graph, recipes: dict[str, NewRecipe], folder: Path) -> None:

@@ -5,9 +5,6 @@ fails half-way leaves the previous one whole."""
 
 from __future__ import annotations
 
-import contextlib
-import shutil
-import tempfile
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -19,6 +16,7 @@ from builder.provenance.statements import (
     SLSA_PROVENANCE,
 )
 from builder.report.collect import Attestation, Report, WheelEntry
+from builder.store import new_folder
 
 STATUS_CLASS = {
     "reproducible": "ok",
@@ -39,9 +37,7 @@ _templates.filters["statement_name"] = lambda t: STATEMENT_NAMES.get(t, t)
 
 def write_report(report: Report, out: Path, sources: str) -> Path:
     """The site in `out` (replaced whole); its index.html."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with new_folder(out) as work:
         (work / "wheels").mkdir()
         common = {"status_class": STATUS_CLASS, "version": __version__}
         index = _templates.get_template("index.html.j2").render(
@@ -52,14 +48,6 @@ def write_report(report: Report, out: Path, sources: str) -> Path:
         for entry in report.wheels:
             html = page.render(w=entry, **common)
             (work / "wheels" / f"{entry.slug}.html").write_text(html, encoding="utf-8")
-        old = out.with_name(f".{out.name}.old")
-        if out.exists():
-            out.rename(old)
-        work.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            shutil.rmtree(work)
     return out / "index.html"
 
 

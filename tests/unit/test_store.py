@@ -87,3 +87,19 @@ def test_remove_tree_takes_read_only_folders_and_links_to_folders_and_leaves_the
     (venv / "lib").chmod(0o500)
     remove_tree(venv)
     assert not venv.exists() and (outside / "keep").read_text() == "x"
+
+
+def test_a_new_folder_replaces_the_old_whole_or_not_at_all(tmp_path: Path) -> None:
+    from builder.store import new_folder
+
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "old.html").write_text("old")
+    with pytest.raises(RuntimeError), new_folder(out) as work:
+        (work / "half.html").write_text("half")
+        raise RuntimeError("killed half-way")
+    assert [p.name for p in out.iterdir()] == ["old.html"]
+    with new_folder(out) as work:
+        (work / "new.html").write_text("new")
+    assert [p.name for p in out.iterdir()] == ["new.html"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site"], "nothing left beside it"
