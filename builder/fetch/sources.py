@@ -9,6 +9,7 @@ the lock pins.
 
 from __future__ import annotations
 
+import json
 import posixpath
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from builder.build.staging import StagedFile, run_spec, stage
+from builder.build.staging import StagedFile, driver_digest, run_spec, stage
 from builder.errors import FetchError
 from builder.fetch.cargo_lock import added_locks
 from builder.fetch.network import NETWORK_LIMITS, network_access
@@ -29,7 +30,7 @@ from builder.names import Sha256, is_sha256
 from builder.progress import Progress
 from builder.recipe import Patch, PinnedFile
 from builder.sandbox import Sandbox
-from builder.store import Store
+from builder.store import Store, write_atomic
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,6 +111,21 @@ def cargo_locks(sdist: Path) -> dict[str, list[Crate]]:
     return locks
 
 
+def _sdist_locks(sdist: PinnedFile, store: Store) -> dict[str, list[Crate]]:
+    """cargo_locks of the sdist, read once and kept in the store beside it (by its sha256
+    and the reading code's digest): a cache hit need not walk a large sdist again."""
+    kept = store.root / "checked" / f"{sdist.sha256}-locks-{driver_digest()}.json"
+    try:
+        data = json.loads(kept.read_text(encoding="utf-8"))
+        return {path: [Crate.from_json(c) for c in crates] for path, crates in data.items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        pass
+    locks = cargo_locks(store.verified_path(sdist.sha256, sdist.file))
+    as_json = {path: [c.as_dict() for c in crates] for path, crates in locks.items()}
+    write_atomic(kept, json.dumps(as_json, sort_keys=True).encode())
+    return locks
+
+
 def parse_cargo_lock(data: bytes, where: str) -> list[Crate]:
     try:
         lock = tomllib.loads(data.decode("utf-8"))
@@ -142,8 +158,7 @@ def fetch_crates(
 ) -> tuple[Crate, ...]:
     """The crates of the sdist's Cargo.lock files and of those its patches add (a lock
     builder resolved for an sdist that ships none), each stored by its checksum."""
-    sdist_path = store.verified_path(sdist.sha256, sdist.file)
-    locks = cargo_locks(sdist_path)
+    locks = _sdist_locks(sdist, store)
     for patch in patches:
         text = store.verified_path(patch.sha256, patch.file).read_text(encoding="utf-8")
         for where, data in added_locks(text, patch.file).items():
@@ -218,12 +233,23 @@ def fetch_all(
     for patch in patches:
         store_patch(patch, store)
     limits = archive.ArchiveLimits(max_bytes=unpack_limit_mib << 20)
-    archive.check(store.verified_path(sdist.sha256, sdist.file), limits)
+    check_sdist(sdist, store, limits)
     crates = fetch_crates(sdist, image, store, sandbox_factory, progress, patches)
     return Sources(
         sdist=sdist, requires=tuple(requires), tools=tuple(tools), crates=crates,
         patches=tuple(patches),
     )  # fmt: skip
+
+
+def check_sdist(sdist: PinnedFile, store: Store, limits: archive.ArchiveLimits) -> None:
+    """Every member of the sdist through the hostile-archive checks, once per sdist, limit
+    and checking code: the store is content-addressed, so a pass stays a pass, and a
+    cache hit does not walk a large sdist's tens of thousands of members again."""
+    passed = store.root / "checked" / f"{sdist.sha256}-{limits.max_bytes}-{driver_digest()}"
+    if passed.is_file():
+        return
+    archive.check(store.verified_path(sdist.sha256, sdist.file), limits)
+    write_atomic(passed, b"")
 
 
 def store_patch(patch: Patch, store: Store) -> None:
