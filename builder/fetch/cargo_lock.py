@@ -1,9 +1,12 @@
-"""Cargo projects whose sdist ships no Cargo.lock: an offline build cannot resolve their
-crates. In the pinning phase (network on) cargo resolves a lock in the image, once; the
-lock enters the recipe as a patch that adds it (`<name>-<version>-Cargo.lock.patch`,
-pinned by sha256 like any patch: its bytes are the lock's), so every build and rebuild
-reads that lock and never resolves afresh. The fetch phase reads the crates from the
-locks such patches add."""
+"""The cargo projects an sdist's Python build compiles (the top folder's Cargo.toml, or
+those pyproject.toml names for maturin or setuptools-rust): the rustc they need
+(`rust-version`), and a Cargo.lock for those that ship none.
+
+An offline build cannot resolve crates. In the pinning phase (network on) cargo resolves a
+lock in the image, once; the lock enters the recipe as a patch that adds it
+(`<name>-<version>-Cargo.lock.patch`, pinned by sha256 like any patch: its bytes are the
+lock's), so every build and rebuild reads that lock and never resolves afresh. The fetch
+phase reads the crates from the locks such patches add."""
 
 from __future__ import annotations
 
