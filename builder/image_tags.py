@@ -52,7 +52,7 @@ def _manylinux(glibc_minor: int, arch: str) -> list[str]:
 
 
 def _version(image: Image, package: str) -> tuple[int, int]:
-    found = next((p for p in image.packages if p.name == package), None)
+    found = image.package(package)
     match = re.match(r"(?:\d+:)?(\d+)\.(\d+)", found.version) if found else None
     if match is None:
         raise ImageError(
@@ -64,6 +64,6 @@ def _version(image: Image, package: str) -> tuple[int, int]:
 
 
 def _architecture(image: Image) -> str:
-    libc = next((p for p in image.packages if p.name == "libc6"), None)
+    libc = image.package("libc6")
     debian = libc.architecture if libc else ""
     return _ARCHITECTURES.get(debian, debian)

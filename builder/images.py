@@ -101,6 +101,10 @@ class Image:
     tools: tuple[PinnedFile, ...]
     made_on: str
 
+    def package(self, name: str) -> DebPackage | None:
+        """The image's Debian package of that name, if it holds one."""
+        return next((p for p in self.packages if p.name == name), None)
+
     @property
     def reference(self) -> str:
         """The local tag a container backend knows this image by."""

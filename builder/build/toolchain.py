@@ -71,7 +71,8 @@ def debian_upstream(version: str) -> Version | None:
 
 
 def image_rustc(image: Image) -> Version | None:
-    return next((debian_upstream(p.version) for p in image.packages if p.name == "rustc"), None)
+    rustc = image.package("rustc")
+    return debian_upstream(rustc.version) if rustc is not None else None
 
 
 def rust_images(

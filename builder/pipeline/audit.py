@@ -59,7 +59,8 @@ def rebuild_from_attestation(
         progress.status(f"fetching the attested image {digest[:12]} from {index.url}")
         index.fetch_image(digest, store)
         image = image_from_rootfs(definition, digest, store)
-        python = next((f"python3 {p.version}" for p in image.packages if p.name == "python3"), "")
+        python3 = image.package("python3")
+        python = f"python3 {python3.version}" if python3 is not None else ""
         progress.status(
             f"image {image.name} {digest[:12]} from the index: {len(image.packages)} Debian "
             f"packages ({python}); `builder image build {image.name} --force` makes it "
