@@ -125,6 +125,15 @@ class PublishError(BuilderError):
     default_hint = "docs/index.md describes the index's layout; a published file never changes"
 
 
+class ClusterError(BuilderError):
+    """The cluster cannot take a build: its scheduler does not answer, no worker offers
+    what a build needs, a worker's result does not match its record, or workers kept
+    dying under a build."""
+
+    exit_code = 16
+    default_hint = "docs/cluster.md: how to start a scheduler and workers, and what they offer"
+
+
 OK_CODES = {0: "success (a cache hit is a success)"}
 SIGNAL_CODES = {
     130: "interrupted (Ctrl-C); containers and sandboxes are removed all the same",

@@ -1,9 +1,10 @@
 """Where builds run: the executor interface a graph build uses, and the local one.
 
 `start` a task, ask `capacity` (how many more may start now), `cancel` what is running
-(Ctrl-C), `close` when done. The local executor runs up to N tasks in threads of this
-process, each task one isolated build; another engine (a cluster) implements the same four
-calls, so a graph is scheduled the same way wherever its builds run.
+(Ctrl-C), `close` when done; `place` says where the task's isolated builds run. The local
+executor runs up to N tasks in threads of this process, each building here; the cluster
+executor (builder.cluster) runs each task's builds on Dask workers, so a graph is
+scheduled the same way wherever its builds run.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol, TypeVar
+
+from builder.build.place import BuildPlace
+from builder.progress import Progress
+from builder.store import Store
 
 T = TypeVar("T")
 
@@ -28,6 +33,9 @@ class Executor(Protocol):
 
     def close(self) -> None:
         """Wait for running tasks to end and release the workers."""
+
+    def place(self, store: Store, progress: Progress) -> BuildPlace | None:
+        """Where the tasks' builds run; None: here, in the caller's sandbox."""
 
 
 class LocalExecutor:
@@ -62,3 +70,6 @@ class LocalExecutor:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+    def place(self, store: Store, progress: Progress) -> BuildPlace | None:
+        return None

@@ -27,6 +27,7 @@ TIERS = {
     TESTS / "local": "local",
     TESTS / "container": "container",
     TESTS / "container" / "slow": "slow",
+    TESTS / "container" / "cluster": "cluster",
 }
 
 

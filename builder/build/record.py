@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from builder import __version__
-from builder.build.run import BuiltWheel, MountRecord, RunRecord
+from builder.build.run import BuiltWheel, MountRecord, RunRecord, WorkerInfo
 from builder.build.staging import driver_digest
 from builder.build.venvs import VenvsRef
 from builder.encoding import canonical_json
@@ -206,6 +206,7 @@ def record_to_json(record: BuildRecord) -> dict[str, Any]:
             "cpuset": run.cpuset,
             "limits": run.limits.as_dict(),
             **({"venvs": _venvs_json(run.venvs)} if run.venvs else {}),
+            **({"worker": run.worker.as_dict()} if run.worker else {}),
         },
         "started_on": record.started_on,
         "finished_on": record.finished_on,
@@ -285,6 +286,7 @@ def _record(data: Mapping[str, Any]) -> BuildRecord:
             cpuset=run.get("cpuset"),
             limits=Limits(**run["limits"]),
             venvs=VenvsRef(**run["venvs"]) if run.get("venvs") else None,
+            worker=WorkerInfo(**run["worker"]) if run.get("worker") else None,
         ),
         started_on=str(data["started_on"]),
         finished_on=str(data["finished_on"]),

@@ -45,6 +45,18 @@ class MountRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerInfo:
+    """The cluster worker a build ran on (a build on the head's own machine has none)."""
+
+    name: str
+    address: str
+    host: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"name": self.name, "address": self.address, "host": self.host}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RunRecord:
     """How the run was set up: backend, command, exact environment, mounts, limits."""
 
@@ -60,6 +72,7 @@ class RunRecord:
     cpuset: str | None
     limits: Limits
     venvs: VenvsRef | None = None
+    worker: WorkerInfo | None = None
 
     @classmethod
     def of(cls, spec: RunSpec, backend: str, venvs: VenvsRef | None) -> RunRecord:

@@ -26,11 +26,12 @@ from builder.cli.common import (
 from builder.cli.diff import render
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import BuildFailed, NotReproducible, UsageError
-from builder.executor import LocalExecutor
+from builder.executor import Executor, LocalExecutor
 from builder.pipeline import BuildReport, NodeOutcome, Signing, build_graphs, build_recipe
 from builder.plan.graph import read_graph
 from builder.provenance.signing import default_key_path, load_signer, new_key
 from builder.recipe import load_recipe
+from builder.store import Store
 from builder.variation import DEFAULT_KINDS, KINDS
 
 
@@ -48,6 +49,17 @@ def register(sub: Subcommands) -> None:
     p.add_argument(
         "--jobs", type=positive_int, default=1, metavar="N",
         help="with --graph: builds at once, each in its own sandbox (default: 1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--cluster", type=cluster_address, default=None, metavar="ADDRESS",
+        help="with --graph: run the builds on a Dask cluster: tcp://HOST:PORT (a running "
+        "scheduler and `builder worker`s) or local:N (N workers on this machine); this "
+        "process fetches, checks each wheel's sha256 and signs (docs/cluster.md)",
+    )  # fmt: skip
+    p.add_argument(
+        "--rebuild-on", choices=("any", "other-worker"), default="any",
+        help="with --cluster and --rebuilds: other-worker runs every rebuild on another "
+        "worker than the first build (default: any)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the build record on stdout")
     p.add_argument(
@@ -89,8 +101,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("builder build: give a RECIPE or --graph GRAPH (one of them)")
     if args.graph is not None:
         return run_graph(args)
-    if args.jobs != 1:
-        raise UsageError("builder build: --jobs goes with --graph (one recipe is one build)")
+    if args.jobs != 1 or args.cluster is not None:
+        raise UsageError(
+            "builder build: --jobs and --cluster go with --graph (one recipe is one build)"
+        )
     # Everything that can be checked on the spot is, before any download or build: the
     # recipe, the signing key, the backend.
     recipe = load_recipe(args.recipe)
@@ -131,17 +145,27 @@ def run(args: argparse.Namespace) -> int:
 def run_graph(args: argparse.Namespace) -> int:
     for path in args.graph:  # a graph edited into an inconsistent state: said before anything
         read_graph(path)
+    if args.rebuild_on == "other-worker" and args.cluster is None:
+        raise UsageError("builder build: --rebuild-on other-worker goes with --cluster")
+    if args.cluster is not None and args.jobs != 1:
+        raise UsageError("builder build: --jobs is for one machine; a cluster's workers say "
+                         "how many builds run at once")  # fmt: skip
     signing = _signing(args)
     sandbox = sandbox_factory(args.backend)()
+    store = open_store(args)
+    executor: Executor = LocalExecutor(args.jobs, on_cancel=sandbox.cancel)
+    if args.cluster is not None:
+        executor = open_cluster(args.cluster, store=store, backend=args.backend)
     outcomes = build_graphs(
         args.graph,
-        store=open_store(args),
+        store=store,
         dist=args.dist,
         sandbox_factory=lambda: sandbox,
         progress=TerminalProgress(quiet=args.quiet),
-        executor=LocalExecutor(args.jobs, on_cancel=sandbox.cancel),
+        executor=executor,
         rebuilds=args.rebuilds,
         signing=signing,
+        rebuild_elsewhere=args.rebuild_on == "other-worker",
     )
     failed = [o for o in outcomes if o.state in ("failed", "skipped")]
     differs = [o for o in outcomes if o.state == "differs"]
@@ -169,6 +193,29 @@ def run_graph(args: argparse.Namespace) -> int:
             "cause, a recipe's [rebuild] fixed says why a variation cannot be withstood",
         )
     return 0
+
+
+def cluster_address(value: str) -> str:
+    """tcp://HOST:PORT, or local:N (N >= 1)."""
+    if value.startswith("local:"):
+        count = value.removeprefix("local:")
+        if count.isdigit() and int(count) >= 1:
+            return value
+        raise argparse.ArgumentTypeError(f"{value}: local:N needs a number of workers >= 1")
+    if value.startswith(("tcp://", "tls://")) and ":" in value.split("://", 1)[1]:
+        return value
+    raise argparse.ArgumentTypeError(f"{value}: give tcp://HOST:PORT or local:N")
+
+
+def open_cluster(address: str, *, store: Store, backend: str) -> Executor:
+    """The cluster executor: connected to a scheduler, or to N local workers started now."""
+    from builder.cluster.executor import ClusterExecutor
+    from builder.cluster.local import LocalCluster
+
+    if address.startswith("local:"):
+        local = LocalCluster(int(address.removeprefix("local:")), store, backend)
+        return ClusterExecutor(local.address, backend=backend, local=local)
+    return ClusterExecutor(address, backend=backend)
 
 
 def _graph_summary(outcomes: list[NodeOutcome]) -> None:

@@ -4,16 +4,18 @@ The reference build is the recipe's ordinary build (possibly a cache hit). Each 
 runs for real, in a fresh container, with the variations of builder.variation; its wheel
 and log go into the store like any other. Equal sha256 is the only test of
 reproducibility; when a rebuild differs, the report carries builder diff's explanation.
+On a cluster, each build names the worker it ran on, and `elsewhere` keeps the rebuilds
+off the reference build's worker: agreement then holds across machines.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from builder.build.place import BuildPlace
 from builder.build.record import BuildRecord
-from builder.build.run import run_build
+from builder.build.run import WorkerInfo
 from builder.compare.diff.model import WheelDiff
 from builder.compare.diff.wheel import diff_wheels
 from builder.compare.normalize import NORMALIZATIONS, normalize_wheel
@@ -22,7 +24,6 @@ from builder.images import Image
 from builder.names import Sha256
 from builder.progress import Progress
 from builder.recipe import Recipe
-from builder.sandbox import Sandbox
 from builder.store import Store
 from builder.variation import ALWAYS, KINDS, rebuild_variations
 
@@ -36,6 +37,7 @@ class Rebuild:
     sha256: Sha256
     log_sha256: Sha256
     duration_s: float
+    worker: WorkerInfo | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,6 +52,7 @@ class RebuildReport:
     differences: tuple[tuple[int, WheelDiff], ...]
     normalized_sha256s: tuple[Sha256, ...] | None = None
     policy: dict[str, Any] = field(default_factory=dict)
+    reference_worker: WorkerInfo | None = None
 
     @property
     def reproducible(self) -> bool:
@@ -77,7 +80,8 @@ class RebuildReport:
             "package": {"name": self.name, "version": self.version},
             "build_key": self.build_key,
             "builds": len(self.rebuilds) + 1,
-            "reference": {"wheel": self.reference_wheel, "sha256": self.reference_sha256},
+            "reference": {"wheel": self.reference_wheel, "sha256": self.reference_sha256}
+            | _worker_json(self.reference_worker),
             "variations": {k: KINDS[k] for k in self.kinds} | {"always": ALWAYS},
             "recipe_policy": self.policy,
             "rebuilds": [
@@ -88,6 +92,7 @@ class RebuildReport:
                     "log_sha256": r.log_sha256,
                     "duration_s": r.duration_s,
                 }
+                | _worker_json(r.worker)
                 for r in self.rebuilds
             ],
             "reproducible": self.reproducible,
@@ -110,20 +115,21 @@ def rebuild(
     *,
     record: BuildRecord,
     store: Store,
-    sandbox: Callable[[], Sandbox],
+    place: BuildPlace,
     progress: Progress,
     count: int,
     kinds: frozenset[str],
     normalize: bool = False,
+    elsewhere: bool = False,
 ) -> RebuildReport:
+    """`count` rebuilds under the variations `kinds`; with `elsewhere`, none on the worker
+    that made the reference build (a cluster's; on one machine there is no elsewhere)."""
     reference = record.output
+    avoid = (record.run.worker.address,) if elsewhere and record.run.worker else ()
     rebuilds = []
     differences = []
     for variation in rebuild_variations(count, kinds):
-        built = run_build(
-            recipe, image, sources, store=store, sandbox=sandbox(), progress=progress,
-            variation=variation,
-        )  # fmt: skip
+        built = place.build(recipe, image, sources, variation=variation, avoid=avoid)
         rebuilds.append(
             Rebuild(
                 variation=variation.describe(),
@@ -131,6 +137,7 @@ def rebuild(
                 sha256=built.sha256,
                 log_sha256=built.log_sha256,
                 duration_s=built.duration_s,
+                worker=built.run.worker,
             )
         )
         if built.sha256 != reference.sha256:
@@ -160,7 +167,12 @@ def rebuild(
         kinds=tuple(sorted(kinds)),
         rebuilds=tuple(rebuilds),
         differences=tuple(differences),
+        reference_worker=record.run.worker,
     )
+
+
+def _worker_json(worker: WorkerInfo | None) -> dict[str, Any]:
+    return {"worker": worker.as_dict()} if worker is not None else {}
 
 
 def _normalized(store: Store, sha256: Sha256, name: str, epoch: int) -> Sha256:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from securesystemslib.signer import Signer
 
+from builder.build.place import BuildPlace, LocalPlace
 from builder.build.record import BuildRecord, RebuildSummary, RecordError, build_key, make_record
-from builder.build.run import run_build
 from builder.compare.rebuild import RebuildReport, rebuild
 from builder.encoding import canonical_json, pretty_json
 from builder.errors import FetchError
@@ -96,6 +96,8 @@ def build_recipe(
     image: Image | None = None,
     base_image: Image | None = None,
     built_pins: tuple[PinnedFile, ...] | None = None,
+    place: BuildPlace | None = None,
+    rebuild_elsewhere: bool = False,
 ) -> BuildReport:
     """Build a recipe; with `rebuilds`, rebuild it under the variations `vary` (default:
     the recipe's rebuild policy applied to the default variations) less `no_vary`.
@@ -106,7 +108,9 @@ def build_recipe(
     the recipe's `image` made already (a graph's), to which its `extra-packages` are added;
     `built_pins` are the exact wheels of the recipe's built-here requirements (an
     auditor's, from the provenance; else the ones the store says it built for the recipe's
-    base image: wheels built here serve every image made from it)."""
+    base image: wheels built here serve every image made from it); `place` is where the
+    builds run (default: here, in the factory's sandbox; a cluster's workers), and
+    `rebuild_elsewhere` keeps the rebuilds off the worker of the reference build."""
     recipe = recipe_or_path if isinstance(recipe_or_path, Recipe) else load_recipe(recipe_or_path)
     if image is None:
         base_image = base_image or ensure_image(
@@ -125,6 +129,7 @@ def build_recipe(
         sandbox.prepare(image, store, progress)
         return sandbox
 
+    place = place or LocalPlace(store, prepared, progress)
     here = built_pins if built_pins is not None else _built_requirements(recipe, family, store)
     sources = fetch_all(
         sdist=recipe.sdist,
@@ -143,9 +148,7 @@ def build_recipe(
     cached = record is not None
     if record is None:
         started = _now()
-        built = run_build(
-            recipe, image, sources, store=store, sandbox=prepared(), progress=progress
-        )
+        built = place.build(recipe, image, sources)
         record = make_record(
             key=key, recipe=recipe, image=image, sources=sources, built=built,
             started_on=started, finished_on=_now(),
@@ -156,9 +159,10 @@ def build_recipe(
     report = None
     if rebuilds:
         report = rebuild(
-            recipe, image, sources, record=record, store=store, sandbox=prepared,
+            recipe, image, sources, record=record, store=store, place=place,
             progress=progress, count=rebuilds, normalize=normalize,
             kinds=(recipe.rebuild.kinds(DEFAULT_KINDS) if vary is None else vary) - no_vary,
+            elsewhere=rebuild_elsewhere,
         )  # fmt: skip
         record = record.with_rebuild(_summary(report, store))
         store.write_record(key, record.to_json())

@@ -61,12 +61,16 @@ def build_graphs(
     image_search: tuple[Path, ...] | None = None,
     rebuilds: int = 0,
     signing: Signing | None = None,
+    rebuild_elsewhere: bool = False,
 ) -> list[NodeOutcome]:
     """Build every node of the graphs that is built here, each once its build requirements
     are built, as many at once as the executor takes; each build's venv holds the wheels
     built here before it (its recipe requires them `source = "built"`). A failure skips
-    what builds with it, and only that; a rerun finds what was built as cache hits."""
+    what builds with it, and only that; a rerun finds what was built as cache hits. The
+    executor's place runs the builds (a cluster's workers); this process fetches, checks
+    what comes back and signs."""
     sandbox = sandbox_factory()
+    place = executor.place(store, progress)
     plans = []
     images: dict[str, Image] = {}
 
@@ -92,7 +96,7 @@ def build_graphs(
         report = build_recipe(
             recipe, store=store, dist=dist, sandbox_factory=lambda: sandbox,
             progress=progress, image_search=image_search, rebuilds=rebuilds,
-            base_image=own, signing=signing,
+            base_image=own, signing=signing, place=place, rebuild_elsewhere=rebuild_elsewhere,
         )  # fmt: skip
         if own != plan.image:
             _lend_back(recipe, own, plan.image, store)

@@ -124,7 +124,8 @@ def provenance(record: BuildRecord, rebuild_sha256: str | None) -> dict[str, Any
                 "workdir": run.workdir,
                 "network": run.network,
                 "variation": "none (reference build)",
-            },
+            }
+            | ({"worker": run.worker.as_dict()} if run.worker else {}),
             "resolvedDependencies": resolved_dependencies(record.inputs),
         },
         "runDetails": {

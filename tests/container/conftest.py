@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -17,7 +18,9 @@ import pytest
 
 from builder import owner
 from builder.errors import ImageError
+from builder.fetch.sources import fetch_pinned
 from builder.images import ensure_image, find_definition
+from builder.index import Index
 from builder.pipeline import BuildReport, build_recipe
 from builder.progress import Silent
 from builder.recipe import load_recipe
@@ -26,7 +29,8 @@ from builder.sandbox.cgroups import ROOT as CGROUPS
 from builder.sandbox.cgroups import V1_CONTROLLERS, Cgroup
 from builder.sandbox.docker import LABEL, OWNER_LABEL, DockerSandbox
 from builder.store import Store
-from tests.conftest import REPO, make_sdist, unavailable
+from tests.conftest import REPO, Served, make_sdist, unavailable
+from tests.fixtures.stack import POLICY, make_stack_index
 
 IMAGE = "trixie-py"
 
@@ -293,3 +297,30 @@ class BuilderProcess:
             self.proc.kill()
         self._reader.join(timeout=10)
         return code
+
+
+@pytest.fixture
+def stack(  # type: ignore[no-untyped-def]
+    bubblewrap, image, session_store: Store, nginx: Served, tmp_path: Path, monkeypatch
+) -> Path:
+    """The stack's index live, builder pointed at it, the image's tools already stored
+    (they come from the public index), a requirements file and the policy."""
+    for tool in image.tools:
+        fetch_pinned(tool, session_store, Index(), Silent())
+    make_stack_index(nginx.root)
+    monkeypatch.setenv("BUILDER_INDEX_URL", f"{nginx.url}simple/")
+    (tmp_path / "requirements.txt").write_text("acmestack-app\n")
+    (tmp_path / "builder.toml").write_text(POLICY)
+    overrides = tmp_path / "overrides"
+    overrides.mkdir()
+    patch = (
+        "--- a/acmestack_tool/__init__.py\n+++ b/acmestack_tool/__init__.py\n@@ -1 +1 @@\n"
+        "-WHO = 'acmestack-tool 1.0 from source'\n+WHO = 'acmestack-tool 1.0, patched'\n"
+    )
+    (overrides / "who.patch").write_text(patch)
+    digest = hashlib.sha256(patch.encode()).hexdigest()
+    (overrides / "acmestack-tool.toml").write_text(
+        '[build]\nenv = { ACME_FLAVOUR = "tested" }\n\n[limits]\nmemory_mib = 2048\n\n'
+        f'[[patches]]\nfile = "who.patch"\nsha256 = "{digest}"\n'
+    )
+    return tmp_path

@@ -8,52 +8,18 @@ backend shares the host's network for them (docker's bridge does not reach 127.0
 
 from __future__ import annotations
 
-import hashlib
 import json
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from builder.cli import main
-from builder.fetch.sources import fetch_pinned
-from builder.index import Index
-from builder.progress import Silent
 from builder.provenance.bundle import read_bundle
 from builder.recipe import load_recipe
 from builder.store import Store
-from tests.conftest import Served, json_output
-from tests.fixtures.stack import POLICY, make_stack_index
+from tests.conftest import json_output
 
 BUILT = ["acmestack-app", "acmestack-backend", "acmestack-lib", "acmestack-loop-a",
          "acmestack-loop-b", "acmestack-tool"]  # fmt: skip
-
-
-@pytest.fixture
-def stack(  # type: ignore[no-untyped-def]
-    bubblewrap, image, session_store: Store, nginx: Served, tmp_path: Path, monkeypatch
-) -> Path:
-    """The stack's index live, builder pointed at it, the image's tools already stored
-    (they come from the public index), a requirements file and the policy."""
-    for tool in image.tools:
-        fetch_pinned(tool, session_store, Index(), Silent())
-    make_stack_index(nginx.root)
-    monkeypatch.setenv("BUILDER_INDEX_URL", f"{nginx.url}simple/")
-    (tmp_path / "requirements.txt").write_text("acmestack-app\n")
-    (tmp_path / "builder.toml").write_text(POLICY)
-    overrides = tmp_path / "overrides"
-    overrides.mkdir()
-    patch = (
-        "--- a/acmestack_tool/__init__.py\n+++ b/acmestack_tool/__init__.py\n@@ -1 +1 @@\n"
-        "-WHO = 'acmestack-tool 1.0 from source'\n+WHO = 'acmestack-tool 1.0, patched'\n"
-    )
-    (overrides / "who.patch").write_text(patch)
-    digest = hashlib.sha256(patch.encode()).hexdigest()
-    (overrides / "acmestack-tool.toml").write_text(
-        '[build]\nenv = { ACME_FLAVOUR = "tested" }\n\n[limits]\nmemory_mib = 2048\n\n'
-        f'[[patches]]\nfile = "who.patch"\nsha256 = "{digest}"\n'
-    )
-    return tmp_path
 
 
 def _plan(stack: Path, store: Store, *extra: str) -> int:

@@ -1,0 +1,99 @@
+"""The executor interface (builder.executor) over a Dask distributed cluster.
+
+A graph's node is a task of this process (fetch, check, sign: the head's work), which
+hands its builds to the cluster's workers through a WorkerPlace. `capacity` is the
+cluster's free worker threads; `cancel` (Ctrl-C) cancels every build the head submitted
+and has every worker stop the builds it runs, so that no sandbox or container is left on
+any worker; `close` disconnects (and stops a local cluster this process started).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from builder.cluster.place import WorkerPlace
+from builder.cluster.worker import cancel_builds
+from builder.errors import ClusterError
+from builder.progress import Progress
+from builder.store import Store
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+    from builder.cluster.local import LocalCluster
+
+T = TypeVar("T")
+CONNECT_TIMEOUT_S = 30
+
+
+class ClusterExecutor:
+    def __init__(
+        self,
+        address: str,
+        *,
+        backend: str,
+        image_search: tuple[Path, ...] | None = None,
+        local: LocalCluster | None = None,
+    ) -> None:
+        from distributed import Client
+
+        try:
+            self.client: Client = Client(address, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            if local is not None:
+                local.stop()
+            raise ClusterError(
+                f"no Dask scheduler answers at {address}: {exc}",
+                hint="start one with `dask scheduler`, or use --cluster local:N",
+            ) from exc
+        self._local = local
+        self._backend = backend
+        self._image_search = image_search
+        self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="node")
+        self._lock = threading.Lock()
+        self._running = 0
+        self._places: list[WorkerPlace] = []
+
+    def start(self, task: Callable[[], T]) -> Future[T]:
+        with self._lock:
+            self._running += 1
+        future = self._pool.submit(task)
+        future.add_done_callback(self._done)
+        return future
+
+    def _done(self, _: Future[T]) -> None:
+        with self._lock:
+            self._running -= 1
+
+    def capacity(self) -> int:
+        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+        threads = sum(int(w.get("nthreads", 0)) for w in workers)
+        with self._lock:
+            return max(threads, 1) - self._running
+
+    def place(self, store: Store, progress: Progress) -> WorkerPlace:
+        seed = self._local.seed if self._local is not None else None
+        place = WorkerPlace(
+            self.client, store, progress, backend=self._backend,
+            image_search=self._image_search, seed=seed,
+        )  # fmt: skip
+        self._places.append(place)
+        return place
+
+    def cancel(self) -> None:
+        """Cancel every submitted build, then stop what the workers still run."""
+        running = [f for place in self._places for f in place.running()]
+        if running:
+            self.client.cancel(running, force=True)
+            self.client.run(cancel_builds, [f.key for f in running])
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.client.close()
+        if self._local is not None:
+            self._local.stop()
