@@ -62,9 +62,12 @@ def _boot_id() -> str:
 
 
 def _start_time(pid: int) -> int | None:
-    """The process's start time in clock ticks after boot (field 22 of /proc/PID/stat)."""
+    """The process's start time in clock ticks after boot (field 22 of /proc/PID/stat);
+    None when it does not run: no such process, or a zombie (killed, not yet waited for
+    by its parent)."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return int(stat.rsplit(")", 1)[1].split()[19])
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] == "Z" else int(fields[19])

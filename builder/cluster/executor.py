@@ -86,7 +86,7 @@ class ClusterExecutor:
 
     def cancel(self) -> None:
         """Cancel every submitted build, then stop what the workers still run."""
-        running = [f for place in self._places for f in place.running()]
+        running = [f for place in self._places for f in place.cancel()]
         if running:
             self.client.cancel(running, force=True)
             self.client.run(cancel_builds, [f.key for f in running])

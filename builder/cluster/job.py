@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from builder.build.run import BuiltWheel
+from builder.build.run import BuiltWheel, WorkerInfo
 from builder.fetch.sources import Sources
 from builder.images import Image, ImageDefinition
 from builder.recipe import Recipe
@@ -39,6 +39,7 @@ class JobFailure:
     error: str  # the class name in builder.errors
     message: str
     hint: str | None
+    worker: WorkerInfo
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

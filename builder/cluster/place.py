@@ -13,8 +13,12 @@ import hashlib
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from distributed import Client, Future
+from distributed.scheduler import KilledWorker
 
 from builder import errors
 from builder.build.run import BuiltWheel
@@ -28,8 +32,7 @@ from builder.recipe import Recipe
 from builder.store import Store
 from builder.variation import REFERENCE, Variation
 
-if TYPE_CHECKING:
-    from distributed import Client, Future
+ATTEMPTS = 3  # submissions of one build whose worker, or whose inputs' worker, was lost
 
 
 class WorkerPlace:
@@ -56,6 +59,7 @@ class WorkerPlace:
         self._lock = threading.Lock()
         self._objects: dict[str, Future[Any]] = {}
         self._running: set[Future[Any]] = set()
+        self._cancelled = False
 
     def build(
         self,
@@ -70,33 +74,78 @@ class WorkerPlace:
             recipe=recipe, image=image, definition=self._definition(recipe), sources=sources,
             variation=variation, backend=self._backend,
         )  # fmt: skip
+        if self._cancelled:
+            raise ClusterError(f"{job.title}: not submitted: the run was cancelled")
         if self._seed is not None:
             self._seed(image)
-        resources = self._resources(job)
-        workers = self._eligible(job, resources, avoid)
-        objects = self._scatter(sources)
-        key = f"build-{recipe.name}-{recipe.version}-{variation.index}-{uuid.uuid4().hex[:8]}"
-        future = self._client.submit(
-            run_job, job, objects, key=key, resources=resources, workers=workers,
-            allow_other_workers=False, pure=False, retries=0,
-        )  # fmt: skip
-        with self._lock:
-            self._running.add(future)
-        try:
-            output: JobOutput = self._wait(job, future)
-        finally:
-            with self._lock:
-                self._running.discard(future)
-        return self._checked(job, output)
+        return self._checked(job, self._run_until_done(job, avoid))
+
+    def _run_until_done(self, job: BuildJob, avoid: tuple[str, ...]) -> JobOutput:
+        """The job's output; submitted again, up to ATTEMPTS times, when its worker or a
+        worker holding its inputs is lost (Dask moves a build whose worker dies itself,
+        but not one whose scattered inputs died with a worker)."""
+        attempt = 1
+        while True:
+            resources = self._resources(job)
+            try:
+                return self._run(job, resources, self._eligible(job, resources, avoid))
+            except (KilledWorker, CancelledError) as exc:
+                if self._cancelled:
+                    raise
+                why = f"{self._forget_lost_objects()} of its inputs were lost with a worker"
+                if isinstance(exc, KilledWorker):
+                    why = f"the workers running it died ({exc})"
+                if attempt == ATTEMPTS:
+                    raise ClusterError(
+                        f"{job.title}: {why}, {ATTEMPTS} times",
+                        hint="the workers' logs say why they died; the scheduler's "
+                        "distributed.scheduler.allowed-failures says how often Dask itself "
+                        "moves a build whose worker died",
+                    ) from exc
+                self._progress.status(f"cluster: {job.title}: {why}; submitted again")
+                attempt += 1
 
     def _definition(self, recipe: Recipe) -> ImageDefinition:
         """The definition of the image the recipe builds in (its extra packages added)."""
         base = find_definition(recipe.image, self._image_search)
         return base.with_packages(recipe.extra_packages)
 
-    def running(self) -> list[Future[Any]]:
+    def cancel(self) -> list[Future[Any]]:
+        """Submit nothing more; the builds submitted and not done, to cancel."""
         with self._lock:
+            self._cancelled = True
             return list(self._running)
+
+    def _run(
+        self, job: BuildJob, resources: dict[str, float], workers: list[str] | None
+    ) -> JobOutput:
+        """Submit the job with its inputs (scattered again if a lost worker held them)."""
+        objects = self._scatter(job.sources)
+        key = f"build-{job.recipe.name}-{job.recipe.version}-{job.variation.index}-"
+        future = self._client.submit(
+            run_job, job, objects, key=key + uuid.uuid4().hex[:8], resources=resources,
+            workers=workers, allow_other_workers=False, pure=False, retries=0,
+        )  # fmt: skip
+        with self._lock:
+            self._running.add(future)
+            if self._cancelled:  # cancelled while this one was on its way
+                future.cancel()
+        try:
+            self._progress.status(f"cluster: {job.title} submitted")
+            output = future.result()
+        finally:
+            with self._lock:
+                self._running.discard(future)
+        assert isinstance(output, JobOutput)
+        return output
+
+    def _forget_lost_objects(self) -> int:
+        """Inputs whose only copy was on a worker that died: scattered again next time."""
+        with self._lock:
+            lost = [d for d, f in self._objects.items() if f.status != "finished"]
+            for digest in lost:
+                del self._objects[digest]
+        return len(lost)
 
     def _resources(self, job: BuildJob) -> dict[str, float]:
         limits = job.recipe.limits
@@ -151,21 +200,6 @@ class WorkerPlace:
         with self._lock:
             return {digest: self._objects[digest] for digest in sorted(wanted)}
 
-    def _wait(self, job: BuildJob, future: Future[Any]) -> JobOutput:
-        from distributed.scheduler import KilledWorker
-
-        self._progress.status(f"cluster: {job.title} submitted")
-        try:
-            output = future.result()
-        except KilledWorker as exc:
-            raise ClusterError(
-                f"{job.title}: the workers running it died, again and again ({exc})",
-                hint="the scheduler's distributed.scheduler.allowed-failures says how often "
-                "a build is tried on another worker; the workers' logs say why they died",
-            ) from exc
-        assert isinstance(output, JobOutput)
-        return output
-
     def _checked(self, job: BuildJob, output: JobOutput) -> BuiltWheel:
         """The worker's wheel, into this store only if its bytes are the recorded ones."""
         if output.failure is not None:
@@ -187,11 +221,12 @@ class WorkerPlace:
 
 
 def _error(failure: JobFailure) -> BuilderError:
-    """The worker's error, as the class it was raised as."""
+    """The worker's error, as the class it was raised as, saying where (its log is there)."""
     kind = getattr(errors, failure.error, BuilderError)
     if not (isinstance(kind, type) and issubclass(kind, BuilderError)):
         kind = BuilderError
-    return kind(failure.message, hint=failure.hint)
+    where = f"on worker {failure.worker.name} ({failure.worker.host})"
+    return kind(failure.message, hint=f"{where}: {failure.hint}" if failure.hint else where)
 
 
 def _resources_text(info: dict[str, object]) -> str:

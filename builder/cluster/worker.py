@@ -38,6 +38,18 @@ CAPABILITY = 1000  # a backend resource's count: any number of builds may ask fo
 _log = logging.getLogger("builder.worker")
 
 
+def _log_to_worker_output() -> None:
+    """The worker's log (stderr, as Dask's own lines) says what each build does."""
+    if not _log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s - %(name)s - %(levelname)s - %(message)s")
+        )
+        _log.addHandler(handler)
+        _log.setLevel(logging.INFO)
+        _log.propagate = False
+
+
 class _WorkerProgress:
     """The build's phases into the worker's log; its output lines stay in its store."""
 
@@ -56,14 +68,11 @@ class _Runs:
         self._lock = threading.Lock()
         self._sandboxes: dict[str, Sandbox] = {}
         self._cancelled: set[str] = set()
-        self._reaped = False
 
     def open(self, key: str, backend: str) -> Sandbox:
         sandbox = open_backend(backend)
+        sandbox.reap()  # what the builds of a worker killed on this machine left
         with self._lock:
-            if not self._reaped:  # what a killed worker's builds left on this machine
-                sandbox.reap()
-                self._reaped = True
             if key in self._cancelled:
                 raise BuildFailed(f"build {key} was cancelled by the head before it started")
             self._sandboxes[key] = sandbox
@@ -144,6 +153,7 @@ def worker_command(
 def run_job(job: BuildJob, objects: dict[str, bytes]) -> JobOutput:
     """One build, on this worker: inputs into its store (each checked against its
     digest), the image, the sandbox, the build; the wheel and log go back as bytes."""
+    _log_to_worker_output()
     key = _current_task()
     try:
         store = worker_store()
@@ -154,7 +164,6 @@ def run_job(job: BuildJob, objects: dict[str, bytes]) -> JobOutput:
         sandbox = _RUNS.open(key, job.backend)
         try:
             sandbox.prepare(image, store, _WorkerProgress())
-            _log.info("building %s in %s", job.title, sandbox.name)
             built = run_build(
                 job.recipe, image, job.sources, store=store, sandbox=sandbox,
                 progress=_WorkerProgress(), variation=job.variation,
@@ -162,7 +171,9 @@ def run_job(job: BuildJob, objects: dict[str, bytes]) -> JobOutput:
         finally:
             _RUNS.close(key)
     except BuilderError as exc:
-        failure = JobFailure(error=type(exc).__name__, message=exc.message, hint=exc.hint)
+        failure = JobFailure(
+            error=type(exc).__name__, message=exc.message, hint=exc.hint, worker=_here()
+        )
         return JobOutput(built=None, failure=failure)
     return JobOutput(
         built=_naming_this_worker(built),

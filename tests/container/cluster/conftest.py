@@ -18,7 +18,10 @@ import psutil
 import pytest
 
 from builder.images import Image
+from builder.names import normalize
+from builder.plan.graph import Graph, Node, write_graph
 from builder.store import Store
+from tests.container.conftest import IMAGE, PYPROJECT, local_recipe
 
 WAIT_S = 120
 
@@ -125,3 +128,23 @@ def cluster(  # type: ignore[no-untyped-def]
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+
+
+def graph_of(folder: Path, store: Store, builds: dict[str, str]) -> Path:
+    """A graph of independent packages, each a tiny real sdist whose setup.py runs
+    `builds[name]` (a sleep: a build long enough to act on; a raise: a failing one)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    nodes = []
+    for name, code in builds.items():
+        files = {"pyproject.toml": PYPROJECT, "setup.py": f"{code}\n" + SETUP.format(name=name)}
+        recipe = local_recipe(folder, store, name, files)
+        nodes.append(Node(name=normalize(name), version="1.0", source="built", recipe=recipe.name))
+    graph = Graph(
+        image=IMAGE, requirements=tuple(builds), nodes=tuple(nodes), edges=(),
+        order=tuple(sorted(n.id for n in nodes)),
+    )  # fmt: skip
+    write_graph(graph, folder / "graph.json")
+    return folder / "graph.json"
+
+
+SETUP = "from setuptools import setup\nsetup(name='{name}', version='1.0', py_modules=[])\n"

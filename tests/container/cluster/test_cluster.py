@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
+import subprocess
+import sys
 from pathlib import Path
+
+import psutil
 
 from builder.cli import main
 from builder.provenance.bundle import read_bundle
 from builder.store import Store
 from tests.conftest import json_output
-from tests.container.cluster.conftest import Cluster, seed_store
+from tests.container.cluster.conftest import WAIT_S, Cluster, graph_of, seed_store, wait_for
 
 
 def _plan(stack: Path, store: Store) -> Path:
@@ -64,3 +69,89 @@ def test_a_graph_built_on_the_cluster_gives_the_local_build_s_wheels_and_names_i
         assert rebuilt["worker"]["name"] != report["reference"]["worker"]["name"]
         assert rebuilt["sha256"] == report["reference"]["sha256"]
     assert "signing-key" not in cluster.log("w1") + cluster.log("w2")
+
+
+def _head(graph: Path, store: Store, out: Path, address: str) -> subprocess.Popen[str]:
+    """`builder build --graph --cluster` as its own process: the head, to interrupt."""
+    argv = _build(graph, store, out, "--cluster", address)
+    return subprocess.Popen([sys.executable, "-m", "builder", *argv], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def test_a_worker_killed_mid_build_is_replaced_and_nothing_half_written_enters_the_store(  # type: ignore[no-untyped-def]
+    cluster: Cluster, session_store: Store, image, tmp_path: Path
+) -> None:
+    head_store = seed_store(Store(tmp_path / "head-store"), session_store, image)
+    graph = graph_of(tmp_path / "graph", head_store, {"slowpoke": "import time; time.sleep(6)"})
+    head = _head(graph, head_store, tmp_path / "run", cluster.address)
+    victim = wait_for("a build on a worker", lambda: next(
+        (name for name in cluster.workers if cluster.sandboxes(name)), None))  # fmt: skip
+    sandboxes = cluster.sandboxes(victim)
+    cluster.workers[victim].kill()
+    out, err = head.communicate(timeout=WAIT_S)
+    assert head.returncode == 0, err
+    (node,) = json_output(out, "build-graph")["nodes"]
+    assert node["state"] == "built"
+    provenance = _statement(tmp_path / "run" / "att", Path(node["wheel"]).name)["predicate"]
+    (survivor,) = set(cluster.workers) - {victim}
+    assert provenance["buildDefinition"]["internalParameters"]["worker"]["name"] == survivor
+    wait_for("the killed worker's sandboxes to end", lambda: not any(_alive(p) for p in sandboxes))
+    check = head_store.verify()
+    assert check.ok and check.objects > 0
+    assert not list((head_store.root / "tmp").iterdir()), "no half-written object is left"
+
+
+def test_ctrl_c_on_the_head_stops_the_builds_on_every_worker(  # type: ignore[no-untyped-def]
+    cluster: Cluster, session_store: Store, image, tmp_path: Path
+) -> None:
+    head_store = seed_store(Store(tmp_path / "head-store"), session_store, image)
+    sleep = "import time; time.sleep(120)"
+    graph = graph_of(tmp_path / "graph", head_store, {"sleepy-a": sleep, "sleepy-b": sleep})
+    head = _head(graph, head_store, tmp_path / "run", cluster.address)
+    wait_for("a build on each worker", lambda: all(cluster.sandboxes(n) for n in cluster.workers))
+    head.send_signal(signal.SIGINT)
+    _, err = head.communicate(timeout=WAIT_S)
+    assert head.returncode == 130, err
+
+    def stopped() -> bool:
+        return not any(cluster.sandboxes(name) for name in cluster.workers)
+
+    wait_for("every worker's builds to stop", stopped, timeout=30)
+    assert all(w.poll() is None for w in cluster.workers.values()), "the workers stay up"
+    assert not list((tmp_path / "run" / "dist").glob("*.whl"))
+
+
+def test_a_build_that_fails_for_its_own_reasons_is_not_retried(  # type: ignore[no-untyped-def]
+    cluster: Cluster, session_store: Store, image, tmp_path: Path, capsys
+) -> None:
+    head_store = seed_store(Store(tmp_path / "head-store"), session_store, image)
+    graph = graph_of(tmp_path / "graph", head_store, {"broken": "raise SystemExit('no way')"})
+    assert main(_build(graph, head_store, tmp_path / "run", "--cluster", cluster.address)) == 8
+    (node,) = json_output(capsys.readouterr().out, "build-graph")["nodes"]
+    assert node["state"] == "failed" and "build of broken 1.0" in node["reason"]
+    assert "on worker w" in node["reason"]  # where its log is
+    logs = cluster.log("w1") + cluster.log("w2")
+    assert logs.count("building broken 1.0 in sandbox") == 1
+
+
+def test_a_build_no_worker_can_take_is_refused_at_once_naming_what_the_workers_offer(  # type: ignore[no-untyped-def]
+    cluster: Cluster, session_store: Store, image, tmp_path: Path, capsys
+) -> None:
+    head_store = seed_store(Store(tmp_path / "head-store"), session_store, image)
+    graph = graph_of(tmp_path / "graph", head_store, {"greedy": ""})
+    recipe = tmp_path / "graph" / "greedy.toml"
+    recipe.write_text(recipe.read_text() + "\n[limits]\nmemory_mib = 65536\n")
+    assert main(_build(graph, head_store, tmp_path / "run", "--cluster", cluster.address)) == 8
+    (node,) = json_output(capsys.readouterr().out, "build-graph")["nodes"]
+    assert node["state"] == "failed"
+    assert (
+        "no worker of the cluster offers" in node["reason"] and "memory-mib=65536" in node["reason"]
+    )
+    assert "w2: backend-sandbox=1000, cpus=4, memory-mib=16384" in node["reason"]
+
+
+def _alive(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
