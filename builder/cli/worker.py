@@ -14,6 +14,7 @@ from pathlib import Path
 
 from builder.cli.common import Subcommands, add_backend_option, positive_int
 from builder.cli.output import err_console
+from builder.errors import SandboxUnavailable
 
 
 def register(sub: Subcommands) -> None:
@@ -42,6 +43,12 @@ def run(args: argparse.Namespace) -> int:
     backends = available_backends()
     if args.backend != "auto":
         backends = [b for b in backends if b == args.backend]
+    if not backends:
+        raise SandboxUnavailable(
+            f"worker {args.name}: no isolation backend runs here "
+            f"({'any' if args.backend == 'auto' else args.backend})",
+            hint="a worker builds in bubblewrap (apt-get install bubblewrap) or docker",
+        )
     store = args.store or worker_store().root
     resources = worker_resources(backends)
     command = worker_command(

@@ -10,6 +10,7 @@ any worker; `close` disconnects (and stops a local cluster this process started)
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 30
+HEAD_THREADS = 512  # nodes in flight at most: each waits on its builds, made on demand
+THREADS_TTL_S = 1.0  # how long the cluster's thread count is taken as known
 
 
 class ClusterExecutor:
@@ -53,10 +56,11 @@ class ClusterExecutor:
         self._local = local
         self._backend = backend
         self._image_search = image_search
-        self._pool = ThreadPoolExecutor(max_workers=64, thread_name_prefix="node")
+        self._pool = ThreadPoolExecutor(max_workers=HEAD_THREADS, thread_name_prefix="node")
         self._lock = threading.Lock()
         self._running = 0
         self._places: list[WorkerPlace] = []
+        self._threads = (0, -THREADS_TTL_S)  # (worker threads, when counted)
 
     def start(self, task: Callable[[], T]) -> Future[T]:
         with self._lock:
@@ -70,10 +74,16 @@ class ClusterExecutor:
             self._running -= 1
 
     def capacity(self) -> int:
-        workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
-        threads = sum(int(w.get("nthreads", 0)) for w in workers)
+        """The cluster's worker threads (counted at most once a second: a graph asks for
+        each node it could start) less the nodes in flight; at least one node may run,
+        and waits for a worker, when none is connected yet."""
+        count, when = self._threads
+        if time.monotonic() - when > THREADS_TTL_S:
+            workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
+            count = sum(int(w.get("nthreads", 0)) for w in workers)
+            self._threads = (count, time.monotonic())
         with self._lock:
-            return max(threads, 1) - self._running
+            return min(max(count, 1), HEAD_THREADS) - self._running
 
     def place(self, store: Store, progress: Progress) -> WorkerPlace:
         seed = self._local.seed if self._local is not None else None

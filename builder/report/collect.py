@@ -33,6 +33,7 @@ class Build:
     sha256: str
     variations: tuple[str, ...] = ()
     agrees: bool = True
+    worker: str = ""  # the cluster worker that ran it ("" on the head's own machine)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,17 +180,26 @@ def _builds(
 ) -> tuple[Build, ...]:
     if rebuild is not None:
         first = rebuild["reference"]["sha256"]
-        builds = [Build(label="build", sha256=first, agrees=first == reference)]
+        builds = [Build(label="build", sha256=first, agrees=first == reference,
+                        worker=_worker(rebuild["reference"]))]  # fmt: skip
         for r in rebuild.get("rebuilds", []):
             variation = r.get("variation", {})
             builds.append(Build(label=f"rebuild {variation.get('index', len(builds))}",
                                 sha256=r["sha256"], agrees=r["sha256"] == reference,
-                                variations=tuple(variation.get("applied", []))))  # fmt: skip
+                                variations=tuple(variation.get("applied", [])),
+                                worker=_worker(r)))  # fmt: skip
         return tuple(builds)
     if record is not None:
         sha = record["output"]["sha256"]
         return (Build(label="build", sha256=sha, agrees=sha == reference),)
     return ()
+
+
+def _worker(build: dict[str, Any]) -> str:
+    worker = build.get("worker")
+    if not isinstance(worker, dict):
+        return ""
+    return f"{worker.get('name', '?')} ({worker.get('host', '?')})"
 
 
 def _attestation(folder: str, path: Path) -> Attestation:

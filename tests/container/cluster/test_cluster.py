@@ -70,6 +70,17 @@ def test_a_graph_built_on_the_cluster_gives_the_local_build_s_wheels_and_names_i
         assert rebuilt["sha256"] == report["reference"]["sha256"]
     assert "signing-key" not in cluster.log("w1") + cluster.log("w2")
 
+    report = tmp_path / "report"
+    run = tmp_path / "cluster-run"
+    argv = ["report", "--output", str(report), "--dist", str(run / "dist"),
+            "--attestations", str(run / "att"), "--json"]  # fmt: skip
+    assert main(argv) == 0
+    wheels = json_output(capsys.readouterr().out, "report")["wheels"]
+    for entry in wheels:  # the report says which workers built and rebuilt each wheel
+        workers = [b["worker"].split(" ")[0] for b in entry["builds"]]
+        assert len(workers) == 2 and set(workers) == {"w1", "w2"}, entry["builds"]
+    assert "w1 (" in next(report.glob("*/*.html")).read_text() + (report / "index.html").read_text()
+
 
 def _head(graph: Path, store: Store, out: Path, address: str) -> subprocess.Popen[str]:
     """`builder build --graph --cluster` as its own process: the head, to interrupt."""
