@@ -168,10 +168,12 @@ def measure(store: Store) -> float:
     cluster = ClusterExecutor(local.address, backend="sandbox", local=local)
     cluster.client.wait_for_workers(2)
     startup = time.monotonic() - started
-    run(graph, store, sandbox, _NoClose(cluster), signing)  # warm: the workers' venvs
     timings = Timings([], [])
-    on_cluster = run(graph, store, sandbox, TimedExecutor(_NoClose(cluster), timings), signing)
-    cluster.close()
+    try:
+        run(graph, store, sandbox, _NoClose(cluster), signing)  # warm: the workers' venvs
+        on_cluster = run(graph, store, sandbox, TimedExecutor(_NoClose(cluster), timings), signing)
+    finally:
+        cluster.close()
     overheads = [r - b for r, b in zip(timings.round_trips, timings.builds, strict=True)]
     head = head_work(store, signing, b"")
     print(f"{PACKAGES} C extensions, independent; every input in the store, no build of them")

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -44,6 +45,8 @@ class LocalCluster:
         self._folder.mkdir(parents=True, exist_ok=True)
         self.stores = [Store(store.root / "cluster" / f"worker-{i}") for i in range(workers)]
         self._head_store = store
+        self._seeding = threading.Lock()
+        self._seeded: set[str] = set()
         self._processes: list[subprocess.Popen[bytes]] = []
         try:
             self.address = self._start_scheduler()
@@ -82,19 +85,16 @@ class LocalCluster:
         raise ClusterError(f"the local Dask scheduler did not start:\n{log}")
 
     def seed(self, image: Image) -> None:
-        """The head's image into each worker's store: a hard link, else a copy."""
-        source = self._head_store.verified_path(image.digest, f"image {image.name}")
-        for worker_store in self.stores:
-            if worker_store.has(image.digest):
-                continue
-            target = worker_store.path_of(image.digest)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            try:
-                os.link(source, tmp)
-            except OSError:
-                shutil.copyfile(source, tmp)
-            tmp.replace(target)
+        """The head's image into each worker's store, once: a hard link, else a copy (the
+        graph's builds ask at once, from threads of their own)."""
+        with self._seeding:
+            if image.digest in self._seeded:
+                return
+            source = self._head_store.verified_path(image.digest, f"image {image.name}")
+            for worker_store in self.stores:
+                if not worker_store.has(image.digest):
+                    _link_or_copy(source, worker_store.path_of(image.digest))
+            self._seeded.add(image.digest)
 
     def stop(self) -> None:
         """Workers first, then the scheduler; each asked, then killed if it lingers."""
@@ -109,3 +109,14 @@ class LocalCluster:
                 proc.wait()
         self._processes.clear()
         (self._folder / f"scheduler-{os.getpid()}.json").unlink(missing_ok=True)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(source, tmp)
+    except OSError:
+        shutil.copyfile(source, tmp)
+    tmp.replace(target)
