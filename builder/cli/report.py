@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from builder.cli.common import Subcommands
+from builder.cli.common import Subcommands, existing_file
 from builder.cli.output import err_console, print_json
 from builder.errors import UsageError
+from builder.gate.check import Gate, find_policy, load_gate_policy
+from builder.provenance.signing import load_public_key
 from builder.report.collect import collect
 from builder.report.render import write_report
 
@@ -31,6 +33,12 @@ def register(sub: Subcommands) -> None:
                    "compare (default: attestations/ if it exists)")  # fmt: skip
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
                    help="the site's folder (replaced whole)")  # fmt: skip
+    p.add_argument("--key", type=existing_file, action="append", default=None, metavar="PUB",
+                   help="a public key to check the bundles' signatures against (once per "
+                   "signer; without it, signatures are shown by key id only)")  # fmt: skip
+    p.add_argument("--policy", type=existing_file, default=None, metavar="FILE",
+                   help="the gate's policy for its name rules (default: ./builder.toml or "
+                   "pyproject.toml [tool.builder], if any)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="the same report as JSON on stdout")
     p.set_defaults(handler=run)
 
@@ -44,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
             "builder report: nothing to report on",
             hint="name a --dist folder of wheels or an --attestations folder of bundles",
         )
-    report = collect(dist, folders)
+    keys = [load_public_key(path) for path in args.key or []]
+    gate = Gate(load_gate_policy(args.policy or find_policy(Path.cwd())))
+    report = collect(dist, folders, keys=keys, gate=gate)
     sources = ", ".join([*([f"{dist}"] if dist else []), *map(str, folders)])
     index = write_report(report, args.output, sources)
     if args.json:
@@ -53,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     err_console().print(
         f"[bold]report[/] {index}: {counts['wheels']} wheels, {counts['reproducible']} "
         f"reproducible, {counts['differs']} differ, {counts['attestations disagree']} with "
-        f"attestations that disagree, {counts['with exceptions']} with exceptions"
+        f"attestations that disagree, {counts['with exceptions']} with exceptions, "
+        f"{counts['unverified signatures']} with unverified signatures, "
+        f"{counts['gate findings']} with gate findings"
     )
     return 0

@@ -5,7 +5,9 @@ agree on the sha256, the inputs by digest and where each came from, and what dif
 
 Nothing is dropped: an attestation of an unknown predicate type, a wheel an attestation
 names that the dist folder lacks, and two attestations that disagree about one wheel are
-each shown as such.
+each shown as such. With public keys, each bundle's signatures are checked (verified by
+which key, or why not); the gate's name rules (offline) look at each wheel's name and
+its inputs' names.
 """
 
 from __future__ import annotations
@@ -17,8 +19,13 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from builder.errors import BuilderError
+from securesystemslib.signer import Key
+
+from builder.errors import BuilderError, VerificationFailed
+from builder.gate.check import Gate
+from builder.names import normalize
 from builder.provenance.bundle import read_bundle
+from builder.provenance.signing import open_envelope
 from builder.provenance.statements import PREDICATE_TYPES, SLSA_PROVENANCE
 from builder.store import sha256_file
 
@@ -47,6 +54,7 @@ class Attestation:
     unknown_types: tuple[str, ...] = ()
     problem: str | None = None  # unreadable, malformed
     agrees: bool = True
+    signature: str = ""  # with keys: "verified: KEYID" or "not verified: why"; else ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,6 +90,11 @@ class WheelEntry:
     fixed_reason: str = ""
     normalized: str = ""  # what normalization said, when asked for
     differences: tuple[Difference, ...] = ()
+    gate: tuple[str, ...] = ()  # the gate's findings on the wheel's and its inputs' names
+
+    @property
+    def unverified(self) -> bool:
+        return any(a.signature.startswith("not verified") for a in self.attestations)
 
     @property
     def exceptions(self) -> tuple[Input, ...]:
@@ -101,29 +114,78 @@ class Report:
     wheels: tuple[WheelEntry, ...]
     folders: tuple[str, ...]  # the attestation folders, in the order given
     counts: dict[str, int] = field(default_factory=dict)
+    keys: tuple[str, ...] = ()  # the key ids signatures were checked against
 
     def to_json(self) -> dict[str, Any]:
         return {
             "folders": list(self.folders),
+            "keys": list(self.keys),
             "counts": dict(self.counts),
             "wheels": [_entry_json(w) for w in self.wheels],
         }
 
 
-def collect(dist: Path | None, attestation_folders: Sequence[Path]) -> Report:
-    """The report of every wheel in `dist` and every wheel the bundles name."""
+def collect(
+    dist: Path | None,
+    attestation_folders: Sequence[Path],
+    keys: Sequence[Key] = (),
+    gate: Gate | None = None,
+) -> Report:
+    """The report of every wheel in `dist` and every wheel the bundles name; with `keys`,
+    every bundle's signatures checked against them; with `gate`, its name rules applied."""
     names = set(_dist_wheels(dist))
     bundles = {folder: _bundles(folder) for folder in attestation_folders}
     for found in bundles.values():
         names |= set(found)
-    entries = tuple(_entry(n, dist, bundles) for n in sorted(names))
+    entries = tuple(_checked(_entry(n, dist, bundles), bundles, keys, gate) for n in sorted(names))
     counts = {"wheels": len(entries)}
     for status in ("reproducible", "differs", "not rebuilt", "attestations disagree",
                    "wheel missing"):  # fmt: skip
         counts[status] = sum(e.status == status for e in entries)
     counts["with exceptions"] = sum(bool(e.exceptions) for e in entries)
+    counts["unverified signatures"] = sum(e.unverified for e in entries)
+    counts["gate findings"] = sum(bool(e.gate) for e in entries)
     return Report(wheels=entries, folders=tuple(str(f) for f in attestation_folders),
-                  counts=counts)  # fmt: skip
+                  counts=counts, keys=tuple(k.keyid for k in keys))  # fmt: skip
+
+
+def _checked(
+    entry: WheelEntry, bundles: dict[Path, dict[str, Path]], keys: Sequence[Key],
+    gate: Gate | None,
+) -> WheelEntry:  # fmt: skip
+    """The entry with its bundles' signatures checked and its names through the gate."""
+    if keys:
+        paths = [found[entry.wheel] for found in bundles.values() if entry.wheel in found]
+        checked = [replace(a, signature=_signature(path, keys))
+                   for a, path in zip(entry.attestations, paths, strict=True)]  # fmt: skip
+        entry = replace(entry, attestations=tuple(checked))
+    if gate is not None:
+        project = entry.wheel.split("-", 1)[0]
+        names = sorted({normalize(project), *(normalize(i.name) for i in entry.inputs)})
+        entry = replace(entry, gate=tuple(i.message for n in names for i in gate.typosquats(n)))
+    return entry
+
+
+def _signature(bundle: Path, keys: Sequence[Key]) -> str:
+    """Whether every envelope of the bundle is signed by one of the keys, and by which."""
+    try:
+        envelopes = read_bundle(bundle)
+    except BuilderError as exc:
+        return f"not verified: {exc.message}"
+    signers = []
+    for i, raw in enumerate(envelopes):
+        for key in keys:
+            try:
+                open_envelope(raw, key, f"envelope[{i}]")
+            except VerificationFailed:
+                continue
+            signers.append(key.keyid)
+            break
+        else:
+            return f"not verified: envelope[{i}] is signed by none of the keys given"
+    if not signers:
+        return "not verified: the bundle holds no envelope"
+    return "verified: " + ", ".join(sorted(set(signers)))
 
 
 def _dist_wheels(dist: Path | None) -> list[str]:
@@ -286,4 +348,5 @@ def _json(path: Path) -> dict[str, Any] | None:
 def _entry_json(entry: WheelEntry) -> dict[str, Any]:
     data = asdict(entry)
     data["exceptions"] = [i.name for i in entry.exceptions]
+    data["unverified"] = entry.unverified
     return data

@@ -75,8 +75,9 @@ def test_the_report_shows_counts_differences_and_disagreeing_signers_in_a_real_b
     capsys.readouterr()
 
     out = tmp_path / "report"
+    key = tmp_path / "user-key" / "signing-key.pub.json"  # what signed both folders
     argv = ["report", "--dist", str(dist), "--attestations", str(here), "--attestations",
-            str(other), "-o", str(out), "--json"]  # fmt: skip
+            str(other), "-o", str(out), "--json", "--key", str(key)]  # fmt: skip
     assert main(argv) == 0
     data = json_output(capsys.readouterr().out, "report")
     statuses = {w["wheel"].split("-")[0]: w["status"] for w in data["wheels"]}
@@ -84,12 +85,17 @@ def test_the_report_shows_counts_differences_and_disagreeing_signers_in_a_real_b
                         "ghost": "wheel missing"}  # fmt: skip
     ghost = next(w for w in data["wheels"] if w["wheel"].startswith("ghost"))
     assert ghost["attestations"][0]["unknown_types"] == ["https://example.invalid/x"]
+    assert ghost["attestations"][0]["signature"].startswith("not verified")  # unsigned
+    plain = next(w for w in data["wheels"] if w["wheel"].startswith("plain"))
+    assert plain["attestations"][0]["signature"] == f"verified: {data['keys'][0]}"
+    assert plain["gate"] == [] and not plain["unverified"]
 
     index = browse(chromium, (out / "index.html").as_uri(), "--dump-dom")
     counts = dict(re.findall(r'id="count-([a-z-]+)"[^>]*>(\d+)<', index))
     # The two local recipes build with setuptools' index wheel: an exception each.
     assert counts == {"wheels": "3", "reproducible": "1", "differs": "0", "not-rebuilt": "0",
-                      "disagree": "1", "missing": "1", "exceptions": "2"}  # fmt: skip
+                      "disagree": "1", "missing": "1", "exceptions": "2", "unverified": "1",
+                      "gate": "0"}  # fmt: skip
     filtered = browse(chromium, (out / "index.html").as_uri() + "#not-reproducible",
                       "--dump-dom")  # fmt: skip
     rows = re.findall(r'<tr data-reproducible="(yes|no)"[^>]*?(style="display: none;")?>',
