@@ -38,20 +38,18 @@ class Executor(Protocol):
         """Where the tasks' builds run; None: here, in the caller's sandbox."""
 
 
-class LocalExecutor:
-    """Up to `jobs` builds at once, in threads of this process."""
+class TaskThreads:
+    """Tasks in threads of this process, counted while they run."""
 
-    def __init__(self, jobs: int, on_cancel: Callable[[], None] | None = None) -> None:
-        self.jobs = jobs
-        self._pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="build")
+    def __init__(self, threads: int, name: str) -> None:
+        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
         self._running = 0
         self._lock = threading.Lock()
-        self._on_cancel = on_cancel
 
     def start(self, task: Callable[[], T]) -> Future[T]:
         with self._lock:
             self._running += 1
-        future = self._pool.submit(task)
+        future = self.pool.submit(task)
         future.add_done_callback(self._done)
         return future
 
@@ -59,17 +57,33 @@ class LocalExecutor:
         with self._lock:
             self._running -= 1
 
-    def capacity(self) -> int:
+    @property
+    def running(self) -> int:
         with self._lock:
-            return self.jobs - self._running
+            return self._running
+
+
+class LocalExecutor:
+    """Up to `jobs` builds at once, in threads of this process."""
+
+    def __init__(self, jobs: int, on_cancel: Callable[[], None] | None = None) -> None:
+        self.jobs = jobs
+        self._tasks = TaskThreads(jobs, "build")
+        self._on_cancel = on_cancel
+
+    def start(self, task: Callable[[], T]) -> Future[T]:
+        return self._tasks.start(task)
+
+    def capacity(self) -> int:
+        return self.jobs - self._tasks.running
 
     def cancel(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._tasks.pool.shutdown(wait=False, cancel_futures=True)
         if self._on_cancel is not None:
             self._on_cancel()
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._tasks.pool.shutdown(wait=True)
 
     def place(self, store: Store, progress: Progress) -> BuildPlace | None:
         return None

@@ -9,16 +9,16 @@ any worker; `close` disconnects (and stops a local cluster this process started)
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from builder.cluster.place import WorkerPlace
 from builder.cluster.worker import cancel_builds
 from builder.errors import ClusterError
+from builder.executor import TaskThreads
 from builder.progress import Progress
 from builder.store import Store
 
@@ -56,22 +56,12 @@ class ClusterExecutor:
         self._local = local
         self._backend = backend
         self._image_search = image_search
-        self._pool = ThreadPoolExecutor(max_workers=HEAD_THREADS, thread_name_prefix="node")
-        self._lock = threading.Lock()
-        self._running = 0
+        self._tasks = TaskThreads(HEAD_THREADS, "node")
         self._places: list[WorkerPlace] = []
         self._threads = (0, -THREADS_TTL_S)  # (worker threads, when counted)
 
     def start(self, task: Callable[[], T]) -> Future[T]:
-        with self._lock:
-            self._running += 1
-        future = self._pool.submit(task)
-        future.add_done_callback(self._done)
-        return future
-
-    def _done(self, _: Future[T]) -> None:
-        with self._lock:
-            self._running -= 1
+        return self._tasks.start(task)
 
     def capacity(self) -> int:
         """The cluster's worker threads (counted at most once a second: a graph asks for
@@ -82,8 +72,7 @@ class ClusterExecutor:
             workers = self.client.scheduler_info(n_workers=-1)["workers"].values()
             count = sum(int(w.get("nthreads", 0)) for w in workers)
             self._threads = (count, time.monotonic())
-        with self._lock:
-            return min(max(count, 1), HEAD_THREADS) - self._running
+        return min(max(count, 1), HEAD_THREADS) - self._tasks.running
 
     def place(self, store: Store, progress: Progress) -> WorkerPlace:
         seed = self._local.seed if self._local is not None else None
@@ -100,10 +89,10 @@ class ClusterExecutor:
         if running:
             self.client.cancel(running, force=True)
             self.client.run(cancel_builds, [f.key for f in running])
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._tasks.pool.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._tasks.pool.shutdown(wait=True)
         self.client.close()
         if self._local is not None:
             self._local.stop()
