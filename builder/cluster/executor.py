@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from builder.cluster.local import LocalCluster
 
 T = TypeVar("T")
-CONNECT_TIMEOUT_S = 30
+CONNECT_TIMEOUT_S = 10  # Dask tries again until then: a scheduler still starting answers
 HEAD_THREADS = 512  # nodes in flight at most: each waits on its builds, made on demand
 THREADS_TTL_S = 1.0  # how long the cluster's thread count is taken as known
 
