@@ -27,6 +27,7 @@ from builder.cluster.worker import run_job
 from builder.errors import BuilderError, ClusterError
 from builder.fetch.sources import Sources
 from builder.images import Image, ImageDefinition, find_definition
+from builder.names import Sha256
 from builder.progress import Progress
 from builder.recipe import Recipe
 from builder.store import Store
@@ -57,7 +58,7 @@ class WorkerPlace:
         self._image_search = image_search
         self._seed = seed
         self._lock = threading.Lock()
-        self._objects: dict[str, Future[Any]] = {}
+        self._objects: dict[Sha256, Future[Any]] = {}
         self._running: set[Future[Any]] = set()
         self._cancelled = False
 
@@ -187,7 +188,7 @@ class WorkerPlace:
             )
         return others
 
-    def _scatter(self, sources: Sources) -> dict[str, Future[Any]]:
+    def _scatter(self, sources: Sources) -> dict[Sha256, Future[Any]]:
         """Every input's bytes, scattered once per run (the key is the content's)."""
         wanted = {f.sha256 for f in sources.staged_files()}
         with self._lock:

@@ -29,6 +29,7 @@ from builder.build.run import BuiltWheel, WorkerInfo, run_build
 from builder.cluster.job import BuildJob, JobFailure, JobOutput
 from builder.errors import BuilderError, BuildFailed, ImageError, SandboxUnavailable
 from builder.images import Image, ensure_image
+from builder.names import Sha256
 from builder.sandbox import Sandbox
 from builder.store import Store
 
@@ -74,6 +75,7 @@ class _Runs:
         sandbox.reap()  # what the builds of a worker killed on this machine left
         with self._lock:
             if key in self._cancelled:
+                self._cancelled.discard(key)
                 raise BuildFailed(f"build {key} was cancelled by the head before it started")
             self._sandboxes[key] = sandbox
         return sandbox
@@ -150,7 +152,7 @@ def worker_command(
     return command if nanny else [*command, "--no-nanny"]
 
 
-def run_job(job: BuildJob, objects: dict[str, bytes]) -> JobOutput:
+def run_job(job: BuildJob, objects: dict[Sha256, bytes]) -> JobOutput:
     """One build, on this worker: inputs into its store (each checked against its
     digest), the image, the sandbox, the build; the wheel and log go back as bytes."""
     _log_to_worker_output()
@@ -158,8 +160,8 @@ def run_job(job: BuildJob, objects: dict[str, bytes]) -> JobOutput:
     try:
         store = worker_store()
         for digest, data in objects.items():
-            if not store.has(digest):  # type: ignore[arg-type]
-                store.add_stream([data], expected=digest, what=f"input {digest[:16]}")  # type: ignore[arg-type]
+            if not store.has(digest):
+                store.add_stream([data], expected=digest, what=f"input {digest[:16]}")
         image = _image(job, store)
         sandbox = _RUNS.open(key, job.backend)
         try:
