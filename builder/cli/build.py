@@ -31,7 +31,6 @@ from builder.pipeline import BuildReport, NodeOutcome, Signing, build_graphs, bu
 from builder.plan.graph import read_graph
 from builder.provenance.signing import default_key_path, load_signer, new_key
 from builder.recipe import load_recipe
-from builder.store import Store
 from builder.variation import DEFAULT_KINDS, KINDS
 
 
@@ -155,18 +154,23 @@ def run_graph(args: argparse.Namespace) -> int:
     store = open_store(args)
     executor: Executor = LocalExecutor(args.jobs, on_cancel=sandbox.cancel)
     if args.cluster is not None:
+        from builder.cluster.executor import open_cluster
+
         executor = open_cluster(args.cluster, store=store, backend=args.backend)
-    outcomes = build_graphs(
-        args.graph,
-        store=store,
-        dist=args.dist,
-        sandbox_factory=lambda: sandbox,
-        progress=TerminalProgress(quiet=args.quiet),
-        executor=executor,
-        rebuilds=args.rebuilds,
-        signing=signing,
-        rebuild_elsewhere=args.rebuild_on == "other-worker",
-    )
+    try:
+        outcomes = build_graphs(
+            args.graph,
+            store=store,
+            dist=args.dist,
+            sandbox_factory=lambda: sandbox,
+            progress=TerminalProgress(quiet=args.quiet),
+            executor=executor,
+            rebuilds=args.rebuilds,
+            signing=signing,
+            rebuild_elsewhere=args.rebuild_on == "other-worker",
+        )
+    finally:  # also when the graph fails before its first build (a local cluster's processes)
+        executor.close()
     failed = [o for o in outcomes if o.state in ("failed", "skipped")]
     differs = [o for o in outcomes if o.state == "differs"]
     if args.json:
@@ -205,17 +209,6 @@ def cluster_address(value: str) -> str:
     if value.startswith(("tcp://", "tls://")) and ":" in value.split("://", 1)[1]:
         return value
     raise argparse.ArgumentTypeError(f"{value}: give tcp://HOST:PORT or local:N")
-
-
-def open_cluster(address: str, *, store: Store, backend: str) -> Executor:
-    """The cluster executor: connected to a scheduler, or to N local workers started now."""
-    from builder.cluster.executor import ClusterExecutor
-    from builder.cluster.local import LocalCluster
-
-    if address.startswith("local:"):
-        local = LocalCluster(int(address.removeprefix("local:")), store, backend)
-        return ClusterExecutor(local.address, backend=backend, local=local)
-    return ClusterExecutor(address, backend=backend)
 
 
 def _graph_summary(outcomes: list[NodeOutcome]) -> None:

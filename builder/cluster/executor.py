@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
+from builder.cluster.local import LocalCluster
 from builder.cluster.place import WorkerPlace
 from builder.cluster.worker import cancel_builds
 from builder.errors import ClusterError
@@ -24,8 +25,6 @@ from builder.store import Store
 
 if TYPE_CHECKING:
     from distributed import Client
-
-    from builder.cluster.local import LocalCluster
 
 T = TypeVar("T")
 CONNECT_TIMEOUT_S = 10  # Dask tries again until then: a scheduler still starting answers
@@ -96,3 +95,12 @@ class ClusterExecutor:
         self.client.close()
         if self._local is not None:
             self._local.stop()
+
+
+def open_cluster(address: str, *, store: Store, backend: str) -> ClusterExecutor:
+    """The executor of a running scheduler (tcp://HOST:PORT), or of N workers started on
+    this machine now (local:N)."""
+    if address.startswith("local:"):
+        local = LocalCluster(int(address.removeprefix("local:")), store, backend)
+        return ClusterExecutor(local.address, backend=backend, local=local)
+    return ClusterExecutor(address, backend=backend)
