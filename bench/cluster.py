@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import heapq
+import json
 import random
 import statistics
 import sys
@@ -33,9 +34,9 @@ sys.path.insert(0, str(REPO))
 
 from bench.graph import forget_builds  # noqa: E402
 from builder.build.place import BuildPlace  # noqa: E402
+from builder.build.record import BuildRecord  # noqa: E402
 from builder.build.run import BuiltWheel  # noqa: E402
-from builder.cluster.executor import ClusterExecutor  # noqa: E402
-from builder.cluster.local import LocalCluster  # noqa: E402
+from builder.cluster.executor import open_cluster  # noqa: E402
 from builder.executor import Executor, LocalExecutor  # noqa: E402
 from builder.fetch.sources import fetch_pinned  # noqa: E402
 from builder.images import ensure_image, find_definition  # noqa: E402
@@ -44,6 +45,7 @@ from builder.names import normalize  # noqa: E402
 from builder.pipeline import Signing, build_graphs  # noqa: E402
 from builder.plan.graph import Graph, Node, write_graph  # noqa: E402
 from builder.progress import Progress, Silent  # noqa: E402
+from builder.provenance.bundle import attest  # noqa: E402
 from builder.provenance.signing import load_signer, new_key  # noqa: E402
 from builder.recipe import load_recipe  # noqa: E402
 from builder.sandbox.bwrap import BwrapSandbox  # noqa: E402
@@ -132,19 +134,14 @@ def run(graph: Path, store: Store, sandbox: BwrapSandbox, executor: Executor,
     return time.monotonic() - started
 
 
-def head_work(store: Store, signing: Signing, wheel_bytes: bytes) -> float:
+def head_work(store: Store, signing: Signing) -> float:
     """Seconds of the head's own work for one wheel: hash, store, sign (no build)."""
-    from builder.build.record import BuildRecord
-    from builder.provenance.bundle import attest
-
     record_file = next((store.root / "builds").glob("*.json"))
-    import json
-
     record = BuildRecord.from_json(json.loads(record_file.read_text()))
     wheel = store.verified_path(record.output.sha256, record.output.wheel)
     started = time.monotonic()
     for _ in range(20):
-        store.add_stream([wheel_bytes or wheel.read_bytes()], expected=None, what="bench")
+        store.add_stream([wheel.read_bytes()], expected=None, what="bench")
         attest(wheel, record, None, signer=signing.signer, folder=Path(tempfile.mkdtemp()))
     return (time.monotonic() - started) / 20
 
@@ -160,22 +157,24 @@ def measure(store: Store) -> float:
     new_key(key)
     signing = Signing(signer=load_signer(key), folder=folder / "att")
     graph = make_graph(folder, store)
-    run(graph, store, sandbox, LocalExecutor(2), signing)  # warm: venvs in the store
-    jobs1 = run(graph, store, sandbox, LocalExecutor(1), signing)
-    jobs2 = run(graph, store, sandbox, LocalExecutor(2), signing)
+    one, two = LocalExecutor(1), LocalExecutor(2)
+    run(graph, store, sandbox, two, signing)  # warm: venvs in the store
+    jobs1 = run(graph, store, sandbox, one, signing)
+    jobs2 = run(graph, store, sandbox, two, signing)
+    one.close()
+    two.close()
     started = time.monotonic()
-    local = LocalCluster(2, store, "sandbox")
-    cluster = ClusterExecutor(local.address, backend="sandbox", local=local)
+    cluster = open_cluster("local:2", store=store, backend="sandbox")
     cluster.client.wait_for_workers(2)
     startup = time.monotonic() - started
     timings = Timings([], [])
     try:
-        run(graph, store, sandbox, _NoClose(cluster), signing)  # warm: the workers' venvs
-        on_cluster = run(graph, store, sandbox, TimedExecutor(_NoClose(cluster), timings), signing)
+        run(graph, store, sandbox, cluster, signing)  # warm: the workers' venvs
+        on_cluster = run(graph, store, sandbox, TimedExecutor(cluster, timings), signing)
     finally:
         cluster.close()
     overheads = [r - b for r, b in zip(timings.round_trips, timings.builds, strict=True)]
-    head = head_work(store, signing, b"")
+    head = head_work(store, signing)
     print(f"{PACKAGES} C extensions, independent; every input in the store, no build of them")
     print(f"  --jobs 1:          {jobs1:6.1f} s  (ratio 1.00)")
     print(f"  --jobs 2:          {jobs2:6.1f} s  (ratio {jobs2 / jobs1:.2f} of --jobs 1)")
@@ -190,18 +189,6 @@ def measure(store: Store) -> float:
     )
     print(f"  the head's own work per wheel (hash, store, sign): {1000 * head:.1f} ms")
     return head
-
-
-class _NoClose:
-    """The cluster kept up across the bench's runs (build_graphs closes its executor)."""
-
-    def __init__(self, inner: ClusterExecutor) -> None:
-        self.inner = inner
-        self.start, self.capacity, self.place = inner.start, inner.capacity, inner.place
-        self.cancel = inner.cancel
-
-    def close(self) -> None:
-        pass
 
 
 def model(builds: int, workers: int, head_s: float, transfer_s: float, seed: int = 1) -> None:

@@ -74,10 +74,14 @@ def forget_builds(store: Store, graph: Path) -> None:
 def timed_graph(graph: Path, store: Store, sandbox: BwrapSandbox, jobs: int) -> tuple[float, float]:
     """(wall seconds, sum of the builds' own seconds) of one whole graph build."""
     started = time.monotonic()
-    outcomes = build_graphs(
-        [graph], store=store, dist=Path(tempfile.mkdtemp()), sandbox_factory=lambda: sandbox,
-        progress=Silent(), executor=LocalExecutor(jobs),
-    )  # fmt: skip
+    executor = LocalExecutor(jobs)
+    try:
+        outcomes = build_graphs(
+            [graph], store=store, dist=Path(tempfile.mkdtemp()),
+            sandbox_factory=lambda: sandbox, progress=Silent(), executor=executor,
+        )  # fmt: skip
+    finally:
+        executor.close()
     wall = time.monotonic() - started
     builds = 0.0
     for outcome in outcomes:

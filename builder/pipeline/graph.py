@@ -68,7 +68,7 @@ def build_graphs(
     built here before it (its recipe requires them `source = "built"`). A failure skips
     what builds with it, and only that; a rerun finds what was built as cache hits. The
     executor's place runs the builds (a cluster's workers); this process fetches, checks
-    what comes back and signs."""
+    what comes back and signs. The caller closes the executor (it made it)."""
     sandbox = sandbox_factory()
     place = executor.place(store, progress)
     plans = []
@@ -132,8 +132,6 @@ def build_graphs(
     except BaseException:
         executor.cancel()
         raise
-    finally:
-        executor.close()
     return [outcomes[k] for k in order]
 
 
