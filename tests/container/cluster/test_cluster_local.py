@@ -9,7 +9,6 @@ from pathlib import Path
 import psutil
 
 from builder.cli import main
-from builder.cluster.local import worker_environment
 from builder.store import Store
 from tests.conftest import json_output
 from tests.container.cluster.conftest import graph_of, seed_store
@@ -45,10 +44,3 @@ def test_a_local_cluster_builds_a_graph_and_is_gone_after_the_run(  # type: igno
         + (head.root / "cluster" / "worker-1.log").read_text()
     )
     assert _cluster_processes() == []
-
-
-def test_a_worker_is_never_given_the_head_s_signing_key(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("BUILDER_SIGNING_KEY", str(tmp_path / "key.pem"))
-    env = worker_environment(tmp_path / "store", "sandbox")
-    assert "BUILDER_SIGNING_KEY" not in env
-    assert env["BUILDER_WORKER_STORE"] == str(tmp_path / "store")
