@@ -134,6 +134,13 @@ class ClusterError(BuilderError):
     default_hint = "docs/cluster.md: how to start a scheduler and workers, and what they offer"
 
 
+class AdvisoryError(BuilderError):
+    """The advisory snapshot is damaged or truncated, or an OSV source cannot be read."""
+
+    exit_code = 17
+    default_hint = "`builder advisories refresh --from FILE|URL` replaces it (docs/gate.md)"
+
+
 OK_CODES = {0: "success (a cache hit is a success)"}
 SIGNAL_CODES = {
     130: "interrupted (Ctrl-C); containers and sandboxes are removed all the same",

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,8 @@ class IndexFile:
     filename: str
     url: str
     sha256: Sha256 | None
+    yanked: bool = False
+    upload_time: datetime | None = None  # PEP 700; None where the index does not say
 
 
 class Index:
@@ -139,4 +142,10 @@ class Index:
 
 def _index_file(p: DistributionPackage) -> IndexFile:
     sha = p.digests.get("sha256")
-    return IndexFile(filename=p.filename, url=p.url, sha256=Sha256(sha) if sha else None)
+    return IndexFile(
+        filename=p.filename,
+        url=p.url,
+        sha256=Sha256(sha) if sha else None,
+        yanked=p.is_yanked,
+        upload_time=p.upload_time,
+    )

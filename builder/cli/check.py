@@ -8,11 +8,11 @@ from pathlib import Path
 
 from rich.markup import escape
 
-from builder.cli.common import Subcommands, existing_file
+from builder.cli.common import Subcommands, add_store_option, existing_file
 from builder.cli.output import err_console, print_json
 from builder.errors import GateFailed, UsageError
 from builder.gate.check import Gate, GatePolicy, Issue, find_policy, load_gate_policy
-from builder.gate.inputs import direct_urls_in, names_in
+from builder.gate.inputs import direct_urls_in, names_in, pin_of, releases_in
 
 
 def register(sub: Subcommands) -> None:
@@ -21,12 +21,16 @@ def register(sub: Subcommands) -> None:
         "files", type=existing_file, nargs="*",
         help="requirements.txt, pyproject.toml, a recipe or a pylock.toml",
     )  # fmt: skip
-    p.add_argument("--name", action="append", default=[], help="a name to check (repeatable)")
+    p.add_argument(
+        "--name", action="append", default=[],
+        help="a name, or a release NAME==VERSION, to check (repeatable)",
+    )  # fmt: skip
     p.add_argument(
         "--policy", type=existing_file, default=None,
         help="policy file (default: ./builder.toml, else [tool.builder] in ./pyproject.toml)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="every finding as JSON on stdout")
+    add_store_option(p)
     p.set_defaults(handler=run)
 
 
@@ -35,19 +39,28 @@ def policy_for(explicit: Path | None) -> GatePolicy:
 
 
 def run(args: argparse.Namespace) -> int:
-    names = [*args.name, *(n for f in args.files for n in names_in(f))]
+    asked = [(n, pin_of(n)) for n in args.name]
+    pins = [pin for _, pin in asked if pin] + [p for f in args.files for p in releases_in(f)]
+    names = [pin[0] if pin else n for n, pin in asked]
+    names += [n for f in args.files for n in names_in(f)]
     if not names:
         raise UsageError(
             "builder check: no names to check",
             hint="name files (requirements.txt, pyproject.toml, recipes, pylock.toml) or --name",
         )
     policy = policy_for(args.policy)
-    gate = Gate(policy)
-    issues = gate.check(names) + gate.direct_urls(u for f in args.files for u in direct_urls_in(f))
+    gate = Gate(policy, args.store)
+    issues = gate.check(names) + gate.releases(pins)
+    issues += gate.direct_urls(u for f in args.files for u in direct_urls_in(f))
+    snapshot = gate.snapshot
     if args.json:
-        data = {"policy": policy.source, "names": names, "issues": [asdict(i) for i in issues]}
+        data = {
+            "policy": policy.source, "names": names, "releases": [f"{n}=={v}" for n, v in pins],
+            "advisories": snapshot.summary() if snapshot else None,
+            "issues": [asdict(i) for i in issues],
+        }  # fmt: skip
         print_json("check", data, ok=not any(i.severity == "error" for i in issues))
-    render(issues, len(set(names)), policy.source)
+    render(issues, len(set(names)), policy.source, gate.advisories_said())
     raise_for_errors(issues)
     return 0
 
@@ -57,13 +70,15 @@ def raise_for_errors(issues: list[Issue]) -> None:
     if errors:
         raise GateFailed(
             f"{len(errors)} name(s) refused: " + "; ".join(f"{i.name} ({i.kind})" for i in errors),
-            hint="a false alarm? add the name to names.allow in the policy file",
+            hint="a false alarm? add the name to names.allow in the policy file; an advisory "
+            "you accept: [advisories] allow, by id with a reason (docs/gate.md)",
         )
 
 
-def render(issues: list[Issue], count: int, source: str) -> None:
+def render(issues: list[Issue], count: int, source: str, advisories: str) -> None:
     console = err_console()
     console.print(f"checked {count} name(s) (policy: {escape(source)})")
+    console.print(f"advisories: {escape(advisories)}")
     for issue in issues:
-        color = "bold red" if issue.severity == "error" else "yellow"
+        color = {"error": "bold red", "warning": "yellow"}.get(issue.severity, "dim")
         console.print(f"  [{color}]{issue.severity}[/] {issue.kind}: {escape(issue.message)}")

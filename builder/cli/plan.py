@@ -65,9 +65,9 @@ def run(args: argparse.Namespace) -> int:
     requirements = [r for path in args.requirements for r in requirements_in(path)]
     policy_file = args.policy or find_policy(Path.cwd())
     policy = load_plan_policy(policy_file)
-    gate = Gate(policy_for(args.policy))
     definitions = [find_definition(name) for name in names]  # an unknown name: said first
     store = open_store(args)
+    gate = Gate(policy_for(args.policy), store.root)
     progress = TerminalProgress(quiet=args.quiet)
     sandbox = sandbox_factory(args.backend)()
     images = []

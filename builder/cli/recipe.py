@@ -55,14 +55,15 @@ def run_check(args: argparse.Namespace) -> int:
 
 def run_new(args: argparse.Namespace) -> int:
     parse_pin(args.spec)  # a spec that pins nothing is said before any backend or download
+    store = open_store(args)
     recipe = new_recipe(
         args.spec,
         image_name=args.image,
-        store=open_store(args),
+        store=store,
         index=Index(),
         sandbox_factory=sandbox_factory(args.backend),
         progress=TerminalProgress(quiet=args.quiet),
-        gate=Gate(policy_for(args.policy)),
+        gate=Gate(policy_for(args.policy), store.root),
     )
     path = args.output or Path("recipes") / f"{recipe.name}.toml"
     write_recipe(recipe, path, force=args.force)

@@ -28,14 +28,23 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
+from builder.advisories.match import findings
+from builder.advisories.snapshot import Snapshot
+from builder.advisories.snapshot import load as load_snapshot
 from builder.errors import FetchError, RecipeError
 from builder.gate.typosquat import Detector, load_popular
 from builder.index import Index, configured_index_url, pip_config_value
 from builder.names import NormalizedName, normalize
 from builder.problems import Problems, table
+from builder.store import default_store_root
 
-KINDS = ("typosquat", "confusion", "unclaimed", "configuration", "direct-url")
+KINDS = (
+    "typosquat", "confusion", "unclaimed", "configuration", "direct-url", "malicious",
+    "vulnerable",
+)  # fmt: skip
 DEFAULT_SEVERITY = {
+    "malicious": "error",
+    "vulnerable": "warning",
     "typosquat": "error",
     "confusion": "error",
     "unclaimed": "warning",
@@ -53,6 +62,7 @@ class GatePolicy:
     popular: Path | None = None
     flag_popular: bool = False
     severity: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+    allow_advisories: dict[str, str] = field(default_factory=dict)  # id -> reason
     source: str = "defaults"
 
     def public(self) -> tuple[str, ...]:
@@ -96,13 +106,14 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("builder", {})
     p = Problems(path, hint="docs/gate.md lists every key of a policy")
-    allowed = {"indexes", "names", "typosquat", "severity", "verify", "plan"}
+    allowed = {"indexes", "names", "typosquat", "severity", "verify", "plan", "advisories"}
     for unknown in sorted(set(data) - allowed):
         p.add(unknown, f"unknown key (allowed: {', '.join(sorted(allowed))})")
     indexes = table(data, "indexes", {"internal", "public"}, p)
     names = table(data, "names", {"internal", "allow"}, p)
     typo = table(data, "typosquat", {"popular", "flag-popular"}, p)
     severity = table(data, "severity", set(KINDS), p)
+    advisories = table(data, "advisories", {"allow"}, p)
     internal_indexes = _strings(indexes, "internal", "indexes.internal", p)
     public_indexes = _strings(indexes, "public", "indexes.public", p)
     internal_names = _strings(names, "internal", "names.internal", p)
@@ -120,6 +131,7 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
     elif popular is not None and not (path.parent / popular).is_file():
         p.add("typosquat.popular", f"no such file: {path.parent / popular}")
         popular = None
+    allow_advisories = _allowed_advisories(advisories.get("allow", []), p)
     p.raise_if_any()
     return GatePolicy(
         internal_indexes=internal_indexes,
@@ -129,8 +141,31 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
         popular=(path.parent / popular) if popular else None,
         flag_popular=bool(typo.get("flag-popular", False)),
         severity=levels,
+        allow_advisories=allow_advisories,
         source=str(path),
     )
+
+
+def _allowed_advisories(entries: Any, p: Problems) -> dict[str, str]:
+    """[advisories] allow = [{ id = "...", reason = "..." }]: an advisory a team accepts,
+    always with the reason it is accepted."""
+    if not isinstance(entries, list):
+        p.add("advisories.allow", "expected an array of tables { id, reason }")
+        return {}
+    allowed = {}
+    for i, entry in enumerate(entries):
+        where = f"advisories.allow[{i}]"
+        if not isinstance(entry, dict) or set(entry) - {"id", "reason"}:
+            p.add(where, "expected a table with exactly the keys id and reason")
+            continue
+        ident, reason = entry.get("id"), entry.get("reason")
+        if not isinstance(ident, str) or not ident:
+            p.add(f"{where}.id", "missing: the advisory's id (GHSA-..., PYSEC-..., CVE-...)")
+        elif not isinstance(reason, str) or not reason.strip():
+            p.add(f"{where}.reason", f"missing: why {ident} is accepted")
+        else:
+            allowed[ident] = reason
+    return allowed
 
 
 def _strings(section: Any, key: str, dotted: str, p: Problems) -> tuple[str, ...]:
@@ -166,8 +201,11 @@ def files_on(index: Index, name: NormalizedName) -> dict[Version, dict[str, str 
 class Gate:
     """Checks names against a policy; index clients are made once per index URL."""
 
-    def __init__(self, policy: GatePolicy) -> None:
+    def __init__(self, policy: GatePolicy, store_root: Path | None = None) -> None:
         self.policy = policy
+        self.store_root = store_root
+        self._snapshot: Snapshot | None = None
+        self._snapshot_read = False
         self.detector = Detector(
             load_popular(policy.popular), allow=policy.allow, flag_popular=policy.flag_popular
         )
@@ -183,7 +221,45 @@ class Gate:
         for raw in dict.fromkeys(normalize(n) for n in names):
             issues += self.typosquats(raw)
             issues += self.confusion(raw)
+            issues += self.advised(raw, None)
         return [i for i in issues if i.severity != "ignore"]
+
+    def releases(self, pinned: Iterable[tuple[str, str]]) -> list[Issue]:
+        """Known-malicious and known-vulnerable releases among (name, version) pins."""
+        issues = [i for n, v in dict.fromkeys(pinned) for i in self.advised(normalize(n), v)]
+        return [i for i in issues if i.severity != "ignore"]
+
+    @property
+    def snapshot(self) -> Snapshot | None:
+        """The store's advisory snapshot, read once; None where there is none."""
+        if not self._snapshot_read:
+            self._snapshot = load_snapshot(self.store_root or default_store_root())
+            self._snapshot_read = True
+        return self._snapshot
+
+    def advisories_said(self) -> str:
+        """What the gate knew of advisories: said beside every report."""
+        if self.snapshot is None:
+            return ("no advisory snapshot in the store: releases were not checked against "
+                    "advisories (builder advisories refresh --from FILE|URL)")  # fmt: skip
+        return self.snapshot.describe()
+
+    def advised(self, name: NormalizedName, version: str | None) -> list[Issue]:
+        if self.snapshot is None:
+            return []
+        issues = []
+        for found in findings(self.snapshot, name, version):
+            issue = self._issue(
+                name, found.kind, found.message(), advisory=found.advisory.id,
+                aliases=list(found.advisory.aliases), version=version,
+                fixed=list(found.advisory.fixed()),
+            )  # fmt: skip
+            reason = self.policy.allow_advisories.get(found.advisory.id)
+            if reason is not None:
+                said = f"{issue.message}; allowed by the policy: {reason}"
+                issue = Issue(**{**asdict(issue), "severity": "note", "message": said})
+            issues.append(issue)
+        return issues
 
     def _issue(self, name: str, kind: str, message: str, **details: Any) -> Issue:
         return Issue(

@@ -1,12 +1,14 @@
 """The package names a file asks for: requirements files, pyproject.toml, recipes, locks.
 
-Only names matter to the gate; versions, markers and hashes are read past. Options lines
+The gate checks names, and the releases pinned exactly against the advisories; markers
+and hashes are read past. Options lines
 of a requirements file (-r, --index-url...) are reported, not followed.
 """
 
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,51 @@ def names_in(path: Path) -> list[str]:
     if "packages" in data:  # pylock.toml (PEP 751)
         return [p.get("name", "") for p in data["packages"]]
     return _pyproject(data, path)
+
+
+def releases_in(path: Path) -> list[tuple[str, str]]:
+    """(name, version) of each release a file pins: `name==version` lines of a
+    requirements file or pyproject.toml, a recipe's package and build requirements, a
+    pylock.toml's packages. The advisories are checked against these."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read: {exc}") from exc
+    if path.suffix != ".toml":
+        return _pins(_requirement(t, w) for t, w in _requirement_lines(text, path))
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RecipeError(f"{path}: not valid TOML: {exc}") from exc
+    if "package" in data and "sdist" in data:
+        found = [data["package"], *data.get("build", {}).get("requires", [])]
+    elif "packages" in data:
+        found = data["packages"]
+    else:
+        project = data.get("project", {})
+        texts = [*data.get("build-system", {}).get("requires", []),
+                 *project.get("dependencies", [])]  # fmt: skip
+        return _pins(_requirement(t, str(path)) for t in texts)
+    return [(str(f["name"]), str(f["version"])) for f in found
+            if isinstance(f, dict) and f.get("name") and f.get("version")]  # fmt: skip
+
+
+def pin_of(text: str) -> tuple[str, str] | None:
+    """(name, version) where a requirement pins exactly one version (`name==1.0`)."""
+    try:
+        found = _pins([Requirement(text)])
+    except InvalidRequirement:
+        return None
+    return found[0] if found else None
+
+
+def _pins(requirements: Iterable[Requirement]) -> list[tuple[str, str]]:
+    pins = []
+    for r in requirements:
+        exact = [s.version for s in r.specifier if s.operator in ("==", "===")]
+        if len(exact) == 1 and "*" not in exact[0]:
+            pins.append((r.name, exact[0]))
+    return pins
 
 
 def requirements_in(path: Path) -> list[Requirement]:

@@ -41,7 +41,7 @@ from builder.plan.policy import PlanPolicy
 from builder.progress import Progress
 from builder.recipe import BuiltRequirement, PinnedFile, Settings, load_settings
 from builder.resolve.lock import pip_in_image
-from builder.resolve.new_recipe import NewRecipe, find_sdist, pin_recipe
+from builder.resolve.new_recipe import NewRecipe, find_sdist, gate_releases, pin_recipe
 from builder.sandbox import Sandbox
 from builder.store import Store, new_folder
 
@@ -112,6 +112,8 @@ def _plan_image(
     closure = resolve_closure(
         requirements, image=image, store=store, index=index, sandbox=sandbox, progress=progress
     )
+    progress.status(f"advisories: {gate.advisories_said()}")
+    gate_releases(gate, [(r.name, r.version) for r in closure], progress)
     runtime = [
         Edge(dependent=node_id(r.name, r.version), dependency=node_id(n, _version(closure, n)),
              kind="runtime")
@@ -377,5 +379,6 @@ def _gate(gate: Gate, names: list[str]) -> None:
     if errors:
         raise GateFailed(
             "; ".join(f"{i.kind}: {i.message}" for i in errors),
-            hint="nothing was planned; a false alarm? add the name to names.allow in the policy",
+            hint="nothing was planned; a false alarm? add the name to names.allow in the policy "
+            "(an advisory: [advisories] allow, by id with a reason)",
         )

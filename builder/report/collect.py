@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import parse_wheel_filename
 from securesystemslib.signer import Key
 
 from builder.errors import BuilderError, VerificationFailed
@@ -115,9 +116,11 @@ class Report:
     folders: tuple[str, ...]  # the attestation folders, in the order given
     counts: dict[str, int] = field(default_factory=dict)
     keys: tuple[str, ...] = ()  # the key ids signatures were checked against
+    advisories: str = ""  # what the gate knew of advisories (the snapshot's date), if run
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "advisories": self.advisories,
             "folders": list(self.folders),
             "keys": list(self.keys),
             "counts": dict(self.counts),
@@ -146,7 +149,8 @@ def collect(
     counts["unverified signatures"] = sum(e.unverified for e in entries)
     counts["gate findings"] = sum(bool(e.gate) for e in entries)
     return Report(wheels=entries, folders=tuple(str(f) for f in attestation_folders),
-                  counts=counts, keys=tuple(k.keyid for k in keys))  # fmt: skip
+                  counts=counts, keys=tuple(k.keyid for k in keys),
+                  advisories=gate.advisories_said() if gate else "")  # fmt: skip
 
 
 def _checked(
@@ -162,8 +166,15 @@ def _checked(
     if gate is not None:
         project = entry.wheel.split("-", 1)[0]
         names = sorted({normalize(project), *(normalize(i.name) for i in entry.inputs)})
-        entry = replace(entry, gate=tuple(i.message for n in names for i in gate.typosquats(n)))
+        found = [i for n in names for i in gate.typosquats(n)]
+        found += gate.releases([_release(entry.wheel)])
+        entry = replace(entry, gate=tuple(i.message for i in found))
     return entry
+
+
+def _release(wheel: str) -> tuple[str, str]:
+    name, version, _, _ = parse_wheel_filename(wheel)
+    return name, str(version)
 
 
 def _signature(bundle: Path, keys: Sequence[Key]) -> str:

@@ -181,7 +181,26 @@ def _gate(gate: Gate, names: list[str], progress: Progress) -> None:
     if errors:
         raise GateFailed(
             "; ".join(f"{i.kind}: {i.message}" for i in errors),
-            hint="nothing was pinned; a false alarm? add the name to names.allow in the policy",
+            hint="nothing was pinned; a false alarm? add the name to names.allow in the policy "
+            "(an advisory: [advisories] allow, by id with a reason)",
+        )
+
+
+def gate_releases(gate: Gate, pins: list[tuple[str, str]], progress: Progress) -> None:
+    """Pinned releases against the advisory snapshot: a known-malicious one stops here,
+    before it is downloaded or locked; a vulnerable one is said, with its fix."""
+    if not pins:
+        return
+    issues = gate.releases(pins)
+    for issue in issues:
+        if issue.severity != "error":
+            progress.status(f"{issue.severity}: {issue.kind}: {issue.message}")
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        raise GateFailed(
+            "; ".join(f"{i.kind}: {i.message}" for i in errors),
+            hint="nothing was pinned; an advisory you accept goes in the policy's "
+            "[advisories] allow, by id with a reason (docs/gate.md)",
         )
 
 
@@ -221,8 +240,9 @@ def new_recipe(
     resolved, and the resolved closure before it is written. With no image named, the
     default one, unless the sdist's Cargo.toml needs a newer rustc than it has."""
     name, version = parse_pin(spec)
-    gate = gate or Gate(GatePolicy())
+    gate = gate or Gate(GatePolicy(), store.root)
     _gate(gate, [name], progress)
+    gate_releases(gate, [(name, version)], progress)
     sdist = find_sdist(index, name, version)
     fetch_pinned(sdist, store, index, progress)
     image = _image_for(sdist, image_name, store, progress, image_search)
@@ -296,6 +316,7 @@ def pin_recipe(
 ) -> NewRecipe:
     """The recipe of an sdist: its build requirements (declared, then what its backend
     asks for) locked to wheels for the image, each name through the gate first."""
+    gate_releases(gate, [(sdist.name, sdist.version)], progress)
     fetch_pinned(sdist, store, index, progress)
     sdist_path = store.verified_path(sdist.sha256, sdist.file)
     _check_rust(sdist, sdist_path, image, store)
@@ -323,6 +344,8 @@ def pin_recipe(
             progress=progress,
         )  # fmt: skip
     _gate(gate, [r.name for r in requires], progress)
+    gate_releases(gate, [(r.name, r.version) for r in requires], progress)
+    progress.status(f"advisories: {gate.advisories_said()}")
     return NewRecipe(
         name=sdist.name,
         version=sdist.version,

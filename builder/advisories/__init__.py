@@ -1,0 +1,1 @@
+"""Known-malicious and known-vulnerable releases, from an OSV snapshot kept offline."""

@@ -1,0 +1,61 @@
+"""builder advisories refresh|show: the OSV snapshot the gate reads offline."""
+
+from __future__ import annotations
+
+import argparse
+
+from rich.markup import escape
+
+from builder.advisories.snapshot import load, refresh
+from builder.cli.common import Subcommands, add_store_option
+from builder.cli.output import err_console, print_json
+from builder.store import default_store_root
+
+
+def register(sub: Subcommands) -> None:
+    p = sub.add_parser("advisories", help="the known-malicious and vulnerable releases (OSV)")
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    r = verbs.add_parser("refresh", help="replace the store's snapshot with OSV entries")
+    r.add_argument(
+        "--from", dest="source", required=True, metavar="FILE|URL",
+        help="an OSV JSON file, a folder of them, a zip (the OSV PyPI dump) or a URL to one",
+    )  # fmt: skip
+    add_store_option(r)
+    r.set_defaults(handler=run_refresh)
+    s = verbs.add_parser("show", help="what the store's snapshot holds")
+    add_store_option(s)
+    s.add_argument("--json", action="store_true", help="the snapshot's summary as JSON")
+    s.set_defaults(handler=run_show)
+
+
+def run_refresh(args: argparse.Namespace) -> int:
+    report = refresh(args.source, args.store or default_store_root())
+    console = err_console()
+    console.print(f"[bold green]wrote[/] {report.path}: {escape(report.snapshot.describe())}")
+    if report.withdrawn:
+        console.print(f"  {report.withdrawn} withdrawn entries left out")
+    for field, count in sorted(report.unknown_fields.items()):
+        console.print(f"  note: {count} entries carry {field!r}, not an OSV field: ignored")
+    if report.every_version:
+        shown = ", ".join(report.every_version[:10])
+        more = len(report.every_version) - 10
+        console.print(
+            f"  note: {len(report.every_version)} entries have ranges builder cannot read; "
+            f"they are taken to affect every version: {shown}"
+            + (f" and {more} more" if more > 0 else "")
+        )
+    return 0
+
+
+def run_show(args: argparse.Namespace) -> int:
+    snapshot = load(args.store or default_store_root())
+    if args.json:
+        print_json("advisories", {"snapshot": snapshot.summary() if snapshot else None}, ok=True)
+    console = err_console()
+    if snapshot is None:
+        console.print("no advisory snapshot: `builder advisories refresh --from FILE|URL`")
+        return 0
+    console.print(escape(snapshot.describe()))
+    malicious = sum(a.malicious for v in snapshot.by_package.values() for a in v)
+    console.print(f"  {len(snapshot.by_package)} packages, {malicious} malicious advisories")
+    return 0
