@@ -10,7 +10,7 @@ import socket
 import subprocess
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -51,11 +51,13 @@ def store(tmp_path: Path) -> Store:
     return Store(tmp_path / "store")
 
 
-def make_sdist(path: Path, files: dict[str, str], *, top: str, mtime: int = 1700000000) -> Path:
+def make_sdist(
+    path: Path, files: Mapping[str, str | bytes], *, top: str, mtime: int = 1700000000
+) -> Path:
     """A real .tar.gz sdist with the given files under one top-level directory."""
     with tarfile.open(path, "w:gz") as tar:
         for name, text in sorted(files.items()):
-            data = text.encode()
+            data = text if isinstance(text, bytes) else text.encode()
             info = tarfile.TarInfo(f"{top}/{name}")
             info.size = len(data)
             info.mtime = mtime

@@ -90,6 +90,7 @@ class BuildRecord:
     output: Output
     log_sha256: Sha256
     rebuild: RebuildSummary | None = None
+    scans: Mapping[str, Any] | None = None  # the pickle scans of the sdist and the wheel
     builder_version: str = __version__
     record_version: int = RECORD_VERSION
 
@@ -220,6 +221,8 @@ def record_to_json(record: BuildRecord) -> dict[str, Any]:
         },
         "log": {"sha256": record.log_sha256},
     }
+    if record.scans is not None:
+        data["scans"] = dict(record.scans)
     if record.rebuild is not None:
         data["rebuild"] = {
             "builds": record.rebuild.builds,
@@ -298,6 +301,7 @@ def _record(data: Mapping[str, Any]) -> BuildRecord:
             grafted_libraries=tuple(output["grafted_libraries"]),
         ),
         log_sha256=Sha256(data["log"]["sha256"]),
+        scans=dict(data["scans"]) if data.get("scans") is not None else None,
         rebuild=RebuildSummary(
             builds=int(rebuild["builds"]),
             reproducible=bool(rebuild["reproducible"]),

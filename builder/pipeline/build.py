@@ -33,6 +33,7 @@ from builder.progress import Progress
 from builder.provenance.bundle import Bundle, attest
 from builder.recipe import PinnedFile, Recipe, load_recipe
 from builder.sandbox import Sandbox
+from builder.scan.pickles import PickleScan, refuse_dangerous, scan_archive
 from builder.store import Store, write_atomic
 from builder.variation import DEFAULT_KINDS
 
@@ -143,6 +144,7 @@ def build_recipe(
         unpack_limit_mib=recipe.limits.unpack_mib,
         patches=recipe.patches,
     )
+    sdist_scan = _scanned(store, recipe.sdist.sha256, recipe.sdist.file, progress)
     key = build_key(recipe, image, sources)
     record = None if force else _cached_record(store, key)
     cached = record is not None
@@ -153,6 +155,9 @@ def build_recipe(
             key=key, recipe=recipe, image=image, sources=sources, built=built,
             started_on=started, finished_on=_now(),
         )  # fmt: skip
+        wheel_scan = _scanned(store, record.output.sha256, record.output.wheel, progress)
+        record = replace(record, scans={"sdist": sdist_scan.to_json(),
+                                        "wheel": wheel_scan.to_json()})  # fmt: skip
         store.write_record(key, record.to_json())
     else:
         progress.status(f"cache hit: {recipe.name} {recipe.version} (build key {key[:16]})")
@@ -172,6 +177,19 @@ def build_recipe(
     )  # fmt: skip
     exported = _export(record, store, dist, cached=cached)
     return _finish(exported, record, report, dist, signing)
+
+
+def _scanned(store: Store, sha256: Sha256, file: str, progress: Progress) -> PickleScan:
+    """The pickle scan of a stored archive: a dangerous import stops the build here."""
+    scan = scan_archive(store.verified_path(sha256, file), file)
+    refuse_dangerous(scan, file)
+    if scan.scanned:
+        flagged = [f"{i.member}: {i.callable}" for i in scan.suspicious]
+        progress.status(
+            f"pickle scan of {file} ({scan.scanner}): {len(scan.scanned)} member(s), "
+            + (f"suspicious imports: {'; '.join(flagged)}" if flagged else "nothing dangerous")
+        )
+    return scan
 
 
 def recipe_image(recipe: Recipe, search: tuple[Path, ...] | None = None) -> ImageDefinition:

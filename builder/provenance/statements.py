@@ -110,6 +110,8 @@ def provenance(record: BuildRecord, rebuild_sha256: str | None) -> dict[str, Any
     byproducts = [{"name": "build.log", "digest": {"sha256": record.log_sha256}}]
     if rebuild_sha256 is not None:
         byproducts.append({"name": "rebuild-report.json", "digest": {"sha256": rebuild_sha256}})
+    if record.scans is not None:
+        byproducts.append({"name": "pickle-scan", "annotations": dict(record.scans)})
     return {
         "buildDefinition": {
             "buildType": BUILD_TYPE,

@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -114,7 +114,7 @@ def local_recipe(
     tmp_path: Path,
     store: Store,
     name: str,
-    files: dict[str, str],
+    files: Mapping[str, str | bytes],
     version: str = "1.0",
     limits: dict[str, int] | None = None,
 ) -> Path:

@@ -359,3 +359,54 @@ def test_an_sdist_without_a_cargo_lock_builds_offline_from_the_lock_resolved_onc
     report = build_in_docker(recipe_path, session_store, tmp_path / "dist", docker_client)
     record = json.loads(report.record_path.read_text())
     assert [c["name"] for c in record["inputs"]["crates"]] == ["itoa"]
+
+
+class _RunsAShell:
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        import os
+
+        return os.system, ("echo pwned",)
+
+
+PICKLE_SETUP = (
+    "from setuptools import setup\n"
+    "setup(name='pk', version='1.0', packages=['pk'], package_data={'pk': ['*.pkl']})\n"
+)
+
+
+def test_an_sdist_with_a_dangerous_pickle_is_refused_before_any_build(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, tmp_path: Path, capsys
+) -> None:
+    import pickle
+
+    files = {"pyproject.toml": PYPROJECT, "setup.py": PICKLE_SETUP, "pk/__init__.py": "",
+             "pk/model.pkl": pickle.dumps(_RunsAShell(), protocol=4)}  # fmt: skip
+    recipe = local_recipe(tmp_path, session_store, "pk", files)
+    argv = ["build", str(recipe), "--store", str(session_store.root), "--dist",
+            str(tmp_path / "dist"), "--no-attest", "--backend", "docker"]  # fmt: skip
+    assert main(argv) == 5
+    err = capsys.readouterr().err
+    assert "pk-1.0/pk/model.pkl imports posix.system" in err
+    assert "building pk" not in err and not (tmp_path / "dist").exists()
+
+
+def test_the_pickle_scans_of_sdist_and_wheel_go_into_the_record_and_provenance(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, tmp_path: Path
+) -> None:
+    import collections
+    import pickle
+
+    from builder.build.record import BuildRecord
+    from builder.provenance.statements import provenance
+
+    files = {"pyproject.toml": PYPROJECT, "setup.py": PICKLE_SETUP, "pk/__init__.py": "",
+             "pk/table.pkl": pickle.dumps(collections.OrderedDict(a=1))}  # fmt: skip
+    recipe = local_recipe(tmp_path, session_store, "pk", files, version="1.1")
+    report = build_in_docker(recipe, session_store, tmp_path / "dist", docker_client)
+    record = BuildRecord.from_json(json.loads(report.record_path.read_text()))
+    assert record.scans is not None
+    assert record.scans["sdist"]["scanned"] == ["pk-1.1/pk/table.pkl"]
+    assert record.scans["wheel"]["scanned"] == ["pk/table.pkl"]
+    assert record.scans["wheel"]["scanner"].startswith("picklescan ")
+    byproducts = provenance(record, None)["runDetails"]["byproducts"]
+    assert {"name": "pickle-scan", "annotations": dict(record.scans)} in byproducts

@@ -1,0 +1,1 @@
+"""Scans of what builder is about to build and what it built: pickled code."""
