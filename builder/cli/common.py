@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeAlias
+from typing import TYPE_CHECKING, TypeAlias
 
 from rich.markup import escape
 
 from builder.cli.output import err_console
 from builder.errors import BuilderError, SandboxUnavailable, UsageError
-from builder.sandbox import Sandbox
 from builder.store import Store, default_store_root
-from builder.variation import parse_kinds
+
+if TYPE_CHECKING:  # the sandbox and image modules load when a command builds, not before
+    from builder.sandbox import Sandbox
 
 BACKENDS = ("docker", "sandbox", "auto")
 
@@ -58,6 +59,8 @@ def positive_int(value: str) -> int:
 
 def variations(value: str) -> frozenset[str]:
     """A comma-separated list of rebuild variations (builder.variation.KINDS)."""
+    from builder.variation import parse_kinds
+
     try:
         return parse_kinds(value)
     except BuilderError as exc:

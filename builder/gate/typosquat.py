@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from itertools import permutations
 from pathlib import Path
 
+from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from builder.errors import RecipeError
@@ -71,18 +72,25 @@ ADJACENT = _adjacent_keys()
 
 
 def collapse(name: str) -> str:
-    return _SEPARATORS.sub("", name)
+    """The name without separators (a PEP 503 name has only "-" left)."""
+    return (
+        name.replace("-", "")
+        if "_" not in name and "." not in name
+        else (_SEPARATORS.sub("", name))
+    )
 
 
 def deconfuse(name: str) -> str:
     key = collapse(name)
     for fake, real in CONFUSABLES:
-        key = key.replace(fake, real)
+        if fake in key:
+            key = key.replace(fake, real)
     return key
 
 
 def words(name: str) -> tuple[str, ...]:
-    return tuple(sorted(w for w in _SEPARATORS.split(name) if w))
+    parts = name.split("-") if "_" not in name and "." not in name else _SEPARATORS.split(name)
+    return tuple(sorted(w for w in parts if w))
 
 
 def strip_affixes(name: str) -> set[str]:
@@ -134,6 +142,14 @@ def classify_edit(name: str, target: str) -> str:
 
 
 class Detector:
+    """The rules over one popular list. Its indexes are built on first use; the deletion
+    index (the costly one) only once more than LINEAR_QUERIES names were checked: before
+    that, a name's edit-distance candidates come from one scan of the popular list in
+    rapidfuzz's C code, filtered to what the index would give, so that one name at the
+    command line costs milliseconds and both ways find the same."""
+
+    LINEAR_QUERIES = 16
+
     def __init__(
         self,
         popular: Sequence[str],
@@ -144,31 +160,76 @@ class Detector:
         self.rank: dict[str, int] = {p: i for i, p in reversed(list(enumerate(self.popular)))}
         self.allow = {normalize(a) for a in allow}
         self.flag_popular = flag_popular
-        self.by_collapsed = self._index(collapse)
-        self.by_confusable = self._index(deconfuse)
-        self.by_words = self._index(words)
-        self.by_joined_order: dict[object, list[str]] = defaultdict(list)
-        for p in self.popular:
-            parts = [w for w in _SEPARATORS.split(p) if w]
-            if 1 < len(parts) <= 3:
-                for order in permutations(parts):
-                    if list(order) != parts:
-                        self.by_joined_order["".join(order)].append(p)
-        self.deletion_index: dict[str, set[str]] = defaultdict(set)
-        for p in self.popular:
-            if max_distance(p):
-                for key in _deletions(collapse(p)):
-                    self.deletion_index[key].add(p)
+        self._queries = 0
 
-    def _index(self, key: Callable[[str], object]) -> dict[object, list[str]]:
-        index: dict[object, list[str]] = defaultdict(list)
+    # The popular names are PEP 503 names: "-" is their only separator, so the keys below
+    # are plain string methods (the same as collapse, deconfuse and words give).
+
+    @cached_property
+    def _collapsed(self) -> list[str]:
+        return [p.replace("-", "") for p in self.popular]
+
+    @cached_property
+    def by_collapsed(self) -> dict[object, list[str]]:
+        return _grouped(zip(self._collapsed, self.popular, strict=True))
+
+    @cached_property
+    def by_confusable(self) -> dict[object, list[str]]:
+        keys = self._collapsed
+        for fake, real in CONFUSABLES:
+            keys = [k.replace(fake, real) if fake in k else k for k in keys]
+        return _grouped(zip(keys, self.popular, strict=True))
+
+    @cached_property
+    def by_words(self) -> dict[object, list[str]]:
+        return _grouped((tuple(sorted(p.split("-"))), p) for p in self.popular if "-" in p)
+
+    @cached_property
+    def by_joined_order(self) -> dict[object, list[str]]:
+        pairs = []
         for p in self.popular:
-            index[key(p)].append(p)
+            if p.count("-") in (1, 2):
+                parts = p.split("-")
+                pairs += [("".join(o), p) for o in permutations(parts) if list(o) != parts]
+        return _grouped(pairs)
+
+    @cached_property
+    def deletion_index(self) -> dict[str, set[str]]:
+        index: dict[str, set[str]] = defaultdict(set)
+        for p in self._edit_targets:
+            for key in _deletions(collapse(p)):
+                index[key].add(p)
         return index
+
+    @cached_property
+    def _edit_targets(self) -> list[str]:
+        """The popular names the edit-distance rule compares with (long enough)."""
+        return [p for p in self.popular if max_distance(p)]
+
+    @cached_property
+    def _collapsed_targets(self) -> list[str]:
+        return [p.replace("-", "") for p in self._edit_targets]
+
+    def _near(self, name: str) -> set[str]:
+        """Popular names sharing a deletion with `name`: by the index once built (or once
+        many names were asked), else by one linear scan within edit distance 2."""
+        key = collapse(name)
+        if "deletion_index" in self.__dict__ or self._queries > self.LINEAR_QUERIES:
+            near: set[str] = set()
+            for k in _deletions(key):
+                near |= self.deletion_index.get(k, set())
+            return near
+        own = _deletions(key)
+        scored = process.extract(
+            key, self._collapsed_targets, scorer=DamerauLevenshtein.distance, score_cutoff=2,
+            limit=None,
+        )  # fmt: skip
+        return {self._edit_targets[i] for target, _, i in scored if own & _deletions(target)}
 
     def check(self, raw: str) -> list[Finding]:
         """Findings for one name, best first; none for popular or allow-listed names."""
         name = normalize(raw)
+        self._queries += 1
         if name in self.allow or (name in self.rank and not self.flag_popular):
             return []
         found: dict[str, Finding] = {}
@@ -205,10 +266,7 @@ class Detector:
                 yield "affix", [bare], f"{bare!r} with an added prefix or suffix"
         depth = max_distance(name)
         if depth:
-            near: set[str] = set()
-            for key in _deletions(collapse(name)):
-                near |= self.deletion_index.get(key, set())
-            for target in near:
+            for target in self._near(name):
                 limit = min(depth, max_distance(target)) or 1
                 distance = DamerauLevenshtein.distance(
                     collapse(name), collapse(target), score_cutoff=limit
@@ -216,6 +274,13 @@ class Detector:
                 if 0 < distance <= limit:
                     rule = classify_edit(name, target) if distance == 1 else "edit-distance-2"
                     yield rule, [target], f"edit distance {distance}"
+
+
+def _grouped(pairs: Iterable[tuple[object, str]]) -> dict[object, list[str]]:
+    index: dict[object, list[str]] = defaultdict(list)
+    for key, p in pairs:
+        index[key].append(p)
+    return index
 
 
 @cache
