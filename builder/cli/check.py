@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from rich.markup import escape
@@ -30,6 +30,10 @@ def register(sub: Subcommands) -> None:
         help="policy file (default: ./builder.toml, else [tool.builder] in ./pyproject.toml)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="every finding as JSON on stdout")
+    p.add_argument(
+        "--offline", action="store_true",
+        help="no index lookups: the name rules alone judge look-alikes",
+    )  # fmt: skip
     add_store_option(p)
     p.set_defaults(handler=run)
 
@@ -49,6 +53,8 @@ def run(args: argparse.Namespace) -> int:
             hint="name files (requirements.txt, pyproject.toml, recipes, pylock.toml) or --name",
         )
     policy = policy_for(args.policy)
+    if args.offline:
+        policy = replace(policy, index_signals=False)
     gate = Gate(policy, args.store)
     issues = gate.check(names) + gate.releases(pins)
     issues += gate.direct_urls(u for f in args.files for u in direct_urls_in(f))

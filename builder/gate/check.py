@@ -32,6 +32,7 @@ from builder.advisories.match import findings
 from builder.advisories.snapshot import Snapshot
 from builder.advisories.snapshot import load as load_snapshot
 from builder.errors import FetchError, RecipeError
+from builder.gate.signals import Evidence, history, judge
 from builder.gate.typosquat import Detector, load_popular
 from builder.index import Index, configured_index_url, pip_config_value
 from builder.names import NormalizedName, normalize
@@ -61,6 +62,7 @@ class GatePolicy:
     allow: tuple[str, ...] = ()
     popular: Path | None = None
     flag_popular: bool = False
+    index_signals: bool = True  # look a flagged name up on the public index (gate/signals.py)
     severity: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     allow_advisories: dict[str, str] = field(default_factory=dict)  # id -> reason
     source: str = "defaults"
@@ -111,7 +113,7 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
         p.add(unknown, f"unknown key (allowed: {', '.join(sorted(allowed))})")
     indexes = table(data, "indexes", {"internal", "public"}, p)
     names = table(data, "names", {"internal", "allow"}, p)
-    typo = table(data, "typosquat", {"popular", "flag-popular"}, p)
+    typo = table(data, "typosquat", {"popular", "flag-popular", "index-signals"}, p)
     severity = table(data, "severity", set(KINDS), p)
     advisories = table(data, "advisories", {"allow"}, p)
     internal_indexes = _strings(indexes, "internal", "indexes.internal", p)
@@ -140,6 +142,7 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
         allow=allow,
         popular=(path.parent / popular) if popular else None,
         flag_popular=bool(typo.get("flag-popular", False)),
+        index_signals=bool(typo.get("index-signals", True)),
         severity=levels,
         allow_advisories=allow_advisories,
         source=str(path),
@@ -327,20 +330,39 @@ class Gate:
                 ))  # fmt: skip
         return [i for i in issues if i.severity != "ignore"]
 
-    def typosquats(self, name: NormalizedName) -> list[Issue]:
+    def typosquats(self, name: NormalizedName, *, look_up: bool = True) -> list[Issue]:
+        """The typosquat finding on `name`, with its history on the public index unless
+        `look_up` is false or the policy turns index signals off."""
         findings = self.detector.check(name)
         if not findings:
             return []
         best = findings[0]
-        return [
-            self._issue(
-                name,
-                "typosquat",
-                f"{name} resembles {best.resembles} ({best.rule}: {best.detail}; "
-                f"score {best.score:.2f})",
-                resembles=[asdict(f) for f in findings[:5]],
-            )
-        ]
+        issue = self._issue(
+            name, "typosquat",
+            f"{name} resembles {best.resembles} ({best.rule}: {best.detail}; "
+            f"score {best.score:.2f})",
+            resembles=[asdict(f) for f in findings[:5]],
+        )  # fmt: skip
+        if not (look_up and self.policy.index_signals) or issue.severity == "ignore":
+            return [issue]
+        evidence = self.index_evidence(name)
+        severity = issue.severity
+        if evidence.severity == "warning" and severity == "error":
+            severity = "warning"
+        said = f"{issue.message}; index: {evidence.said}"
+        details = {**issue.details, "index": evidence.said}
+        return [Issue(name=name, kind="typosquat", severity=severity, message=said,
+                      details=details)]  # fmt: skip
+
+    def index_evidence(self, name: NormalizedName) -> Evidence:
+        """What the public index's history of `name` says; where it cannot say, why."""
+        url = self.policy.public()[0]
+        try:
+            return judge(history(self.index(url), name))
+        except FetchError as exc:
+            return Evidence(None, f"cannot be read ({exc.message}): name rules alone")
+        except (ValueError, TypeError, KeyError) as exc:
+            return Evidence(None, f"its page for {name} is malformed ({exc}): name rules alone")
 
     def confusion(self, name: NormalizedName) -> list[Issue]:
         if not self.policy.internal_indexes:

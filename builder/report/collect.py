@@ -166,7 +166,7 @@ def _checked(
     if gate is not None:
         project = entry.wheel.split("-", 1)[0]
         names = sorted({normalize(project), *(normalize(i.name) for i in entry.inputs)})
-        found = [i for n in names for i in gate.typosquats(n)]
+        found = [i for n in names for i in gate.typosquats(n, look_up=False)]  # offline
         found += gate.releases([_release(entry.wheel)])
         entry = replace(entry, gate=tuple(i.message for i in found))
     return entry

@@ -1,0 +1,110 @@
+"""A look-alike's history on the index (PEP 691 JSON, PEP 700 upload times), from a real
+index on 127.0.0.1 that serves JSON pages."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from builder.cli import main
+
+pytestmark = pytest.mark.local
+
+NOW = datetime.now(UTC)
+
+
+def page(name: str, uploads: list[tuple[str, str | None]]) -> dict[str, object]:
+    """A PEP 691 project page: (version, upload time or None) per file."""
+    files = []
+    for version, when in uploads:
+        entry: dict[str, object] = {
+            "filename": f"{name.replace('-', '_')}-{version}-py3-none-any.whl",
+            "url": f"../../files/{name}-{version}.whl", "hashes": {"sha256": "0" * 64},
+        }  # fmt: skip
+        if when is not None:
+            entry["upload-time"] = when
+        files.append(entry)
+    versions = sorted({v for v, _ in uploads})
+    return {"meta": {"api-version": "1.1"}, "name": name, "files": files, "versions": versions}
+
+
+def iso(days_ago: int) -> str:
+    return (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+PAGES = {
+    "reqeusts": page("reqeusts", [("1.0", iso(6))]),
+    "numpyy": page("numpyy", [(f"1.{i}", iso(3000 - 100 * i)) for i in range(12)]),
+    "djang0": page("djang0", [("1.0", None), ("1.1", None)]),
+    "urlib3": page("urlib3", [("1.0", "yesterday at noon")]),
+}
+
+
+class JsonIndex(BaseHTTPRequestHandler):
+    asked: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        name = self.path.strip("/").split("/")[-1]
+        type(self).asked.append(name)
+        if name not in PAGES:
+            self.send_error(404)
+            return
+        body = json.dumps(PAGES[name]).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def json_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[JsonIndex]]:
+    JsonIndex.asked = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), JsonIndex)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv("BUILDER_INDEX_URL", f"http://127.0.0.1:{server.server_address[1]}/simple/")
+    monkeypatch.setenv("BUILDER_STORE", str(tmp_path / "store"))
+    yield JsonIndex
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "severity", "said"),
+    [
+        ("reqeusts", 14, "error", "(6 days ago), 1 release(s), 1 file(s): a new or thin project"),
+        ("numpyy", 0, "warning", "12 release(s), 12 file(s): an established project"),
+        ("djang0", 14, "error", "the index serves no upload times: name rules alone"),
+        ("urlib3", 14, "error", "is malformed"),
+        ("scikit-lean", 14, "error", "not on the index: whoever registers it first owns it"),
+    ],
+)
+def test_a_look_alike_is_judged_with_its_history_on_the_index(
+    json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str],
+    name: str, code: int, severity: str, said: str,
+) -> None:  # fmt: skip
+    from tests.conftest import json_output
+
+    assert main(["check", "--name", name, "--json"]) == code
+    [issue] = json_output(capsys.readouterr().out, "check")["issues"]  # type: ignore[misc]
+    assert issue["kind"] == "typosquat" and issue["severity"] == severity
+    assert said in issue["message"] and said in issue["details"]["index"]
+    assert json_index.asked == [name]
+
+
+def test_offline_the_name_rules_alone_decide_and_nothing_is_asked(
+    json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--name", "numpyy", "--offline"]) == 14
+    assert "index:" not in capsys.readouterr().err
+    assert json_index.asked == []
