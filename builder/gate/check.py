@@ -333,22 +333,29 @@ class Gate:
     def typosquats(self, name: NormalizedName, *, look_up: bool = True) -> list[Issue]:
         """The typosquat finding on `name`, with its history on the public index unless
         `look_up` is false or the policy turns index signals off."""
+        if self.policy.is_internal_name(name):
+            return []  # the organisation's own name: the confusion rules judge it
         findings = self.detector.check(name)
         if not findings:
             return []
-        best = findings[0]
+        best = next((f for f in findings if f.grade == "error"), findings[0])
         issue = self._issue(
             name, "typosquat",
             f"{name} resembles {best.resembles} ({best.rule}: {best.detail}; "
             f"score {best.score:.2f})",
             resembles=[asdict(f) for f in findings[:5]],
         )  # fmt: skip
-        if not (look_up and self.policy.index_signals) or issue.severity == "ignore":
+        policy = issue.severity
+        graded = "warning" if best.grade == "warning" and policy == "error" else policy
+        issue = Issue(**{**asdict(issue), "severity": graded})
+        if not (look_up and self.policy.index_signals) or policy == "ignore":
             return [issue]
         evidence = self.index_evidence(name)
-        severity = issue.severity
+        severity = graded
         if evidence.severity == "warning" and severity == "error":
             severity = "warning"
+        elif evidence.severity == "error":
+            severity = policy  # a new or thin project: the shape plugins share is no excuse
         said = f"{issue.message}; index: {evidence.said}"
         details = {**issue.details, "index": evidence.said}
         return [Issue(name=name, kind="typosquat", severity=severity, message=said,

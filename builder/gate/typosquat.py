@@ -27,6 +27,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from builder.errors import RecipeError
+from builder.gate import composite
 from builder.names import NormalizedName, normalize
 
 PREFIXES = ("python-", "python", "py-", "py")
@@ -43,8 +44,17 @@ WEIGHTS = {
     "added": 0.75,
     "substituted": 0.7,
     "affix": 0.7,
+    "combination": 0.75,
+    "prefix-swap": 0.75,
+    "glued": 0.7,
+    "joined-popular": 0.6,
+    "glued-popular": 0.55,
+    "truncated": 0.7,
     "edit-distance-2": 0.6,
 }
+# Plugins are named this way too (django-redis, blackjax): a warning unless the index
+# says the project is new or thin (gate/signals.py).
+WARNING_RULES = frozenset({"joined-popular", "glued-popular"})
 _KEYBOARD_ROWS = ("1234567890-", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 _SEPARATORS = re.compile(r"[-_.]+")
 
@@ -56,6 +66,11 @@ class Finding:
     rule: str
     score: float
     detail: str
+
+    @property
+    def grade(self) -> str:
+        """error, or warning for the shapes legitimate projects share (WARNING_RULES)."""
+        return "warning" if self.rule in WARNING_RULES else "error"
 
 
 def _adjacent_keys() -> dict[str, set[str]]:
@@ -210,6 +225,50 @@ class Detector:
     def _collapsed_targets(self) -> list[str]:
         return [p.replace("-", "") for p in self._edit_targets]
 
+    @cached_property
+    def _top_keys(self) -> dict[str, str]:
+        """separator-free key -> name, for the most popular names (composite.TOP)."""
+        found: dict[str, str] = {}
+        for p in self.popular[: composite.TOP]:
+            found.setdefault(p.replace("-", ""), p)
+        return found
+
+    @cached_property
+    def _bare_top(self) -> dict[str, str]:
+        return composite.bare_names(self.popular[: composite.TOP])
+
+    @cached_property
+    def _truncated(self) -> dict[str, str]:
+        return composite.truncations(self._top_keys)
+
+    def _composite(self, name: str) -> Iterable[tuple[str, Iterable[str], str]]:
+        """The rules for names built from a popular one (gate/composite.py); a name that
+        is popular itself is left to the other rules."""
+        if name in self.rank:
+            return
+        if combined := composite.combination(name, self.rank):
+            target, rest = combined
+            rule = "combination" if set(rest) & composite.FILLERS else "joined-popular"
+            yield rule, [target], f"{target!r} joined with {', '.join(map(repr, rest))}"
+        key = collapse(name)
+        if "-" not in name and (stuck := composite.glued(key, self._top_keys)):
+            rule = "glued" if stuck[1] in composite.FILLERS else "glued-popular"
+            yield rule, [stuck[0]], f"{stuck[0]!r} with {stuck[1]!r} glued on"
+        if swapped := composite.swapped_prefix(name, self._bare_top):
+            yield "prefix-swap", [swapped], f"{swapped!r} with another prefix"
+        if len(key) >= 6 and (cut := self._truncated.get(key)):
+            yield "truncated", [cut], f"{cut!r} without its last letters"
+        if 7 <= len(key) <= 24:
+            top, n = self._top_keys, len(key)
+            twice = {key[:i] + key[i + 1 : j] + key[j + 1 :]
+                     for i in range(n) for j in range(i + 1, n)}  # fmt: skip
+            targets = [
+                t
+                for k in twice
+                if (t := top.get(k)) and not key.startswith(k) and not key.endswith(k)
+            ]  # two letters added, not as a 2-letter prefix or suffix
+            yield "edit-distance-2", targets, "two letters added"
+
     def _near(self, name: str) -> set[str]:
         """Popular names sharing a deletion with `name`: by the index once built (or once
         many names were asked), else by one linear scan within edit distance 2."""
@@ -264,6 +323,7 @@ class Detector:
         for bare in strip_affixes(name):
             if bare in self.rank:
                 yield "affix", [bare], f"{bare!r} with an added prefix or suffix"
+        yield from self._composite(name)
         depth = max_distance(name)
         if depth:
             for target in self._near(name):
@@ -289,9 +349,18 @@ def shipped_popular() -> tuple[str, ...]:
     return tuple(line for line in text.splitlines() if line and not line.startswith("#"))
 
 
+@cache
+def shipped_targets() -> tuple[str, ...]:
+    """The popular list, then the famous names it lacks (data/famous-names.txt)."""
+    text = resources.files("builder").joinpath("data/famous-names.txt").read_text("utf-8")
+    famous = [line for line in text.splitlines() if line and not line.startswith("#")]
+    known = set(shipped_popular())
+    return shipped_popular() + tuple(n for n in famous if n not in known)
+
+
 def load_popular(path: Path | None) -> tuple[str, ...]:
     if path is None:
-        return shipped_popular()
+        return shipped_targets()
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:

@@ -1,0 +1,45 @@
+"""Names built from a popular one: joined, glued, truncated, two letters added."""
+
+from __future__ import annotations
+
+import pytest
+
+from builder.gate.typosquat import Detector, load_popular
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.fixture(scope="module")
+def detector() -> Detector:
+    return Detector(load_popular(None))
+
+
+@pytest.mark.parametrize(
+    ("name", "target", "rule", "grade"),
+    [
+        ("requests-darwin-lite", "requests", "combination", "error"),
+        ("sys-selenium", "selenium", "combination", "error"),
+        ("pandas-numpy", "numpy", "joined-popular", "warning"),
+        ("easyrequests", "requests", "glued", "error"),
+        ("urllib3installer", "urllib3", "glued", "error"),
+        ("keras-preprocess", "keras-preprocessing", "truncated", "error"),
+        ("torchs-visions", "torchvision", "edit-distance-2", "error"),
+        ("detecron2", "detectron2", "omitted", "error"),
+    ],
+)
+def test_a_composite_name_is_found_with_its_rule_and_grade(
+    detector: Detector, name: str, target: str, rule: str, grade: str
+) -> None:
+    found = {f.resembles: f for f in detector.check(name)}
+    assert target in found, detector.check(name)
+    assert (found[target].rule, found[target].grade) == (rule, grade)
+
+
+def test_two_letters_added_as_a_suffix_are_left_to_the_affix_rules(detector: Detector) -> None:
+    assert not [f for f in detector.check("numpyqt") if f.rule == "edit-distance-2"]
+
+
+def test_a_popular_name_is_not_judged_by_the_composite_rules(detector: Detector) -> None:
+    assert detector.check("django-redis") == []
+    strict = Detector(load_popular(None), flag_popular=True)
+    assert not [f for f in strict.check("django-redis") if f.rule == "joined-popular"]
