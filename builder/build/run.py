@@ -102,6 +102,7 @@ class BuiltWheel:
     run: RunRecord
     timings: dict[str, float]
     duration_s: float
+    remapped: tuple[str, ...] = ()  # SBOM members whose build path the driver wrote as /build
 
 
 def source_date_epoch(recipe: Recipe, sdist_path: Path) -> int:
@@ -113,11 +114,11 @@ def source_date_epoch(recipe: Recipe, sdist_path: Path) -> int:
 def build_env(recipe: Recipe, epoch: int, root: str = str(inside.BUILD)) -> dict[str, str]:
     """The whole environment of the build: the recipe's, then what reproducibility needs."""
     layout = inside.Layout(Path(root))
-    prefix_map = f"{root}=."
-    ours = {
-        "CFLAGS": f"-ffile-prefix-map={prefix_map}",
-        "CXXFLAGS": f"-ffile-prefix-map={prefix_map}",
-        "RUSTFLAGS": f"--remap-path-prefix={prefix_map}",
+    ours = {  # C and C++: the prefix map is in a specs file at a fixed path, so that the
+        # flags, which some builds record (numpy's __config__.py), name no build root
+        "CFLAGS": f"-specs={inside.PREFIX_SPECS}",
+        "CXXFLAGS": f"-specs={inside.PREFIX_SPECS}",
+        "RUSTFLAGS": f"--remap-path-prefix={root}=.",
     }
     env = dict(recipe.env)
     for var in FLAG_VARIABLES:
@@ -213,6 +214,7 @@ def run_build(
             run=RunRecord.of(spec, sandbox.name, venvs.ref),
             timings=dict(outcome.timings),
             duration_s=round(time.monotonic() - started, 3),
+            remapped=outcome.remapped,
         )
 
 

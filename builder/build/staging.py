@@ -33,6 +33,7 @@ IN_BUILD_CODE = (
     "inside/driver.py",
     "inside/layout.py",
     "inside/plan.py",
+    "inside/sbom_paths.py",
 )
 SCRATCH = (str(inside.ENVS), "/tmp", inside.HOME)
 

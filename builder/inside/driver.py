@@ -36,9 +36,12 @@ from builder.inside.layout import (
     LIFELINE_LOST,
     OUT,
     OUTPUT_READY,
+    PREFIX_SPECS,
     VENVS_ARCHIVE,
     Layout,
+    prefix_specs,
 )
+from builder.inside.sbom_paths import remap_sbom_paths
 
 RESOLVER = BUILD / "resolver"
 PIP_QUIET = ("--disable-pip-version-check", "--no-cache-dir", "--no-input", "--progress-bar=off")
@@ -192,14 +195,29 @@ def repair_wheel(wheel: Path, plan: plans.BuildPlan, layout: Layout, steps: Step
     return result
 
 
+def write_prefix_specs(root: str) -> None:
+    """The GCC specs file the build's CFLAGS name (a fixed path): it maps this build's
+    root to "." in every file name the compiler records, so that CFLAGS themselves (which
+    some builds record, numpy's __config__.py) do not carry the build root."""
+    specs = Path(PREFIX_SPECS)
+    specs.parent.mkdir(parents=True, exist_ok=True)
+    specs.write_text(prefix_specs(root))
+
+
 def run_build(plan: plans.BuildPlan) -> int:
     os.umask(int(plan.umask, 8))
     layout = Layout(Path(plan.build_root))
     steps = Steps()
+    write_prefix_specs(plan.build_root)
     wheel = build_wheel(plan, layout, steps)
+    remapped = remap_sbom_paths(wheel, plan.build_root)
+    if remapped:
+        print(f"==> sbom: the build path {plan.build_root} written as {BUILD} in "
+              f"{', '.join(remapped)}", flush=True)  # fmt: skip
     final = repair_wheel(wheel, plan, layout, steps)
     shutil.copyfile(final, OUT / final.name)
-    outcome = plans.BuildOutcome(wheel=final.name, unrepaired=wheel.name, timings=steps.timings)
+    outcome = plans.BuildOutcome(wheel=final.name, unrepaired=wheel.name,
+                                 timings=steps.timings, remapped=remapped)  # fmt: skip
     outcome.write(OUT / plans.OUTCOME_FILE)
     print(f"==> wheel {final.name}", flush=True)
     wait_for_collection()

@@ -15,6 +15,9 @@ BUILD = Path("/build")
 # symbol hash downstream), while the source tree's path must not matter.
 ENVS = Path("/opt/builder")
 HOME = "/home/builder"
+# A GCC specs file at a fixed path (HOME is the same in every build): CFLAGS name it, and
+# it holds the -ffile-prefix-map of this build's root, written by the driver.
+PREFIX_SPECS = f"{HOME}/.config/builder/prefix-map.specs"
 BUILD_USER = "1000:1000"  # the unprivileged user a build runs as
 HOSTNAME = "builder"
 LIB = INPUTS / "lib"  # the in-build code: builder/__init__.py, errors.py, inside/
@@ -30,6 +33,11 @@ BOOTSTRAP = (
     "import sys; sys.path[:0] = [sys.argv[1]]; from builder.inside.driver import main; "
     "sys.exit(main(sys.argv[2:]))"
 )
+
+
+def prefix_specs(root: str) -> str:
+    """The specs: every gcc and g++ run maps `root` to "." in the file names it records."""
+    return f"*self_spec:\n+ -ffile-prefix-map={root}=.\n"
 
 
 def command(mode: str) -> tuple[str, ...]:

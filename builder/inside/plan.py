@@ -155,6 +155,7 @@ class BuildOutcome:
     wheel: str | None = None
     unrepaired: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
+    remapped: tuple[str, ...] = ()  # SBOM members whose build path was written as /build
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
@@ -163,7 +164,7 @@ class BuildOutcome:
     def read(cls, path: Path) -> BuildOutcome:
         """The outcome in `path`; ValueError, OSError or TypeError when it is not one."""
         data = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(data, dict) or set(data) - {"wheel", "unrepaired", "timings"}:
+        if not isinstance(data, dict) or set(data) - {"wheel", "unrepaired", "timings", "remapped"}:
             raise ValueError(f"{path.name}: not a build outcome")
         timings = data.get("timings", {})
         if not isinstance(timings, dict) or not all(
@@ -173,4 +174,8 @@ class BuildOutcome:
         for key in ("wheel", "unrepaired"):
             if not isinstance(data.get(key), str | None):
                 raise ValueError(f"{path.name}: {key} is not a string")
-        return cls(wheel=data.get("wheel"), unrepaired=data.get("unrepaired"), timings=timings)
+        remapped = data.get("remapped", [])
+        if not isinstance(remapped, list) or not all(isinstance(m, str) for m in remapped):
+            raise ValueError(f"{path.name}: remapped is not a list of member names")
+        return cls(wheel=data.get("wheel"), unrepaired=data.get("unrepaired"), timings=timings,
+                   remapped=tuple(remapped))  # fmt: skip

@@ -1,0 +1,49 @@
+"""The driver writes the build path in a wheel's SBOMs as /build, RECORD kept true."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from builder.inside.sbom_paths import remap_sbom_paths
+
+pytestmark = pytest.mark.unit
+
+SBOM = "tiny-0.1.0.dist-info/sboms/tiny.cyclonedx.json"
+RECORD = "tiny-0.1.0.dist-info/RECORD"
+
+
+def wheel_at(tmp_path: Path, root: str) -> Path:
+    sbom = f'{{"bom-ref": "path+file://{root}/src/tiny-0.1.0#tiny@0.1.0"}}'.encode()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(sbom).digest()).rstrip(b"=").decode()
+    path = tmp_path / "tiny-0.1.0-py3-none-linux_x86_64.whl"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("tiny/__init__.py", "")
+        zf.writestr(SBOM, sbom)
+        zf.writestr(RECORD, f"tiny/__init__.py,,\n{SBOM},sha256={digest},{len(sbom)}\n"
+                            f"{RECORD},,\n")  # fmt: skip
+    return path
+
+
+def test_a_rebuild_root_is_written_as_build_and_record_follows(tmp_path: Path) -> None:
+    wheel = wheel_at(tmp_path, "/build-rebuild-1")
+    assert remap_sbom_paths(wheel, "/build-rebuild-1") == (SBOM,)
+    (tmp_path / "ref").mkdir()
+    reference = wheel_at(tmp_path / "ref", "/build")
+    with zipfile.ZipFile(wheel) as a, zipfile.ZipFile(reference) as b:
+        assert a.namelist() == b.namelist()
+        for name in a.namelist():
+            assert a.read(name) == b.read(name), name
+        assert a.read(SBOM).decode().count("/build/src/") == 1
+
+
+def test_at_the_fixed_root_or_without_the_root_nothing_is_touched(tmp_path: Path) -> None:
+    wheel = wheel_at(tmp_path, "/build")
+    before = wheel.read_bytes()
+    assert remap_sbom_paths(wheel, "/build") == ()
+    assert remap_sbom_paths(wheel, "/elsewhere") == ()
+    assert wheel.read_bytes() == before
