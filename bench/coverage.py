@@ -400,7 +400,7 @@ def main() -> int:
     s.add_argument("--count", type=int, default=50)
     r = sub.add_parser("run")
     r.add_argument("--jobs", type=int, default=1)
-    r.add_argument("--only", nargs="*", default=None)
+    r.add_argument("--only", nargs="*", default=None, help="these projects, in this order")
     r.add_argument("--again", action="store_true")
     r.add_argument("--timeout", type=int, default=3600, help="per command, seconds")
     r.add_argument("--work", type=Path, default=Path.home() / ".cache" / "builder-coverage")
@@ -411,7 +411,8 @@ def main() -> int:
         return 0
     corpus = read_corpus()
     if args.command == "run":
-        chosen = [c for c in corpus if args.only is None or c.name in args.only]
+        by_name = {c.name: c for c in corpus}
+        chosen = corpus if args.only is None else [by_name[n] for n in args.only]  # in order
         run(chosen, args.jobs, args.work, args.timeout, args.again)
     write_table(corpus)
     return 0
