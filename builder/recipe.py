@@ -131,6 +131,8 @@ class Recipe:
     repair: str = "auto"
     limits: Limits = field(default_factory=Limits)
     rebuild: RebuildPolicy = field(default_factory=RebuildPolicy)
+    # pickle members whose dangerous imports a person looked at and accepted: member -> why
+    accepted_pickles: Mapping[str, str] = field(default_factory=dict)
 
     def external_parameters(self) -> dict[str, Any]:
         """The recipe as data: exactly what a user chose, nothing the machine added."""
@@ -153,7 +155,11 @@ class Recipe:
             | ({"patches": [p.as_dict() for p in self.patches]} if self.patches else {})
             | ({"extra_packages": list(self.extra_packages)} if self.extra_packages else {})
             | ({"compiled": True} if self.compiled else {})
+            | ({"accept_pickles": self._accepted()} if self.accepted_pickles else {})
         )
+
+    def _accepted(self) -> list[dict[str, str]]:
+        return [{"member": m, "reason": r} for m, r in sorted(self.accepted_pickles.items())]
 
 
 def _check_sha256(value: str) -> str | None:
@@ -315,6 +321,25 @@ def _patches(value: Any, array: str, beside: Path, p: Problems) -> tuple[Patch, 
     return tuple(patches)
 
 
+def _accepted_pickles(value: Any, array: str, p: Problems) -> dict[str, str]:
+    """[[accept-pickles]]: an archive member whose pickle imports a dangerous callable,
+    looked at and accepted, with the reason (required)."""
+    if not isinstance(value, list):
+        p.add(array, "expected an array of tables ([[accept-pickles]] with member and reason)")
+        return {}
+    accepted = {}
+    for i, entry in enumerate(value):
+        key = f"{array}[{i}]"
+        if not isinstance(entry, Mapping) or set(entry) - {"member", "reason"}:
+            p.add(key, "expected a table with exactly member and reason")
+            continue
+        member = required_str(entry, "member", f"{key}.member", p)
+        reason = required_str(entry, "reason", f"{key}.reason", p)
+        if member and reason:
+            accepted[member] = reason
+    return accepted
+
+
 def _env(value: Any, dotted: str, p: Problems) -> dict[str, str]:
     if not isinstance(value, Mapping):
         p.add(dotted, 'expected a table of NAME = "value" strings')
@@ -373,7 +398,7 @@ def _rebuild_policy(table: Mapping[str, Any], dotted: str, p: Problems) -> Rebui
     return RebuildPolicy(fixed=lists["fixed"], also=lists["also"], reason=reason)
 
 
-_TOP_KEYS = {"package", "sdist", "build", "limits", "rebuild", "patches"}
+_TOP_KEYS = {"package", "sdist", "build", "limits", "rebuild", "patches", "accept-pickles"}
 _BUILD_KEYS = {
     "image", "requires", "env", "source-date-epoch", "repair", "extra-packages", "compiled",
 }  # fmt: skip
@@ -407,6 +432,7 @@ def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
         repair=_repair(build.get("repair", "auto"), "build.repair", p),
         limits=_limits(table(data, "limits", set(Limits().as_dict()), p), "limits", p),
         rebuild=_rebuild_policy(table(data, "rebuild", _REBUILD_KEYS, p), "rebuild", p),
+        accepted_pickles=_accepted_pickles(data.get("accept-pickles", []), "accept-pickles", p),
     )
     p.raise_if_any()
     return recipe
@@ -477,7 +503,7 @@ def load_recipe(path: Path) -> Recipe:
 
 _PARAMETER_KEYS = {
     "name", "version", "sdist", "image", "requires", "env", "source_date_epoch", "repair",
-    "rebuild", "patches", "extra_packages", "compiled",
+    "rebuild", "patches", "extra_packages", "compiled", "accept_pickles",
 }  # fmt: skip
 
 
@@ -521,6 +547,9 @@ def recipe_from_parameters(
         limits=_limits(limits_table, "internalParameters.limits", p),
         rebuild=_rebuild_policy(
             table(params, "rebuild", _REBUILD_KEYS, p, prefix), f"{prefix}rebuild", p
+        ),
+        accepted_pickles=_accepted_pickles(
+            params.get("accept_pickles", []), f"{prefix}accept_pickles", p
         ),
     )
     p.raise_if_any()

@@ -144,7 +144,7 @@ def build_recipe(
         unpack_limit_mib=recipe.limits.unpack_mib,
         patches=recipe.patches,
     )
-    sdist_scan = _scanned(store, recipe.sdist.sha256, recipe.sdist.file, progress)
+    sdist_scan = _scanned(store, recipe.sdist.sha256, recipe.sdist.file, recipe, progress)
     key = build_key(recipe, image, sources)
     record = None if force else _cached_record(store, key)
     cached = record is not None
@@ -155,7 +155,7 @@ def build_recipe(
             key=key, recipe=recipe, image=image, sources=sources, built=built,
             started_on=started, finished_on=_now(),
         )  # fmt: skip
-        wheel_scan = _scanned(store, record.output.sha256, record.output.wheel, progress)
+        wheel_scan = _scanned(store, record.output.sha256, record.output.wheel, recipe, progress)
         record = replace(record, scans={"sdist": sdist_scan.to_json(),
                                         "wheel": wheel_scan.to_json()})  # fmt: skip
         store.write_record(key, record.to_json())
@@ -179,10 +179,13 @@ def build_recipe(
     return _finish(exported, record, report, dist, signing)
 
 
-def _scanned(store: Store, sha256: Sha256, file: str, progress: Progress) -> PickleScan:
-    """The pickle scan of a stored archive: a dangerous import stops the build here."""
+def _scanned(
+    store: Store, sha256: Sha256, file: str, recipe: Recipe, progress: Progress
+) -> PickleScan:
+    """The pickle scan of a stored archive: a dangerous import stops the build here,
+    unless the recipe accepts that member with a reason."""
     scan = scan_archive(store.verified_path(sha256, file), file)
-    refuse_dangerous(scan, file)
+    refuse_dangerous(scan, f"{file} ({recipe.path})", recipe.accepted_pickles)
     if scan.scanned:
         flagged = [f"{i.member}: {i.callable}" for i in scan.suspicious]
         progress.status(

@@ -19,7 +19,7 @@ import io
 import logging
 import tarfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -105,15 +105,20 @@ def scan_archive(path: Path, label: str | None = None) -> PickleScan:
     )  # fmt: skip
 
 
-def refuse_dangerous(scan: PickleScan, what: str) -> None:
-    """Fail on a dangerous import, naming each member and callable."""
-    if not scan.dangerous:
+def refuse_dangerous(
+    scan: PickleScan, what: str, accepted: Mapping[str, str] | None = None
+) -> None:
+    """Fail on a dangerous import, naming each member and callable; members a recipe
+    accepts (`[[accept-pickles]]`, with a reason) pass."""
+    refused = [i for i in scan.dangerous if i.member not in (accepted or {})]
+    if not refused:
         return
-    found = "; ".join(f"{i.member} imports {i.callable}" for i in scan.dangerous)
+    found = "; ".join(f"{i.member} imports {i.callable}" for i in refused)
     raise ArchiveError(
         f"{what}: a pickle would run dangerous code when loaded: {found}",
         hint="nothing was built from it; loading such a file runs that callable (picklescan "
-        "grades it dangerous). Report it to the project, or use another release",
+        "grades it dangerous). Report it to the project, or use another release; a member "
+        "you have read and accept goes in the recipe's [[accept-pickles]] with a reason",
     )
 
 

@@ -67,3 +67,33 @@ def test_a_wheel_is_scanned_and_innocuous_imports_stay_out_of_the_record(tmp_pat
 def test_an_archive_without_pickles_scans_nothing(tmp_path: Path) -> None:
     sdist = make_sdist(tmp_path / "p-1.0.tar.gz", {"setup.py": "", "p.c": "int x;"}, top="p-1.0")
     assert scan_archive(sdist).scanned == ()
+
+
+def test_a_recipe_accepts_a_dangerous_member_only_by_name_and_with_a_reason(
+    tmp_path: Path,
+) -> None:
+    from builder.errors import RecipeError
+    from builder.recipe import load_recipe
+
+    sdist = make_sdist(tmp_path / "p-1.0.tar.gz", {
+        "old.pkl": pickle.dumps(RunsAShell()), "new.pkl": pickle.dumps(Evaluates()),
+    }, top="p-1.0")  # fmt: skip
+    scan = scan_archive(sdist)
+    refuse_dangerous(scan, "p", {"p-1.0/old.pkl": "fixture", "p-1.0/new.pkl": "fixture"})
+    with pytest.raises(ArchiveError, match=r"p-1.0/new.pkl imports builtins.eval") as info:
+        refuse_dangerous(scan, "p", {"p-1.0/old.pkl": "a test fixture we read"})
+    assert "old.pkl" not in info.value.message
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(
+        '[package]\nname = "p"\nversion = "1.0"\n[sdist]\nfile = "p-1.0.tar.gz"\n'
+        f'sha256 = "{"0" * 64}"\n[build]\nimage = "trixie-py"\n'
+        '[[accept-pickles]]\nmember = "p-1.0/old.pkl"\n'
+    )
+    with pytest.raises(RecipeError, match=r"accept-pickles\[0\]\.reason: missing"):
+        load_recipe(recipe)
+    recipe.write_text(recipe.read_text() + 'reason = "a test fixture we read"\n')
+    loaded = load_recipe(recipe)
+    assert loaded.accepted_pickles == {"p-1.0/old.pkl": "a test fixture we read"}
+    assert loaded.external_parameters()["accept_pickles"] == [
+        {"member": "p-1.0/old.pkl", "reason": "a test fixture we read"}
+    ]
