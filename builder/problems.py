@@ -64,3 +64,24 @@ def required_str(
     if check is not None and (why := check(value)) is not None:
         problems.add(dotted, why)
     return value
+
+
+def reasons(value: Any, array: str, key: str, problems: Problems) -> dict[str, str]:
+    """An array of tables `{ KEY = "...", reason = "..." }` (an accepted advisory, an
+    accepted pickle): KEY -> reason, each reason required."""
+    if not isinstance(value, list):
+        problems.add(array, f"expected an array of tables with {key} and reason")
+        return {}
+    found = {}
+    for i, entry in enumerate(value):
+        where = f"{array}[{i}]"
+        if not isinstance(entry, Mapping) or set(entry) - {key, "reason"}:
+            problems.add(where, f"expected a table with exactly {key} and reason")
+            continue
+        name = required_str(entry, key, f"{where}.{key}", problems)
+        reason = required_str(entry, "reason", f"{where}.reason", problems)
+        if name and reason.strip():
+            found[name] = reason
+        elif name and reason:
+            problems.add(f"{where}.reason", f"say why {name} is accepted")
+    return found

@@ -24,7 +24,7 @@ from packaging.version import InvalidVersion, Version
 from builder.errors import BuilderError, RecipeError
 from builder.limits import Limits
 from builder.names import NormalizedName, Sha256, is_sha256, normalize
-from builder.problems import Problems, required_str, table
+from builder.problems import Problems, reasons, required_str, table
 from builder.variation import KINDS
 
 REPAIR_MODES = ("auto", "skip")
@@ -321,25 +321,6 @@ def _patches(value: Any, array: str, beside: Path, p: Problems) -> tuple[Patch, 
     return tuple(patches)
 
 
-def _accepted_pickles(value: Any, array: str, p: Problems) -> dict[str, str]:
-    """[[accept-pickles]]: an archive member whose pickle imports a dangerous callable,
-    looked at and accepted, with the reason (required)."""
-    if not isinstance(value, list):
-        p.add(array, "expected an array of tables ([[accept-pickles]] with member and reason)")
-        return {}
-    accepted = {}
-    for i, entry in enumerate(value):
-        key = f"{array}[{i}]"
-        if not isinstance(entry, Mapping) or set(entry) - {"member", "reason"}:
-            p.add(key, "expected a table with exactly member and reason")
-            continue
-        member = required_str(entry, "member", f"{key}.member", p)
-        reason = required_str(entry, "reason", f"{key}.reason", p)
-        if member and reason:
-            accepted[member] = reason
-    return accepted
-
-
 def _env(value: Any, dotted: str, p: Problems) -> dict[str, str]:
     if not isinstance(value, Mapping):
         p.add(dotted, 'expected a table of NAME = "value" strings')
@@ -432,7 +413,7 @@ def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
         repair=_repair(build.get("repair", "auto"), "build.repair", p),
         limits=_limits(table(data, "limits", set(Limits().as_dict()), p), "limits", p),
         rebuild=_rebuild_policy(table(data, "rebuild", _REBUILD_KEYS, p), "rebuild", p),
-        accepted_pickles=_accepted_pickles(data.get("accept-pickles", []), "accept-pickles", p),
+        accepted_pickles=reasons(data.get("accept-pickles", []), "accept-pickles", "member", p),
     )
     p.raise_if_any()
     return recipe
@@ -548,8 +529,8 @@ def recipe_from_parameters(
         rebuild=_rebuild_policy(
             table(params, "rebuild", _REBUILD_KEYS, p, prefix), f"{prefix}rebuild", p
         ),
-        accepted_pickles=_accepted_pickles(
-            params.get("accept_pickles", []), f"{prefix}accept_pickles", p
+        accepted_pickles=reasons(
+            params.get("accept_pickles", []), f"{prefix}accept_pickles", "member", p
         ),
     )
     p.raise_if_any()

@@ -36,7 +36,7 @@ from builder.gate.signals import Evidence, history, judge
 from builder.gate.typosquat import Detector, load_popular
 from builder.index import Index, configured_index_url, pip_config_value
 from builder.names import NormalizedName, normalize
-from builder.problems import Problems, table
+from builder.problems import Problems, reasons, table
 from builder.store import default_store_root
 
 KINDS = (
@@ -133,7 +133,7 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
     elif popular is not None and not (path.parent / popular).is_file():
         p.add("typosquat.popular", f"no such file: {path.parent / popular}")
         popular = None
-    allow_advisories = _allowed_advisories(advisories.get("allow", []), p)
+    allow_advisories = reasons(advisories.get("allow", []), "advisories.allow", "id", p)
     p.raise_if_any()
     return GatePolicy(
         internal_indexes=internal_indexes,
@@ -147,28 +147,6 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
         allow_advisories=allow_advisories,
         source=str(path),
     )
-
-
-def _allowed_advisories(entries: Any, p: Problems) -> dict[str, str]:
-    """[advisories] allow = [{ id = "...", reason = "..." }]: an advisory a team accepts,
-    always with the reason it is accepted."""
-    if not isinstance(entries, list):
-        p.add("advisories.allow", "expected an array of tables { id, reason }")
-        return {}
-    allowed = {}
-    for i, entry in enumerate(entries):
-        where = f"advisories.allow[{i}]"
-        if not isinstance(entry, dict) or set(entry) - {"id", "reason"}:
-            p.add(where, "expected a table with exactly the keys id and reason")
-            continue
-        ident, reason = entry.get("id"), entry.get("reason")
-        if not isinstance(ident, str) or not ident:
-            p.add(f"{where}.id", "missing: the advisory's id (GHSA-..., PYSEC-..., CVE-...)")
-        elif not isinstance(reason, str) or not reason.strip():
-            p.add(f"{where}.reason", f"missing: why {ident} is accepted")
-        else:
-            allowed[ident] = reason
-    return allowed
 
 
 def _strings(section: Any, key: str, dotted: str, p: Problems) -> tuple[str, ...]:

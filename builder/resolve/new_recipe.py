@@ -23,7 +23,7 @@ from builder.build.toolchain import image_rustc, images_for_rust, rust_images
 from builder.errors import FetchError, GateFailed, RecipeError
 from builder.fetch.cargo_lock import lock_patches, lockless_projects, rust_version
 from builder.fetch.sources import fetch_pinned
-from builder.gate.check import Gate, GatePolicy
+from builder.gate.check import Gate, GatePolicy, Issue
 from builder.images import DEFAULT_IMAGE, Image, ensure_image, find_definition
 from builder.index import Index
 from builder.inside import archive
@@ -170,28 +170,20 @@ def runtime_requirements(sdist: Path) -> tuple[str, ...]:
 
 
 def _gate(gate: Gate, names: list[str], progress: Progress) -> None:
-    if not names:
-        return
-    progress.status(f"gate: checking {', '.join(names)}")
-    issues = gate.check(names)
-    for issue in issues:
-        if issue.severity == "warning":
-            progress.status(f"warning: {issue.kind}: {issue.message}")
-    errors = [i for i in issues if i.severity == "error"]
-    if errors:
-        raise GateFailed(
-            "; ".join(f"{i.kind}: {i.message}" for i in errors),
-            hint="nothing was pinned; a false alarm? add the name to names.allow in the policy "
-            "(an advisory: [advisories] allow, by id with a reason)",
-        )
+    if names:
+        progress.status(f"gate: checking {', '.join(names)}")
+        _stop_on_errors(gate.check(names), progress)
 
 
 def gate_releases(gate: Gate, pins: list[tuple[str, str]], progress: Progress) -> None:
     """Pinned releases against the advisory snapshot: a known-malicious one stops here,
     before it is downloaded or locked; a vulnerable one is said, with its fix."""
-    if not pins:
-        return
-    issues = gate.releases(pins)
+    if pins:
+        _stop_on_errors(gate.releases(pins), progress)
+
+
+def _stop_on_errors(issues: list[Issue], progress: Progress) -> None:
+    """Say the warnings and notes; raise on the errors, before anything is pinned."""
     for issue in issues:
         if issue.severity != "error":
             progress.status(f"{issue.severity}: {issue.kind}: {issue.message}")
@@ -199,8 +191,8 @@ def gate_releases(gate: Gate, pins: list[tuple[str, str]], progress: Progress) -
     if errors:
         raise GateFailed(
             "; ".join(f"{i.kind}: {i.message}" for i in errors),
-            hint="nothing was pinned; an advisory you accept goes in the policy's "
-            "[advisories] allow, by id with a reason (docs/gate.md)",
+            hint="nothing was pinned; a false alarm? add the name to names.allow in the policy "
+            "(an advisory you accept: [advisories] allow, by id with a reason; docs/gate.md)",
         )
 
 
