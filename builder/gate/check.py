@@ -17,7 +17,7 @@ import tomllib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from packaging.utils import (
@@ -28,9 +28,6 @@ from packaging.utils import (
 )
 from packaging.version import InvalidVersion, Version
 
-from builder.advisories.match import findings
-from builder.advisories.snapshot import Snapshot
-from builder.advisories.snapshot import load as load_snapshot
 from builder.errors import FetchError, RecipeError
 from builder.gate.signals import Evidence, history, judge
 from builder.gate.typosquat import Detector, load_popular
@@ -38,6 +35,9 @@ from builder.index import Index, configured_index_url, pip_config_value
 from builder.names import NormalizedName, normalize
 from builder.problems import Problems, reasons, table
 from builder.store import default_store_root
+
+if TYPE_CHECKING:  # the advisory modules load when a snapshot is read
+    from builder.advisories.snapshot import Snapshot
 
 KINDS = (
     "typosquat", "confusion", "unclaimed", "configuration", "direct-url", "malicious",
@@ -214,7 +214,9 @@ class Gate:
     def snapshot(self) -> Snapshot | None:
         """The store's advisory snapshot, read once; None where there is none."""
         if not self._snapshot_read:
-            self._snapshot = load_snapshot(self.store_root or default_store_root())
+            from builder.advisories.snapshot import load
+
+            self._snapshot = load(self.store_root or default_store_root())
             self._snapshot_read = True
         return self._snapshot
 
@@ -228,6 +230,8 @@ class Gate:
     def advised(self, name: NormalizedName, version: str | None) -> list[Issue]:
         if self.snapshot is None:
             return []
+        from builder.advisories.match import findings
+
         issues = []
         for found in findings(self.snapshot, name, version):
             issue = self._issue(

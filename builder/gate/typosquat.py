@@ -57,6 +57,7 @@ WEIGHTS = {
 WARNING_RULES = frozenset({"joined-popular", "glued-popular"})
 _KEYBOARD_ROWS = ("1234567890-", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 _SEPARATORS = re.compile(r"[-_.]+")
+_SINGLE_CONFUSABLES = str.maketrans({fake: real for fake, real in CONFUSABLES[2:]})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +74,9 @@ class Finding:
         return "warning" if self.rule in WARNING_RULES else "error"
 
 
-def _adjacent_keys() -> dict[str, set[str]]:
+@cache
+def adjacent_keys() -> dict[str, set[str]]:
+    """The keys next to each key on a QWERTY keyboard (made on first use)."""
     positions = {c: (r, i) for r, row in enumerate(_KEYBOARD_ROWS) for i, c in enumerate(row)}
     adjacent: dict[str, set[str]] = defaultdict(set)
     for a, (ra, ia) in positions.items():
@@ -81,9 +84,6 @@ def _adjacent_keys() -> dict[str, set[str]]:
             if a != b and abs(ra - rb) <= 1 and abs(ia - ib) <= 1:
                 adjacent[a].add(b)
     return adjacent
-
-
-ADJACENT = _adjacent_keys()
 
 
 def collapse(name: str) -> str:
@@ -96,11 +96,15 @@ def collapse(name: str) -> str:
 
 
 def deconfuse(name: str) -> str:
-    key = collapse(name)
-    for fake, real in CONFUSABLES:
+    return _deconfused(collapse(name))
+
+
+def _deconfused(key: str) -> str:
+    """The confusable pairs (rn, vv) first, then the single letters."""
+    for fake, real in CONFUSABLES[:2]:
         if fake in key:
             key = key.replace(fake, real)
-    return key
+    return key.translate(_SINGLE_CONFUSABLES)
 
 
 def words(name: str) -> tuple[str, ...]:
@@ -145,7 +149,7 @@ def classify_edit(name: str, target: str) -> str:
             return "swapped"
         if len(diffs) == 1:
             i = diffs[0]
-            return "keyboard" if a[i] in ADJACENT.get(b[i], ()) else "substituted"
+            return "keyboard" if a[i] in adjacent_keys().get(b[i], ()) else "substituted"
     if len(a) == len(b) + 1:
         for i in range(len(a)):
             if a[:i] + a[i + 1 :] == b:
@@ -190,23 +194,43 @@ class Detector:
 
     @cached_property
     def by_confusable(self) -> dict[object, list[str]]:
-        keys = self._collapsed
-        for fake, real in CONFUSABLES:
-            keys = [k.replace(fake, real) if fake in k else k for k in keys]
+        keys = [_deconfused(key) for key in self._collapsed]
         return _grouped(zip(keys, self.popular, strict=True))
 
     @cached_property
     def by_words(self) -> dict[object, list[str]]:
-        return _grouped((tuple(sorted(p.split("-"))), p) for p in self.popular if "-" in p)
+        return _grouped((tuple(sorted(p.split("-"))), p) for p in self._multi_word)
 
     @cached_property
     def by_joined_order(self) -> dict[object, list[str]]:
-        pairs = []
-        for p in self.popular:
-            if p.count("-") in (1, 2):
-                parts = p.split("-")
-                pairs += [("".join(o), p) for o in permutations(parts) if list(o) != parts]
-        return _grouped(pairs)
+        return _grouped((k, p) for p in self._multi_word if p.count("-") < 3 for k in _orders(p))
+
+    @cached_property
+    def _multi_word(self) -> list[str]:
+        return [p for p in self.popular if "-" in p]
+
+    def _same_words(self, name: str) -> list[str]:
+        key = words(name)
+        if self._indexed("by_words"):
+            return self.by_words.get(key, [])
+        dashes = len(key) - 1
+        return [p for p in self._multi_word
+                if p.count("-") == dashes and tuple(sorted(p.split("-"))) == key]  # fmt: skip
+
+    def _joined(self, key: str) -> list[str]:
+        """Popular names of two or three words that, reordered and joined, are `key`."""
+        if self._indexed("by_joined_order"):
+            return self.by_joined_order.get(key, [])
+        size = len(key)
+        return [
+            p for p in self._multi_word
+            if p.count("-") < 3 and len(p) - p.count("-") == size and key in _orders(p)
+        ]  # fmt: skip
+
+    def _indexed(self, index: str) -> bool:
+        """Whether to look up `index` (built already, or many names asked) rather than
+        scan the list for one name."""
+        return index in self.__dict__ or self._queries > self.LINEAR_QUERIES
 
     @cached_property
     def deletion_index(self) -> dict[str, set[str]]:
@@ -273,7 +297,7 @@ class Detector:
         """Popular names sharing a deletion with `name`: by the index once built (or once
         many names were asked), else by one linear scan within edit distance 2."""
         key = collapse(name)
-        if "deletion_index" in self.__dict__ or self._queries > self.LINEAR_QUERIES:
+        if self._indexed("deletion_index"):
             near: set[str] = set()
             for k in _deletions(key):
                 near |= self.deletion_index.get(k, set())
@@ -317,8 +341,8 @@ class Detector:
         ]
         yield "homoglyph", confusable, "confusable characters"
         if len(words(name)) > 1:
-            yield "word-order", self.by_words.get(words(name), []), "same words, other order"
-        joined = self.by_joined_order.get(collapse(name), [])
+            yield "word-order", self._same_words(name), "same words, other order"
+        joined = self._joined(collapse(name))
         yield "word-order", joined, "same words, other order, separators dropped"
         for bare in strip_affixes(name):
             if bare in self.rank:
@@ -334,6 +358,12 @@ class Detector:
                 if 0 < distance <= limit:
                     rule = classify_edit(name, target) if distance == 1 else "edit-distance-2"
                     yield rule, [target], f"edit distance {distance}"
+
+
+def _orders(p: str) -> set[str]:
+    """A multi-word name's words in every other order, joined without separators."""
+    parts = p.split("-")
+    return {"".join(o) for o in permutations(parts) if list(o) != parts}
 
 
 def _grouped(pairs: Iterable[tuple[object, str]]) -> dict[object, list[str]]:
