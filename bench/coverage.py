@@ -14,9 +14,9 @@ goes to bench/data/coverage/ (the run resumes: a project with a result is skippe
     python3 bench/coverage.py run [--jobs N] [--only NAME ...] [--again] [--work DIR]
     python3 bench/coverage.py table
 
-A project may carry what a user would add to its recipe after reading the first failure
-(bench/data/coverage-additions.toml: Debian -dev packages, `compiled = true`); the table
-says so where it did.
+A project may carry what a user would add after reading the first failure
+(bench/data/coverage-additions.toml: Debian -dev packages, given to `recipe new` as
+--extra-package; `compiled = true`); the table says so where it did.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -182,18 +183,16 @@ def builder(*args: str, log: Path, timeout: int) -> tuple[int, str]:
         return done.returncode, done.stderr
 
 
-def apply_additions(recipe: Path, additions: dict[str, object]) -> str:
-    """Add to the [build] table what a user would add after the first failure."""
-    if not additions:
-        return ""
-    lines = [
-        f"{k} = {json.dumps(v) if not isinstance(v, bool) else str(v).lower()}"
-        for k, v in additions.items()
-    ]
-    text = recipe.read_text()
-    text = text.replace("[build]\n", "[build]\n" + "\n".join(lines) + "\n", 1)
-    recipe.write_text(text)
-    return "; ".join(lines)
+def apply_additions(recipe: Path, additions: dict[str, Any]) -> str:
+    """What a user adds after the first failure: Debian packages went to `recipe new`
+    (--extra-package, which writes them); `compiled = true` goes into [build] here."""
+    said = [f"extra-packages = {json.dumps(additions['extra-packages'])}"] if (
+        "extra-packages" in additions) else []  # fmt: skip
+    if additions.get("compiled"):
+        text = recipe.read_text()
+        recipe.write_text(text.replace("[build]\n", "[build]\ncompiled = true\n", 1))
+        said.append("compiled = true")
+    return "; ".join(said)
 
 
 def build_one(release: Release, work: Path, timeout: int) -> Result:
@@ -205,14 +204,16 @@ def build_one(release: Release, work: Path, timeout: int) -> Result:
     recipe = folder / f"{release.name}.toml"
     started = time.monotonic()
     spec = f"{release.name}=={release.version}"
+    additions = additions_for(release.name)
+    extra = [a for p in additions.get("extra-packages", []) for a in ("--extra-package", p)]
     code, err = builder("recipe", "new", spec, "--output", str(recipe), "--force", "--quiet",
-                        log=log, timeout=timeout)  # fmt: skip
+                        *extra, log=log, timeout=timeout)  # fmt: skip
     image = kind = added = ""
     if code == 0:
         parsed = tomllib.loads(recipe.read_text())
         image = parsed["build"]["image"]
         kind = kind_of(sdist_path(parsed["sdist"]["sha256"]))
-        added = apply_additions(recipe, additions_for(release.name))
+        added = apply_additions(recipe, additions)
         code, err = builder(
             "build", str(recipe), "--rebuilds", "1", "--dist", str(folder / "dist"),
             "--attestations", str(folder / "attestations"), "--no-attest", "--quiet",
@@ -237,7 +238,7 @@ def sdist_path(sha256: str) -> Path:
     return Store(store_root).path_of(Sha256(sha256))
 
 
-def additions_for(name: str) -> dict[str, object]:
+def additions_for(name: str) -> dict[str, Any]:
     if not ADDITIONS.exists():
         return {}
     table = tomllib.loads(ADDITIONS.read_text()).get(name, {})

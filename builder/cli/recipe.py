@@ -36,6 +36,11 @@ def register(sub: Subcommands) -> None:
         help=f"build image (default: {DEFAULT_IMAGE}, or where the sdist's Cargo.toml needs a "
         "newer rustc, the first image whose rustc is new enough)",
     )
+    n.add_argument(
+        "--extra-package", action="append", default=[], metavar="DEBIAN_PACKAGE",
+        help="a Debian package the build needs (a -dev package: libpq-dev, libxml2-dev), "
+        "added to the image for the resolution and written to the recipe (repeatable)",
+    )  # fmt: skip
     n.add_argument("--force", action="store_true", help="replace an existing recipe file")
     n.add_argument("-q", "--quiet", action="store_true", help="do not stream the resolver's log")
     n.add_argument(
@@ -64,6 +69,7 @@ def run_new(args: argparse.Namespace) -> int:
         sandbox_factory=sandbox_factory(args.backend),
         progress=TerminalProgress(quiet=args.quiet),
         gate=Gate(policy_for(args.policy), store.root),
+        extra_packages=tuple(args.extra_package),
     )
     path = args.output or Path("recipes") / f"{recipe.name}.toml"
     write_recipe(recipe, path, force=args.force)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import tomlkit
@@ -226,24 +226,35 @@ def new_recipe(
     progress: Progress,
     image_search: tuple[Path, ...] | None = None,
     gate: Gate | None = None,
+    extra_packages: tuple[str, ...] = (),
 ) -> NewRecipe:
     """Every name passes the gate before anything of it is pinned: the package before its
     sdist is downloaded, its declared build and runtime requirements before they are
     resolved, and the resolved closure before it is written. With no image named, the
-    default one, unless the sdist's Cargo.toml needs a newer rustc than it has."""
+    default one, unless the sdist's Cargo.toml needs a newer rustc than it has;
+    `extra_packages` (Debian -dev packages the build needs, such as libpq-dev for a
+    setup.py that runs pg_config) are added to it for the resolution and the recipe."""
     name, version = parse_pin(spec)
     gate = gate or Gate(GatePolicy(), store.root)
     _gate(gate, [name], progress)
     gate_releases(gate, [(name, version)], progress)
     sdist = find_sdist(index, name, version)
     fetch_pinned(sdist, store, index, progress)
-    image = _image_for(sdist, image_name, store, progress, image_search)
+    base = _image_for(sdist, image_name, store, progress, image_search)
+    image = base
+    if extra_packages:  # the image the build will use: resolve in it, not in the base
+        definition = find_definition(base.name, image_search).with_packages(extra_packages)
+        image = ensure_image(definition, store, progress)
     sandbox = sandbox_factory()
     sandbox.prepare(image, store, progress)
-    return pin_recipe(
+    recipe = pin_recipe(
         sdist, image=image, store=store, index=index, sandbox=sandbox, progress=progress,
         gate=gate,
     )  # fmt: skip
+    if not extra_packages:
+        return recipe
+    settings = replace(recipe.settings, extra_packages=tuple(sorted(set(extra_packages))))
+    return replace(recipe, image=base.name, settings=settings)
 
 
 def _image_for(

@@ -33,3 +33,19 @@ def test_recipe_new_pins_the_sdist_and_a_build_closure_that_builds(
         docker_client, image, report.wheel, "import markupsafe; print(markupsafe.escape('&'))"
     )
     assert out.strip() == "&amp;"
+
+
+def test_recipe_new_resolves_in_the_image_with_the_extra_packages_it_is_given(
+    docker_client, image, session_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """psycopg2's setup.py runs pg_config even to say what it needs to build: without
+    libpq-dev in the image, recipe new cannot ask it; with --extra-package it can, and
+    the recipe says so (the build then runs in that same image)."""
+    written = tmp_path / "psycopg2.toml"
+    argv = ["recipe", "new", "psycopg2==2.9.10", "-q", "-o", str(written),
+            "--store", str(session_store.root)]  # fmt: skip
+    assert main(argv) == 4
+    assert "asking the build backend of psycopg2-2.9.10.tar.gz" in capsys.readouterr().err
+    assert main([*argv, "--extra-package", "libpq-dev"]) == 0
+    new = load_recipe(written)
+    assert new.image == "trixie-py" and new.extra_packages == ("libpq-dev",)
