@@ -422,10 +422,17 @@ def test_a_build_that_records_its_cflags_is_reproducible_at_another_build_path( 
     record_flags = ("import os, pathlib\npathlib.Path('flagged_config.py').write_text("
                     "f'CFLAGS = {os.environ.get(\"CFLAGS\", \"\")!r}\\n')\n")  # fmt: skip
     files = c_extension_files("flagged", setup_extra=record_flags).copy()
-    files["setup.py"] = files["setup.py"].replace(
-        "setup(name='flagged', version='1.0', ",
-        "setup(name='flagged', version='1.0', py_modules=['flagged_config'], ",
+    files["flagged.c"] = files["flagged.c"].replace(  # a path the compiler records itself
+        "return PyLong_FromLong(42);", "return PyUnicode_FromString(__FILE__);"
     )
+    files["setup.py"] = (
+        files["setup.py"]
+        .replace(
+            "setup(name='flagged', version='1.0', ",
+            "setup(name='flagged', version='1.0', py_modules=['flagged_config'], ",
+        )
+        .replace("['flagged.c']", "[os.path.abspath('flagged.c')]")
+    )  # __FILE__: the build root
     recipe = local_recipe(tmp_path, session_store, "flagged", files)
     report = build_in_docker(recipe, session_store, tmp_path / "dist", docker_client,
                              rebuilds=1, vary=frozenset({"build-path"}))  # fmt: skip
@@ -435,6 +442,10 @@ def test_a_build_that_records_its_cflags_is_reproducible_at_another_build_path( 
     with zipfile.ZipFile(report.wheel) as zf:
         recorded = zf.read("flagged_config.py").decode()
     assert recorded == "CFLAGS = '-specs=/home/builder/.config/builder/prefix-map.specs'\n"
+    out = install_and_run(
+        docker_client, image, report.wheel, "import flagged; print(flagged.answer())"
+    )
+    assert out.strip() == "./src/flagged-1.0/flagged.c", "the compiler mapped the root to ."
 
 
 def test_a_maturin_wheel_built_at_two_paths_is_the_same_its_sbom_written_at_build(  # type: ignore[no-untyped-def]
