@@ -40,8 +40,8 @@ def lockless_projects(sdist_path: Path) -> list[str]:
     (`ext-modules`/`bins` paths). Other Cargo.toml files (test fixtures, examples, a path
     dependency) are not built on their own and need no lock."""
     locks = {posixpath.dirname(_below_top(m)) for m in archive.read_members(sdist_path, LOCK)}
-    built = compiled_projects(_manifests(sdist_path), sdist_path)
-    return [f for f in built if not any(_covers(lock, f) for lock in locks)]
+    built = compiled_projects(manifests(sdist_path), sdist_path)
+    return [f for f in built if not any(covers(lock, f) for lock in locks)]
 
 
 def compiled_projects(manifests: dict[str, bytes], sdist_path: Path) -> list[str]:
@@ -53,10 +53,10 @@ def compiled_projects(manifests: dict[str, bytes], sdist_path: Path) -> list[str
 def rust_version(sdist_path: Path) -> Version | None:
     """The newest `rust-version` the cargo projects the Python build compiles declare
     (their own, or their workspace's `[workspace.package]` one they inherit), if any."""
-    manifests = _manifests(sdist_path)
+    found_manifests = manifests(sdist_path)
     declared = []
-    for folder in compiled_projects(manifests, sdist_path):
-        found = _declared_rust_version(folder, manifests)
+    for folder in compiled_projects(found_manifests, sdist_path):
+        found = _declared_rust_version(folder, found_manifests)
         if found is not None:
             declared.append(found)
     return max(declared, default=None)
@@ -88,7 +88,7 @@ def _version(text: str) -> Version | None:
         return None  # cargo itself will say what is wrong with it
 
 
-def _manifests(sdist_path: Path) -> dict[str, bytes]:
+def manifests(sdist_path: Path) -> dict[str, bytes]:
     """Every Cargo.toml of the sdist, by folder below its top folder."""
     found = archive.read_members(sdist_path, "Cargo.toml")
     return {posixpath.dirname(_below_top(m)): data for m, data in found.items()}
@@ -125,7 +125,7 @@ def _declared_projects(sdist_path: Path) -> set[str]:
     }  # fmt: skip
 
 
-def _covers(lock: str, project: str) -> bool:
+def covers(lock: str, project: str) -> bool:
     """A lock covers its own folder and every project below it (a workspace's members)."""
     return lock in ("", project) or project.startswith(lock + "/")
 
@@ -202,3 +202,24 @@ def _added_text(rest: str) -> str:
 
 def _below_top(member: str) -> str:
     return member.split("/", 1)[1] if "/" in member else member
+
+
+def vendored_in_sdist(sdist_path: Path) -> set[tuple[str, str]]:
+    """(name, version) of the crates the sdist carries itself: its top `.cargo/config.toml`
+    replaces crates-io with a directory source inside the sdist (orjson's include/cargo),
+    so cargo takes them from there; they are pinned by the sdist's own sha256."""
+    configs = archive.read_members(sdist_path, "config.toml")
+    top = next((d for m, d in configs.items() if _below_top(m) == ".cargo/config.toml"), None)
+    source = _toml(top).get("source", {}) if top else {}
+    replacement = source.get("crates-io", {}).get("replace-with")
+    directory = source.get(replacement, {}).get("directory") if replacement else None
+    if not isinstance(directory, str):
+        return set()
+    inside = posixpath.normpath(directory).strip("/") + "/"
+    found = set()
+    for folder, data in manifests(sdist_path).items():
+        if folder.startswith(inside) and folder.count("/") == inside.count("/"):
+            package = _toml(data).get("package", {})
+            if isinstance(package.get("name"), str) and isinstance(package.get("version"), str):
+                found.add((package["name"], package["version"]))
+    return found

@@ -19,7 +19,13 @@ from typing import Any
 
 from builder.build.staging import StagedFile, driver_digest, run_spec, stage
 from builder.errors import FetchError
-from builder.fetch.cargo_lock import added_locks
+from builder.fetch.cargo_lock import (
+    added_locks,
+    compiled_projects,
+    covers,
+    manifests,
+    vendored_in_sdist,
+)
 from builder.fetch.network import NETWORK_LIMITS, network_access
 from builder.images import Image
 from builder.index import Index
@@ -98,23 +104,28 @@ def fetch_pinned(pin: PinnedFile, store: Store, index: Index, progress: Progress
 
 
 def cargo_locks(sdist: Path) -> dict[str, list[Crate]]:
-    """The registry crates each Cargo.lock of a cargo project in the sdist pins, by the
-    lock's path. A lock without a Cargo.toml beside it is a fixture (numpy's vendored
-    meson ships test cases with bare locks), not something the build compiles."""
-    projects = {posixpath.dirname(m) for m in archive.read_members(sdist, "Cargo.toml")}
+    """The registry crates each Cargo.lock of a cargo project the Python build compiles
+    pins, by the lock's path. Other locks are not the build's: a lock without a Cargo.toml
+    beside it is a fixture (numpy's vendored meson ships test cases with bare locks), and
+    a vendored crate's own lock (orjson's include/cargo/*) pins its dev-dependencies."""
+    compiled = compiled_projects(manifests(sdist), sdist)
     locks = {}
     for member, data in sorted(archive.read_members(sdist, "Cargo.lock").items()):
-        if posixpath.dirname(member) not in projects:
-            continue
         top, _, rel = member.partition("/")
+        folder = posixpath.dirname(rel)
+        if not any(covers(folder, project) for project in compiled):
+            continue
         locks[rel or top] = parse_cargo_lock(data, f"{sdist.name}:{member}")
     return locks
+
+
+LOCKS_READ = 2  # how cargo_locks chooses the locks: a change reads every sdist again
 
 
 def _sdist_locks(sdist: PinnedFile, store: Store) -> dict[str, list[Crate]]:
     """cargo_locks of the sdist, read once and kept in the store beside it (by its sha256
     and the reading code's digest): a cache hit need not walk a large sdist again."""
-    kept = store.root / "checked" / f"{sdist.sha256}-locks-{driver_digest()}.json"
+    kept = store.root / "checked" / f"{sdist.sha256}-locks{LOCKS_READ}-{driver_digest()}.json"
     try:
         data = json.loads(kept.read_text(encoding="utf-8"))
         return {path: [Crate.from_json(c) for c in crates] for path, crates in data.items()}
@@ -163,7 +174,11 @@ def fetch_crates(
         text = store.verified_path(patch.sha256, patch.file).read_text(encoding="utf-8")
         for where, data in added_locks(text, patch.file).items():
             locks[where] = parse_cargo_lock(data, f"{patch.file}: {where}")
-    crates = sorted({c for cs in locks.values() for c in cs}, key=lambda c: (c.name, c.version))
+    carried = vendored_in_sdist(store.verified_path(sdist.sha256, sdist.file)) if locks else set()
+    crates = sorted({c for cs in locks.values() for c in cs if (c.name, c.version) not in carried},
+                    key=lambda c: (c.name, c.version))  # fmt: skip
+    if carried:
+        progress.status(f"{len(carried)} crates come with the sdist (its .cargo/config.toml)")
     missing = [c for c in crates if not store.has(c.sha256)]
     if missing:
         progress.status(f"fetching {len(missing)} crates with cargo (network on, in the image)")
@@ -195,9 +210,15 @@ def _cargo_fetch(
                    for name, p in zip(names, patches, strict=True)]  # fmt: skip
         mounts = (*stage(store, work, staged, plan), *ca_mounts)
         spec = run_spec(image=image, plan=plan, mounts=mounts, limits=NETWORK_LIMITS, network=True)
-        result = sandbox.run(spec, progress.log)
+        said: list[str] = []
+
+        def on_line(line: str) -> None:
+            said.append(line)
+            progress.log(line)
+
+        result = sandbox.run(spec, on_line)
         if not result.ok:
-            raise FetchError(f"cargo fetch for {sdist.file} {result.reason()}")
+            raise FetchError(f"cargo fetch for {sdist.file} {result.reason()}: {cargo_error(said)}")
         fetched = {
             p.name: p for p in (work / "out" / "cargo-home").glob("registry/cache/*/*.crate")
         }
@@ -211,6 +232,14 @@ def _cargo_fetch(
 def patch_names(patches: Sequence[Patch]) -> tuple[str, ...]:
     """The staged names of the patches, numbered in the order they apply."""
     return tuple(f"{i:03}-{p.file}" for i, p in enumerate(patches, start=1))
+
+
+def cargo_error(lines: list[str]) -> str:
+    """What cargo said went wrong: its `error:` lines and what follows them, else the last
+    lines it printed."""
+    start = next((i for i, line in enumerate(lines) if line.startswith("error")), None)
+    shown = lines[start : start + 6] if start is not None else lines[-4:]
+    return " / ".join(line.strip() for line in shown if line.strip()) or "cargo said nothing"
 
 
 def fetch_all(
