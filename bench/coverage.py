@@ -277,6 +277,10 @@ CAUSES: list[tuple[str, str]] = [
     ),
     (r"no matching package named", "crates missing offline (no Cargo.lock?)"),
     (
+        r"failed to select a version for the requirement `([\w-]+)",
+        "its Cargo.lock pins a version of {0} the crate index does not serve",
+    ),
+    (
         r"Temporary failure in name resolution|Network is unreachable|Could not resolve host",
         "the build reaches for the network",
     ),
