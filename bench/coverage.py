@@ -242,7 +242,14 @@ def additions_for(name: str) -> dict[str, Any]:
     if not ADDITIONS.exists():
         return {}
     table = tomllib.loads(ADDITIONS.read_text()).get(name, {})
-    return {k: v for k, v in table.items() if k != "why"}
+    return {k: v for k, v in table.items() if k not in ("why", "note")}
+
+
+def note_for(name: str) -> str:
+    """A diagnosed cause the table shows beside the result."""
+    if not ADDITIONS.exists():
+        return ""
+    return str(tomllib.loads(ADDITIONS.read_text()).get(name, {}).get("note", ""))
 
 
 # -- classifying -----------------------------------------------------------------------
@@ -348,6 +355,8 @@ def write_table(corpus: list[Release]) -> None:
         result = {"reproducible": "reproducible", "differs": "builds, differs",
                   "fails": "fails"}[r.result]  # fmt: skip
         note = r.cause + (f" (recipe: {r.additions})" if r.additions else "")
+        if diagnosed := note_for(rel.name):
+            note = f"{note}. Why: {diagnosed}"
         if r.wheel and is_pure(r.wheel):
             note = "; ".join(filter(None, [note, f"pure wheel {r.wheel}: no compiled code"]))
         rows.append(f"| {rel.rank} | {rel.name} | {r.version} | {r.kind} | {result} | "
