@@ -133,6 +133,8 @@ class Recipe:
     rebuild: RebuildPolicy = field(default_factory=RebuildPolicy)
     # pickle members whose dangerous imports a person looked at and accepted: member -> why
     accepted_pickles: Mapping[str, str] = field(default_factory=dict)
+    # PEP 517 config settings for the build hook (meson-python's setup-args, ...)
+    config_settings: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
 
     def external_parameters(self) -> dict[str, Any]:
         """The recipe as data: exactly what a user chose, nothing the machine added."""
@@ -156,7 +158,12 @@ class Recipe:
             | ({"extra_packages": list(self.extra_packages)} if self.extra_packages else {})
             | ({"compiled": True} if self.compiled else {})
             | ({"accept_pickles": self._accepted()} if self.accepted_pickles else {})
+            | ({"config_settings": self._settings()} if self.config_settings else {})
         )
+
+    def _settings(self) -> dict[str, str | list[str]]:
+        return {k: list(v) if isinstance(v, tuple) else v
+                for k, v in sorted(self.config_settings.items())}  # fmt: skip
 
     def _accepted(self) -> list[dict[str, str]]:
         return [{"member": m, "reason": r} for m, r in sorted(self.accepted_pickles.items())]
@@ -321,6 +328,22 @@ def _patches(value: Any, array: str, beside: Path, p: Problems) -> tuple[Patch, 
     return tuple(patches)
 
 
+def _config_settings(value: Any, dotted: str, p: Problems) -> dict[str, str | tuple[str, ...]]:
+    """PEP 517 config settings: each a string or an array of strings."""
+    if not isinstance(value, Mapping):
+        p.add(dotted, 'expected a table of KEY = "value" or KEY = ["value", ...]')
+        return {}
+    settings: dict[str, str | tuple[str, ...]] = {}
+    for key, val in value.items():
+        if isinstance(val, str):
+            settings[key] = val
+        elif isinstance(val, list) and all(isinstance(v, str) for v in val):
+            settings[key] = tuple(val)
+        else:
+            p.add(f"{dotted}.{key}", f"expected a string or an array of strings, got {val!r}")
+    return settings
+
+
 def _env(value: Any, dotted: str, p: Problems) -> dict[str, str]:
     if not isinstance(value, Mapping):
         p.add(dotted, 'expected a table of NAME = "value" strings')
@@ -382,6 +405,7 @@ def _rebuild_policy(table: Mapping[str, Any], dotted: str, p: Problems) -> Rebui
 _TOP_KEYS = {"package", "sdist", "build", "limits", "rebuild", "patches", "accept-pickles"}
 _BUILD_KEYS = {
     "image", "requires", "env", "source-date-epoch", "repair", "extra-packages", "compiled",
+    "config-settings",
 }  # fmt: skip
 _SDIST_KEYS = {"file", "sha256", "index"}
 _REBUILD_KEYS = {"fixed", "also", "reason"}
@@ -414,6 +438,9 @@ def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
         limits=_limits(table(data, "limits", set(Limits().as_dict()), p), "limits", p),
         rebuild=_rebuild_policy(table(data, "rebuild", _REBUILD_KEYS, p), "rebuild", p),
         accepted_pickles=reasons(data.get("accept-pickles", []), "accept-pickles", "member", p),
+        config_settings=_config_settings(
+            build.get("config-settings", {}), "build.config-settings", p
+        ),
     )
     p.raise_if_any()
     return recipe
@@ -484,7 +511,7 @@ def load_recipe(path: Path) -> Recipe:
 
 _PARAMETER_KEYS = {
     "name", "version", "sdist", "image", "requires", "env", "source_date_epoch", "repair",
-    "rebuild", "patches", "extra_packages", "compiled", "accept_pickles",
+    "rebuild", "patches", "extra_packages", "compiled", "accept_pickles", "config_settings",
 }  # fmt: skip
 
 
@@ -531,6 +558,9 @@ def recipe_from_parameters(
         ),
         accepted_pickles=reasons(
             params.get("accept_pickles", []), f"{prefix}accept_pickles", "member", p
+        ),
+        config_settings=_config_settings(
+            params.get("config_settings", {}), f"{prefix}config_settings", p
         ),
     )
     p.raise_if_any()

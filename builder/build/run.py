@@ -155,6 +155,7 @@ def build_plan(
         build_root=variation.build_root,
         umask=variation.umask,
         reverse_listing_order=variation.reverse_listing_order,
+        config_settings=dict(recipe.config_settings),
     )
 
 

@@ -53,8 +53,9 @@ RUN_INSTALLER = (
 # pypa/build's API, so that the hooks run in the build venv's interpreter while build
 # itself lives in the tools venv, outside the build's own environment.
 BUILD_HOOK = (
-    "import sys; from build import ProjectBuilder; src, out, python = sys.argv[1:]; "
-    "print(ProjectBuilder(src, python_executable=python).build('wheel', out))"
+    "import json, sys; from build import ProjectBuilder; src, out, python, cs = sys.argv[1:]; "
+    "print(ProjectBuilder(src, python_executable=python)"
+    ".build('wheel', out, config_settings=json.loads(cs) or None))"
 )
 # The get_requires_for_build_wheel hook: what the backend asks for beyond [build-system].
 REQUIRES_HOOK = (
@@ -175,7 +176,10 @@ def build_wheel(plan: plans.BuildPlan, layout: Layout, steps: Steps) -> Path:
         reverse_listing_order(layout.root)
     dist = layout.root / "dist"
     hook = [str(layout.tools / "bin" / "python"), "-I", "-c", BUILD_HOOK, str(top), str(dist)]
-    steps.run("build", [*hook, str(layout.venv / "bin" / "python")], dict(plan.env), top)
+    settings = json.dumps({k: list(v) if isinstance(v, tuple) else v
+                           for k, v in plan.config_settings.items()})  # fmt: skip
+    python = str(layout.venv / "bin" / "python")
+    steps.run("build", [*hook, python, settings], dict(plan.env), top)
     (wheel,) = sorted(dist.glob("*.whl"))
     return wheel
 

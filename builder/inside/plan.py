@@ -37,6 +37,7 @@ class BuildPlan:
     build_root: str = str(BUILD)
     umask: str = "022"
     reverse_listing_order: bool = False
+    config_settings: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,6 +134,8 @@ def from_json(data: Any, where: str) -> Plan:
 def _value(key: str, value: Any) -> Any:
     if key == "crates":
         return tuple(CratePin(**c) for c in value)
+    if key == "config_settings" and isinstance(value, dict):
+        return {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
     return tuple(value) if isinstance(value, list) else value
 
 

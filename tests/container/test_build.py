@@ -487,3 +487,42 @@ def test_a_maturin_wheel_built_at_two_paths_is_the_same_its_sbom_written_at_buil
     assert report.rebuild is not None and report.rebuild.reproducible
     (rebuilt,) = report.rebuild.rebuilds
     assert rebuilt.remapped == tuple(sboms)
+
+
+def test_a_recipes_config_settings_reach_the_build_backend_and_the_provenance(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, tmp_path: Path
+) -> None:
+    """`[build] config-settings` (meson-python's setup-args, ...) go to the PEP 517
+    build_wheel hook as they are; an in-tree backend writes what it got into the wheel."""
+    import zipfile
+
+    backend = (
+        "import json, pathlib\n"
+        "from setuptools import build_meta as _meta\n"
+        "from setuptools.build_meta import *  # noqa: F403\n"
+        "def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):\n"
+        "    pathlib.Path('seen.py').write_text(f'SEEN = {json.dumps(config_settings)!r}\\n')\n"
+        "    return _meta.build_wheel(wheel_directory, None, metadata_directory)\n"
+    )
+    files = {
+        "pyproject.toml": '[build-system]\nrequires = ["setuptools"]\n'
+                          'build-backend = "backend"\nbackend-path = ["."]\n',
+        "backend.py": backend,
+        "setup.py": "from setuptools import setup\nsetup(name='cs', version='1.0', "
+                    "py_modules=['seen'])\n",
+        "seen.py": "SEEN = None\n",
+    }  # fmt: skip
+    recipe = local_recipe(tmp_path, session_store, "cs", files)
+    recipe.write_text(recipe.read_text().replace(
+        f'image = "{IMAGE}"\n',
+        f'image = "{IMAGE}"\nconfig-settings = {{ setup-args = ["-Dsystem-freetype=true"], '
+        'mode = "fast" }\n',
+    ))  # fmt: skip
+    report = build_in_docker(recipe, session_store, tmp_path / "dist", docker_client)
+    with zipfile.ZipFile(report.wheel) as zf:
+        seen = zf.read("seen.py").decode()
+    assert seen == 'SEEN = \'{"mode": "fast", "setup-args": ["-Dsystem-freetype=true"]}\'\n'
+    assert report.record.parameters["config_settings"] == {
+        "mode": "fast",
+        "setup-args": ["-Dsystem-freetype=true"],
+    }
