@@ -185,14 +185,20 @@ def builder(*args: str, log: Path, timeout: int) -> tuple[int, str]:
 
 def apply_additions(recipe: Path, additions: dict[str, Any]) -> str:
     """What a user adds after the first failure: Debian packages went to `recipe new`
-    (--extra-package, which writes them); `compiled = true` goes into [build] here."""
+    (--extra-package, which writes them); `compiled = true` and PEP 517 config settings
+    go into [build] here."""
     said = [f"extra-packages = {json.dumps(additions['extra-packages'])}"] if (
         "extra-packages" in additions) else []  # fmt: skip
+    lines = []
     if additions.get("compiled"):
+        lines.append("compiled = true")
+    if settings := additions.get("config-settings"):
+        pairs = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in settings.items())
+        lines.append(f"config-settings = {{ {pairs} }}")
+    if lines:
         text = recipe.read_text()
-        recipe.write_text(text.replace("[build]\n", "[build]\ncompiled = true\n", 1))
-        said.append("compiled = true")
-    return "; ".join(said)
+        recipe.write_text(text.replace("[build]\n", "[build]\n" + "\n".join(lines) + "\n", 1))
+    return "; ".join([*said, *lines])
 
 
 def build_one(release: Release, work: Path, timeout: int) -> Result:
