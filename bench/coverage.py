@@ -35,7 +35,7 @@ import zipfile
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -163,7 +163,7 @@ def kind_of(sdist: Path) -> str:
         counts["C"] = 0  # Cython's generated C is not the project's own language
     order = ["Rust", "Fortran", "Cython", "C++", "C"]
     found = [k for k in order if counts[k]]
-    return "+".join(found) if found else "none found"
+    return ", ".join(found) if found else "none found"
 
 
 def builder(*args: str, log: Path, timeout: int) -> tuple[int, str]:
@@ -299,6 +299,11 @@ CAUSES: list[tuple[str, str]] = [
     ),
     (r"Killed signal terminated|out of memory|MemoryError|exceeded its memory", "out of memory"),
     (r"timed out after|time limit", "time limit"),
+    (r"member '[^']+' appears more than once", "the sdist repeats a member (refused as ambiguous)"),
+    (
+        r"Dependency lookup for ([\w.+-]+) .*Invalid version",
+        "a system library older than the build needs: {0}",
+    ),
     (r"holds no compiled code", "fell back to pure Python"),
     (r"repair failed", "auditwheel repair failed"),
 ]
@@ -343,6 +348,20 @@ def difference_cause(folder: Path) -> str:
     return f"under {variations}: " + ("; ".join(members[:4]) or "RECORD only")
 
 
+def reclassify(corpus: list[Release], work: Path) -> None:
+    """The failures' causes again, from the logs a run kept (after CAUSES grew)."""
+    for release in corpus:
+        path = RESULTS / f"{release.name}.json"
+        log = work / release.name / "coverage.log"
+        if not path.exists() or not log.exists():
+            continue
+        result = Result(**json.loads(path.read_text()))
+        if result.result != "fails":
+            continue
+        _, cause = classify(result.exit_code, log.read_text(errors="replace"), work / release.name)
+        path.write_text(json.dumps(asdict(replace(result, cause=cause)), indent=1) + "\n")
+
+
 # -- the table -------------------------------------------------------------------------
 
 
@@ -368,6 +387,7 @@ def write_table(corpus: list[Release]) -> None:
         rows.append(f"| {rel.rank} | {rel.name} | {r.version} | {r.kind} | {result} | "
                     f"{note} | {r.seconds:.0f} s |")  # fmt: skip
     causes = Counter(r.cause.split(":")[0] for r in results.values() if r.result == "fails")
+    pure = sorted(r.name for r in results.values() if r.wheel and is_pure(r.wheel))
     text = [
         "# Coverage: the most-downloaded native-code projects, built from source",
         "",
@@ -379,11 +399,17 @@ def write_table(corpus: list[Release]) -> None:
         "--rebuilds 1` under the default variations; a recipe addition, where one was",
         "needed, is shown (bench/data/coverage-additions.toml says why).",
         "",
-        f"Run: {len(results)} of {n}. Builds: {built} of {n} ({100 * built / n:.0f}%). "
-        f"Rebuild bit-for-bit: {same} of {n} ({100 * same / n:.0f}%).",
+        f"Run: {len(results)} of {n}. Builds: {built} of {n} ({100 * built / n:.0f}%); of "
+        f"those run, {built} of {len(results)} ({100 * built / max(len(results), 1):.0f}%). "
+        f"Rebuild bit-for-bit: {same} of {n} ({100 * same / n:.0f}%); of those run, {same} "
+        f"of {len(results)} ({100 * same / max(len(results), 1):.0f}%).",
         "",
         "Failures by class: "
         + (", ".join(f"{c} ({k})" for c, k in causes.most_common()) or "none"),
+        "",
+        f"Of those built, {len(pure)} gave a wheel without compiled code: the sdist's default "
+        "build compiles nothing (an opt-in such as mypyc or Cython by environment variable, "
+        f"or a library Debian lacks): {', '.join(pure) or 'none'}.",
         "",
         "| rank | project | version | kind | result | cause | time |",
         "| ---: | --- | --- | --- | --- | --- | ---: |",
@@ -424,12 +450,16 @@ def main() -> int:
     r.add_argument("--again", action="store_true")
     r.add_argument("--timeout", type=int, default=3600, help="per command, seconds")
     r.add_argument("--work", type=Path, default=Path.home() / ".cache" / "builder-coverage")
+    c = sub.add_parser("classify", help="classify the failures again from their logs")
+    c.add_argument("--work", type=Path, default=Path.home() / ".cache" / "builder-coverage")
     sub.add_parser("table")
     args = p.parse_args()
     if args.command == "select":
         write_corpus(select(args.count))
         return 0
     corpus = read_corpus()
+    if args.command == "classify":
+        reclassify(corpus, args.work)
     if args.command == "run":
         by_name = {c.name: c for c in corpus}
         chosen = corpus if args.only is None else [by_name[n] for n in args.only]  # in order
