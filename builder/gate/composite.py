@@ -3,8 +3,8 @@
 Reported typosquats often keep the popular name whole and add to it: a second popular
 name (`requests-pandas`, `pandas-numpy`), a word (`requests-darwin-lite`, `print-pip`,
 `sys-selenium`), the same glued on without a separator (`easyrequests`, `httpxboost`,
-`urllib3installer`), another ecosystem prefix (`python-cord` for `py-cord`), or they drop
-the popular name's last letters (`keras-preprocess`). These rules judge only names that
+`urllib3installer`), another ecosystem prefix (`py-dateutil` for `python-dateutil`), or
+they drop the popular name's last letters (`keras-preprocess`). These rules judge only names that
 are not popular themselves, and only against the most popular names (TOP), where such a
 name is worth an attacker's while.
 """
