@@ -10,9 +10,10 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from packaging.requirements import InvalidRequirement, Requirement
+if TYPE_CHECKING:  # the requirement parser loads when a file or a pin is read
+    from packaging.requirements import Requirement
 
 from builder.errors import RecipeError
 
@@ -68,6 +69,10 @@ def releases_in(path: Path) -> list[tuple[str, str]]:
 
 def pin_of(text: str) -> tuple[str, str] | None:
     """(name, version) where a requirement pins exactly one version (`name==1.0`)."""
+    if "=" not in text:
+        return None  # a bare name: no parser needed
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         found = _pins([Requirement(text)])
     except InvalidRequirement:
@@ -122,6 +127,8 @@ def direct_urls_in(path: Path) -> list[tuple[str, str, str]]:
 
 
 def _requirement(text: str, where: str) -> Requirement:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
@@ -129,6 +136,8 @@ def _requirement(text: str, where: str) -> Requirement:
 
 
 def _requirement_name(text: str, where: str) -> str:
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         return Requirement(text).name
     except InvalidRequirement as exc:
