@@ -18,6 +18,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from packaging.version import Version
     from pypi_simple import DistributionPackage
 
 from builder.errors import FetchError
@@ -88,6 +89,24 @@ class IndexFile:
     sha256: Sha256 | None
     yanked: bool = False
     upload_time: datetime | None = None  # PEP 700; None where the index does not say
+
+    @property
+    def version(self) -> Version | None:
+        """The version its wheel or sdist file name says; None for a name that says none."""
+        from packaging.utils import (
+            InvalidSdistFilename,
+            InvalidWheelFilename,
+            parse_sdist_filename,
+            parse_wheel_filename,
+        )
+        from packaging.version import InvalidVersion
+
+        try:
+            if self.filename.endswith(".whl"):
+                return parse_wheel_filename(self.filename)[1]
+            return parse_sdist_filename(self.filename)[1]
+        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
+            return None
 
 
 class Index:

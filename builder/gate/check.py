@@ -20,13 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from builder.errors import FetchError, RecipeError
 from builder.gate.signals import Evidence, history, judge
@@ -168,14 +162,8 @@ def files_on(index: Index, name: NormalizedName) -> dict[Version, dict[str, str 
         raise
     found: dict[Version, dict[str, str | None]] = {}
     for f in files:
-        try:
-            if f.filename.endswith(".whl"):
-                version = parse_wheel_filename(f.filename)[1]
-            else:
-                version = parse_sdist_filename(f.filename)[1]
-        except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
-            continue
-        found.setdefault(version, {})[f.filename] = f.sha256
+        if (version := f.version) is not None:
+            found.setdefault(version, {})[f.filename] = f.sha256
     return dict(sorted(found.items()))
 
 

@@ -14,15 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from packaging.utils import (
-    InvalidSdistFilename,
-    InvalidWheelFilename,
-    parse_sdist_filename,
-    parse_wheel_filename,
-)
-
 from builder.errors import FetchError
-from builder.index import Index, IndexFile
+from builder.index import Index
 from builder.names import NormalizedName
 
 NEW_DAYS = 90  # first upload at most this long ago: a new project
@@ -56,7 +49,7 @@ def history(index: Index, name: NormalizedName) -> History | None:
         if "no such project" in exc.message:
             return None
         raise
-    versions = {v for f in files if (v := _version(f)) is not None}
+    versions = {f.version for f in files} - {None}
     times = [f.upload_time for f in files if f.upload_time is not None]
     complete = times and len(times) == len(files)
     return History(
@@ -86,12 +79,3 @@ def judge(found: History | None, now: datetime | None = None) -> Evidence:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _version(f: IndexFile) -> str | None:
-    try:
-        if f.filename.endswith(".whl"):
-            return str(parse_wheel_filename(f.filename)[1])
-        return str(parse_sdist_filename(f.filename)[1])
-    except (InvalidWheelFilename, InvalidSdistFilename):
-        return None

@@ -144,18 +144,20 @@ def build_recipe(
         unpack_limit_mib=recipe.limits.unpack_mib,
         patches=recipe.patches,
     )
-    sdist_scan = _scanned(store, recipe.sdist.sha256, recipe.sdist.file, recipe, progress)
     key = build_key(recipe, image, sources)
     record = None if force else _cached_record(store, key)
     cached = record is not None
-    if record is None:
+    if record is None:  # a cache hit's record holds the scans of its build
+        sdist = store.verified_path(recipe.sdist.sha256, recipe.sdist.file)
+        sdist_scan = _scanned(sdist, recipe.sdist.file, recipe, progress)
         started = _now()
         built = place.build(recipe, image, sources)
         record = make_record(
             key=key, recipe=recipe, image=image, sources=sources, built=built,
             started_on=started, finished_on=_now(),
         )  # fmt: skip
-        wheel_scan = _scanned(store, record.output.sha256, record.output.wheel, recipe, progress)
+        wheel = store.path_of(record.output.sha256)  # stored by the build, by its sha256
+        wheel_scan = _scanned(wheel, record.output.wheel, recipe, progress)
         record = replace(record, scans={"sdist": sdist_scan.to_json(),
                                         "wheel": wheel_scan.to_json()})  # fmt: skip
         store.write_record(key, record.to_json())
@@ -179,12 +181,10 @@ def build_recipe(
     return _finish(exported, record, report, dist, signing)
 
 
-def _scanned(
-    store: Store, sha256: Sha256, file: str, recipe: Recipe, progress: Progress
-) -> PickleScan:
-    """The pickle scan of a stored archive: a dangerous import stops the build here,
-    unless the recipe accepts that member with a reason."""
-    scan = scan_archive(store.verified_path(sha256, file), file)
+def _scanned(path: Path, file: str, recipe: Recipe, progress: Progress) -> PickleScan:
+    """The pickle scan of an archive: a dangerous import stops the build here, unless
+    the recipe accepts that member with a reason."""
+    scan = scan_archive(path, file)
     refuse_dangerous(scan, f"{file} ({recipe.path})", recipe.accepted_pickles)
     if scan.scanned:
         flagged = [f"{i.member}: {i.callable}" for i in scan.suspicious]
