@@ -29,7 +29,7 @@ from builder.variation import KINDS
 
 REPAIR_MODES = ("auto", "skip")
 _ENV_RESERVED = frozenset(
-    {"SOURCE_DATE_EPOCH", "TZ", "LC_ALL", "PYTHONHASHSEED", "HOME", "PATH", "CARGO_HOME"}
+    {"SOURCE_DATE_EPOCH", "TZ", "LC_ALL", "PYTHONHASHSEED", "TMPDIR", "HOME", "PATH", "CARGO_HOME"}
 )
 
 

@@ -102,7 +102,7 @@ class BuiltWheel:
     run: RunRecord
     timings: dict[str, float]
     duration_s: float
-    remapped: tuple[str, ...] = ()  # SBOM members whose build path the driver wrote as /build
+    remapped: tuple[str, ...] = ()  # text members whose build path the driver wrote as /build
 
 
 def source_date_epoch(recipe: Recipe, sdist_path: Path) -> int:
@@ -128,6 +128,7 @@ def build_env(recipe: Recipe, epoch: int, root: str = str(inside.BUILD)) -> dict
             "PATH": f"{layout.venv}/bin:/usr/local/bin:/usr/bin:/bin",
             "HOME": inside.HOME,
             "TZ": "UTC",
+            "TMPDIR": str(layout.tmp),
             "LC_ALL": "C.UTF-8",
             "PYTHONHASHSEED": "0",
             "SOURCE_DATE_EPOCH": str(epoch),

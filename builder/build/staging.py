@@ -30,10 +30,11 @@ IN_BUILD_CODE = (
     "errors.py",
     "inside/__init__.py",
     "inside/archive.py",
+    "inside/build_paths.py",
     "inside/driver.py",
     "inside/layout.py",
     "inside/plan.py",
-    "inside/sbom_paths.py",
+    "inside/seeded_tempnames.py",
 )
 SCRATCH = (str(inside.ENVS), "/tmp", inside.HOME)
 

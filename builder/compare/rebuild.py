@@ -38,7 +38,7 @@ class Rebuild:
     log_sha256: Sha256
     duration_s: float
     worker: WorkerInfo | None = None
-    remapped: tuple[str, ...] = ()  # SBOM members written as built at /build
+    remapped: tuple[str, ...] = ()  # text members written as built at /build
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,7 +93,7 @@ class RebuildReport:
                     "log_sha256": r.log_sha256,
                     "duration_s": r.duration_s,
                 }
-                | ({"sbom_build_path_remapped": list(r.remapped)} if r.remapped else {})
+                | ({"build_path_remapped": list(r.remapped)} if r.remapped else {})
                 | _worker_json(r.worker)
                 for r in self.rebuilds
             ],

@@ -27,7 +27,9 @@ from typing import Any
 
 from builder.errors import BuilderError
 from builder.inside import plan as plans
+from builder.inside import seeded_tempnames
 from builder.inside.archive import ArchiveLimits, compiled_members, single_top_dir, unpack
+from builder.inside.build_paths import remap_build_paths
 from builder.inside.layout import (
     BUILD,
     ENVS,
@@ -41,7 +43,6 @@ from builder.inside.layout import (
     Layout,
     prefix_specs,
 )
-from builder.inside.sbom_paths import remap_sbom_paths
 
 RESOLVER = BUILD / "resolver"
 PIP_QUIET = ("--disable-pip-version-check", "--no-cache-dir", "--no-input", "--progress-bar=off")
@@ -146,7 +147,13 @@ def _installer_wheel(plan: plans.VenvsPlan) -> Path:
 
 
 def make_venv(
-    path: Path, wheels: tuple[str, ...], folder: str, plan: plans.VenvsPlan, steps: Steps
+    path: Path,
+    wheels: tuple[str, ...],
+    folder: str,
+    plan: plans.VenvsPlan,
+    steps: Steps,
+    *,
+    seed_tempnames: bool = False,
 ) -> None:
     """A venv without pip, the pinned wheels installed by pypa/installer (run from its wheel).
 
@@ -156,12 +163,24 @@ def make_venv(
     """
     env, cwd = dict(plan.env), path.parent
     steps.run(f"venv {path.name}", ["python3", "-m", "venv", "--without-pip", str(path)], env, cwd)
+    if seed_tempnames:
+        add_seeded_tempnames(path)
     if wheels:
         files = [str(INPUTS / folder / w) for w in wheels]
         installer = [str(path / "bin" / "python"), "-I", "-c", RUN_INSTALLER]
         options = ["--compile-bytecode", "0", "--validate-record", "all"]
         argv = [*installer, str(_installer_wheel(plan)), *options, *files]
         steps.run(f"install {folder}", argv, env, cwd)
+
+
+def add_seeded_tempnames(venv: Path) -> None:
+    """Every Python of the venv starts with tempfile's names seeded (seeded_tempnames)."""
+    (site,) = venv.glob("lib/python3*/site-packages")
+    source = Path(seeded_tempnames.__file__).read_text()
+    (site / f"{seeded_tempnames.MODULE}.py").write_text(source)
+    (site / f"{seeded_tempnames.MODULE}.pth").write_text(seeded_tempnames.PTH_LINE)
+    print(f"==> venv {venv.name}: tempfile's names seeded ({seeded_tempnames.MODULE}.pth)",
+          flush=True)  # fmt: skip
 
 
 def build_wheel(plan: plans.BuildPlan, layout: Layout, steps: Steps) -> Path:
@@ -213,10 +232,11 @@ def run_build(plan: plans.BuildPlan) -> int:
     layout = Layout(Path(plan.build_root))
     steps = Steps()
     write_prefix_specs(plan.build_root)
+    layout.tmp.mkdir(parents=True, exist_ok=True)
     wheel = build_wheel(plan, layout, steps)
-    remapped = remap_sbom_paths(wheel, plan.build_root)
+    remapped = remap_build_paths(wheel, plan.build_root)
     if remapped:
-        print(f"==> sbom: the build path {plan.build_root} written as {BUILD} in "
+        print(f"==> build path: {plan.build_root} written as {BUILD} in "
               f"{', '.join(remapped)}", flush=True)  # fmt: skip
     final = repair_wheel(wheel, plan, layout, steps)
     shutil.copyfile(final, OUT / final.name)
@@ -286,7 +306,7 @@ def run_venvs(plan: plans.VenvsPlan) -> int:
     them) from the pinned wheels, and leave them in /out/venvs.tar for the host to keep.
     Installing a wheel runs none of its code."""
     layout, steps = Layout(), Steps()
-    make_venv(layout.venv, plan.requires, "wheels", plan, steps)
+    make_venv(layout.venv, plan.requires, "wheels", plan, steps, seed_tempnames=True)
     tools = tuple(t for t in plan.tools if not t.startswith("installer-"))
     make_venv(layout.tools, tools, "tools", plan, steps)
     print(f"==> archive {ENVS}", flush=True)

@@ -69,6 +69,11 @@ class Layout:
         return ENVS / "tools"
 
     @property
+    def tmp(self) -> Path:
+        """TMPDIR: under the root, so that the prefix map writes a temporary folder as ./tmp."""
+        return self.root / "tmp"
+
+    @property
     def vendor(self) -> Path:
         return self.root / "vendor"
 

@@ -158,7 +158,7 @@ class BuildOutcome:
     wheel: str | None = None
     unrepaired: str | None = None
     timings: Mapping[str, float] = field(default_factory=dict)
-    remapped: tuple[str, ...] = ()  # SBOM members whose build path was written as /build
+    remapped: tuple[str, ...] = ()  # text members whose build path was written as /build
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")

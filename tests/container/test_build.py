@@ -448,6 +448,42 @@ def test_a_build_that_records_its_cflags_is_reproducible_at_another_build_path( 
     assert out.strip() == "./src/flagged-1.0/flagged.c", "the compiler mapped the root to ."
 
 
+def test_a_build_that_compiles_in_a_temporary_folder_and_records_its_source_path_rebuilds_the_same(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, tmp_path: Path
+) -> None:
+    """As frozenlist's backend and meson-python do: the C file is compiled from a folder
+    tempfile names (its path reaches __FILE__), and the absolute source folder is written
+    into an installed .py (contourpy's _build_config.py). tempfile's names are seeded in the
+    build venv and TMPDIR is under the mapped root; the rebuild's root is written as /build
+    in the text member, and the rebuild report names it."""
+    import zipfile
+
+    setup = (
+        "import os, pathlib, shutil, tempfile\n"
+        "from setuptools import Extension, setup\n"
+        "work = tempfile.mkdtemp()\n"
+        "shutil.copy('tmpbuilt.c', work)\n"
+        "pathlib.Path('tmpbuilt_config.py').write_text(f'SOURCE = {os.path.abspath(\".\")!r}\\n')\n"
+        "setup(name='tmpbuilt', version='1.0', py_modules=['tmpbuilt_config'], "
+        "ext_modules=[Extension('tmpbuilt', [os.path.join(work, 'tmpbuilt.c')])])\n"
+    )
+    files = {**c_extension_files("tmpbuilt"), "setup.py": setup}
+    files["tmpbuilt.c"] = files["tmpbuilt.c"].replace(
+        "return PyLong_FromLong(42);", "return PyUnicode_FromString(__FILE__);"
+    )
+    recipe = local_recipe(tmp_path, session_store, "tmpbuilt", files)
+    report = build_in_docker(recipe, session_store, tmp_path / "dist", docker_client, rebuilds=1)
+    assert report.rebuild is not None and report.rebuild.reproducible, report.rebuild
+    (rebuilt,) = report.rebuild.rebuilds
+    assert rebuilt.remapped == ("tmpbuilt_config.py",)
+    with zipfile.ZipFile(report.wheel) as zf:
+        assert zf.read("tmpbuilt_config.py").decode() == "SOURCE = '/build/src/tmpbuilt-1.0'\n"
+    out = install_and_run(
+        docker_client, image, report.wheel, "import tmpbuilt; print(tmpbuilt.answer())"
+    )
+    assert out.strip().startswith("./tmp/tmp") and out.strip().endswith("/tmpbuilt.c"), out
+
+
 def test_a_maturin_wheel_built_at_two_paths_is_the_same_its_sbom_written_at_build(  # type: ignore[no-untyped-def]
     docker_client, image, session_store: Store, tmp_path: Path
 ) -> None:

@@ -20,11 +20,12 @@ def test_the_build_environment_is_the_recipe_plus_reproducibility_settings_only(
     assert env["LC_ALL"] == "C.UTF-8"
     assert env["PYTHONHASHSEED"] == "0"
     assert env["HOME"] == "/home/builder"
+    assert env["TMPDIR"] == "/build/tmp"  # under the root, which the prefix maps write as .
     assert env["CFLAGS"] == "-specs=/home/builder/.config/builder/prefix-map.specs"
     assert "--remap-path-prefix=/build=." in env["RUSTFLAGS"]
     assert set(env) == {
         "CARGO_HOME", "CARGO_NET_OFFLINE", "CFLAGS", "CXXFLAGS", "HOME", "LC_ALL", "PATH",
-        "PIP_NO_INDEX", "PYTHONHASHSEED", "RUSTFLAGS", "SOURCE_DATE_EPOCH", "TZ",
+        "PIP_NO_INDEX", "PYTHONHASHSEED", "RUSTFLAGS", "SOURCE_DATE_EPOCH", "TMPDIR", "TZ",
     }  # fmt: skip
 
 

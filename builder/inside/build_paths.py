@@ -1,11 +1,14 @@
-"""SBOMs a build backend put in its wheel, written as if built at the fixed build root.
+"""A rebuild's root written as the fixed build root in the wheel's text members.
 
-maturin embeds cargo-cyclonedx's SBOM (PEP 770: `.dist-info/sboms/`) whose `bom-ref`s and
-purls carry the absolute path the crate was built at. builder builds at /build; a rebuild
-under `--vary build-path` builds elsewhere, and only these files (and RECORD) would
-differ. As the compilers' prefix maps do for debug info, the driver writes that path as
-/build in those members, updates their RECORD lines, and says so in the log and in the
-build's outcome (the rebuild report lists it per rebuild). At /build nothing is touched.
+builder builds at /build; a rebuild under `--vary build-path` builds elsewhere, and some
+backends write the absolute path they built at into text files of the wheel: maturin's
+CycloneDX SBOM (PEP 770, `.dist-info/sboms/`) in its `bom-ref`s and purls, meson-python
+projects in the build configuration they install (contourpy's `_build_config.py`: source
+and build folders, meson's options). As the compilers' prefix maps do for debug info and
+__FILE__, the driver writes that root as /build in those members (UTF-8 text without NUL
+bytes; compiled code is never touched), updates their RECORD lines, and says so in the
+log and in the build's outcome: the rebuild report lists the members per rebuild. At
+/build nothing is touched, so a published wheel is exactly what its build made.
 Standard library only: this runs inside the build.
 """
 
@@ -21,24 +24,21 @@ from pathlib import Path
 
 from builder.inside.layout import BUILD
 
-SBOM_DIR = re.compile(r"^[^/]+\.dist-info/sboms/[^/]+$")
 
-
-def remap_sbom_paths(wheel: Path, root: str) -> tuple[str, ...]:
-    """Rewrite `root` as BUILD in the wheel's SBOM members; the members changed."""
+def remap_build_paths(wheel: Path, root: str) -> tuple[str, ...]:
+    """Rewrite `root` as BUILD in the wheel's text members; the members changed."""
     if root == str(BUILD):
         return ()
-    at_root = re.compile(re.escape(root) + r"(?=[/\"#?@]|$)")
+    at_root = re.compile(re.escape(root).encode() + rb"(?![\w.+-])")
     with zipfile.ZipFile(wheel) as zf:
         infos = zf.infolist()
         data = {i.filename: zf.read(i) for i in infos}
     changed: dict[str, bytes] = {}
     for name, raw in data.items():
-        if SBOM_DIR.match(name):
-            text = raw.decode("utf-8", errors="surrogateescape")
-            new = at_root.sub(str(BUILD), text)
-            if new != text:
-                changed[name] = new.encode("utf-8", errors="surrogateescape")
+        if _is_text(raw) and not name.endswith(".dist-info/RECORD"):
+            new = at_root.sub(str(BUILD).encode(), raw)
+            if new != raw:
+                changed[name] = new
     if not changed:
         return ()
     data.update(changed)
@@ -51,6 +51,16 @@ def remap_sbom_paths(wheel: Path, root: str) -> tuple[str, ...]:
             out.writestr(info, data[info.filename], compress_type=info.compress_type)
     tmp.replace(wheel)
     return tuple(sorted(changed))
+
+
+def _is_text(raw: bytes) -> bool:
+    if b"\0" in raw:
+        return False
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _record(text: bytes, changed: dict[str, bytes]) -> bytes:

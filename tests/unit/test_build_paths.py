@@ -1,4 +1,5 @@
-"""The driver writes the build path in a wheel's SBOMs as /build, RECORD kept true."""
+"""The driver writes a rebuild's root as /build in a wheel's text members (SBOMs, installed
+build configurations), RECORD kept true, compiled code untouched."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.inside.sbom_paths import remap_sbom_paths
+from builder.inside.build_paths import remap_build_paths
 
 pytestmark = pytest.mark.unit
 
@@ -31,7 +32,7 @@ def wheel_at(tmp_path: Path, root: str) -> Path:
 
 def test_a_rebuild_root_is_written_as_build_and_record_follows(tmp_path: Path) -> None:
     wheel = wheel_at(tmp_path, "/build-rebuild-1")
-    assert remap_sbom_paths(wheel, "/build-rebuild-1") == (SBOM,)
+    assert remap_build_paths(wheel, "/build-rebuild-1") == (SBOM,)
     (tmp_path / "ref").mkdir()
     reference = wheel_at(tmp_path / "ref", "/build")
     with zipfile.ZipFile(wheel) as a, zipfile.ZipFile(reference) as b:
@@ -44,6 +45,24 @@ def test_a_rebuild_root_is_written_as_build_and_record_follows(tmp_path: Path) -
 def test_at_the_fixed_root_or_without_the_root_nothing_is_touched(tmp_path: Path) -> None:
     wheel = wheel_at(tmp_path, "/build")
     before = wheel.read_bytes()
-    assert remap_sbom_paths(wheel, "/build") == ()
-    assert remap_sbom_paths(wheel, "/elsewhere") == ()
+    assert remap_build_paths(wheel, "/build") == ()
+    assert remap_build_paths(wheel, "/elsewhere") == ()
     assert wheel.read_bytes() == before
+
+
+def test_a_build_configuration_is_remapped_and_compiled_code_is_not(tmp_path: Path) -> None:
+    config = "pk/_build_config.py"
+    text = 'source_dir=r"/build-rebuild-1/src/pk"\nbuild_options=r"-Db=/build-rebuild-1"\n'
+    binary = b"\x7fELF\0/build-rebuild-1/src/pk/x.c\0"
+    near = 'other = "/build-rebuild-10/x /build-rebuild-1.d"\n'  # longer names: not the root
+    path = tmp_path / "pk-1.0-cp313-cp313-linux_x86_64.whl"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr(config, text)
+        zf.writestr("pk/_x.so", binary)
+        zf.writestr("pk/near.py", near)
+        zf.writestr("pk-1.0.dist-info/RECORD", f"{config},,\npk/_x.so,,\npk/near.py,,\n")
+    assert remap_build_paths(path, "/build-rebuild-1") == (config,)
+    with zipfile.ZipFile(path) as zf:
+        assert zf.read(config).decode() == text.replace("/build-rebuild-1", "/build")
+        assert zf.read("pk/_x.so") == binary and zf.read("pk/near.py").decode() == near
+        assert zf.read("pk-1.0.dist-info/RECORD").decode().startswith(f"{config},sha256=")
