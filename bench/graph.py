@@ -36,7 +36,8 @@ from packaging.requirements import Requirement  # noqa: E402
 from builder.build.record import BuildRecord  # noqa: E402
 from builder.executor import LocalExecutor  # noqa: E402
 from builder.fetch.sources import fetch_pinned  # noqa: E402
-from builder.gate.check import Gate, GatePolicy  # noqa: E402
+from builder.gate.check import Gate  # noqa: E402
+from builder.gate.policy import GatePolicy  # noqa: E402
 from builder.images import ensure_image, find_definition  # noqa: E402
 from builder.index import Index  # noqa: E402
 from builder.names import normalize  # noqa: E402

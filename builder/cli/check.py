@@ -11,8 +11,9 @@ from rich.markup import escape
 from builder.cli.common import Subcommands, add_store_option, existing_file
 from builder.cli.output import err_console, print_json
 from builder.errors import GateFailed, UsageError
-from builder.gate.check import Gate, GatePolicy, Issue, find_policy, load_gate_policy
+from builder.gate.check import Gate, Issue
 from builder.gate.inputs import direct_urls_in, names_in, pin_of, releases_in
+from builder.gate.policy import GatePolicy, find_policy, load_gate_policy
 
 
 def register(sub: Subcommands) -> None:

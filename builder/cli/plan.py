@@ -17,8 +17,9 @@ from builder.cli.common import (
 )
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import UsageError
-from builder.gate.check import Gate, find_policy
+from builder.gate.check import Gate
 from builder.gate.inputs import requirements_in
+from builder.gate.policy import find_policy
 from builder.images import DEFAULT_IMAGE, ensure_image, find_definition
 from builder.index import Index
 from builder.plan.closure import GRAPH_FILE, Planned, plan_closure

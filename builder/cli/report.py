@@ -8,7 +8,8 @@ from pathlib import Path
 from builder.cli.common import Subcommands, existing_file
 from builder.cli.output import err_console, print_json
 from builder.errors import UsageError
-from builder.gate.check import Gate, find_policy, load_gate_policy
+from builder.gate.check import Gate
+from builder.gate.policy import find_policy, load_gate_policy
 from builder.provenance.signing import load_public_key
 from builder.report.collect import collect
 from builder.report.render import write_report

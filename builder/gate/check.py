@@ -1,8 +1,6 @@
-"""The gate every resolved name passes: typosquats and dependency confusion.
+"""The gate every resolved name passes: typosquats, dependency confusion, advisories.
 
-The policy (builder.toml, or [tool.builder] in pyproject.toml) names the internal and
-public indexes, the names that must only ever come from an internal index (patterns such
-as `acme-*`), an allow-list, and what is an error and what a warning. Each name resolves
+The policy (gate/policy.py) says what is internal and what an error. Each name resolves
 from exactly one index: internal names from the internal indexes, every other name from
 the public ones (as uv's first-index strategy and PEP 708 intend); a configuration that
 would merge candidates across indexes (pip's extra-index-url) is refused.
@@ -10,62 +8,26 @@ would merge candidates across indexes (pip's extra-index-url) is refused.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from packaging.version import Version
 
-from builder.errors import FetchError, RecipeError
+from builder.errors import FetchError
+from builder.gate.configuration import index_configuration, origin, url_key
+from builder.gate.policy import GatePolicy
 from builder.gate.signals import Evidence, history, judge
 from builder.gate.typosquat import Detector, load_popular
-from builder.index import Index, configured_index_url, pip_config_value
+from builder.index import Index, pip_config_value
 from builder.names import NormalizedName, normalize
-from builder.problems import Problems, reasons, table
 from builder.store import default_store_root
 
 if TYPE_CHECKING:  # the advisory modules load when a snapshot is read
     from builder.advisories.snapshot import Snapshot
-
-KINDS = (
-    "typosquat", "confusion", "unclaimed", "configuration", "direct-url", "malicious",
-    "vulnerable",
-)  # fmt: skip
-DEFAULT_SEVERITY = {
-    "malicious": "error",
-    "vulnerable": "warning",
-    "typosquat": "error",
-    "confusion": "error",
-    "unclaimed": "warning",
-    "configuration": "error",
-    "direct-url": "warning",
-}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GatePolicy:
-    internal_indexes: tuple[str, ...] = ()
-    public_indexes: tuple[str, ...] = ()
-    internal_names: tuple[str, ...] = ()
-    allow: tuple[str, ...] = ()
-    popular: Path | None = None
-    flag_popular: bool = False
-    index_signals: bool = True  # look a flagged name up on the public index (gate/signals.py)
-    severity: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
-    allow_advisories: dict[str, str] = field(default_factory=dict)  # id -> reason
-    source: str = "defaults"
-
-    def public(self) -> tuple[str, ...]:
-        return self.public_indexes or (configured_index_url(),)
-
-    def is_internal_name(self, name: NormalizedName) -> bool:
-        return any(fnmatch.fnmatchcase(name, normalize(p)) for p in self.internal_names)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,80 +37,6 @@ class Issue:
     severity: str
     message: str
     details: dict[str, Any] = field(default_factory=dict)
-
-
-def find_policy(start: Path) -> Path | None:
-    """builder.toml, else a pyproject.toml with [tool.builder], in `start`."""
-    if (start / "builder.toml").is_file():
-        return start / "builder.toml"
-    pyproject = start / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
-            return None
-        if "builder" in data.get("tool", {}):
-            return pyproject
-    return None
-
-
-def load_gate_policy(path: Path | None) -> GatePolicy:
-    if path is None:
-        return GatePolicy()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read the policy: {exc}") from exc
-    if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("builder", {})
-    p = Problems(path, hint="docs/gate.md lists every key of a policy")
-    allowed = {"indexes", "names", "typosquat", "severity", "verify", "plan", "advisories"}
-    for unknown in sorted(set(data) - allowed):
-        p.add(unknown, f"unknown key (allowed: {', '.join(sorted(allowed))})")
-    indexes = table(data, "indexes", {"internal", "public"}, p)
-    names = table(data, "names", {"internal", "allow"}, p)
-    typo = table(data, "typosquat", {"popular", "flag-popular", "index-signals"}, p)
-    severity = table(data, "severity", set(KINDS), p)
-    advisories = table(data, "advisories", {"allow"}, p)
-    internal_indexes = _strings(indexes, "internal", "indexes.internal", p)
-    public_indexes = _strings(indexes, "public", "indexes.public", p)
-    internal_names = _strings(names, "internal", "names.internal", p)
-    allow = _strings(names, "allow", "names.allow", p)
-    levels = dict(DEFAULT_SEVERITY)
-    for kind, level in severity.items():
-        if level not in ("error", "warning", "ignore"):
-            p.add(f"severity.{kind}", "expected error, warning or ignore")
-        else:
-            levels[kind] = level
-    popular = typo.get("popular")
-    if popular is not None and not isinstance(popular, str):
-        p.add("typosquat.popular", "expected a path to a list of names, one per line")
-        popular = None
-    elif popular is not None and not (path.parent / popular).is_file():
-        p.add("typosquat.popular", f"no such file: {path.parent / popular}")
-        popular = None
-    allow_advisories = reasons(advisories.get("allow", []), "advisories.allow", "id", p)
-    p.raise_if_any()
-    return GatePolicy(
-        internal_indexes=internal_indexes,
-        public_indexes=public_indexes,
-        internal_names=internal_names,
-        allow=allow,
-        popular=(path.parent / popular) if popular else None,
-        flag_popular=bool(typo.get("flag-popular", False)),
-        index_signals=bool(typo.get("index-signals", True)),
-        severity=levels,
-        allow_advisories=allow_advisories,
-        source=str(path),
-    )
-
-
-def _strings(section: Any, key: str, dotted: str, p: Problems) -> tuple[str, ...]:
-    value = section.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        p.add(dotted, "expected an array of strings")
-        return ()
-    return tuple(value)
 
 
 def files_on(index: Index, name: NormalizedName) -> dict[Version, dict[str, str | None]]:
@@ -265,9 +153,9 @@ class Gate:
             for where, value in merging
             if value
         ]
-        internal = {_url_key(u) for u in self.policy.internal_indexes}
+        internal = {url_key(u) for u in self.policy.internal_indexes}
         for where, url in index_configuration():
-            if _url_key(url) not in internal:
+            if url_key(url) not in internal:
                 issues.append(
                     self._issue(
                         "*",
@@ -282,11 +170,11 @@ class Gate:
     def direct_urls(self, requested: Iterable[tuple[str, str, str]]) -> list[Issue]:
         """Requirements by direct URL (name, URL, where): an internal name must point into
         an internal index, and any URL should be pinned by a hash fragment."""
-        internal = {_origin(u) for u in self.policy.internal_indexes}
+        internal = {origin(u) for u in self.policy.internal_indexes}
         issues = []
         for raw, url, where in requested:
             name = normalize(raw)
-            if self.policy.is_internal_name(name) and _origin(url) not in internal:
+            if self.policy.is_internal_name(name) and origin(url) not in internal:
                 issues.append(self._issue(
                     name, "confusion",
                     f"{where}: {name} is an internal name, asked for by a direct URL outside "
@@ -309,26 +197,17 @@ class Gate:
         if not findings:
             return []
         best = next((f for f in findings if f.grade == "error"), findings[0])
-        issue = self._issue(
-            name, "typosquat",
-            f"{name} resembles {best.resembles} ({best.rule}: {best.detail}; "
-            f"score {best.score:.2f})",
-            resembles=[asdict(f) for f in findings[:5]],
-        )  # fmt: skip
-        policy = issue.severity
-        graded = "warning" if best.grade == "warning" and policy == "error" else policy
-        issue = Issue(**{**asdict(issue), "severity": graded})
-        if not (look_up and self.policy.index_signals) or policy == "ignore":
-            return [issue]
-        evidence = self.index_evidence(name)
-        severity = graded
-        if evidence.severity == "warning" and severity == "error":
-            severity = "warning"
-        elif evidence.severity == "error":
-            severity = policy  # a new or thin project: the shape plugins share is no excuse
-        said = f"{issue.message}; index: {evidence.said}"
-        details = {**issue.details, "index": evidence.said}
-        return [Issue(name=name, kind="typosquat", severity=severity, message=said,
+        policy = self.policy.severity["typosquat"]
+        message = (f"{name} resembles {best.resembles} ({best.rule}: {best.detail}; "
+                   f"score {best.score:.2f})")  # fmt: skip
+        details: dict[str, Any] = {"resembles": [asdict(f) for f in findings[:5]]}
+        severity = "warning" if best.grade == "warning" and policy == "error" else policy
+        if look_up and self.policy.index_signals and policy != "ignore":
+            evidence = self.index_evidence(name)
+            severity = weighed(severity, policy, evidence)
+            message += f"; index: {evidence.said}"
+            details["index"] = evidence.said
+        return [Issue(name=name, kind="typosquat", severity=severity, message=message,
                       details=details)]  # fmt: skip
 
     def index_evidence(self, name: NormalizedName) -> Evidence:
@@ -402,6 +281,17 @@ class Gate:
         return Issue(**{**asdict(issue), "severity": "warning"})
 
 
+def weighed(graded: str, policy: str, evidence: Evidence) -> str:
+    """A typosquat finding's severity, its name rules' grade weighed by the index's history:
+    an established project lowers an error to a warning; a new or thin one raises a
+    warning-grade shape (a popular name joined to another) to the policy's level."""
+    if evidence.severity == "warning" and graded == "error":
+        return "warning"
+    if evidence.severity == "error":
+        return policy
+    return graded
+
+
 def _merged(
     by_index: dict[str, dict[Version, dict[str, str | None]]],
 ) -> dict[Version, dict[str, str | None]]:
@@ -411,50 +301,3 @@ def _merged(
         for version, files in versions.items():
             merged.setdefault(version, {}).update(files)
     return merged
-
-
-def index_configuration(cwd: Path | None = None) -> list[tuple[str, str]]:
-    """(where, URL) of every index pip, uv or builder is configured to resolve a name from:
-    builder's and pip's primary index, uv's default and extra indexes, from the
-    environment, pip's configuration files, uv.toml and pyproject.toml's [tool.uv]."""
-    found = [(var, os.environ[var]) for var in ("BUILDER_INDEX_URL", "PIP_INDEX_URL",
-             "UV_INDEX_URL", "UV_DEFAULT_INDEX") if os.environ.get(var)]  # fmt: skip
-    for var in ("UV_EXTRA_INDEX_URL", "UV_INDEX"):
-        for entry in os.environ.get(var, "").split():
-            found.append((var, entry.partition("=")[2] if "=" in entry.split("/")[0] else entry))
-    if value := pip_config_value("index-url"):
-        found.append(("pip's configuration (index-url)", value))
-    here = cwd or Path.cwd()
-    for path, settings in _uv_settings(here):
-        for key in ("index-url", "extra-index-url"):
-            values = settings.get(key)
-            for url in [values] if isinstance(values, str) else values or []:
-                found.append((f"{path} ({key})", str(url)))
-        for index in settings.get("index", []):
-            if isinstance(index, dict) and isinstance(index.get("url"), str):
-                found.append((f"{path} ([[index]] {index.get('name', '')})", index["url"]))
-    return found
-
-
-def _uv_settings(here: Path) -> list[tuple[Path, dict[str, Any]]]:
-    """uv's settings from uv.toml and pyproject.toml's [tool.uv] in `here`."""
-    found = []
-    for path, inner in ((here / "uv.toml", ()), (here / "pyproject.toml", ("tool", "uv"))):
-        try:
-            data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            continue
-        for key in inner:
-            data = data.get(key, {}) if isinstance(data, dict) else {}
-        if isinstance(data, dict) and data:
-            found.append((path, data))
-    return found
-
-
-def _url_key(url: str) -> str:
-    return url.rstrip("/")
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"

@@ -23,7 +23,8 @@ from builder.build.toolchain import image_rustc, images_for_rust, rust_images
 from builder.errors import FetchError, GateFailed, RecipeError
 from builder.fetch.cargo_lock import lock_patches, lockless_projects, rust_version
 from builder.fetch.sources import fetch_pinned
-from builder.gate.check import Gate, GatePolicy, Issue
+from builder.gate.check import Gate, Issue
+from builder.gate.policy import GatePolicy
 from builder.images import DEFAULT_IMAGE, Image, ensure_image, find_definition
 from builder.index import Index
 from builder.inside import archive

@@ -19,8 +19,9 @@ def test_ci_runs_exactly_the_readmes_test_command() -> None:
     assert "python3 -m pytest" in tests and "builder build" in job
     ci = (REPO / ".ci" / "run").read_text().splitlines()
     assert tests in ci, ".ci/run runs the README's test command, word for word"
-    slow = next(i for i, line in enumerate(ci) if line.strip() == "python3 -m pytest -m slow")
+    slow = next(i for i, line in enumerate(ci) if "python3 -m pytest -m slow" in line)
     assert ci.index(tests) < slow, "then the slow tier"
+    assert ci[slow].lstrip().startswith("timeout --signal=INT"), "under CI's deadline"
 
 
 def test_mypy_strict_finds_nothing_in_builder() -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from builder.gate.check import Gate, GatePolicy
+from builder.gate.check import Gate
+from builder.gate.policy import GatePolicy
 from builder.provenance.signing import load_public_key, load_signer, new_key, sign_statement
 from builder.report.collect import collect
 

@@ -1,0 +1,60 @@
+"""The index configuration pip, uv and builder will run with: every index a name could
+resolve from, read from the environment, pip's configuration files, uv.toml and
+pyproject.toml's [tool.uv] (the gate checks it against the policy)."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from builder.index import pip_config_value
+
+
+def index_configuration(cwd: Path | None = None) -> list[tuple[str, str]]:
+    """(where, URL) of every index pip, uv or builder is configured to resolve a name from:
+    builder's and pip's primary index, uv's default and extra indexes, from the
+    environment, pip's configuration files, uv.toml and pyproject.toml's [tool.uv]."""
+    found = [(var, os.environ[var]) for var in ("BUILDER_INDEX_URL", "PIP_INDEX_URL",
+             "UV_INDEX_URL", "UV_DEFAULT_INDEX") if os.environ.get(var)]  # fmt: skip
+    for var in ("UV_EXTRA_INDEX_URL", "UV_INDEX"):
+        for entry in os.environ.get(var, "").split():
+            found.append((var, entry.partition("=")[2] if "=" in entry.split("/")[0] else entry))
+    if value := pip_config_value("index-url"):
+        found.append(("pip's configuration (index-url)", value))
+    here = cwd or Path.cwd()
+    for path, settings in _uv_settings(here):
+        for key in ("index-url", "extra-index-url"):
+            values = settings.get(key)
+            for url in [values] if isinstance(values, str) else values or []:
+                found.append((f"{path} ({key})", str(url)))
+        for index in settings.get("index", []):
+            if isinstance(index, dict) and isinstance(index.get("url"), str):
+                found.append((f"{path} ([[index]] {index.get('name', '')})", index["url"]))
+    return found
+
+
+def _uv_settings(here: Path) -> list[tuple[Path, dict[str, Any]]]:
+    """uv's settings from uv.toml and pyproject.toml's [tool.uv] in `here`."""
+    found = []
+    for path, inner in ((here / "uv.toml", ()), (here / "pyproject.toml", ("tool", "uv"))):
+        try:
+            data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        for key in inner:
+            data = data.get(key, {}) if isinstance(data, dict) else {}
+        if isinstance(data, dict) and data:
+            found.append((path, data))
+    return found
+
+
+def url_key(url: str) -> str:
+    return url.rstrip("/")
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

@@ -1,0 +1,127 @@
+"""The gate's policy: builder.toml, or [tool.builder] in pyproject.toml (docs/gate.md).
+
+It names the internal and public indexes, the names that must only ever come from an
+internal index (patterns such as `acme-*`), an allow-list, the advisories allowed with a
+reason, and what is an error and what a warning.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from builder.errors import RecipeError
+from builder.index import configured_index_url
+from builder.names import NormalizedName, normalize
+from builder.problems import Problems, reasons, table
+
+KINDS = (
+    "typosquat", "confusion", "unclaimed", "configuration", "direct-url", "malicious",
+    "vulnerable",
+)  # fmt: skip
+DEFAULT_SEVERITY = {
+    "malicious": "error",
+    "vulnerable": "warning",
+    "typosquat": "error",
+    "confusion": "error",
+    "unclaimed": "warning",
+    "configuration": "error",
+    "direct-url": "warning",
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatePolicy:
+    internal_indexes: tuple[str, ...] = ()
+    public_indexes: tuple[str, ...] = ()
+    internal_names: tuple[str, ...] = ()
+    allow: tuple[str, ...] = ()
+    popular: Path | None = None
+    flag_popular: bool = False
+    index_signals: bool = True  # look a flagged name up on the public index (gate/signals.py)
+    severity: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+    allow_advisories: dict[str, str] = field(default_factory=dict)  # id -> reason
+    source: str = "defaults"
+
+    def public(self) -> tuple[str, ...]:
+        return self.public_indexes or (configured_index_url(),)
+
+    def is_internal_name(self, name: NormalizedName) -> bool:
+        return any(fnmatch.fnmatchcase(name, normalize(p)) for p in self.internal_names)
+
+
+def find_policy(start: Path) -> Path | None:
+    """builder.toml, else a pyproject.toml with [tool.builder], in `start`."""
+    if (start / "builder.toml").is_file():
+        return start / "builder.toml"
+    pyproject = start / "pyproject.toml"
+    if pyproject.is_file():
+        try:
+            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            return None
+        if "builder" in data.get("tool", {}):
+            return pyproject
+    return None
+
+
+def load_gate_policy(path: Path | None) -> GatePolicy:
+    if path is None:
+        return GatePolicy()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RecipeError(f"{path}: cannot read the policy: {exc}") from exc
+    if path.name == "pyproject.toml":
+        data = data.get("tool", {}).get("builder", {})
+    p = Problems(path, hint="docs/gate.md lists every key of a policy")
+    allowed = {"indexes", "names", "typosquat", "severity", "verify", "plan", "advisories"}
+    for unknown in sorted(set(data) - allowed):
+        p.add(unknown, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+    indexes = table(data, "indexes", {"internal", "public"}, p)
+    names = table(data, "names", {"internal", "allow"}, p)
+    typo = table(data, "typosquat", {"popular", "flag-popular", "index-signals"}, p)
+    severity = table(data, "severity", set(KINDS), p)
+    advisories = table(data, "advisories", {"allow"}, p)
+    internal_indexes = _strings(indexes, "internal", "indexes.internal", p)
+    public_indexes = _strings(indexes, "public", "indexes.public", p)
+    internal_names = _strings(names, "internal", "names.internal", p)
+    allow = _strings(names, "allow", "names.allow", p)
+    levels = dict(DEFAULT_SEVERITY)
+    for kind, level in severity.items():
+        if level not in ("error", "warning", "ignore"):
+            p.add(f"severity.{kind}", "expected error, warning or ignore")
+        else:
+            levels[kind] = level
+    popular = typo.get("popular")
+    if popular is not None and not isinstance(popular, str):
+        p.add("typosquat.popular", "expected a path to a list of names, one per line")
+        popular = None
+    elif popular is not None and not (path.parent / popular).is_file():
+        p.add("typosquat.popular", f"no such file: {path.parent / popular}")
+        popular = None
+    allow_advisories = reasons(advisories.get("allow", []), "advisories.allow", "id", p)
+    p.raise_if_any()
+    return GatePolicy(
+        internal_indexes=internal_indexes,
+        public_indexes=public_indexes,
+        internal_names=internal_names,
+        allow=allow,
+        popular=(path.parent / popular) if popular else None,
+        flag_popular=bool(typo.get("flag-popular", False)),
+        index_signals=bool(typo.get("index-signals", True)),
+        severity=levels,
+        allow_advisories=allow_advisories,
+        source=str(path),
+    )
+
+
+def _strings(section: Any, key: str, dotted: str, p: Problems) -> tuple[str, ...]:
+    value = section.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        p.add(dotted, "expected an array of strings")
+        return ()
+    return tuple(value)
