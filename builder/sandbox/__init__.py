@@ -70,6 +70,10 @@ class RunResult:
 LineSink = Callable[[str], None]
 
 
+# Said by a backend asked to start a run after cancel(): a build's next run never starts.
+CANCELLED = "the run was not started: its builder was interrupted (Ctrl-C) and cancelled it"
+
+
 class Sandbox(Protocol):
     name: str
 
@@ -84,7 +88,8 @@ class Sandbox(Protocol):
 
     def cancel(self) -> None:
         """Stop every run of this backend now, from another thread (a graph's Ctrl-C): each
-        ends as if its process had been killed, and is removed as always."""
+        ends as if its process had been killed, and is removed as always; a run asked for
+        afterwards does not start (BuildFailed: CANCELLED)."""
 
     def reap(self) -> list[str]:
         """Remove what runs of builder processes that are gone left behind (a stopped

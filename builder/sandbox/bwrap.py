@@ -24,12 +24,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
-from builder.errors import ImageError, SandboxUnavailable
+from builder.errors import BuildFailed, ImageError, SandboxUnavailable
 from builder.images import Image
 from builder.inside import layout as inside
 from builder.inside.layout import OUTPUT_READY
 from builder.progress import Progress
-from builder.sandbox import LineSink, RunResult, RunSpec, seccomp
+from builder.sandbox import CANCELLED, LineSink, RunResult, RunSpec, seccomp
 from builder.sandbox.cgroups import Cgroup, cgroup, reap_leftovers
 from builder.store import Store
 
@@ -62,6 +62,11 @@ def bwrap_version(path: str) -> tuple[int, ...]:
         return (0,)
 
 
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
 class BwrapSandbox:
     name = "sandbox"
 
@@ -71,13 +76,14 @@ class BwrapSandbox:
         self._rootfs: dict[str, Path] = {}  # by image digest: builds of a graph share it
         self._runs: set[subprocess.Popen[bytes]] = set()
         self._runs_lock = threading.Lock()
+        self._cancelled = False  # for good: a build's next run must not start after it
 
     def cancel(self) -> None:
         with self._runs_lock:
+            self._cancelled = True
             running = list(self._runs)
         for proc in running:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            _kill_group(proc)
 
     def prepare(self, image: Image, store: Store, progress: Progress) -> None:
         self._rootfs[image.digest] = unpacked_rootfs(image, store, progress)
@@ -90,6 +96,8 @@ class BwrapSandbox:
     def run(self, spec: RunSpec, on_line: LineSink) -> RunResult:
         if spec.image.digest not in self._rootfs:
             raise ImageError(f"the sandbox backend was not prepared with image {spec.image.name}")
+        if self._cancelled:
+            raise BuildFailed(CANCELLED)
         started = time.monotonic()
         with (
             cgroup(spec.limits) as group,
@@ -112,6 +120,8 @@ class BwrapSandbox:
             )
             with self._runs_lock:
                 self._runs.add(proc)
+                if self._cancelled:  # cancelled while it was starting: as if killed then
+                    _kill_group(proc)
             try:
                 return self._supervise(proc, spec, group, on_line, started)
             finally:

@@ -18,12 +18,12 @@ from docker.models.containers import Container
 from docker.types import Mount as DockerMount
 
 from builder import owner
-from builder.errors import ImageError, SandboxUnavailable
+from builder.errors import BuildFailed, ImageError, SandboxUnavailable
 from builder.images import Image
 from builder.inside import archive
 from builder.inside.layout import OUTPUT_READY
 from builder.progress import Progress
-from builder.sandbox import LineSink, RunResult, RunSpec
+from builder.sandbox import CANCELLED, LineSink, RunResult, RunSpec
 from builder.store import Store
 
 LABEL = "dev.builder"
@@ -51,9 +51,11 @@ class DockerSandbox:
         self.client = client or connect()
         self._runs: set[Container] = set()
         self._runs_lock = threading.Lock()
+        self._cancelled = False  # for good: a build's next run must not start after it
 
     def cancel(self) -> None:
         with self._runs_lock:
+            self._cancelled = True
             running = list(self._runs)
         for container in running:
             with contextlib.suppress(docker.errors.DockerException, requests.RequestException):
@@ -97,7 +99,10 @@ class DockerSandbox:
         lifeline = None
         with self._runs_lock:
             self._runs.add(container)
+            cancelled = self._cancelled
         try:
+            if cancelled:
+                raise BuildFailed(CANCELLED)
             lifeline = _attach_lifeline(self.client, container)
             container.start()
             reader = threading.Thread(

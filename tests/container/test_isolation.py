@@ -4,6 +4,7 @@ stopped, builder must say which limit stopped it, and the host must be unchanged
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import subprocess
 import threading
@@ -287,3 +288,27 @@ def test_a_decompression_bomb_stops_at_the_recipes_unpack_limit(  # type: ignore
     argv = ["build", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path)]
     assert main(argv) == 5
     assert "'bombext-1.0/zeros.bin' exceeds the limit of 1048576 bytes" in capsys.readouterr().err
+
+
+def test_a_cancelled_backend_starts_no_further_run(  # type: ignore[no-untyped-def]
+    backend: str, image, session_store: Store, tmp_path: Path
+) -> None:
+    """Ctrl-C cancels a build between two of its runs (venvs, then the build): the next
+    run must not start, on either backend, and nothing is left running."""
+    from builder.errors import BuildFailed
+    from builder.pipeline import build_recipe
+    from builder.progress import Silent
+    from builder.sandbox import CANCELLED
+    from builder.sandbox.bwrap import BwrapSandbox
+    from builder.sandbox.docker import DockerSandbox
+    from tests.conftest import REPO
+    from tests.container.conftest import c_extension_files
+
+    sandbox = DockerSandbox() if backend == "docker" else BwrapSandbox()
+    sandbox.cancel()
+    recipe = local_recipe(tmp_path, session_store, "cancelled", c_extension_files("cancelled"))
+    with pytest.raises(BuildFailed, match=re.escape(CANCELLED)):
+        build_recipe(recipe, store=session_store, dist=tmp_path / "dist",
+                     sandbox_factory=lambda: sandbox, progress=Silent(),
+                     image_search=(REPO / "containers",))  # fmt: skip
+    assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").iterdir())
