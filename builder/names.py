@@ -4,15 +4,20 @@ NormalizedName (PEP 503) and a sha256 in lowercase hex."""
 from __future__ import annotations
 
 import re
-from typing import NewType
+from typing import TYPE_CHECKING, NewType
 
-from packaging.utils import NormalizedName, canonicalize_name
+if TYPE_CHECKING:  # packaging's type; at run time the same NewType, without importing
+    # packaging.utils, which loads packaging.tags (a tenth of `builder check`'s start-up)
+    from packaging.utils import NormalizedName
+else:
+    NormalizedName = NewType("NormalizedName", str)
 
 __all__ = ["NormalizedName", "Sha256", "is_sha256", "normalize"]
 
 Sha256 = NewType("Sha256", str)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_SEPARATORS = re.compile(r"[-_.]+")  # PEP 503, as packaging.utils.canonicalize_name
 
 
 def normalize(name: str) -> NormalizedName:
@@ -21,7 +26,7 @@ def normalize(name: str) -> NormalizedName:
     checking that is a few string methods, cheaper than the regular expression."""
     if name.islower() and "_" not in name and "." not in name and "--" not in name:
         return NormalizedName(name)
-    return canonicalize_name(name)
+    return NormalizedName(_SEPARATORS.sub("-", name).lower())
 
 
 def is_sha256(value: object) -> bool:
