@@ -35,19 +35,23 @@ LOCK = "Cargo.lock"
 
 def lockless_projects(sdist_path: Path) -> list[str]:
     """The folders (relative to the sdist's top folder) of the cargo projects its Python
-    build compiles that no Cargo.lock covers: the top folder's Cargo.toml, and those that
-    pyproject.toml names for maturin (`manifest-path`) or setuptools-rust
-    (`ext-modules`/`bins` paths). Other Cargo.toml files (test fixtures, examples, a path
-    dependency) are not built on their own and need no lock."""
+    build compiles that no Cargo.lock covers: those pyproject.toml names for maturin
+    (`manifest-path`) or setuptools-rust (`ext-modules`/`bins` paths), else the top
+    folder's Cargo.toml. Other Cargo.toml files (test fixtures, examples, a path
+    dependency, a workspace the named project is excluded from) are not built on their
+    own and need no lock."""
     locks = {posixpath.dirname(_below_top(m)) for m in archive.read_members(sdist_path, LOCK)}
     built = compiled_projects(manifests(sdist_path), sdist_path)
     return [f for f in built if not any(covers(lock, f) for lock in locks)]
 
 
 def compiled_projects(manifests: dict[str, bytes], sdist_path: Path) -> list[str]:
-    """The folders of the cargo projects the sdist's Python build compiles: the top
-    folder's Cargo.toml, and those pyproject.toml names for maturin or setuptools-rust."""
-    return sorted(f for f in {"", *_declared_projects(sdist_path)} if f in manifests)
+    """The folders of the cargo projects the sdist's Python build compiles: those
+    pyproject.toml names for maturin or setuptools-rust, else the top folder's Cargo.toml
+    (maturin's default). A top-level workspace beside a named project is not built on its
+    own (hf-xet's names members its sdist does not carry, and excludes the bindings)."""
+    declared = _declared_projects(sdist_path)
+    return sorted(f for f in (declared or {""}) if f in manifests)
 
 
 def rust_version(sdist_path: Path) -> Version | None:

@@ -119,7 +119,7 @@ def cargo_locks(sdist: Path) -> dict[str, list[Crate]]:
     return locks
 
 
-LOCKS_READ = 2  # how cargo_locks chooses the locks: a change reads every sdist again
+LOCKS_READ = 3  # how cargo_locks chooses the locks: a change reads every sdist again
 
 
 def _sdist_locks(sdist: PinnedFile, store: Store) -> dict[str, list[Crate]]:

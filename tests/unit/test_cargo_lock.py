@@ -67,3 +67,7 @@ def test_only_the_cargo_projects_the_python_build_compiles_and_no_lock_covers_ne
     setuptools_rust = '[[tool.setuptools-rust.ext-modules]]\npath = "./rust/Cargo.toml"\n'
     assert projects({"pyproject.toml": setuptools_rust, **nested}) == ["rust"]
     assert projects({"pyproject.toml": maturin, **nested, "rust/Cargo.lock": LOCK}) == []
+    # hf-xet: a top-level workspace (members the sdist lacks) the bindings are excluded from
+    apart = {"Cargo.toml": '[workspace]\nmembers = ["gone"]\nexclude = ["rust"]\n',
+             "rust/Cargo.toml": "[package]\n", "rust/Cargo.lock": LOCK}  # fmt: skip
+    assert projects({"pyproject.toml": maturin, **apart}) == [], "the named project's lock"
