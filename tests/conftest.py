@@ -6,13 +6,16 @@ import contextlib
 import io
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tarfile
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import NoReturn
 
 import pytest
@@ -36,6 +39,32 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         folders = [f for f in TIERS if f in item.path.parents]
         if folders:
             item.add_marker(TIERS[max(folders, key=lambda f: len(f.parts))])
+
+
+# Ctrl-C, or CI's deadline (.ci/run sends SIGINT): builder's CLI, called in-process by a
+# test, turns KeyboardInterrupt into exit 130 and the test would fail on it and the run go
+# on. Remember it, and end the session after the test it hit: teardown runs (nothing is
+# left behind), and the test counts as interrupted, not failed.
+INTERRUPTED = threading.Event()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    INTERRUPTED.set()
+    raise KeyboardInterrupt
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupt)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    try:
+        return (yield)
+    finally:
+        if INTERRUPTED.is_set():
+            pytest.exit(f"interrupted (SIGINT) during {item.nodeid}", returncode=2)
 
 
 @pytest.fixture(autouse=True)
