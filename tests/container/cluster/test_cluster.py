@@ -85,8 +85,19 @@ def test_a_graph_built_on_the_cluster_gives_the_local_build_s_wheels_and_names_i
 def _head(graph: Path, store: Store, out: Path, address: str) -> subprocess.Popen[str]:
     """`builder build --graph --cluster` as its own process: the head, to interrupt."""
     argv = _build(graph, store, out, "--cluster", address)
-    return subprocess.Popen([sys.executable, "-m", "builder", *argv], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    return subprocess.Popen([sys.executable, "-X", "faulthandler", "-m", "builder", *argv],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+
+
+def _ended(head: subprocess.Popen[str]) -> tuple[str, str]:
+    """The head's output once it exits; if it does not, every thread's stack (SIGABRT:
+    faulthandler) in the failure, to say where it hangs."""
+    try:
+        return head.communicate(timeout=WAIT_S)
+    except subprocess.TimeoutExpired:
+        head.send_signal(signal.SIGABRT)
+        _, err = head.communicate(timeout=30)
+        raise AssertionError(f"the head did not exit in {WAIT_S} s; its threads:\n{err}") from None
 
 
 def test_a_worker_killed_mid_build_is_replaced_and_nothing_half_written_enters_the_store(  # type: ignore[no-untyped-def]
@@ -99,7 +110,7 @@ def test_a_worker_killed_mid_build_is_replaced_and_nothing_half_written_enters_t
         (name for name in cluster.workers if cluster.sandboxes(name)), None))  # fmt: skip
     sandboxes = cluster.sandboxes(victim)
     cluster.workers[victim].kill()
-    out, err = head.communicate(timeout=WAIT_S)
+    out, err = _ended(head)
     assert head.returncode == 0, err
     (node,) = json_output(out, "build-graph")["nodes"]
     assert node["state"] == "built"
@@ -121,7 +132,7 @@ def test_ctrl_c_on_the_head_stops_the_builds_on_every_worker(  # type: ignore[no
     head = _head(graph, head_store, tmp_path / "run", cluster.address)
     wait_for("a build on each worker", lambda: all(cluster.sandboxes(n) for n in cluster.workers))
     head.send_signal(signal.SIGINT)
-    _, err = head.communicate(timeout=WAIT_S)
+    _, err = _ended(head)
     assert head.returncode == 130, err
 
     def stopped() -> bool:
