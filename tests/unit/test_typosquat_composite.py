@@ -25,6 +25,8 @@ def detector() -> Detector:
         ("keras-preprocess", "keras-preprocessing", "truncated", "error"),
         ("torchs-visions", "torchvision", "edit-distance-2", "error"),
         ("detecron2", "detectron2", "omitted", "error"),
+        ("requesxt", "requests", "edit-distance-2", "error"),  # two edits, a top long name
+        ("cryptograhpy", "cryptography", "swapped", "error"),
     ],
 )
 def test_a_composite_name_is_found_with_its_rule_and_grade(
@@ -43,3 +45,11 @@ def test_a_popular_name_is_not_judged_by_the_composite_rules(detector: Detector)
     assert detector.check("django-redis") == []
     strict = Detector(load_popular(None), flag_popular=True)
     assert not [f for f in strict.check("django-redis") if f.rule == "joined-popular"]
+
+
+def test_two_edits_count_only_on_the_most_downloaded_long_names(detector: Detector) -> None:
+    """Two edits on a short name (boto3 -> bo3to) or a less downloaded one would hit real
+    projects by chance: not a finding."""
+    assert not [f for f in detector.check("bo3to") if f.resembles == "boto3"]
+    assert detector.rank["matplotlib"] > 100
+    assert not [f for f in detector.check("mtaplotlbi") if f.detail == "two edits"]
