@@ -184,11 +184,15 @@ def builder(*args: str, log: Path, timeout: int) -> tuple[int, str]:
 
 
 def apply_additions(recipe: Path, additions: dict[str, Any]) -> str:
-    """What a user adds after the first failure: Debian packages went to `recipe new`
-    (--extra-package, which writes them); `compiled = true` and PEP 517 config settings
-    go into [build] here."""
+    """What a user adds after the first failure, or to get the compiled build PyPI ships:
+    Debian packages and environment opt-ins went to `recipe new` (--extra-package, --env,
+    which write them); `compiled = true` and PEP 517 config settings go into [build]
+    here."""
     said = [f"extra-packages = {json.dumps(additions['extra-packages'])}"] if (
         "extra-packages" in additions) else []  # fmt: skip
+    if env := additions.get("env"):
+        said.append("env = { " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in env.items())
+                    + " }")  # fmt: skip
     lines = []
     if additions.get("compiled"):
         lines.append("compiled = true")
@@ -212,6 +216,7 @@ def build_one(release: Release, work: Path, timeout: int) -> Result:
     spec = f"{release.name}=={release.version}"
     additions = additions_for(release.name)
     extra = [a for p in additions.get("extra-packages", []) for a in ("--extra-package", p)]
+    extra += [a for k, v in additions.get("env", {}).items() for a in ("--env", f"{k}={v}")]
     code, err = builder("recipe", "new", spec, "--output", str(recipe), "--force", "--quiet",
                         *extra, log=log, timeout=timeout)  # fmt: skip
     image = kind = added = ""

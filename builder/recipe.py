@@ -28,7 +28,7 @@ from builder.problems import Problems, reasons, required_str, table
 from builder.variation import KINDS
 
 REPAIR_MODES = ("auto", "skip")
-_ENV_RESERVED = frozenset(
+ENV_RESERVED = frozenset(
     {"SOURCE_DATE_EPOCH", "TZ", "LC_ALL", "PYTHONHASHSEED", "TMPDIR", "HOME", "PATH", "CARGO_HOME"}
 )
 
@@ -352,7 +352,7 @@ def _env(value: Any, dotted: str, p: Problems) -> dict[str, str]:
     for key, val in value.items():
         if not isinstance(val, str):
             p.add(f"{dotted}.{key}", f"expected a string, got {val!r}")
-        elif key in _ENV_RESERVED:
+        elif key in ENV_RESERVED:
             p.add(f"{dotted}.{key}", "set by builder for reproducibility; remove it")
         else:
             env[str(key)] = val

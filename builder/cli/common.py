@@ -57,6 +57,18 @@ def positive_int(value: str) -> int:
     return number
 
 
+def env_assignment(value: str) -> tuple[str, str]:
+    """NAME=VALUE for a build's environment; builder's own variables are refused."""
+    from builder.recipe import ENV_RESERVED
+
+    name, sep, setting = value.partition("=")
+    if not sep or not name or not name.replace("_", "").isalnum():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {value!r}")
+    if name in ENV_RESERVED:
+        raise argparse.ArgumentTypeError(f"{name} is set by builder for reproducibility")
+    return name, setting
+
+
 def variations(value: str) -> frozenset[str]:
     """A comma-separated list of rebuild variations (builder.variation.KINDS)."""
     from builder.variation import parse_kinds

@@ -10,6 +10,7 @@ from builder.cli.common import (
     Subcommands,
     add_backend_option,
     add_store_option,
+    env_assignment,
     existing_file,
     open_store,
     sandbox_factory,
@@ -41,6 +42,12 @@ def register(sub: Subcommands) -> None:
         help="a Debian package the build needs (a -dev package: libpq-dev, libxml2-dev), "
         "added to the image for the resolution and written to the recipe (repeatable)",
     )  # fmt: skip
+    n.add_argument(
+        "--env", action="append", default=[], type=env_assignment, metavar="NAME=VALUE",
+        help="a variable of the build's environment (an opt-in such as "
+        "FONTTOOLS_WITH_CYTHON=1): the backend is asked for its requirements with it, and "
+        "it is written to the recipe's [build] env (repeatable)",
+    )  # fmt: skip
     n.add_argument("--force", action="store_true", help="replace an existing recipe file")
     n.add_argument("-q", "--quiet", action="store_true", help="do not stream the resolver's log")
     n.add_argument(
@@ -70,6 +77,7 @@ def run_new(args: argparse.Namespace) -> int:
         progress=TerminalProgress(quiet=args.quiet),
         gate=Gate(policy_for(args.policy), store.root),
         extra_packages=tuple(args.extra_package),
+        env=dict(args.env),
     )
     path = args.output or Path("recipes") / f"{recipe.name}.toml"
     write_recipe(recipe, path, force=args.force)

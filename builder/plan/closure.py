@@ -249,9 +249,11 @@ def _plan_nodes(
             continue
         sdist = _sdist(index, name, version)
         progress.status(f"planning {name} {version}")
-        own = _own_image(_override(overrides, name), images, store, sandbox, progress)
+        override = _override(overrides, name)
+        own = _own_image(override, images, store, sandbox, progress)
         recipe = pin_recipe(sdist, image=own or image, store=store, index=index,
-                            sandbox=sandbox, progress=progress, gate=gate)  # fmt: skip
+                            sandbox=sandbox, progress=progress, gate=gate,
+                            env=override.env if override else None)  # fmt: skip
         recipes[ident] = recipe
         nodes[ident] = Node(name=name, version=version, source="built",
                             recipe=f"{RECIPES}/{name}-{version}.toml")  # fmt: skip

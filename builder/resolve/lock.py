@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -114,20 +114,23 @@ def backend_requirements(
     index: Index,
     sandbox: Sandbox,
     progress: Progress,
+    env: Mapping[str, str] | None = None,
 ) -> list[Requirement]:
     """What the sdist's backend asks for through get_requires_for_build_wheel (meson-python
-    asks for ninja, scikit-build-core for cmake). Its code runs: a build-like run, no
-    network, with the locked requirements installed (the build's own prepared venvs)."""
+    asks for ninja, scikit-build-core for cmake), with the recipe's `env` set (an opt-in
+    can ask for more: Cython, mypy). Its code runs: a build-like run, no network, with the
+    locked requirements installed (the build's own prepared venvs)."""
     for tool in image.tools:
         fetch_pinned(tool, store, index, progress)
     sdist_path = store.verified_path(sdist.sha256, sdist.file)
-    env = inside.base_env(f"{inside.Layout().venv}/bin:/usr/bin:/bin") | {
+    ours = inside.base_env(f"{inside.Layout().venv}/bin:/usr/bin:/bin") | {
         "SOURCE_DATE_EPOCH": str(archive.latest_mtime(sdist_path))
     }
+    env = {**(env or {}), **ours}  # the recipe's variables, never over builder's
     sources = Sources(sdist=sdist, requires=tuple(pins), tools=image.tools, crates=())
     venvs = prepared_venvs(image, sources, store=store, sandbox=sandbox, progress=progress)
     staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
-    plan = plans.RequiresPlan(sdist=sdist.file, env=env)
+    plan = plans.RequiresPlan(sdist=sdist.file, env=dict(sorted(env.items())))
     with store.temp_dir("requires-") as work:
         mounts = stage(store, work, staged, plan, bind_output=False)
         spec = run_spec(

@@ -8,7 +8,7 @@ result is a recipe that `builder build` can use as is, and that a reviewer can r
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -228,13 +228,16 @@ def new_recipe(
     image_search: tuple[Path, ...] | None = None,
     gate: Gate | None = None,
     extra_packages: tuple[str, ...] = (),
+    env: Mapping[str, str] | None = None,
 ) -> NewRecipe:
     """Every name passes the gate before anything of it is pinned: the package before its
     sdist is downloaded, its declared build and runtime requirements before they are
     resolved, and the resolved closure before it is written. With no image named, the
     default one, unless the sdist's Cargo.toml needs a newer rustc than it has;
     `extra_packages` (Debian -dev packages the build needs, such as libpq-dev for a
-    setup.py that runs pg_config) are added to it for the resolution and the recipe."""
+    setup.py that runs pg_config) are added to it for the resolution and the recipe, and
+    `env` (an opt-in such as FONTTOOLS_WITH_CYTHON=1) is the backend's environment when
+    it is asked for its requirements, and the recipe's [build] env."""
     name, version = parse_pin(spec)
     gate = gate or Gate(GatePolicy(), store.root)
     _gate(gate, [name], progress)
@@ -250,7 +253,7 @@ def new_recipe(
     sandbox.prepare(image, store, progress)
     recipe = pin_recipe(
         sdist, image=image, store=store, index=index, sandbox=sandbox, progress=progress,
-        gate=gate,
+        gate=gate, env=env,
     )  # fmt: skip
     if not extra_packages:
         return recipe
@@ -317,9 +320,11 @@ def pin_recipe(
     sandbox: Sandbox,
     progress: Progress,
     gate: Gate,
+    env: Mapping[str, str] | None = None,
 ) -> NewRecipe:
     """The recipe of an sdist: its build requirements (declared, then what its backend
-    asks for) locked to wheels for the image, each name through the gate first."""
+    asks for, with `env` set) locked to wheels for the image, each name through the gate
+    first."""
     gate_releases(gate, [(sdist.name, sdist.version)], progress)
     fetch_pinned(sdist, store, index, progress)
     sdist_path = store.verified_path(sdist.sha256, sdist.file)
@@ -338,7 +343,7 @@ def pin_recipe(
     )
     asked = backend_requirements(
         sdist, requires, image=image, store=store, index=index, sandbox=sandbox,
-        progress=progress,
+        progress=progress, env=env,
     )  # fmt: skip
     missing = unmet(asked, requires)
     if missing:
@@ -358,7 +363,7 @@ def pin_recipe(
         build_system_requires=declared,
         requires=requires,
         backend_requires=tuple(str(r) for r in missing),
-        settings=Settings(patches=locks),
+        settings=Settings(patches=locks, env=dict(env or {})),
         notes=tuple(f"{p.file}: the Cargo.lock cargo resolved for it (the sdist ships none)"
                     for p in locks),
     )  # fmt: skip

@@ -49,3 +49,19 @@ def test_recipe_new_resolves_in_the_image_with_the_extra_packages_it_is_given(
     assert main([*argv, "--extra-package", "libpq-dev"]) == 0
     new = load_recipe(written)
     assert new.image == "trixie-py" and new.extra_packages == ("libpq-dev",)
+
+
+def test_recipe_new_asks_the_backend_with_the_env_it_is_given_and_writes_it(
+    docker_client, image, session_store: Store, tmp_path: Path
+) -> None:
+    """fonttools compiles its Cython modules only when FONTTOOLS_WITH_CYTHON is set, and
+    only then does its setup.py ask for Cython: recipe new asks the backend with the
+    variable set, pins what it asked for, and writes the variable to the recipe."""
+    written = tmp_path / "fonttools.toml"
+    argv = ["recipe", "new", "fonttools==4.68.0", "-q", "-o", str(written),
+            "--env", "FONTTOOLS_WITH_CYTHON=1", "--store", str(session_store.root)]  # fmt: skip
+    assert main(argv) == 0
+    new = load_recipe(written)
+    assert dict(new.env) == {"FONTTOOLS_WITH_CYTHON": "1"}
+    assert "cython" in [r.name for r in new.requires]
+    assert main(["recipe", "new", "fonttools==4.68.0", "--env", "HOME=/x"]) == 2  # builder's
