@@ -185,11 +185,13 @@ def builder(*args: str, log: Path, timeout: int) -> tuple[int, str]:
 
 def apply_additions(recipe: Path, additions: dict[str, Any]) -> str:
     """What a user adds after the first failure, or to get the compiled build PyPI ships:
-    Debian packages and environment opt-ins went to `recipe new` (--extra-package, --env,
-    which write them); `compiled = true` and PEP 517 config settings go into [build]
-    here."""
+    the image, Debian packages and environment opt-ins went to `recipe new` (--image,
+    --extra-package, --env, which write them); `compiled = true` and PEP 517 config
+    settings go into [build] here."""
     said = [f"extra-packages = {json.dumps(additions['extra-packages'])}"] if (
         "extra-packages" in additions) else []  # fmt: skip
+    if image := additions.get("image"):
+        said.append(f"image = {json.dumps(image)}")
     if env := additions.get("env"):
         said.append("env = { " + ", ".join(f"{k} = {json.dumps(v)}" for k, v in env.items())
                     + " }")  # fmt: skip
@@ -217,13 +219,14 @@ def build_one(release: Release, work: Path, timeout: int) -> Result:
     additions = additions_for(release.name)
     extra = [a for p in additions.get("extra-packages", []) for a in ("--extra-package", p)]
     extra += [a for k, v in additions.get("env", {}).items() for a in ("--env", f"{k}={v}")]
+    extra += ["--image", additions["image"]] if "image" in additions else []
     code, err = builder("recipe", "new", spec, "--output", str(recipe), "--force", "--quiet",
                         *extra, log=log, timeout=timeout)  # fmt: skip
     image = kind = added = ""
     if code == 0:
         parsed = tomllib.loads(recipe.read_text())
         image = parsed["build"]["image"]
-        kind = kind_of(sdist_path(parsed["sdist"]["sha256"]))
+        kind = additions.get("kind") or kind_of(sdist_path(parsed["sdist"]["sha256"]))
         added = apply_additions(recipe, additions)
         code, err = builder(
             "build", str(recipe), "--rebuilds", "1", "--dist", str(folder / "dist"),
