@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, NewType
 
 if TYPE_CHECKING:  # packaging's type; at run time the same NewType, without importing
-    # packaging.utils, which loads packaging.tags (a tenth of `builder check`'s start-up)
+    # packaging.utils, which loads packaging.tags (`builder check` needs neither)
     from packaging.utils import NormalizedName
 else:
     NormalizedName = NewType("NormalizedName", str)

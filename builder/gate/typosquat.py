@@ -57,7 +57,7 @@ WEIGHTS = {
 WARNING_RULES = frozenset({"joined-popular", "glued-popular"})
 # Two edits on a name at all would hit real projects by chance; on the hundred most
 # downloaded names of eight letters or more it catches requesxt and requetses (requests)
-# while flagging 0.1% more of the legitimate look-alikes (bench/typosquat.py).
+# while flagging 0.1-0.2 points more of the legitimate look-alikes (bench/typosquat.py).
 TWO_EDITS_TOP = 100
 TWO_EDITS_LENGTH = 8
 _KEYBOARD_ROWS = ("1234567890-", "qwertyuiop", "asdfghjkl", "zxcvbnm")
