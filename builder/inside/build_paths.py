@@ -29,13 +29,14 @@ def remap_build_paths(wheel: Path, root: str) -> tuple[str, ...]:
     """Rewrite `root` as BUILD in the wheel's text members; the members changed."""
     if root == str(BUILD):
         return ()
-    at_root = re.compile(re.escape(root).encode() + rb"(?![\w.+-])")
+    needle = root.encode()
+    at_root = re.compile(re.escape(needle) + rb"(?![\w.+-])")
     with zipfile.ZipFile(wheel) as zf:
         infos = zf.infolist()
         data = {i.filename: zf.read(i) for i in infos}
     changed: dict[str, bytes] = {}
     for name, raw in data.items():
-        if _is_text(raw) and not name.endswith(".dist-info/RECORD"):
+        if needle in raw and _is_text(raw) and not name.endswith(".dist-info/RECORD"):
             new = at_root.sub(str(BUILD).encode(), raw)
             if new != raw:
                 changed[name] = new
