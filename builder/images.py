@@ -220,6 +220,27 @@ def _deb822_entries(text: str) -> Iterator[tuple[str, str]]:
                 yield uri, fields.get("signed-by", "")
 
 
+# The host's settings image making may read: where to reach the mirror, where to work.
+PASSED_THROUGH = ("http_proxy", "https_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY",
+                  "NO_PROXY", "TMPDIR")  # fmt: skip
+
+
+def image_making_env(defn: ImageDefinition) -> dict[str, str]:
+    """mmdebstrap's whole environment: fixed, so that the same packages give the same
+    image on any machine. The host's environment reached the packages' maintainer scripts
+    before (PYTHONDONTWRITEBYTECODE decided whether python3's byte code was in the image);
+    byte code is left out, as in the reference images."""
+    passed = {k: v for k in PASSED_THROUGH if (v := os.environ.get(k))}
+    return passed | {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": os.environ.get("HOME", "/root"),
+        "LC_ALL": "C.UTF-8",
+        "TZ": "UTC",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "SOURCE_DATE_EPOCH": str(defn.source_date_epoch),
+    }
+
+
 def mmdebstrap_command(defn: ImageDefinition, out_tar: Path, mirror: str | None) -> list[str]:
     tool = shutil.which("mmdebstrap")
     if tool is None:
@@ -245,7 +266,7 @@ def make_image(defn: ImageDefinition, store: Store, progress: Progress) -> Image
     with store.temp_dir("image-") as tmp:
         tar_path = tmp / "rootfs.tar"
         cmd = mmdebstrap_command(defn, tar_path, mirror)
-        env = {**os.environ, "SOURCE_DATE_EPOCH": str(defn.source_date_epoch)}
+        env = image_making_env(defn)
         progress.status(f"making image {defn.name} from Debian {defn.suite} with mmdebstrap")
         _run_streaming(cmd, env, progress, what=f"mmdebstrap for image {defn.name}")
         progress.status(f"hashing the root filesystem of {defn.name}")

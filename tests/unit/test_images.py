@@ -113,3 +113,23 @@ def test_extra_suites_must_be_suite_names(tmp_path: Path) -> None:
     bad.write_text(text.replace('["trixie-backports"]', '["trixie main contrib"]'))
     with pytest.raises(RecipeError, match="extra-suites: expected an array of Debian suite"):
         load_definition(bad)
+
+
+def test_image_making_reads_no_host_setting_but_the_proxy_and_tmpdir(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The host's PYTHONDONTWRITEBYTECODE once decided whether python3's byte code was in
+    the image (another digest on a machine that sets it); mmdebstrap's environment is
+    fixed now (made both ways here: the reference digest)."""
+    from builder.images import image_making_env
+
+    defn = find_definition("trixie-py", [REPO / "containers"])
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:3128")
+    env = image_making_env(defn)
+    assert env["PYTHONDONTWRITEBYTECODE"] == "1" and "PIP_INDEX_URL" not in env
+    assert env["https_proxy"] == "http://127.0.0.1:3128"
+    assert env["SOURCE_DATE_EPOCH"] == str(defn.source_date_epoch)
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "")
+    assert image_making_env(defn) == env
