@@ -27,6 +27,7 @@ from builder.cluster.worker import (
 )
 from builder.errors import ClusterError
 from builder.images import Image
+from builder.sandbox.bwrap import link_rootfs
 from builder.store import Store
 
 START_TIMEOUT_S = 60
@@ -86,7 +87,8 @@ class LocalCluster:
 
     def seed(self, image: Image) -> None:
         """The head's image into each worker's store, once: a hard link, else a copy (the
-        graph's builds ask at once, from threads of their own)."""
+        graph's builds ask at once, from threads of their own); and its unpacked root
+        filesystem, where the head has one, as hard links: one copy on disk, not N."""
         with self._seeding:
             if image.digest in self._seeded:
                 return
@@ -94,6 +96,7 @@ class LocalCluster:
             for worker_store in self.stores:
                 if not worker_store.has(image.digest):
                     _link_or_copy(source, worker_store.path_of(image.digest))
+                link_rootfs(image.digest, self._head_store, worker_store)
             self._seeded.add(image.digest)
 
     def stop(self) -> None:

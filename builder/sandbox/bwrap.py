@@ -256,6 +256,28 @@ def unpacked_rootfs(image: Image, store: Store, progress: Progress) -> Path:
     return target
 
 
+def link_rootfs(digest: str, source: Store, target: Store) -> bool:
+    """Give `target` the root filesystem `source` has unpacked, as hard links (folders
+    made anew, files shared: the sandbox binds it read-only), so that stores on one
+    machine (a local cluster's workers) hold one copy, not one each. False when `source`
+    has none unpacked or the stores are on different filesystems."""
+    unpacked = source.root / "rootfs" / digest
+    placed = target.root / "rootfs" / digest
+    if placed.is_dir():
+        return True
+    if not unpacked.is_dir():
+        return False
+    with target.temp_dir("rootfs-") as work:
+        try:
+            shutil.copytree(unpacked, work / "rootfs", symlinks=True, copy_function=os.link)
+        except (OSError, shutil.Error):
+            return False
+        placed.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileExistsError, OSError):
+            (work / "rootfs").rename(placed)
+    return placed.is_dir()
+
+
 def _make_mount_points(rootfs: Path) -> None:
     """Fixed mount points below read-only top-level folders (bwrap cannot mkdir there)."""
     for path in (inside.ENVS, Path(inside.HOME)):

@@ -20,6 +20,8 @@ import pytest
 from builder.images import Image
 from builder.names import normalize
 from builder.plan.graph import Graph, Node, write_graph
+from builder.progress import Silent
+from builder.sandbox.bwrap import link_rootfs, unpacked_rootfs
 from builder.store import Store
 from tests.container.conftest import IMAGE, PYPROJECT, local_recipe
 
@@ -65,12 +67,15 @@ def wait_for(what: str, check, timeout: float = WAIT_S):  # type: ignore[no-unty
 
 def seed_store(store: Store, source: Store, image: Image) -> Store:
     """A store holding the image (and its tools), as an operator gives a worker or a new
-    head: linked from the test run's store, so that no image is made twice."""
+    head: linked from the test run's store, so that no image is made twice, nor its root
+    filesystem unpacked again (a gigabyte a store)."""
     for digest in (image.digest, *(t.sha256 for t in image.tools)):
         target = store.path_of(digest)
         if source.has(digest) and not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             os.link(source.path_of(digest), target)
+    unpacked_rootfs(image, source, Silent())
+    link_rootfs(image.digest, source, store)
     (store.root / "images").mkdir(parents=True, exist_ok=True)
     for meta in (source.root / "images").glob("*.json"):
         shutil.copyfile(meta, store.root / "images" / meta.name)

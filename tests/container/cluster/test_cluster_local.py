@@ -25,6 +25,10 @@ def _cluster_processes() -> list[psutil.Process]:
     return found
 
 
+def _stores_of(head: Store) -> list[Path]:
+    return [head.root, *sorted(p for p in (head.root / "cluster").glob("worker-*") if p.is_dir())]
+
+
 def test_a_local_cluster_builds_a_graph_and_is_gone_after_the_run(  # type: ignore[no-untyped-def]
     bubblewrap, session_store: Store, image, tmp_path: Path, capsys
 ) -> None:
@@ -38,6 +42,9 @@ def test_a_local_cluster_builds_a_graph_and_is_gone_after_the_run(  # type: igno
     assert [n["state"] for n in nodes] == ["built", "built"]
     stores = sorted(p.name for p in (head.root / "cluster").glob("worker-*") if p.is_dir())
     assert stores == ["worker-0", "worker-1"]
+    python = Path("rootfs", image.digest, "usr", "bin", "python3")
+    shared = {(store / python).stat().st_ino for store in _stores_of(head)}
+    assert len(shared) == 1, "the workers' root filesystem is the head's, linked"
     assert (
         "building one 1.0"
         in (head.root / "cluster" / "worker-0.log").read_text()
