@@ -66,6 +66,13 @@ def rust_version(sdist_path: Path) -> Version | None:
     return max(declared, default=None)
 
 
+def package_rust_version(manifest: bytes) -> Version | None:
+    """A published crate's `rust-version` (crates.io writes its Cargo.toml resolved: no
+    workspace to inherit from)."""
+    declared = _lookup(_toml(manifest), "package", "rust-version")
+    return _version(declared) if isinstance(declared, str) else None
+
+
 def _declared_rust_version(folder: str, manifests: dict[str, bytes]) -> Version | None:
     """A project's rust-version: its own, else its workspace's (`[workspace.package]` of
     its own manifest or of the nearest folder above that has one)."""

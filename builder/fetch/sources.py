@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from packaging.version import Version
+
 from builder.build.staging import StagedFile, driver_digest, run_spec, stage
 from builder.errors import FetchError
 from builder.fetch.cargo_lock import (
@@ -24,6 +26,7 @@ from builder.fetch.cargo_lock import (
     compiled_projects,
     covers,
     manifests,
+    package_rust_version,
     vendored_in_sdist,
 )
 from builder.fetch.network import NETWORK_LIMITS, network_access
@@ -185,6 +188,21 @@ def fetch_crates(
         _cargo_fetch(sdist, sorted(locks), patches, missing, image, store, sandbox_factory(),
                      progress)  # fmt: skip
     return tuple(crates)
+
+
+def newest_rust_version(crates: Sequence[Crate], store: Store) -> tuple[Version, Crate] | None:
+    """The newest `rust-version` the fetched crates declare in their own Cargo.toml (cargo
+    refuses to build any of them with an older rustc), with the crate that declares it."""
+    newest: tuple[Version, Crate] | None = None
+    for crate in crates:
+        path = store.verified_path(crate.sha256, f"crate {crate.file}")
+        manifest = archive.read_members(path, "Cargo.toml").get(
+            f"{crate.name}-{crate.version}/Cargo.toml", b""
+        )
+        declared = package_rust_version(manifest)
+        if declared is not None and (newest is None or declared > newest[0]):
+            newest = (declared, crate)
+    return newest
 
 
 def _cargo_fetch(

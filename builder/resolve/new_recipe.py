@@ -22,7 +22,7 @@ from tomlkit.items import Table
 from builder.build.toolchain import image_rustc, images_for_rust, rust_images
 from builder.errors import FetchError, GateFailed, RecipeError
 from builder.fetch.cargo_lock import lock_patches, lockless_projects, rust_version
-from builder.fetch.sources import fetch_pinned
+from builder.fetch.sources import fetch_crates, fetch_pinned, newest_rust_version
 from builder.gate.check import Gate, Issue
 from builder.gate.policy import GatePolicy
 from builder.images import DEFAULT_IMAGE, Image, ensure_image, find_definition
@@ -255,10 +255,50 @@ def new_recipe(
         sdist, image=image, store=store, index=index, sandbox=sandbox, progress=progress,
         gate=gate, env=env,
     )  # fmt: skip
+    if image_name is None:
+        newer = _image_for_crates(recipe, image, store, sandbox_factory, progress, image_search)
+        if newer is not None:  # again, in the image named: its build requirements, its locks
+            return new_recipe(
+                spec, image_name=newer.name, store=store, index=index,
+                sandbox_factory=sandbox_factory, progress=progress, image_search=image_search,
+                gate=gate, extra_packages=extra_packages, env=env,
+            )  # fmt: skip
     if not extra_packages:
         return recipe
     settings = replace(recipe.settings, extra_packages=tuple(sorted(set(extra_packages))))
     return replace(recipe, image=base.name, settings=settings)
+
+
+def _image_for_crates(
+    recipe: NewRecipe,
+    image: Image,
+    store: Store,
+    sandbox_factory: Callable[[], Sandbox],
+    progress: Progress,
+    search: tuple[Path, ...] | None,
+) -> Image | None:
+    """Where a crate the recipe locks needs a newer rustc than the image has (its own
+    Cargo.toml says so; the sdist's may say nothing), the first image whose rustc is new
+    enough, made here if need be; None when the image will do, or when none will (the
+    build then says which image cargo wanted). The crates are fetched now: the build
+    finds them in the store."""
+    crates = fetch_crates(
+        recipe.sdist, image, store, sandbox_factory, progress, patches=recipe.settings.patches
+    )
+    newest = newest_rust_version(crates, store)
+    if newest is None or _rust_at_least(image, newest[0]):
+        return None
+    need, crate = newest
+    for defn, _ in rust_images(store, search):
+        candidate = ensure_image(defn, store, progress)
+        if _rust_at_least(candidate, need):
+            progress.status(
+                f"crate {crate.name} {crate.version} needs rustc {need}; {image.name} has "
+                f"{image_rustc(image)}: the recipe uses {candidate.name} "
+                f"(rustc {image_rustc(candidate)})"
+            )
+            return candidate
+    return None
 
 
 def _image_for(

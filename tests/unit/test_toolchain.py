@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
 from packaging.version import Version
 
@@ -150,3 +151,52 @@ def test_recipe_new_takes_the_image_whose_rustc_the_sdist_needs_unless_one_is_na
     assert chosen(pinned("1.89")) == "trixie-backports-py"
     assert chosen(pinned("1.89"), "trixie-py") == "trixie-py", "named: pin_recipe says why not"
     assert chosen(pinned("1.200")) == "trixie-py", "none has it: pin_recipe says so"
+
+
+def test_recipe_new_takes_the_image_whose_rustc_a_locked_crate_needs(tmp_path: Path) -> None:
+    """The sdist's own Cargo.toml says nothing (hf-xet's case); a crate its lock pins says
+    `rust-version = "1.95"` in its Cargo.toml: the recipe moves to an image with such a rustc,
+    reading the crates from the store (fetched there once, the build's fetch finds them)."""
+    import pytest
+
+    from builder.images import current_image
+    from builder.progress import Silent
+    from builder.recipe import PinnedFile
+    from builder.resolve.new_recipe import NewRecipe, _image_for_crates
+
+    store = Store(tmp_path / "store")
+    _made(store, "trixie-py", "1.85.1+dfsg1-1+deb13u1")
+    _made(store, "trixie-backports-py", "1.96.1+dfsg1-2~bpo13+1")
+    trixie = current_image(find_definition("trixie-py", [REPO / "containers"]), store)
+    assert trixie is not None
+
+    def crate(name: str, version: str, rust: str | None) -> str:
+        declared = f'rust-version = "{rust}"\n' if rust else ""
+        manifest = f'[package]\nname = "{name}"\nversion = "{version}"\n{declared}'
+        made = make_sdist(tmp_path / f"{name}-{version}.crate", {"Cargo.toml": manifest},
+                          top=f"{name}-{version}")  # fmt: skip
+        sha = store.add_file(made)
+        return (f'[[package]]\nname = "{name}"\nversion = "{version}"\n'
+                f'source = "registry+https://crates.test/index"\nchecksum = "{sha}"\n')  # fmt: skip
+
+    def recipe_locking(*crates: tuple[str, str, str | None]) -> NewRecipe:
+        lock = "version = 4\n" + "".join(crate(*c) for c in crates)
+        files = {"Cargo.toml": '[package]\nname = "r"\nversion = "1.0.0"\n', "Cargo.lock": lock}
+        sdist = make_sdist(tmp_path / "r-1.0.tar.gz", files, top="r-1.0")
+        pin = PinnedFile(name="r", version="1.0", file=sdist.name,  # type: ignore[arg-type]
+                         sha256=store.add_file(sdist))  # fmt: skip
+        return NewRecipe(name=pin.name, version="1.0", sdist=pin, image="trixie-py",
+                         build_system_requires=(), requires=())  # fmt: skip
+
+    def chosen(recipe: NewRecipe) -> str | None:
+        def no_fetch() -> NoReturn:
+            pytest.fail("the crates are in the store: nothing to fetch")
+
+        found = _image_for_crates(recipe, trixie, store, no_fetch, Silent(), (REPO / "containers",))
+        return found.name if found is not None else None
+
+    needs_new = recipe_locking(("konst", "0.3.16", "1.95"), ("libc", "0.2.1", "1.63"),
+                               ("itoa", "1.0.0", None))  # fmt: skip
+    assert chosen(needs_new) == "trixie-backports-py"
+    assert chosen(recipe_locking(("libc", "0.2.1", "1.63"), ("itoa", "1.0.0", None))) is None
+    assert chosen(recipe_locking(("far", "9.0.0", "1.200"))) is None, "none will: the build says"
