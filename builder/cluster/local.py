@@ -1,9 +1,10 @@
 """`--cluster local:N`: a Dask scheduler and N builder workers as processes of this
 machine, on 127.0.0.1, each worker with a store of its own under the head's store
-(`<store>/cluster/worker-I`), into which the head links the images it made (workers on
-another machine make theirs, or are given them); their logs are `<store>/cluster/*.log`,
-kept after the run. Stopped with the run; started in their own
-session, so that Ctrl-C reaches the head alone and the head stops them in order.
+(`<store>/cluster/worker-I`), into which the head links the images it made and their
+unpacked root filesystems (workers on another machine make theirs, or are given them);
+their logs are `<store>/cluster/*.log`, kept after the run. Stopped with the run; started
+in their own session, so that Ctrl-C reaches the head alone and the head stops them in
+order.
 """
 
 from __future__ import annotations
