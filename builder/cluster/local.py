@@ -28,7 +28,8 @@ from builder.cluster.worker import (
 )
 from builder.errors import ClusterError
 from builder.images import Image
-from builder.sandbox.bwrap import link_rootfs
+from builder.progress import Silent
+from builder.sandbox.bwrap import link_rootfs, unpacked_rootfs
 from builder.store import Store
 
 START_TIMEOUT_S = 60
@@ -50,9 +51,12 @@ class LocalCluster:
         self._seeding = threading.Lock()
         self._seeded: set[str] = set()
         self._processes: list[subprocess.Popen[bytes]] = []
+        backends = available_backends()
+        # Workers that build in the sandbox share one unpacked root filesystem: the head's.
+        self._sandboxed = backend in ("auto", "sandbox") and "sandbox" in backends
         try:
             self.address = self._start_scheduler()
-            resources = worker_resources(available_backends())
+            resources = worker_resources(backends)
             for i, worker_store in enumerate(self.stores):
                 command = worker_command(
                     self.address, name=f"worker-{i}", nthreads=1, resources=resources, nanny=True
@@ -89,11 +93,13 @@ class LocalCluster:
     def seed(self, image: Image) -> None:
         """The head's image into each worker's store, once: a hard link, else a copy (the
         graph's builds ask at once, from threads of their own); and its unpacked root
-        filesystem, where the head has one, as hard links: one copy on disk, not N."""
+        filesystem, unpacked by the head once, as hard links: one copy on disk, not N."""
         with self._seeding:
             if image.digest in self._seeded:
                 return
             source = self._head_store.verified_path(image.digest, f"image {image.name}")
+            if self._sandboxed:
+                unpacked_rootfs(image, self._head_store, Silent())
             for worker_store in self.stores:
                 if not worker_store.has(image.digest):
                     _link_or_copy(source, worker_store.path_of(image.digest))

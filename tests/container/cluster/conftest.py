@@ -65,17 +65,18 @@ def wait_for(what: str, check, timeout: float = WAIT_S):  # type: ignore[no-unty
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def seed_store(store: Store, source: Store, image: Image) -> Store:
+def seed_store(store: Store, source: Store, image: Image, *, unpacked: bool = True) -> Store:
     """A store holding the image (and its tools), as an operator gives a worker or a new
-    head: linked from the test run's store, so that no image is made twice, nor its root
-    filesystem unpacked again (a gigabyte a store)."""
+    head: linked from the test run's store, so that no image is made twice, nor (unless
+    `unpacked` is False) its root filesystem unpacked again (a gigabyte a store)."""
     for digest in (image.digest, *(t.sha256 for t in image.tools)):
         target = store.path_of(digest)
         if source.has(digest) and not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             os.link(source.path_of(digest), target)
-    unpacked_rootfs(image, source, Silent())
-    link_rootfs(image.digest, source, store)
+    if unpacked:
+        unpacked_rootfs(image, source, Silent())
+        link_rootfs(image.digest, source, store)
     (store.root / "images").mkdir(parents=True, exist_ok=True)
     for meta in (source.root / "images").glob("*.json"):
         shutil.copyfile(meta, store.root / "images" / meta.name)
