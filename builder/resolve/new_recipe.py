@@ -289,15 +289,30 @@ def _image_for_crates(
     if newest is None or _rust_at_least(image, newest[0]):
         return None
     need, crate = newest
+    return _image_with_rust(need, f"crate {crate.name} {crate.version}", image, store, progress,
+                            search)  # fmt: skip
+
+
+def _image_with_rust(
+    need: Version,
+    who: str,
+    current: Image,
+    store: Store,
+    progress: Progress,
+    search: tuple[Path, ...] | None,
+) -> Image | None:
+    """The first image but `current` whose rustc is `need` or newer (made here if need
+    be), said with who needs it."""
     for defn, _ in rust_images(store, search):
-        candidate = ensure_image(defn, store, progress)
-        if _rust_at_least(candidate, need):
+        if defn.name == current.name:
+            continue
+        image = ensure_image(defn, store, progress)
+        if _rust_at_least(image, need):
             progress.status(
-                f"crate {crate.name} {crate.version} needs rustc {need}; {image.name} has "
-                f"{image_rustc(image)}: the recipe uses {candidate.name} "
-                f"(rustc {image_rustc(candidate)})"
+                f"{who} needs rustc {need}; {current.name} has {image_rustc(current)}: the "
+                f"recipe uses {image.name} (rustc {image_rustc(image)})"
             )
-            return candidate
+            return image
     return None
 
 
@@ -315,18 +330,8 @@ def _image_for(
     need = rust_version(store.verified_path(sdist.sha256, sdist.file))
     if chosen or need is None or _rust_at_least(default, need):
         return default
-    for defn, _ in rust_images(store, search):
-        if defn.name == default.name:
-            continue
-        image = ensure_image(defn, store, progress)
-        if _rust_at_least(image, need):
-            progress.status(
-                f"{sdist.name} {sdist.version} needs rustc {need} (its Cargo.toml); "
-                f"{default.name} has {image_rustc(default)}: the recipe uses {image.name} "
-                f"(rustc {image_rustc(image)})"
-            )
-            return image
-    return default
+    who = f"{sdist.name} {sdist.version} (its Cargo.toml)"
+    return _image_with_rust(need, who, default, store, progress, search) or default
 
 
 def _rust_at_least(image: Image, need: Version) -> bool:
