@@ -285,7 +285,8 @@ CAUSES: list[tuple[str, str]] = [
         "missing system library: {0}",
     ),
     (
-        r"unable to find library -l([\w.+-]+)|cannot find -l([\w.+-]+)",
+        r"unable to find library -l([\w.+-]+)|cannot find -l([\w.+-]+)"
+        r'|Could not find a package configuration file provided by "([\w.+-]+)"',
         "missing system library: {0}",
     ),
     (

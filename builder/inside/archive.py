@@ -3,15 +3,16 @@
 Tar members go through the standard library's own extraction filter (`tarfile.data_filter`:
 no paths or links out of the tree, no devices, no owners, sane modes), once when the whole
 archive is checked and again as each member is extracted against what is on disk. On top
-of it, builder's own rules: no absolute names, no duplicate names, no member below a link,
-at most so many members and bytes. Zip members are checked by builder (no links at all).
-Errors name the member.
+of it, builder's own rules: no absolute names, no name twice (but a file repeated byte for
+byte, which is skipped), no member below a link, at most so many members and bytes. Zip
+members are checked by builder (no links at all, no name twice). Errors name the member.
 
 Standard library only: this module also runs inside build containers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import posixpath
 import shutil
@@ -113,6 +114,7 @@ def _walk_tar(
     links can leave the tree where no single one does), only files, folders and links,
     at most `limits` members and bytes (member sizes: what a tar's data really holds)."""
     seen: set[str] = set()
+    files: dict[str, tarfile.TarInfo] = {}
     links: set[str] = set()
     used = 0
     try:
@@ -120,10 +122,14 @@ def _walk_tar(
             _check_count(archive, limits, count)
             name = _safe_name(archive, m.name)
             filtered = _library_filter(archive, m, dest, absolute_links)
-            if name in seen and not m.isdir():
-                raise ArchiveError(f"{archive}: member {m.name!r} appears more than once")
             if below := _below_a_link(name, links):
                 raise ArchiveError(f"{archive}: member {m.name!r} lies below the link {below!r}")
+            if name in seen and not m.isdir():
+                if _same_file(tar, files.get(name), m):
+                    continue  # the same bytes again (pyarrow's LICENSE.txt): nothing to add
+                raise ArchiveError(
+                    f"{archive}: member {m.name!r} appears more than once, not the same file"
+                )
             if m.issym():
                 if not absolute_links or not m.linkname.startswith("/"):
                     _check_link(archive, name, m.linkname)
@@ -136,10 +142,33 @@ def _walk_tar(
                 raise ArchiveError(f"{archive}: member {m.name!r} has an unsupported type")
             if m.isfile():
                 used = _budget(archive, limits, used, m.size, m.name)
+                files[name] = m
             seen.add(name)
             yield filtered, name
     except (tarfile.TarError, EOFError, OSError) as exc:
         raise ArchiveError(f"{archive}: corrupt tar archive: {exc}") from exc
+
+
+def _same_file(tar: tarfile.TarFile, first: tarfile.TarInfo | None, again: tarfile.TarInfo) -> bool:
+    """A repeated member that changes nothing: a regular file both times, with the same
+    size, executable bit and bytes (read back from the archive; the walk goes on where it
+    was). Any other repeat is ambiguous: which one a tool keeps decides what is built."""
+    if first is None or not again.isfile() or first.size != again.size:
+        return False
+    if (first.mode ^ again.mode) & 0o111:
+        return False
+    return _digest(tar, first) == _digest(tar, again)
+
+
+def _digest(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+    data = tar.extractfile(member)
+    if data is None:
+        return b""
+    digest = hashlib.sha256()
+    with data:
+        while chunk := data.read(1 << 20):
+            digest.update(chunk)
+    return digest.digest()
 
 
 def _below_a_link(name: str, links: set[str]) -> str | None:

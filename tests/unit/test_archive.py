@@ -75,8 +75,27 @@ def test_hostile_tar_members_are_refused_by_name(
 
 def test_duplicate_members_are_refused(tmp_path: Path) -> None:
     sdist = tar_with(tmp_path / "p.tar.gz", (entry("p/a.py"), b"1"), (entry("p/a.py"), b"2"))
-    with pytest.raises(ArchiveError, match="appears more than once"):
+    with pytest.raises(ArchiveError, match=r"'p/a\.py' appears more than once, not the same"):
         unpack(sdist, tmp_path / "out")
+    executable = entry("p/a.py")
+    executable.mode = 0o755
+    other_mode = tar_with(tmp_path / "m.tar.gz", (entry("p/a.py"), b"1"), (executable, b"1"))
+    with pytest.raises(ArchiveError, match="appears more than once"):
+        check(other_mode)
+
+
+def test_a_file_repeated_byte_for_byte_is_unpacked_once(tmp_path: Path) -> None:
+    """pyarrow's sdist carries LICENSE.txt twice, the same bytes: nothing is ambiguous."""
+    license_text = b"Apache License\n" * 1000
+    sdist = tar_with(tmp_path / "p-1.0.tar.gz", (entry("p-1.0/LICENSE.txt"), license_text),
+                     (entry("p-1.0/setup.py"), b"x"), (entry("p-1.0/LICENSE.txt"), license_text),
+                     (entry("p-1.0/later.py"), b"y"))  # fmt: skip
+    check(sdist)
+    unpack(sdist, tmp_path / "out")
+    top = tmp_path / "out" / "p-1.0"
+    assert sorted(p.name for p in top.iterdir()) == ["LICENSE.txt", "later.py", "setup.py"]
+    assert (top / "LICENSE.txt").read_bytes() == license_text
+    assert (top / "later.py").read_bytes() == b"y", "the walk goes on where it was"
 
 
 def test_a_decompression_bomb_stops_at_the_limit_and_leaves_nothing(tmp_path: Path) -> None:
