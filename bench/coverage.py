@@ -430,6 +430,9 @@ def write_table(corpus: list[Release]) -> None:
 # -- the command line ------------------------------------------------------------------
 
 
+INTERRUPTED = 130  # builder's exit status after Ctrl-C (docs/cli.md)
+
+
 def run(corpus: list[Release], jobs: int, work: Path, timeout: int, again: bool) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     todo = [r for r in corpus if again or not (RESULTS / f"{r.name}.json").exists()]
@@ -437,6 +440,10 @@ def run(corpus: list[Release], jobs: int, work: Path, timeout: int, again: bool)
 
     def one(release: Release) -> None:
         result = build_one(release, work, timeout)
+        if result.exit_code == INTERRUPTED:  # Ctrl-C is not a result: keep the last one
+            print(f"{release.name} {release.version}: interrupted, nothing recorded",
+                  file=sys.stderr, flush=True)  # fmt: skip
+            return
         path = RESULTS / f"{release.name}.json"
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(result), indent=1) + "\n")
