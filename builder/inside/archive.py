@@ -100,6 +100,11 @@ def _library_filter(
         raise ArchiveError(f"{archive}: member {m.name!r} {reason}{target}") from exc
 
 
+# A repeated member is compared with the first by reading both back (a compressed tar
+# seeks back by decompressing again): so few are accepted.
+MAX_REPEATS = 16
+
+
 def _walk_tar(
     tar: tarfile.TarFile,
     archive: Path,
@@ -116,7 +121,7 @@ def _walk_tar(
     seen: set[str] = set()
     files: dict[str, tarfile.TarInfo] = {}
     links: set[str] = set()
-    used = 0
+    used = repeats = 0
     try:
         for count, m in enumerate(tar):
             _check_count(archive, limits, count)
@@ -125,6 +130,11 @@ def _walk_tar(
             if below := _below_a_link(name, links):
                 raise ArchiveError(f"{archive}: member {m.name!r} lies below the link {below!r}")
             if name in seen and not m.isdir():
+                repeats += 1
+                if repeats > MAX_REPEATS:
+                    raise ArchiveError(f"{archive}: more than {MAX_REPEATS} repeated members")
+                if m.isfile():  # reading it back costs what unpacking it would
+                    used = _budget(archive, limits, used, m.size, m.name)
                 if _same_file(tar, files.get(name), m):
                     continue  # the same bytes again (pyarrow's LICENSE.txt): nothing to add
                 raise ArchiveError(

@@ -98,6 +98,21 @@ def test_a_file_repeated_byte_for_byte_is_unpacked_once(tmp_path: Path) -> None:
     assert (top / "later.py").read_bytes() == b"y", "the walk goes on where it was"
 
 
+def test_repeats_are_few_and_their_bytes_count_against_the_limit(tmp_path: Path) -> None:
+    """Each repeat is read back and compared: an archive of many repeats, or of big ones,
+    would cost decompressing it again and again."""
+    from builder.inside.archive import MAX_REPEATS
+
+    many = [(entry("p/a"), b"x")] * (MAX_REPEATS + 2)
+    with pytest.raises(ArchiveError, match=f"more than {MAX_REPEATS} repeated members"):
+        check(tar_with(tmp_path / "many.tar.gz", *many))
+    big = b"\0" * (600 << 10)
+    twice = tar_with(tmp_path / "big.tar.gz", (entry("p/z"), big), (entry("p/z"), big))
+    check(twice, ArchiveLimits(max_bytes=2 << 20))
+    with pytest.raises(ArchiveError, match="exceeds the limit"):
+        check(twice, ArchiveLimits(max_bytes=1 << 20))
+
+
 def test_a_decompression_bomb_stops_at_the_limit_and_leaves_nothing(tmp_path: Path) -> None:
     big = b"\0" * (4 << 20)
     sdist = tar_with(tmp_path / "bomb.tar.gz", (entry("p/zeros"), big))
