@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -14,6 +14,11 @@ class Limits:
     tmpfs_mib: int = 4096
     out_mib: int = 1024
     unpack_mib: int = 2048
+
+    def on_one_cpu(self) -> Limits:
+        """The same limits for a run pinned to one CPU (the cpus variation): the same
+        work may take as many times longer as it had CPUs, so the wall clock grows alike."""
+        return replace(self, timeout_s=round(self.timeout_s * max(1.0, self.cpus)))
 
     def as_dict(self) -> dict[str, int | float]:
         return {

@@ -121,7 +121,7 @@ def run_spec(
         mounts=mounts,
         tmpfs=(variation.build_root, *scratch),
         workdir=variation.build_root,
-        limits=limits,
+        limits=limits.on_one_cpu() if variation.cpuset is not None else limits,
         network=network,
         user=variation.user,
         hostname=variation.hostname,

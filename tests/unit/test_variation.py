@@ -52,3 +52,23 @@ def test_an_unknown_variation_is_refused_with_the_known_ones() -> None:
     with pytest.raises(BuilderError, match="unknown variation nope") as info:
         parse_kinds("hostname,nope")
     assert "build-path" in (info.value.hint or "")
+
+
+def test_a_rebuild_on_one_cpu_gets_the_wall_clock_its_lost_cpus_would_have_saved() -> None:
+    """grpcio builds in 12 minutes on two CPUs: its rebuild on one needs more than the
+    recipe's 30 that the two-CPU build fits in."""
+    from builder.build.staging import run_spec
+    from builder.images import Image
+    from builder.inside import plan as plans
+    from builder.limits import Limits
+
+    image = Image(name="i", digest="1" * 64, definition_sha256="2" * 64,  # type: ignore[arg-type]
+                  packages=(), tools=(), made_on="")  # fmt: skip
+    plan = plans.FetchCratesPlan(sdist="s.tar.gz", cargo_locks=(), patches=(), env={})
+    limits = Limits(cpus=2.0, timeout_s=1800)
+    (one_cpu,) = rebuild_variations(1, {"cpus"})
+    (same_cpus,) = rebuild_variations(1, {"hostname"})
+    for variation, timeout in ((REFERENCE, 1800), (same_cpus, 1800), (one_cpu, 3600)):
+        spec = run_spec(image=image, plan=plan, mounts=(), limits=limits, variation=variation)
+        assert spec.limits.timeout_s == timeout, variation.applied
+    assert Limits(cpus=0.5, timeout_s=600).on_one_cpu().timeout_s == 600, "never less"
