@@ -25,10 +25,6 @@ def _cluster_processes() -> list[psutil.Process]:
     return found
 
 
-def _stores_of(head: Store) -> list[Path]:
-    return [head.root, *sorted(p for p in (head.root / "cluster").glob("worker-*") if p.is_dir())]
-
-
 def test_a_local_cluster_builds_a_graph_and_is_gone_after_the_run(  # type: ignore[no-untyped-def]
     bubblewrap, session_store: Store, image, tmp_path: Path, capsys
 ) -> None:
@@ -40,10 +36,10 @@ def test_a_local_cluster_builds_a_graph_and_is_gone_after_the_run(  # type: igno
     assert main(argv) == 0, capsys.readouterr().err
     nodes = json_output(capsys.readouterr().out, "build-graph")["nodes"]
     assert [n["state"] for n in nodes] == ["built", "built"]
-    stores = sorted(p.name for p in (head.root / "cluster").glob("worker-*") if p.is_dir())
-    assert stores == ["worker-0", "worker-1"]
+    workers = sorted(p for p in (head.root / "cluster").glob("worker-*") if p.is_dir())
+    assert [p.name for p in workers] == ["worker-0", "worker-1"]
     python = Path("rootfs", image.digest, "usr", "bin", "python3")
-    shared = {(store / python).stat().st_ino for store in _stores_of(head)}
+    shared = {(store / python).stat().st_ino for store in (head.root, *workers)}
     assert len(shared) == 1, "the head unpacked the image once; its workers' are links"
     assert (
         "building one 1.0"
