@@ -187,7 +187,7 @@ def apply_additions(recipe: Path, additions: dict[str, Any]) -> str:
     """What a user adds after the first failure, or to get the compiled build PyPI ships:
     the image, Debian packages and environment opt-ins went to `recipe new` (--image,
     --extra-package, --env, which write them); `compiled = true` and PEP 517 config
-    settings go into [build] here."""
+    settings go into [build] here, a longer time limit into [limits]."""
     said = [f"extra-packages = {json.dumps(additions['extra-packages'])}"] if (
         "extra-packages" in additions) else []  # fmt: skip
     if image := additions.get("image"):
@@ -201,9 +201,15 @@ def apply_additions(recipe: Path, additions: dict[str, Any]) -> str:
     if settings := additions.get("config-settings"):
         pairs = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in settings.items())
         lines.append(f"config-settings = {{ {pairs} }}")
+    text = recipe.read_text()
     if lines:
-        text = recipe.read_text()
-        recipe.write_text(text.replace("[build]\n", "[build]\n" + "\n".join(lines) + "\n", 1))
+        text = text.replace("[build]\n", "[build]\n" + "\n".join(lines) + "\n", 1)
+    if limits := additions.get("limits"):
+        pairs = [f"{k} = {json.dumps(v)}" for k, v in limits.items()]
+        lines.append("limits = { " + ", ".join(pairs) + " }")
+        text = (text.replace("[limits]\n", "[limits]\n" + "\n".join(pairs) + "\n", 1)
+                if "[limits]\n" in text else text + "\n[limits]\n" + "\n".join(pairs) + "\n")
+    recipe.write_text(text)
     return "; ".join([*said, *lines])
 
 
