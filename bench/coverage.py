@@ -207,8 +207,11 @@ def apply_additions(recipe: Path, additions: dict[str, Any]) -> str:
     if limits := additions.get("limits"):
         pairs = [f"{k} = {json.dumps(v)}" for k, v in limits.items()]
         lines.append("limits = { " + ", ".join(pairs) + " }")
-        text = (text.replace("[limits]\n", "[limits]\n" + "\n".join(pairs) + "\n", 1)
-                if "[limits]\n" in text else text + "\n[limits]\n" + "\n".join(pairs) + "\n")
+        text = (
+            text.replace("[limits]\n", "[limits]\n" + "\n".join(pairs) + "\n", 1)
+            if "[limits]\n" in text
+            else text + "\n[limits]\n" + "\n".join(pairs) + "\n"
+        )
     recipe.write_text(text)
     return "; ".join([*said, *lines])
 
