@@ -288,17 +288,31 @@ class Detector:
         if len(key) >= 6 and (cut := self._truncated.get(key)):
             yield "truncated", [cut], f"{cut!r} without its last letters"
         if 7 <= len(key) <= 24:
-            top, n = self._top_keys, len(key)
-            twice = {key[:i] + key[i + 1 : j] + key[j + 1 :]
-                     for i in range(n) for j in range(i + 1, n)}  # fmt: skip
-            targets = [
-                t
-                for k in twice
-                if (t := top.get(k)) and not key.startswith(k) and not key.endswith(k)
-            ]  # two letters added, not as a 2-letter prefix or suffix
-            yield "edit-distance-2", targets, "two letters added"
+            yield "edit-distance-2", self._two_added(key), "two letters added"
         if len(key) >= 7:
             yield "edit-distance-2", self._two_edits(key), "two edits"
+
+    @cached_property
+    def _top_by_ends(self) -> dict[tuple[int, str, str], list[str]]:
+        """(length, first letter, last letter) -> the separator-free keys of _top_keys."""
+        index: dict[tuple[int, str, str], list[str]] = defaultdict(list)
+        for key in self._top_keys:
+            index[len(key), key[0], key[-1]].append(key)
+        return index
+
+    def _two_added(self, key: str) -> list[str]:
+        """Most popular names that are `key` less two letters, not as a two-letter prefix
+        or suffix. Such a name begins with one of key's first three letters and ends with
+        one of its last three: nine lookups, then a subsequence check."""
+        found = []
+        for first in set(key[:3]):
+            for last in set(key[-3:]):
+                for top in self._top_by_ends.get((len(key) - 2, first, last), ()):
+                    letters = iter(key)
+                    if (all(c in letters for c in top) and not key.startswith(top)
+                            and not key.endswith(top)):  # fmt: skip
+                        found.append(self._top_keys[top])
+        return found
 
     @cached_property
     def _long_top(self) -> dict[str, str]:
