@@ -214,23 +214,26 @@ class Detector:
     def _multi_word(self) -> list[str]:
         return [p for p in self.popular if "-" in p]
 
+    @cached_property
+    def _multi_word_shapes(self) -> list[tuple[int, int, str]]:
+        """(dashes, letters, name) of the multi-word names: what a scan filters on first."""
+        return [(p.count("-"), len(p) - p.count("-"), p) for p in self._multi_word]
+
     def _same_words(self, name: str) -> list[str]:
         key = words(name)
         if self._indexed("by_words"):
             return self.by_words.get(key, [])
-        dashes = len(key) - 1
-        return [p for p in self._multi_word
-                if p.count("-") == dashes and tuple(sorted(p.split("-"))) == key]  # fmt: skip
+        dashes, letters = len(key) - 1, sum(map(len, key))
+        return [p for d, n, p in self._multi_word_shapes
+                if d == dashes and n == letters and tuple(sorted(p.split("-"))) == key]  # fmt: skip
 
     def _joined(self, key: str) -> list[str]:
         """Popular names of two or three words that, reordered and joined, are `key`."""
         if self._indexed("by_joined_order"):
             return self.by_joined_order.get(key, [])
         size = len(key)
-        return [
-            p for p in self._multi_word
-            if p.count("-") < 3 and len(p) - p.count("-") == size and key in _orders(p)
-        ]  # fmt: skip
+        return [p for d, n, p in self._multi_word_shapes
+                if d < 3 and n == size and key in _orders(p)]  # fmt: skip
 
     def _indexed(self, index: str) -> bool:
         """Whether to look up `index` (built already, or many names asked) rather than
@@ -291,6 +294,9 @@ class Detector:
             yield "edit-distance-2", self._two_added(key), "two letters added"
         if len(key) >= 7:
             yield "edit-distance-2", self._two_edits(key), "two edits"
+        if len(key) >= 5:
+            yield "edit-distance-2", self._two_omitted(key), "two letters omitted"
+            yield "edit-distance-2", self._moved(key), "a letter moved two places"
 
     @cached_property
     def _top_by_ends(self) -> dict[tuple[int, str, str], list[str]]:
@@ -308,8 +314,7 @@ class Detector:
         for first in set(key[:3]):
             for last in set(key[-3:]):
                 for top in self._top_by_ends.get((len(key) - 2, first, last), ()):
-                    letters = iter(key)
-                    if (all(c in letters for c in top) and not key.startswith(top)
+                    if (_subsequence(top, key) and not key.startswith(top)
                             and not key.endswith(top)):  # fmt: skip
                         found.append(self._top_keys[top])
         return found
@@ -320,6 +325,42 @@ class Detector:
         rarely make another real name (TWO_EDITS_TOP names, TWO_EDITS_LENGTH letters)."""
         keys = {p: p.replace("-", "") for p in self.popular[:TWO_EDITS_TOP]}
         return {p: k for p, k in keys.items() if len(k) >= TWO_EDITS_LENGTH}
+
+    @cached_property
+    def _most_popular_by_length(self) -> dict[int, list[tuple[str, str]]]:
+        """length -> (name, separator-free key), for the TWO_EDITS_TOP most popular."""
+        index: dict[int, list[tuple[str, str]]] = defaultdict(list)
+        for p in self.popular[:TWO_EDITS_TOP]:
+            key = p.replace("-", "")
+            index[len(key)].append((p, key))
+        return index
+
+    @cached_property
+    def _most_popular_by_letters(self) -> dict[str, list[tuple[str, str]]]:
+        """sorted letters -> (name, separator-free key), for the TWO_EDITS_TOP most popular."""
+        index: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for name, key in (pair for pairs in self._most_popular_by_length.values()
+                          for pair in pairs):  # fmt: skip
+            index["".join(sorted(key))].append((name, key))
+        return index
+
+    def _two_omitted(self, key: str) -> list[str]:
+        """Most popular names of seven letters or more that are `key` with two letters
+        added back (urllb, urllib3)."""
+        if len(key) + 2 < 7:
+            return []
+        pairs = self._most_popular_by_length.get(len(key) + 2, ())
+        return [name for name, top in pairs if _subsequence(key, top)]
+
+    def _moved(self, key: str) -> list[str]:
+        """Most popular names with the same letters as `key`, one of them moved (bo3to,
+        boto3): the same letters, two edits apart."""
+        pairs = self._most_popular_by_letters.get("".join(sorted(key)), ())
+        return [
+            name
+            for name, top in pairs
+            if top != key and DamerauLevenshtein.distance(key, top, score_cutoff=2) == 2
+        ]
 
     def _two_edits(self, key: str) -> list[str]:
         """Most popular long names exactly two edits from `key` (requesxt, requetses)."""
@@ -393,6 +434,12 @@ class Detector:
                 if 0 < distance <= limit:
                     rule = classify_edit(name, target) if distance == 1 else "edit-distance-2"
                     yield rule, [target], f"edit distance {distance}"
+
+
+def _subsequence(short: str, long: str) -> bool:
+    """Whether `long` has `short`'s letters in order, maybe with others between."""
+    letters = iter(long)
+    return all(c in letters for c in short)
 
 
 def _orders(p: str) -> set[str]:
