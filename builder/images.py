@@ -241,7 +241,21 @@ def image_making_env(defn: ImageDefinition) -> dict[str, str]:
     }
 
 
-def mmdebstrap_command(defn: ImageDefinition, out_tar: Path, mirror: str | None) -> list[str]:
+# A mirror frozen at one moment (a snapshot) serves testing's and security's Release files
+# past their Valid-Until, and apt refuses them as it should refuse a mirror replaying old
+# metadata. Where the user says the mirror is a snapshot, the date is not checked (the
+# signatures are) and the setting is left out of the image: its digest stays the same.
+FROZEN_MIRROR_ENV = "BUILDER_DEBIAN_FROZEN_MIRROR"
+_NO_VALID_UNTIL = 'Acquire::Check-Valid-Until "false"'
+
+
+def mirror_is_frozen() -> bool:
+    return os.environ.get(FROZEN_MIRROR_ENV, "") == "1"
+
+
+def mmdebstrap_command(
+    defn: ImageDefinition, out_tar: Path, mirror: str | None, *, frozen: bool = False
+) -> list[str]:
     tool = shutil.which("mmdebstrap")
     if tool is None:
         raise ImageError(
@@ -255,6 +269,10 @@ def mmdebstrap_command(defn: ImageDefinition, out_tar: Path, mirror: str | None)
             "machine's apt sources name none",
             hint="set BUILDER_DEBIAN_MIRROR to the Debian mirror to use",
         )
+    if frozen:
+        options = [f"--aptopt={_NO_VALID_UNTIL}",
+                   '--customize-hook=rm -f "$1/etc/apt/apt.conf.d/99mmdebstrap"']  # fmt: skip
+        cmd[1:1] = options
     if mirror:
         cmd += [f"deb {mirror} {suite} main" for suite in (defn.suite, *defn.extra_suites)]
     return cmd
@@ -265,8 +283,11 @@ def make_image(defn: ImageDefinition, store: Store, progress: Progress) -> Image
     mirror = os.environ.get("BUILDER_DEBIAN_MIRROR") or host_debian_mirror()
     with store.temp_dir("image-") as tmp:
         tar_path = tmp / "rootfs.tar"
-        cmd = mmdebstrap_command(defn, tar_path, mirror)
+        cmd = mmdebstrap_command(defn, tar_path, mirror, frozen=mirror_is_frozen())
         env = image_making_env(defn)
+        if mirror_is_frozen():
+            said = "Release files past their Valid-Until are taken (signatures are checked)"
+            progress.status(f"{FROZEN_MIRROR_ENV}=1: the mirror is a snapshot; {said}")
         progress.status(f"making image {defn.name} from Debian {defn.suite} with mmdebstrap")
         _run_streaming(cmd, env, progress, what=f"mmdebstrap for image {defn.name}")
         progress.status(f"hashing the root filesystem of {defn.name}")
@@ -294,9 +315,15 @@ def _run_streaming(cmd: list[str], env: dict[str, str], progress: Progress, what
             progress.log(line.rstrip("\n"))
             tail = [*tail[-19:], line.rstrip("\n")]
     if proc.returncode != 0:
+        expired = any("is expired" in line for line in tail)
         raise ImageError(
             f"{what} failed (exit {proc.returncode}):\n" + "\n".join(tail),
-            hint="check the machine's apt sources, or set BUILDER_DEBIAN_MIRROR",
+            hint=(
+                "the mirror serves a Release file past its Valid-Until: it stopped updating, "
+                f"or replays old metadata; if it is a snapshot you trust, {FROZEN_MIRROR_ENV}=1"
+                if expired
+                else "check the machine's apt sources, or set BUILDER_DEBIAN_MIRROR"
+            ),
         )
 
 

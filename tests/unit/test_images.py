@@ -106,6 +106,25 @@ def test_the_backports_image_takes_rust_from_backports_and_the_rest_from_the_sui
         mmdebstrap_command(defn, tmp_path / "r.tar", None)
 
 
+def test_a_frozen_mirror_skips_the_release_date_and_leaves_no_setting_in_the_image(
+    tmp_path: Path,
+) -> None:
+    """testing's Release files carry a Valid-Until a snapshot mirror outlives: only where
+    the user says the mirror is frozen is the date not checked, and mmdebstrap's setting
+    file is removed from the root filesystem (the same packages, the same digest)."""
+    from builder.images import mmdebstrap_command
+
+    if shutil.which("mmdebstrap") is None:
+        pytest.skip("mmdebstrap is not installed")
+    defn = find_definition("forky-py", [REPO / "containers"])
+    plain = mmdebstrap_command(defn, tmp_path / "r.tar", "http://mirror.example/debian")
+    assert not [a for a in plain if "Valid-Until" in a or "customize-hook" in a]
+    frozen = mmdebstrap_command(defn, tmp_path / "r.tar", None, frozen=True)
+    assert '--aptopt=Acquire::Check-Valid-Until "false"' in frozen
+    assert '--customize-hook=rm -f "$1/etc/apt/apt.conf.d/99mmdebstrap"' in frozen
+    assert frozen[-2:] == ["forky", str(tmp_path / "r.tar")]
+
+
 def test_extra_suites_must_be_suite_names(tmp_path: Path) -> None:
     text = (REPO / "containers" / "trixie-backports-py" / "image.toml").read_text()
     (tmp_path / "x").mkdir()
