@@ -280,6 +280,10 @@ def note_for(name: str) -> str:
 # (pattern over the build's log and builder's stderr, class of cause); first match wins.
 CAUSES: list[tuple[str, str]] = [
     (
+        r"its Cargo.toml needs rustc ([\d.]+) or newer.*\n.*no image here has one",
+        "its Cargo.toml needs rustc {0}, newer than any image's here",
+    ),
+    (
         r"cargo needs rustc|rustc [\d.]+ is not supported",
         "Rust toolchain older than the crates need",
     ),

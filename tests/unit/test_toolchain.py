@@ -124,6 +124,17 @@ def test_planning_a_package_whose_cargo_toml_needs_a_newer_rustc_fails_naming_th
     assert info.value.hint is not None and "trixie-backports-py" in info.value.hint
     newer = DebPackage(name="rustc", version="1.96.1+dfsg1-2~bpo13+1", architecture="amd64")
     _check_rust(pin, sdist, replace(old, packages=(newer,)), store)  # no error
+    # No image here is new enough (ruff 0.17.6 needs 1.98): the hint names the newest one.
+    _made(store, "trixie-py", "1.85.1+dfsg1-1+deb13u1")
+    _made(store, "trixie-backports-py", "1.96.1+dfsg1-2~bpo13+1")
+    manifest = {"Cargo.toml": '[package]\nrust-version = "1.98"\n'}
+    sdist = make_sdist(tmp_path / "ruff-0.17.6.tar.gz", manifest, top="ruff-0.17.6")
+    with pytest.raises(RecipeError) as info:
+        _check_rust(replace(pin, name="ruff", version="0.17.6"), sdist, old, store)  # type: ignore[arg-type]
+    assert info.value.hint is not None
+    assert (
+        "no image here has one (the newest: trixie-backports-py, rustc 1.96.1)" in info.value.hint
+    )
 
 
 def test_recipe_new_takes_the_image_whose_rustc_the_sdist_needs_unless_one_is_named(
