@@ -231,7 +231,8 @@ def build_one(release: Release, work: Path, timeout: int) -> Result:
     extra += ["--image", additions["image"]] if "image" in additions else []
     code, err = builder("recipe", "new", spec, "--output", str(recipe), "--force", "--quiet",
                         *extra, log=log, timeout=timeout)  # fmt: skip
-    image = kind = added = ""
+    image = added = ""
+    kind = additions.get("kind", "")  # known where `recipe new` fails before the sdist is read
     if code == 0:
         parsed = tomllib.loads(recipe.read_text())
         image = parsed["build"]["image"]
