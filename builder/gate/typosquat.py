@@ -296,7 +296,7 @@ class Detector:
             yield "edit-distance-2", self._two_edits(key), "two edits"
         if len(key) >= 5:
             yield "edit-distance-2", self._two_omitted(key), "two letters omitted"
-            yield "edit-distance-2", self._moved(key), "a letter moved two places"
+            yield "edit-distance-2", self._moved(key), "the same letters, rearranged (two edits)"
 
     @cached_property
     def _top_by_ends(self) -> dict[tuple[int, str, str], list[str]]:
@@ -353,8 +353,8 @@ class Detector:
         return [name for name, top in pairs if _subsequence(key, top)]
 
     def _moved(self, key: str) -> list[str]:
-        """Most popular names with the same letters as `key`, one of them moved (bo3to,
-        boto3): the same letters, two edits apart."""
+        """Most popular names with the same letters as `key`, two edits apart: a letter
+        moved two places (bo3to, boto3) or two swaps."""
         pairs = self._most_popular_by_letters.get("".join(sorted(key)), ())
         return [
             name
