@@ -300,7 +300,9 @@ CAUSES: list[tuple[str, str]] = [
     ),
     (
         r"unable to find library -l([\w.+-]+)|cannot find -l([\w.+-]+)"
-        r'|Could not find a package configuration file provided by "([\w.+-]+)"',
+        # CMake's error, not its warnings (an optional package it looked for first)
+        r'|CMake Error at [^\n]*\n(?:[^\n]*\n){0,8}?[^\n]*Could not find a package '
+        r'configuration file provided by "([\w.+-]+)"',
         "missing system library: {0}",
     ),
     (
