@@ -301,7 +301,7 @@ CAUSES: list[tuple[str, str]] = [
     (
         r"unable to find library -l([\w.+-]+)|cannot find -l([\w.+-]+)"
         # CMake's error, not its warnings (an optional package it looked for first)
-        r'|CMake Error at [^\n]*\n(?:[^\n]*\n){0,8}?[^\n]*Could not find a package '
+        r"|CMake Error at [^\n]*\n(?:[^\n]*\n){0,8}?[^\n]*Could not find a package "
         r'configuration file provided by "([\w.+-]+)"',
         "missing system library: {0}",
     ),
@@ -314,6 +314,10 @@ CAUSES: list[tuple[str, str]] = [
         "no CMake in the image",
     ),
     (r"no matching package named", "crates missing offline (no Cargo.lock?)"),
+    (
+        r"error: no matching function for call to [\u2018']([\w:]+)",
+        "does not compile against the system library's API: {0}",
+    ),
     (
         r"failed to select a version for the requirement `([\w-]+)",
         "its Cargo.lock pins a version of {0} the crate index does not serve",
