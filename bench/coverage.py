@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tarfile
@@ -167,20 +168,30 @@ def kind_of(sdist: Path) -> str:
 
 
 def builder(*args: str, log: Path, timeout: int) -> tuple[int, str]:
-    """Run the builder CLI; (exit code, its stderr) with stdout and stderr kept in `log`."""
+    """Run the builder CLI; (exit code, its stderr) with stdout and stderr kept in `log`.
+    Past `timeout` it is interrupted as Ctrl-C would (builder ends its sandboxes and
+    cleans up), and killed only if it has not ended a minute later."""
     with log.open("a") as out:
         out.write(f"$ builder {' '.join(args)}\n")
         out.flush()
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "builder", *args], stdout=out, stderr=subprocess.PIPE,
+            text=True,
+        )  # fmt: skip
         try:
-            done = subprocess.run(
-                [sys.executable, "-m", "builder", *args], stdout=out,
-                stderr=subprocess.PIPE, text=True, timeout=timeout, check=False,
-            )  # fmt: skip
-        except subprocess.TimeoutExpired as exc:
-            out.write(f"timed out after {timeout} s\n")
-            return -1, str(exc.stderr or "")
-        out.write(done.stderr)
-        return done.returncode, done.stderr
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            try:
+                _, err = proc.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _, err = proc.communicate()
+            err = f"{err}\nthe bench's time limit: timed out after {timeout} s\n"
+            out.write(err)
+            return -1, err
+        out.write(err)
+        return proc.returncode, err
 
 
 def apply_additions(recipe: Path, additions: dict[str, Any]) -> str:
@@ -327,6 +338,7 @@ CAUSES: list[tuple[str, str]] = [
         "the build reaches for the network",
     ),
     (r"Killed signal terminated|out of memory|MemoryError|exceeded its memory", "out of memory"),
+    (r"the bench's time limit: timed out after (\d+) s", "the bench's time limit ({0} s)"),
     (r"timed out after|time limit", "time limit"),
     (r"member '[^']+' appears more than once", "the sdist repeats a member (refused as ambiguous)"),
     (
