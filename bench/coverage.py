@@ -212,19 +212,21 @@ def apply_additions(recipe: Path, additions: dict[str, Any]) -> str:
     if settings := additions.get("config-settings"):
         pairs = ", ".join(f"{json.dumps(k)} = {json.dumps(v)}" for k, v in settings.items())
         lines.append(f"config-settings = {{ {pairs} }}")
-    text = recipe.read_text()
-    if lines:
-        text = text.replace("[build]\n", "[build]\n" + "\n".join(lines) + "\n", 1)
+    text = _add_to_table(recipe.read_text(), "build", lines)
     if limits := additions.get("limits"):
         pairs = [f"{k} = {json.dumps(v)}" for k, v in limits.items()]
         lines.append("limits = { " + ", ".join(pairs) + " }")
-        text = (
-            text.replace("[limits]\n", "[limits]\n" + "\n".join(pairs) + "\n", 1)
-            if "[limits]\n" in text
-            else text + "\n[limits]\n" + "\n".join(pairs) + "\n"
-        )
+        text = _add_to_table(text, "limits", pairs)
     recipe.write_text(text)
     return "; ".join([*said, *lines])
+
+
+def _add_to_table(text: str, table: str, lines: list[str]) -> str:
+    """The recipe's text with `lines` at the top of [table] (the table added if need be)."""
+    if not lines:
+        return text
+    header, body = f"[{table}]\n", "".join(f"{line}\n" for line in lines)
+    return text.replace(header, header + body, 1) if header in text else f"{text}\n{header}{body}"
 
 
 def build_one(release: Release, work: Path, timeout: int) -> Result:

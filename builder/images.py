@@ -283,9 +283,10 @@ def make_image(defn: ImageDefinition, store: Store, progress: Progress) -> Image
     mirror = os.environ.get("BUILDER_DEBIAN_MIRROR") or host_debian_mirror()
     with store.temp_dir("image-") as tmp:
         tar_path = tmp / "rootfs.tar"
-        cmd = mmdebstrap_command(defn, tar_path, mirror, frozen=mirror_is_frozen())
+        frozen = mirror_is_frozen()
+        cmd = mmdebstrap_command(defn, tar_path, mirror, frozen=frozen)
         env = image_making_env(defn)
-        if mirror_is_frozen():
+        if frozen:
             said = "Release files past their Valid-Until are taken (signatures are checked)"
             progress.status(f"{FROZEN_MIRROR_ENV}=1: the mirror is a snapshot; {said}")
         progress.status(f"making image {defn.name} from Debian {defn.suite} with mmdebstrap")

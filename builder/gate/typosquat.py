@@ -320,27 +320,30 @@ class Detector:
         return found
 
     @cached_property
+    def _most_popular_keys(self) -> dict[str, str]:
+        """name -> separator-free key, for the TWO_EDITS_TOP most popular names."""
+        return dict(zip(self.popular[:TWO_EDITS_TOP], self._collapsed, strict=False))
+
+    @cached_property
     def _long_top(self) -> dict[str, str]:
         """name -> separator-free key of the most popular names long enough that two edits
         rarely make another real name (TWO_EDITS_TOP names, TWO_EDITS_LENGTH letters)."""
-        keys = {p: p.replace("-", "") for p in self.popular[:TWO_EDITS_TOP]}
+        keys = self._most_popular_keys
         return {p: k for p, k in keys.items() if len(k) >= TWO_EDITS_LENGTH}
 
     @cached_property
     def _most_popular_by_length(self) -> dict[int, list[tuple[str, str]]]:
         """length -> (name, separator-free key), for the TWO_EDITS_TOP most popular."""
         index: dict[int, list[tuple[str, str]]] = defaultdict(list)
-        for p in self.popular[:TWO_EDITS_TOP]:
-            key = p.replace("-", "")
-            index[len(key)].append((p, key))
+        for name, key in self._most_popular_keys.items():
+            index[len(key)].append((name, key))
         return index
 
     @cached_property
     def _most_popular_by_letters(self) -> dict[str, list[tuple[str, str]]]:
         """sorted letters -> (name, separator-free key), for the TWO_EDITS_TOP most popular."""
         index: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for name, key in (pair for pairs in self._most_popular_by_length.values()
-                          for pair in pairs):  # fmt: skip
+        for name, key in self._most_popular_keys.items():
             index["".join(sorted(key))].append((name, key))
         return index
 

@@ -347,8 +347,8 @@ def _check_rust(sdist: PinnedFile, path: Path, image: Image, store: Store) -> No
         return
     have = image_rustc(image)
     found = images_for_rust(need, store, but=image.name)
-    made = [(v, d.name) for d, v in rust_images(store) if v is not None]
-    newest = f" (the newest: {max(made)[1]}, rustc {max(made)[0]})" if made else ""
+    made = max(((v, d.name) for d, v in rust_images(store) if v is not None), default=None)
+    newest = f" (the newest: {made[1]}, rustc {made[0]})" if made else ""
     raise RecipeError(
         f"{sdist.name} {sdist.version}: its Cargo.toml needs rustc {need} or newer, and the "
         f"image {image.name} has " + (f"rustc {have}" if have else "no rustc"),
