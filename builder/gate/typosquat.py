@@ -49,11 +49,13 @@ WEIGHTS = {
     "glued": 0.7,
     "joined-popular": 0.6,
     "glued-popular": 0.55,
+    "paired-popular": 0.65,
     "truncated": 0.7,
     "edit-distance-2": 0.6,
 }
 # Plugins are named this way too (django-redis, blackjax): a warning unless the index
-# says the project is new or thin (gate/signals.py).
+# says the project is new or thin (gate/signals.py). Two of the most popular names joined,
+# the first hosting no plugins, is an error (paired-popular, gate/composite.py).
 WARNING_RULES = frozenset({"joined-popular", "glued-popular"})
 # Two edits on a name at all would hit real projects by chance; on the hundred most
 # downloaded names of eight letters or more it catches requesxt and requetses (requests)
@@ -179,8 +181,12 @@ class Detector:
         popular: Sequence[str],
         allow: Iterable[str] = (),
         flag_popular: bool = False,
+        plugin_hosts: frozenset[str] | None = None,
     ) -> None:
+        """`plugin_hosts` (composite.plugin_hosts) are read from `popular` unless given:
+        a detector over a shortened list judges as one over the whole list would."""
         self.popular = [normalize(p) for p in popular]
+        self._plugin_hosts = plugin_hosts
         self.rank: dict[str, int] = {p: i for i, p in reversed(list(enumerate(self.popular)))}
         self.allow = {normalize(a) for a in allow}
         self.flag_popular = flag_popular
@@ -270,6 +276,12 @@ class Detector:
         return composite.bare_names(self.popular[: composite.TOP])
 
     @cached_property
+    def plugin_hosts(self) -> frozenset[str]:
+        if self._plugin_hosts is None:
+            return composite.plugin_hosts(self.popular)
+        return self._plugin_hosts
+
+    @cached_property
     def _truncated(self) -> dict[str, str]:
         return composite.truncations(self._top_keys)
 
@@ -278,11 +290,17 @@ class Detector:
         is popular itself is left to the other rules."""
         if name in self.rank:
             return
+        key = collapse(name)
+        # For one target, the higher score wins: a filler word over a pair, a pair whose
+        # first name hosts no plugins over a pair that may be a plugin's name.
+        if pair := self._paired(name, key):
+            first, second = pair
+            detail = f"{first!r} and {second!r} joined ({first!r} hosts no plugins)"
+            yield "paired-popular", sorted(pair, key=self.rank.__getitem__), detail
         if combined := composite.combination(name, self.rank):
             target, rest = combined
             rule = "combination" if set(rest) & composite.FILLERS else "joined-popular"
             yield rule, [target], f"{target!r} joined with {', '.join(map(repr, rest))}"
-        key = collapse(name)
         if "-" not in name and (stuck := composite.glued(key, self._top_keys)):
             rule = "glued" if stuck[1] in composite.FILLERS else "glued-popular"
             yield rule, [stuck[0]], f"{stuck[0]!r} with {stuck[1]!r} glued on"
@@ -297,6 +315,11 @@ class Detector:
         if len(key) >= 5:
             yield "edit-distance-2", self._two_omitted(key), "two letters omitted"
             yield "edit-distance-2", self._moved(key), "the same letters, rearranged (two edits)"
+
+    def _paired(self, name: str, key: str) -> tuple[str, str] | None:
+        if "-" in name:
+            return composite.paired(name, self.rank, self.plugin_hosts)
+        return composite.glued_pair(key, self._top_keys, self.rank, self.plugin_hosts)
 
     @cached_property
     def _top_by_ends(self) -> dict[tuple[int, str, str], list[str]]:

@@ -44,7 +44,7 @@ PAGES = {
     "numpyy": page("numpyy", [(f"1.{i}", iso(3000 - 100 * i)) for i in range(12)]),
     "djang0": page("djang0", [("1.0", None), ("1.1", None)]),
     "urlib3": page("urlib3", [("1.0", "yesterday at noon")]),
-    "pandas-numpy": page("pandas-numpy", [("0.1", iso(2))]),
+    "pytest-pandas": page("pytest-pandas", [("0.1", iso(2))]),
 }
 
 
@@ -116,9 +116,9 @@ def test_two_popular_names_joined_are_a_warning_unless_the_project_is_new(
 ) -> None:
     """The shape plugins share (django-redis): offline a warning; a project the index
     first saw two days ago, with one release, an error."""
-    assert main(["check", "--name", "pandas-numpy", "--offline"]) == 0
-    assert "warning typosquat: pandas-numpy resembles numpy (joined-popular" in (
+    assert main(["check", "--name", "pytest-pandas", "--offline"]) == 0
+    assert "warning typosquat: pytest-pandas resembles pytest (joined-popular" in (
         capsys.readouterr().err
     )
-    assert main(["check", "--name", "pandas-numpy"]) == 14
-    assert "error typosquat: pandas-numpy resembles numpy" in capsys.readouterr().err
+    assert main(["check", "--name", "pytest-pandas"]) == 14
+    assert "error typosquat: pytest-pandas resembles pytest" in capsys.readouterr().err

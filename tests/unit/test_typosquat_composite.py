@@ -20,7 +20,9 @@ def detector() -> Detector:
     [
         ("requests-darwin-lite", "requests", "combination", "error"),
         ("sys-selenium", "selenium", "combination", "error"),
-        ("pandas-numpy", "numpy", "joined-popular", "warning"),
+        ("pytest-pandas", "pytest", "joined-popular", "warning"),  # pytest hosts plugins
+        ("pandas-numpy", "numpy", "paired-popular", "error"),  # pandas hosts none
+        ("pandasrequest", "requests", "paired-popular", "error"),
         ("easyrequests", "requests", "glued", "error"),
         ("urllib3installer", "urllib3", "glued", "error"),
         ("keras-preprocess", "keras-preprocessing", "truncated", "error"),
@@ -38,6 +40,16 @@ def test_a_composite_name_is_found_with_its_rule_and_grade(
     found = {f.resembles: f for f in detector.check(name)}
     assert target in found, detector.check(name)
     assert (found[target].rule, found[target].grade) == (rule, grade)
+
+
+def test_plugin_hosts_are_read_from_the_whole_list_unless_given() -> None:
+    popular = load_popular(None)
+    whole = Detector(popular)
+    assert {"pytest", "django", "flask"} <= whole.plugin_hosts
+    assert not {"pandas", "numpy"} & whole.plugin_hosts
+    short = Detector(popular[:1000], plugin_hosts=whole.plugin_hosts)
+    assert short.check("pytest-numpy")[0].rule == "joined-popular"
+    assert Detector(popular[:1000]).check("pytest-numpy")[0].rule == "paired-popular"
 
 
 def test_two_letters_added_as_a_suffix_are_left_to_the_affix_rules(detector: Detector) -> None:
