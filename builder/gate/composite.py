@@ -5,9 +5,10 @@ name (`requests-pandas`, `pandas-numpy`), a word (`requests-darwin-lite`, `print
 `sys-selenium`), the same glued on without a separator (`easyrequests`, `httpxboost`,
 `urllib3installer`), another ecosystem prefix (`py-dateutil` for `python-dateutil`), or
 they drop the popular name's last letters (`keras-preprocess`). These rules judge only
-names that are not popular themselves, and only against the most popular names (TOP),
-where such a name is worth an attacker's while. Two popular names joined is a plugin's
-name when the first hosts plugins (`django-redis`) and rarely otherwise (`pandas-numpy`).
+names that are not popular themselves, and against the most popular names (TOP), where
+such a name is worth an attacker's while (another prefix: against all of them). Two
+popular names joined is a plugin's name when the first hosts plugins (`django-redis`)
+and rarely otherwise (`pandas-numpy`).
 """
 
 from __future__ import annotations
@@ -129,8 +130,8 @@ def _popular_key(key: str, top: Mapping[str, str]) -> bool:
 
 
 def swapped_prefix(name: str, bare_top: Mapping[str, str]) -> str | None:
-    """The TOP name that is `name` with another ecosystem prefix (`python-cord` and
-    `py-cord`), by the bare names of prefixed TOP names."""
+    """The popular name that is `name` with another ecosystem prefix (`python-cord` and
+    `py-cord`), by the bare names of prefixed popular names."""
     for prefix in PREFIXES:
         if name.startswith(prefix):
             bare = name[len(prefix) :].strip("-")
@@ -141,7 +142,9 @@ def swapped_prefix(name: str, bare_top: Mapping[str, str]) -> str | None:
 
 
 def bare_names(top: Sequence[str]) -> dict[str, str]:
-    """bare name -> TOP name, for the TOP names that carry an ecosystem prefix."""
+    """bare name -> popular name, for the popular names that carry an ecosystem prefix:
+    all of the list, not only TOP (12 of the 14,026 real projects of ranks 1,001-15,000
+    are another's prefix-swap, python-jwt and pyjwt; 7 against TOP)."""
     found: dict[str, str] = {}
     for name in top:
         for prefix in PREFIXES:

@@ -272,8 +272,8 @@ class Detector:
         return found
 
     @cached_property
-    def _bare_top(self) -> dict[str, str]:
-        return composite.bare_names(self.popular[: composite.TOP])
+    def _bare_popular(self) -> dict[str, str]:
+        return composite.bare_names(self.popular)
 
     @cached_property
     def plugin_hosts(self) -> frozenset[str]:
@@ -304,7 +304,7 @@ class Detector:
         if "-" not in name and (stuck := composite.glued(key, self._top_keys)):
             rule = "glued" if stuck[1] in composite.FILLERS else "glued-popular"
             yield rule, [stuck[0]], f"{stuck[0]!r} with {stuck[1]!r} glued on"
-        if swapped := composite.swapped_prefix(name, self._bare_top):
+        if swapped := composite.swapped_prefix(name, self._bare_popular):
             yield "prefix-swap", [swapped], f"{swapped!r} with another prefix"
         if len(key) >= 6 and (cut := self._truncated.get(key)):
             yield "truncated", [cut], f"{cut!r} without its last letters"
