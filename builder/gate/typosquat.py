@@ -295,7 +295,7 @@ class Detector:
         # first name hosts no plugins over a pair that may be a plugin's name.
         if pair := self._paired(name, key):
             first, second = pair
-            detail = f"{first!r} and {second!r} joined ({first!r} hosts no plugins)"
+            detail = f"{first!r} and {second!r} joined, and {first!r} hosts no plugins"
             yield "paired-popular", sorted(pair, key=self.rank.__getitem__), detail
         if combined := composite.combination(name, self.rank):
             target, rest = combined
