@@ -29,6 +29,10 @@ FORMAT = "builder/advisories/v1"
 FILE = Path("advisories") / "osv-pypi.json"
 MAX_ENTRY_BYTES = 8 << 20  # one OSV entry; larger members of a zip are refused
 MAX_ENTRIES = 2_000_000
+SOURCE_HINT = (
+    "the store's snapshot is left as it was; give OSV entries as a JSON file, a folder of "
+    "them, a zip or a URL (docs/gate.md)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,34 +105,20 @@ def load(store_root: Path) -> Snapshot | None:
 
 
 def refresh(source: str, store_root: Path) -> RefreshReport:
-    """Read every OSV entry of `source` and replace the store's snapshot with them."""
-    advisories: list[Advisory] = []
-    entries = withdrawn = 0
-    unknown: dict[str, int] = {}
-    every: list[str] = []
-    newest = ""
-    with _local(source) as path:
-        for where, raw in _entries(path):
-            entries += 1
-            if entries > MAX_ENTRIES:
-                raise AdvisoryError(f"{source}: more than {MAX_ENTRIES} entries")
-            parsed = parse_entry(raw, where)
-            newest = max(newest, raw["modified"])
-            withdrawn += parsed.withdrawn
-            for name in parsed.unknown_fields:
-                unknown[name] = unknown.get(name, 0) + 1
-            if parsed.unreadable_range:
-                every.append(raw["id"])
-            advisories.extend(parsed.advisories)
-    if entries == 0:
-        raise AdvisoryError(f"{source}: no OSV entries found",
-                            hint="give a JSON file, a folder of them, a zip or a URL")  # fmt: skip
-    advisories.sort(key=lambda a: (a.package, a.id))
-    payload = [a.to_json() for a in advisories]
+    """Read every OSV entry of `source` and replace the store's snapshot with them; a
+    source that cannot be read whole leaves the snapshot as it was."""
+    try:
+        read = _read(source)
+    except AdvisoryError as exc:
+        if exc.hint == AdvisoryError.default_hint:
+            exc.hint = SOURCE_HINT
+        raise
+    read.advisories.sort(key=lambda a: (a.package, a.id))
+    payload = [a.to_json() for a in read.advisories]
     data = {
         "format": FORMAT, "source": source,
         "refreshed_on": datetime.now(UTC).isoformat(timespec="seconds"),
-        "data_date": newest, "entries": entries,
+        "data_date": read.newest, "entries": read.entries,
         "sha256": hashlib.sha256(_canonical(payload)).hexdigest(), "advisories": payload,
     }  # fmt: skip
     path = snapshot_path(store_root)
@@ -136,7 +126,39 @@ def refresh(source: str, store_root: Path) -> RefreshReport:
     write_atomic(path, json.dumps(data, separators=(",", ":")).encode())
     snapshot = load(store_root)
     assert snapshot is not None
-    return RefreshReport(snapshot, path, withdrawn, unknown, tuple(every))
+    return RefreshReport(snapshot, path, read.withdrawn, read.unknown, tuple(read.every))
+
+
+@dataclass(slots=True)
+class _Read:
+    """What a source's OSV entries say, gathered while reading them."""
+
+    advisories: list[Advisory] = field(default_factory=list)
+    entries: int = 0
+    withdrawn: int = 0
+    unknown: dict[str, int] = field(default_factory=dict)
+    every: list[str] = field(default_factory=list)  # ids whose ranges cannot be read
+    newest: str = ""
+
+
+def _read(source: str) -> _Read:
+    read = _Read()
+    with _local(source) as path:
+        for where, raw in _entries(path):
+            read.entries += 1
+            if read.entries > MAX_ENTRIES:
+                raise AdvisoryError(f"{source}: more than {MAX_ENTRIES} entries")
+            parsed = parse_entry(raw, where)
+            read.newest = max(read.newest, raw["modified"])
+            read.withdrawn += parsed.withdrawn
+            for name in parsed.unknown_fields:
+                read.unknown[name] = read.unknown.get(name, 0) + 1
+            if parsed.unreadable_range:
+                read.every.append(raw["id"])
+            read.advisories.extend(parsed.advisories)
+    if read.entries == 0:
+        raise AdvisoryError(f"{source}: no OSV entries found")
+    return read
 
 
 def _canonical(value: Any) -> bytes:
@@ -179,8 +201,15 @@ def _entries(path: Path) -> Iterator[tuple[str, Any]]:
             yield from _json_entries(str(file), file.read_bytes())
     elif zipfile.is_zipfile(path):
         yield from _zip_entries(path)
+    elif path.suffix.lower() == ".zip" or _starts_like_a_zip(path):
+        raise AdvisoryError(f"{path}: a damaged or truncated zip (no central directory)")
     else:
         yield from _json_entries(str(path), path.read_bytes())
+
+
+def _starts_like_a_zip(path: Path) -> bool:
+    with path.open("rb") as f:
+        return f.read(4) == b"PK\x03\x04"
 
 
 def _zip_entries(path: Path) -> Iterator[tuple[str, Any]]:

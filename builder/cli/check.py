@@ -73,10 +73,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def raise_for_errors(issues: list[Issue]) -> None:
-    errors = [i for i in issues if i.severity == "error"]
-    if errors:
+    refused: dict[str, list[str]] = {}  # name -> the kinds of its errors, once each
+    for issue in issues:
+        if issue.severity == "error":
+            kinds = refused.setdefault(issue.name, [])
+            kinds += [issue.kind] if issue.kind not in kinds else []
+    if refused:
         raise GateFailed(
-            f"{len(errors)} name(s) refused: " + "; ".join(f"{i.name} ({i.kind})" for i in errors),
+            f"{len(refused)} name(s) refused: "
+            + "; ".join(f"{name} ({', '.join(kinds)})" for name, kinds in refused.items()),
             hint="a false alarm? add the name to names.allow in the policy file; an advisory "
             "you accept: [advisories] allow, by id with a reason (docs/gate.md)",
         )

@@ -134,6 +134,33 @@ def test_a_bad_source_fails_and_leaves_the_snapshot_as_it_was(
     assert snapshot_path(store).read_bytes() == before
 
 
+def test_a_truncated_zip_is_named_as_one_and_the_hint_says_nothing_was_lost(
+    store: Path, tmp_path: Path, osv_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot_path(store).read_bytes()
+    whole = tmp_path / "whole.zip"
+    with zipfile.ZipFile(whole, "w") as zf:
+        for file in sorted(osv_dir.rglob("*.json")):
+            zf.write(file, file.name)
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(whole.read_bytes()[:100])
+    assert main(["advisories", "refresh", "--from", str(cut)]) == 17
+    err = capsys.readouterr().err
+    assert f"{cut}: a damaged or truncated zip" in err
+    assert "the store's snapshot is left as it was" in err
+    assert snapshot_path(store).read_bytes() == before
+
+
+def test_a_name_refused_for_two_reasons_is_counted_once(
+    store: Path, tmp_path: Path, osv_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    squat = entry("MAL-2026-43", "reqeusts", [{"introduced": "0"}], summary="a typosquat")
+    (osv_dir / "pypi" / "MAL-2026-43.json").write_text(json.dumps(squat))
+    refresh(str(osv_dir), store)
+    assert main(["check", "--name", "reqeusts==1.0", "--offline"]) == 14
+    assert "1 name(s) refused: reqeusts (typosquat, malicious)" in capsys.readouterr().err
+
+
 def test_check_refuses_a_malicious_name_and_says_the_snapshot_date(
     store: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
