@@ -447,8 +447,8 @@ class Detector:
         joined = self._joined(collapse(name))
         yield "word-order", joined, "same words, other order, separators dropped"
         for bare in strip_affixes(name):
-            if bare in self.rank:
-                yield "affix", [bare], f"{bare!r} with an added prefix or suffix"
+            for target in self.by_collapsed.get(collapse(bare), ()):
+                yield "affix", [target], f"{target!r} with an added prefix or suffix"
         yield from self._composite(name)
         depth = max_distance(name)
         if depth:

@@ -27,6 +27,7 @@ def detector() -> Detector:
         ("urllib3installer", "urllib3", "glued", "error"),
         ("keras-preprocess", "keras-preprocessing", "truncated", "error"),
         ("python-cord", "py-cord", "prefix-swap", "error"),  # py-cord: rank 6,000 or so
+        ("scikitlearn-dev", "scikit-learn", "affix", "error"),  # an affix, separators dropped
         ("torchs-visions", "torchvision", "edit-distance-2", "error"),
         ("detecron2", "detectron2", "omitted", "error"),
         ("requesxt", "requests", "edit-distance-2", "error"),  # two edits, a top long name
