@@ -95,17 +95,29 @@ def paired(name: str, rank: Mapping[str, int], hosts: frozenset[str]) -> tuple[s
 
 
 def glued_pair(
-    key: str, top: Mapping[str, str], rank: Mapping[str, int], hosts: frozenset[str]
+    key: str, pair_keys: Mapping[str, str], hosts: frozenset[str]
 ) -> tuple[str, str] | None:
-    """The same for a separator-free `key`: two PAIR_TOP names (their keys in `top`, or
-    either without its plural s) glued, the first not a plugin host."""
+    """The same for a separator-free `key`: two PAIR_TOP names glued (by `pair_keys`),
+    the first not a plugin host."""
     for i in range(3, len(key) - 2):
-        first = top.get(key[:i]) or top.get(key[:i] + "s")
-        second = top.get(key[i:]) or top.get(key[i:] + "s")
-        if (first and second and first not in hosts
-                and _among_pair_top(first, rank) and _among_pair_top(second, rank)):  # fmt: skip
+        first = pair_keys.get(key[:i])
+        if first and first not in hosts and (second := pair_keys.get(key[i:])):
             return first, second
     return None
+
+
+def pair_keys(popular: Sequence[str]) -> dict[str, str]:
+    """separator-free key -> name for the PAIR_TOP most popular names, and the same key
+    without its plural s (pandasrequest)."""
+    top = popular[:PAIR_TOP]
+    keys: dict[str, str] = {}
+    for name in top:
+        keys.setdefault(name.replace("-", ""), name)
+    for name in top:
+        key = name.replace("-", "")
+        if key.endswith("s"):
+            keys.setdefault(key[:-1], name)
+    return keys
 
 
 def _among_pair_top(name: str, rank: Mapping[str, int]) -> bool:

@@ -319,7 +319,11 @@ class Detector:
     def _paired(self, name: str, key: str) -> tuple[str, str] | None:
         if "-" in name:
             return composite.paired(name, self.rank, self.plugin_hosts)
-        return composite.glued_pair(key, self._top_keys, self.rank, self.plugin_hosts)
+        return composite.glued_pair(key, self._pair_keys, self.plugin_hosts)
+
+    @cached_property
+    def _pair_keys(self) -> dict[str, str]:
+        return composite.pair_keys(self.popular)
 
     @cached_property
     def _top_by_ends(self) -> dict[tuple[int, str, str], list[str]]:
