@@ -141,24 +141,24 @@ def _popular_key(key: str, top: Mapping[str, str]) -> bool:
     return key in top or key + "s" in top
 
 
-def swapped_prefix(name: str, bare_top: Mapping[str, str]) -> str | None:
+def swapped_prefix(name: str, bare_popular: Mapping[str, str]) -> str | None:
     """The popular name that is `name` with another ecosystem prefix (`python-cord` and
     `py-cord`), by the bare names of prefixed popular names."""
     for prefix in PREFIXES:
         if name.startswith(prefix):
             bare = name[len(prefix) :].strip("-")
-            target = bare_top.get(bare)
+            target = bare_popular.get(bare)
             if target and target != name and len(bare) >= 3:
                 return target
     return None
 
 
-def bare_names(top: Sequence[str]) -> dict[str, str]:
+def bare_names(popular: Sequence[str]) -> dict[str, str]:
     """bare name -> popular name, for the popular names that carry an ecosystem prefix:
     all of the list, not only TOP (12 of the 14,026 real projects of ranks 1,001-15,000
     are another's prefix-swap, python-jwt and pyjwt; 7 against TOP)."""
     found: dict[str, str] = {}
-    for name in top:
+    for name in popular:
         for prefix in PREFIXES:
             if name.startswith(prefix) and len(name) - len(prefix) >= 3:
                 found.setdefault(name[len(prefix) :].strip("-"), name)
