@@ -18,9 +18,10 @@ from collections.abc import Iterable, Mapping, Sequence
 
 TOP = 3000  # popular names these rules compare with: the most downloaded ones
 # Two of the PAIR_TOP most downloaded names joined, the first not a plugin host (a name
-# that begins PLUGIN_HOST popular names or more: pytest-, django-, flask-, types-): how
-# campaigns name a package (pandas-numpy, matplotlib-sqlalchemy, pandasrequest) and
-# rarely a real project (bench/typosquat.py: 0.1% of real names of ranks 1,001-15,000).
+# that begins PLUGIN_HOST popular names or more: pytest-, django-, flask-, types-), or
+# glued without a separator: how campaigns name a package (pandas-numpy,
+# matplotlib-sqlalchemy, pandasrequest, torchtriton) and rarely a real project
+# (bench/typosquat.py: 0.1% of the real names of ranks 1,001-15,000).
 PAIR_TOP = 500
 PLUGIN_HOST = 16
 # Words that campaigns join to a popular name; none is a project people ask for by itself.
@@ -94,14 +95,14 @@ def paired(name: str, rank: Mapping[str, int], hosts: frozenset[str]) -> tuple[s
     return None
 
 
-def glued_pair(
-    key: str, pair_keys: Mapping[str, str], hosts: frozenset[str]
-) -> tuple[str, str] | None:
-    """The same for a separator-free `key`: two PAIR_TOP names glued (by `pair_keys`),
-    the first not a plugin host."""
+def glued_pair(key: str, pair_keys: Mapping[str, str]) -> tuple[str, str] | None:
+    """(first, second) when the separator-free `key` is two different PAIR_TOP names glued
+    (by `pair_keys`): plugins name their host with a separator, so a host glued is no
+    plugin's name (torchtriton; 2 of the real names of ranks 1,001-15,000, brotlicffi)."""
     for i in range(3, len(key) - 2):
         first = pair_keys.get(key[:i])
-        if first and first not in hosts and (second := pair_keys.get(key[i:])):
+        second = pair_keys.get(key[i:]) if first else None
+        if first and second and first != second:
             return first, second
     return None
 

@@ -293,9 +293,11 @@ class Detector:
         key = collapse(name)
         # For one target, the higher score wins: a filler word over a pair, a pair whose
         # first name hosts no plugins over a pair that may be a plugin's name.
-        if pair := self._paired(name, key):
-            first, second = pair
-            detail = f"{first!r} and {second!r} joined, and {first!r} hosts no plugins"
+        if "-" in name and (pair := composite.paired(name, self.rank, self.plugin_hosts)):
+            detail = f"{pair[0]!r} and {pair[1]!r} joined, and {pair[0]!r} hosts no plugins"
+            yield "paired-popular", sorted(pair, key=self.rank.__getitem__), detail
+        elif "-" not in name and (pair := composite.glued_pair(key, self._pair_keys)):
+            detail = f"{pair[0]!r} and {pair[1]!r} glued together"
             yield "paired-popular", sorted(pair, key=self.rank.__getitem__), detail
         if combined := composite.combination(name, self.rank):
             target, rest = combined
@@ -315,11 +317,6 @@ class Detector:
         if len(key) >= 5:
             yield "edit-distance-2", self._two_omitted(key), "two letters omitted"
             yield "edit-distance-2", self._moved(key), "the same letters, rearranged (two edits)"
-
-    def _paired(self, name: str, key: str) -> tuple[str, str] | None:
-        if "-" in name:
-            return composite.paired(name, self.rank, self.plugin_hosts)
-        return composite.glued_pair(key, self._pair_keys, self.plugin_hosts)
 
     @cached_property
     def _pair_keys(self) -> dict[str, str]:

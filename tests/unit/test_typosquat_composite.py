@@ -23,6 +23,7 @@ def detector() -> Detector:
         ("pytest-pandas", "pytest", "joined-popular", "warning"),  # pytest hosts plugins
         ("pandas-numpy", "numpy", "paired-popular", "error"),  # pandas hosts none
         ("pandasrequest", "requests", "paired-popular", "error"),
+        ("torchtriton", "triton", "paired-popular", "error"),  # glued: no plugin's name
         ("easyrequests", "requests", "glued", "error"),
         ("urllib3installer", "urllib3", "glued", "error"),
         ("keras-preprocess", "keras-preprocessing", "truncated", "error"),
