@@ -55,6 +55,11 @@ def combination(name: str, rank: Mapping[str, int]) -> tuple[str, list[str]] | N
     return target, [t for t in tokens if t != target]
 
 
+def without_fillers(name: str) -> str:
+    """The name less its filler words (matplatlib-plus -> matplatlib); "" if all are."""
+    return "-".join(part for part in name.split("-") if part not in FILLERS)
+
+
 def _segments(parts: list[str], rank: Mapping[str, int]) -> list[str] | None:
     """The parts grouped into popular names (longest first) and fillers; None when some
     part is neither."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import resources
@@ -451,16 +451,26 @@ class Detector:
             for target in self.by_collapsed.get(collapse(bare), ()):
                 yield "affix", [target], f"{target!r} with an added prefix or suffix"
         yield from self._composite(name)
+        for target, distance in self._edits(name):
+            rule = classify_edit(name, target) if distance == 1 else "edit-distance-2"
+            yield rule, [target], f"edit distance {distance}"
+        core = composite.without_fillers(name) if "-" in name else name
+        if core not in (name, "") and core not in self.rank:
+            for target, _ in self._edits(core):
+                yield "combination", [target], f"{target!r} misspelt ({core!r}), words joined"
+
+    def _edits(self, name: str) -> Iterator[tuple[str, int]]:
+        """(popular name, edit distance) within the distance both names' lengths allow."""
         depth = max_distance(name)
-        if depth:
-            for target in self._near(name):
-                limit = min(depth, max_distance(target)) or 1
-                distance = DamerauLevenshtein.distance(
-                    collapse(name), collapse(target), score_cutoff=limit
-                )
-                if 0 < distance <= limit:
-                    rule = classify_edit(name, target) if distance == 1 else "edit-distance-2"
-                    yield rule, [target], f"edit distance {distance}"
+        if not depth:
+            return
+        for target in self._near(name):
+            limit = min(depth, max_distance(target)) or 1
+            distance = DamerauLevenshtein.distance(
+                collapse(name), collapse(target), score_cutoff=limit
+            )
+            if 0 < distance <= limit:
+                yield target, distance
 
 
 def _subsequence(short: str, long: str) -> bool:

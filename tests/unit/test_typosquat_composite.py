@@ -20,6 +20,7 @@ def detector() -> Detector:
     [
         ("requests-darwin-lite", "requests", "combination", "error"),
         ("sys-selenium", "selenium", "combination", "error"),
+        ("matplatlib-plus", "matplotlib", "combination", "error"),  # misspelt, a word joined
         ("pytest-pandas", "pytest", "joined-popular", "warning"),  # pytest hosts plugins
         ("pandas-numpy", "numpy", "paired-popular", "error"),  # pandas hosts none
         ("pandasrequest", "requests", "paired-popular", "error"),
@@ -53,6 +54,10 @@ def test_plugin_hosts_are_read_from_the_whole_list_unless_given() -> None:
     short = Detector(popular[:1000], plugin_hosts=whole.plugin_hosts)
     assert short.check("pytest-numpy")[0].rule == "joined-popular"
     assert Detector(popular[:1000]).check("pytest-numpy")[0].rule == "paired-popular"
+
+
+def test_a_misspelt_name_without_filler_words_is_judged_once(detector: Detector) -> None:
+    assert [f.rule for f in detector.check("reqeusts")] == ["swapped"]
 
 
 def test_two_letters_added_as_a_suffix_are_left_to_the_affix_rules(detector: Detector) -> None:
