@@ -35,6 +35,9 @@ FILLERS = frozenset({
 # Letters a word loses at its end (keras-preprocess for keras-preprocessing).
 ENDINGS = ("ing", "ions", "ion", "es", "ed", "er", "s")
 PREFIXES = ("python3-", "python-", "py3-", "py-", "python", "py")
+# A truncated name one edit further (kera-preprocess) is judged on truncations this long:
+# no real project of ranks 1,001-15,000 is one edit from one (ten letters: one is).
+TRUNCATED_EDIT_LENGTH = 12
 
 
 def combination(name: str, rank: Mapping[str, int]) -> tuple[str, list[str]] | None:

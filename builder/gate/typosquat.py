@@ -310,6 +310,9 @@ class Detector:
             yield "prefix-swap", [swapped], f"{swapped!r} with another prefix"
         if len(key) >= 6 and (cut := self._truncated.get(key)):
             yield "truncated", [cut], f"{cut!r} without its last letters"
+        elif len(key) >= composite.TRUNCATED_EDIT_LENGTH - 1:
+            detail = "without its last letters, and one edit"
+            yield "truncated", self._near_truncations(key), detail
         if 7 <= len(key) <= 24:
             yield "edit-distance-2", self._two_added(key), "two letters added"
         if len(key) >= 7:
@@ -321,6 +324,25 @@ class Detector:
     @cached_property
     def _pair_keys(self) -> dict[str, str]:
         return composite.pair_keys(self.popular)
+
+    @cached_property
+    def _long_truncations(self) -> dict[str, set[str]]:
+        """Deletions (_deletions) of the long truncations -> those truncations."""
+        index: dict[str, set[str]] = defaultdict(set)
+        for cut in self._truncated:
+            if len(cut) >= composite.TRUNCATED_EDIT_LENGTH:
+                for deleted in _deletions(cut):
+                    index[deleted].add(cut)
+        return index
+
+    def _near_truncations(self, key: str) -> list[str]:
+        """TOP names whose long truncation (_truncated) is one edit from `key`."""
+        near = set().union(*(self._long_truncations.get(k, ()) for k in _deletions(key)))
+        return [
+            self._truncated[cut]
+            for cut in near
+            if DamerauLevenshtein.distance(key, cut, score_cutoff=1) == 1
+        ]
 
     @cached_property
     def _top_by_ends(self) -> dict[tuple[int, str, str], list[str]]:

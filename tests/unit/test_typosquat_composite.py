@@ -28,6 +28,7 @@ def detector() -> Detector:
         ("easyrequests", "requests", "glued", "error"),
         ("urllib3installer", "urllib3", "glued", "error"),
         ("keras-preprocess", "keras-preprocessing", "truncated", "error"),
+        ("kera-preprocess", "keras-preprocessing", "truncated", "error"),  # and one edit
         ("python-cord", "py-cord", "prefix-swap", "error"),  # py-cord: rank 6,000 or so
         ("scikitlearn-dev", "scikit-learn", "affix", "error"),  # an affix, separators dropped
         ("torchs-visions", "torchvision", "edit-distance-2", "error"),
