@@ -291,8 +291,13 @@ class Detector:
         if name in self.rank:
             return
         key = collapse(name)
-        # For one target, the higher score wins: a filler word over a pair, a pair whose
-        # first name hosts no plugins over a pair that may be a plugin's name.
+        yield from self._combined(name, key)
+        yield from self._reshaped(name, key)
+
+    def _combined(self, name: str, key: str) -> Iterable[tuple[str, Iterable[str], str]]:
+        """A popular name joined with another or with a campaign's word. For one target
+        the higher score wins: a filler word over a pair, a pair whose first name hosts no
+        plugins over a pair that may be a plugin's name."""
         if "-" in name and (pair := composite.paired(name, self.rank, self.plugin_hosts)):
             detail = f"{pair[0]!r} and {pair[1]!r} joined, and {pair[0]!r} hosts no plugins"
             yield "paired-popular", sorted(pair, key=self.rank.__getitem__), detail
@@ -306,6 +311,13 @@ class Detector:
         if "-" not in name and (stuck := composite.glued(key, self._top_keys)):
             rule = "glued" if stuck[1] in composite.FILLERS else "glued-popular"
             yield rule, [stuck[0]], f"{stuck[0]!r} with {stuck[1]!r} glued on"
+        core = composite.without_fillers(name) if "-" in name else name
+        if core not in (name, "") and core not in self.rank:
+            for target, _ in self._edits(core):
+                yield "combination", [target], f"{target!r} misspelt ({core!r}), words joined"
+
+    def _reshaped(self, name: str, key: str) -> Iterable[tuple[str, Iterable[str], str]]:
+        """A popular name with another prefix, cut short, or two edits away."""
         if swapped := composite.swapped_prefix(name, self._bare_popular):
             yield "prefix-swap", [swapped], f"{swapped!r} with another prefix"
         if len(key) >= 6 and (cut := self._truncated.get(key)):
@@ -476,10 +488,6 @@ class Detector:
         for target, distance in self._edits(name):
             rule = classify_edit(name, target) if distance == 1 else "edit-distance-2"
             yield rule, [target], f"edit distance {distance}"
-        core = composite.without_fillers(name) if "-" in name else name
-        if core not in (name, "") and core not in self.rank:
-            for target, _ in self._edits(core):
-                yield "combination", [target], f"{target!r} misspelt ({core!r}), words joined"
 
     def _edits(self, name: str) -> Iterator[tuple[str, int]]:
         """(popular name, edit distance) within the distance both names' lengths allow."""
