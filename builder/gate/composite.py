@@ -8,7 +8,8 @@ they drop the popular name's last letters (`keras-preprocess`). These rules judg
 names that are not popular themselves, and against the most popular names (TOP), where
 such a name is worth an attacker's while (another prefix: against all of them). Two
 popular names joined is a plugin's name when the first hosts plugins (`django-redis`)
-and rarely otherwise (`pandas-numpy`).
+and rarely otherwise (`pandas-numpy`). A typo may come on top (`matplatlib-plus`,
+`kera-preprocess`).
 """
 
 from __future__ import annotations
