@@ -152,7 +152,7 @@ def test_a_truncated_zip_is_named_as_one_and_the_hint_says_nothing_was_lost(
 
 
 def test_a_name_refused_for_two_reasons_is_counted_once(
-    store: Path, tmp_path: Path, osv_dir: Path, capsys: pytest.CaptureFixture[str]
+    store: Path, osv_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     squat = entry("MAL-2026-43", "reqeusts", [{"introduced": "0"}], summary="a typosquat")
     (osv_dir / "pypi" / "MAL-2026-43.json").write_text(json.dumps(squat))
