@@ -56,6 +56,10 @@ def run_show(args: argparse.Namespace) -> int:
         console.print("no advisory snapshot: `builder advisories refresh --from FILE|URL`")
         return 0
     console.print(escape(snapshot.describe()))
-    malicious = sum(a.malicious for v in snapshot.by_package.values() for a in v)
-    console.print(f"  {len(snapshot.by_package)} packages, {malicious} malicious advisories")
+    every = [a for found in snapshot.by_package.values() for a in found]
+    malicious = sum(a.malicious for a in every)
+    console.print(
+        f"  packages: {len(snapshot.by_package)}; advisories: {malicious} of malicious "
+        f"releases, {len(every) - malicious} of vulnerable ones"
+    )
     return 0

@@ -232,4 +232,4 @@ def test_advisories_show_summarizes_the_snapshot(
     assert main(["advisories", "show", "--json"]) == 0
     out = capsys.readouterr()
     assert json_output(out.out, "advisories")["snapshot"]["entries"] == 2  # type: ignore[index]
-    assert "1 malicious advisories" in out.err
+    assert "advisories: 1 of malicious releases, 1 of vulnerable ones" in out.err
