@@ -77,7 +77,8 @@ def raise_for_errors(issues: list[Issue]) -> None:
     for issue in issues:
         if issue.severity == "error":
             kinds = refused.setdefault(issue.name, [])
-            kinds += [issue.kind] if issue.kind not in kinds else []
+            if issue.kind not in kinds:
+                kinds.append(issue.kind)
     if refused:
         raise GateFailed(
             f"{len(refused)} name(s) refused: "

@@ -248,11 +248,7 @@ class Detector:
 
     @cached_property
     def deletion_index(self) -> dict[str, set[str]]:
-        index: dict[str, set[str]] = defaultdict(set)
-        for p in self._edit_targets:
-            for key in _deletions(collapse(p)):
-                index[key].add(p)
-        return index
+        return _by_deletions((collapse(p), p) for p in self._edit_targets)
 
     @cached_property
     def _edit_targets(self) -> list[str]:
@@ -340,12 +336,8 @@ class Detector:
     @cached_property
     def _long_truncations(self) -> dict[str, set[str]]:
         """Deletions (_deletions) of the long truncations -> those truncations."""
-        index: dict[str, set[str]] = defaultdict(set)
-        for cut in self._truncated:
-            if len(cut) >= composite.TRUNCATED_EDIT_LENGTH:
-                for deleted in _deletions(cut):
-                    index[deleted].add(cut)
-        return index
+        long = (c for c in self._truncated if len(c) >= composite.TRUNCATED_EDIT_LENGTH)
+        return _by_deletions((cut, cut) for cut in long)
 
     def _near_truncations(self, key: str) -> list[str]:
         """TOP names whose long truncation (_truncated) is one edit from `key`."""
@@ -513,6 +505,15 @@ def _orders(p: str) -> set[str]:
     """A multi-word name's words in every other order, joined without separators."""
     parts = p.split("-")
     return {"".join(o) for o in permutations(parts) if list(o) != parts}
+
+
+def _by_deletions(pairs: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
+    """Each key's deletions (_deletions) -> the values of the keys that have them."""
+    index: dict[str, set[str]] = defaultdict(set)
+    for key, value in pairs:
+        for deleted in _deletions(key):
+            index[deleted].add(value)
+    return index
 
 
 def _grouped(pairs: Iterable[tuple[object, str]]) -> dict[object, list[str]]:
