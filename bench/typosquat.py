@@ -3,10 +3,13 @@
 Sets, each split into a tuning half and a held-out half by the first byte of sha256(name)
 (odd: held out; rules are tuned on the other half only):
 - malicious: reported malicious typosquats (bench/data/typosquat-eval.tsv), by how their
-  target is known (stated by the report, or inferred from the name). Found when a finding
-  names one of its targets among its first three; recall counts only these (every finding
-  of the typosquat rules is an error unless the index's history lowers it, which this
-  offline bench does not consult).
+  target is known (stated by the report, or inferred from the name: from reports and
+  DataDog's dataset, or from the names of OpenSSF's malicious-packages list). Found when
+  an error-grade finding names one of its targets among its first three. Recall is given
+  per name and per imitated project (the mean of each project's share, so a campaign of
+  fifty misspellings counts once), and with warnings counted as the errors the index's
+  history makes of them for a new or thin project (this offline bench does not consult
+  the index).
 - popular: the 500 most downloaded names, judged strictly (flag-popular: a popular name
   is flagged only for imitating one at least ten times more downloaded).
 - legit look-alikes: the set's legit rows (judged strictly), and every name of ranks
@@ -34,6 +37,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from builder.gate.typosquat import Detector, max_distance, shipped_targets
 
 DATA = Path(__file__).resolve().parent / "data" / "typosquat-eval.tsv"
+OSV_LIST = "OpenSSF malicious-packages list"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +83,28 @@ def rate(detector: Detector, names: list[str]) -> tuple[int, int, list[str]]:
     return len(flagged), len(names), flagged
 
 
+def recall(detector: Detector, label: str, group: list[Row], show: bool) -> None:
+    """Share of names caught as errors, and the mean over imitated projects (a campaign of
+    fifty misspellings of one project counts once)."""
+    caught: dict[str, list[bool]] = {}
+    online = 0
+    for r in group:
+        every = detector.check(r.name)
+        errors = [f for f in every if f.grade == "error"]
+        online += bool({f.resembles for f in every[:3]} & set(r.targets))
+        hit = bool({f.resembles for f in errors[:3]} & set(r.targets))
+        caught.setdefault(r.targets[0], []).append(hit)
+        if show and not hit:
+            print(f"   missed: {r.name} (imitates {'|'.join(r.targets)}): "
+                  f"{every[0].rule if every else 'no finding'}")  # fmt: skip
+    hits = sum(sum(v) for v in caught.values())
+    n = max(len(group), 1)
+    per_target = sum(sum(v) / len(v) for v in caught.values()) / max(len(caught), 1)
+    print(f"  recall, {label}: {hits / n:.2f} ({hits} of {len(group)}); per imitated "
+          f"project {per_target:.2f} ({len(caught)}); with warnings, as errors for a new "
+          f"or thin project on the index: {online / n:.2f}")  # fmt: skip
+
+
 def halves(names: list[str]) -> tuple[list[str], list[str]]:
     odd = [n for n in names if hashlib.sha256(n.encode()).digest()[0] % 2 == 1]
     return [n for n in names if n not in set(odd)], odd
@@ -93,23 +119,15 @@ def main() -> int:
     data = rows()
     for half, held in (("tuning half", False), ("held-out half", True)):
         print(f"== {half}")
-        for known in ("stated", "inferred"):
-            group = [r for r in data if r.label == "malicious" and r.known == known
-                     and r.held_out == held]  # fmt: skip
-            hits = online = 0
-            for r in group:
-                every = strict.check(r.name)
-                errors = [f for f in every if f.grade == "error"]
-                online += bool({f.resembles for f in every[:3]} & set(r.targets))
-                if {f.resembles for f in errors[:3]} & set(r.targets):
-                    hits += 1
-                elif show and not held:
-                    print(f"   missed: {r.name} (imitates {'|'.join(r.targets)}): "
-                          f"{every[0].rule if every else 'no finding'}")  # fmt: skip
-            n = max(len(group), 1)
-            print(f"  recall, target {known}: {hits / n:.2f} ({hits} of {len(group)}); "
-                  f"with warnings, as errors for a new or thin project on the index: "
-                  f"{online / n:.2f}")  # fmt: skip
+        malicious = [r for r in data if r.label == "malicious" and r.held_out == held]
+        for label, group in (
+            ("target stated", [r for r in malicious if r.known == "stated"]),
+            ("target inferred, reports", [r for r in malicious if r.known == "inferred"
+                                          and not r.source.startswith(OSV_LIST)]),
+            ("target inferred, OSV list", [r for r in malicious
+                                           if r.source.startswith(OSV_LIST)]),
+        ):  # fmt: skip
+            recall(strict, label, group, show and not held)
         legit = [r.name for r in data if r.label == "legit"]
         for label, judge, names in (
             ("popular (top 500)", strict, list(popular[:500])),
