@@ -200,6 +200,8 @@ class Gate:
         policy = self.policy.severity["typosquat"]
         message = (f"{name} resembles {best.resembles} ({best.rule}: {best.detail}; "
                    f"score {best.score:.2f})")  # fmt: skip
+        if best.why:
+            message += f"; a warning: {best.why}"
         details: dict[str, Any] = {"resembles": [asdict(f) for f in findings[:5]]}
         severity = "warning" if best.grade == "warning" and policy == "error" else policy
         if look_up and self.policy.index_signals and policy != "ignore":

@@ -14,6 +14,7 @@ and rarely otherwise (`pandas-numpy`). A typo may come on top (`matplatlib-plus`
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -33,12 +34,19 @@ FILLERS = frozenset({
     "installer", "latest", "lite", "loader", "new", "official", "ontop", "os", "plus",
     "print", "pro", "req", "super", "sys", "update", "updated", "wiki",
 })  # fmt: skip
+# A year joined on is a campaign's word too (requests-2022, request2022): two real projects
+# of the 15,000 end in one (flake8-2020, base2048).
+YEAR = re.compile(r"(19|20)\d\d")
 # Letters a word loses at its end (keras-preprocess for keras-preprocessing).
 ENDINGS = ("ing", "ions", "ion", "es", "ed", "er", "s")
 PREFIXES = ("python3-", "python-", "py3-", "py-", "python", "py")
 # A truncated name one edit further (kera-preprocess) is judged on truncations this long:
 # no real project of ranks 1,001-15,000 is one edit from one (ten letters: one is).
 TRUNCATED_EDIT_LENGTH = 12
+# A TOP name this long joined with any word is a warning (with_word, glued_word): shorter
+# ones are words in other names too (six, tox, json).
+WORD_LENGTH = 4
+GLUED_LENGTH = 5
 
 
 def combination(name: str, rank: Mapping[str, int]) -> tuple[str, list[str]] | None:
@@ -59,9 +67,45 @@ def combination(name: str, rank: Mapping[str, int]) -> tuple[str, list[str]] | N
     return target, [t for t in tokens if t != target]
 
 
+def with_word(name: str, rank: Mapping[str, int]) -> tuple[str, list[str]] | None:
+    """(target, the rest) when `name` is a TOP name of WORD_LENGTH letters or more joined
+    by "-" with other words (requests-beta, web3-checksum): the shape of a plugin as much
+    as of a campaign, which the caller grades a warning. The target is the most popular
+    such name in it."""
+    parts = name.split("-")
+    best: tuple[str, list[str]] | None = None
+    for i in range(len(parts)):
+        for j in range(i + 1, len(parts) + 1):
+            if j - i == len(parts):
+                continue
+            whole = "-".join(parts[i:j])
+            at = rank.get(whole, TOP)
+            if at < TOP and len(whole) >= WORD_LENGTH and (best is None or at < rank[best[0]]):
+                best = whole, parts[:i] + parts[j:]
+    return best
+
+
+def glued_word(key: str, top: Mapping[str, str]) -> tuple[str, str] | None:
+    """(target, what is glued on) when the separator-free `key` begins or ends with a TOP
+    name of GLUED_LENGTH letters or more (httpxhelp, solanautil): a warning, as with_word."""
+    for size in range(len(key) - 2, GLUED_LENGTH - 1, -1):
+        for whole, rest in ((key[:size], key[size:]), (key[-size:], key[:-size])):
+            if target := top.get(whole):
+                return target, rest
+    return None
+
+
+def filler(word: str) -> bool:
+    """Whether `word` is a campaign's word (FILLERS) or a year."""
+    return word in FILLERS or bool(YEAR.fullmatch(word))
+
+
 def without_fillers(name: str) -> str:
-    """The name less its filler words (matplatlib-plus -> matplatlib); "" if all are."""
-    return "-".join(part for part in name.split("-") if part not in FILLERS)
+    """The name less its filler words and a year glued on its end (matplatlib-plus,
+    request2022 -> matplatlib, request); "" if all are fillers."""
+    core = "-".join(part for part in name.split("-") if not filler(part))
+    end = YEAR.search(core[-4:]) if len(core) > 6 else None
+    return core[:-4].rstrip("-") if end else core
 
 
 def _segments(parts: list[str], rank: Mapping[str, int]) -> list[str] | None:
@@ -77,7 +121,7 @@ def _segments(parts: list[str], rank: Mapping[str, int]) -> list[str] | None:
                 i = j
                 break
         else:
-            if parts[i] not in FILLERS:
+            if not filler(parts[i]):
                 return None
             tokens.append(parts[i])
             i += 1
@@ -142,7 +186,7 @@ def glued(key: str, top: Mapping[str, str]) -> tuple[str, str] | None:
         left, right = key[:i], key[i:]
         for whole, rest in ((left, right), (right, left)):
             target = top.get(whole) or top.get(whole + "s")
-            if target and len(whole) >= 4 and (rest in FILLERS or _popular_key(rest, top)):
+            if target and len(whole) >= 4 and (filler(rest) or _popular_key(rest, top)):
                 return target, rest
     return None
 

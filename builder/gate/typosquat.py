@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache, cached_property
 from importlib import resources
 from itertools import permutations
@@ -27,7 +27,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from builder.errors import RecipeError
-from builder.gate import composite
+from builder.gate import composite, severity
 from builder.names import NormalizedName, normalize
 
 PREFIXES = ("python-", "python", "py-", "py")
@@ -50,18 +50,18 @@ WEIGHTS = {
     "joined-popular": 0.6,
     "glued-popular": 0.55,
     "paired-popular": 0.65,
+    "joined-word": 0.5,
+    "glued-word": 0.45,
     "truncated": 0.7,
     "edit-distance-2": 0.6,
 }
-# Plugins are named this way too (django-redis, blackjax): a warning unless the index
-# says the project is new or thin (gate/signals.py). Two of the most popular names joined,
-# the first hosting no plugins, is an error (paired-popular, gate/composite.py).
-WARNING_RULES = frozenset({"joined-popular", "glued-popular"})
 # Two edits on a name at all would hit real projects by chance; on the hundred most
 # downloaded names of eight letters or more it catches requesxt and requetses (requests)
 # while flagging 0.1-0.2 points more of the legitimate look-alikes (bench/typosquat.py).
 TWO_EDITS_TOP = 100
 TWO_EDITS_LENGTH = 8
+# Popular names this short are judged for a doubled or swapped letter only.
+SHORT = 4
 _KEYBOARD_ROWS = ("1234567890-", "qwertyuiop", "asdfghjkl", "zxcvbnm")
 _SEPARATORS = re.compile(r"[-_.]+")
 _SINGLE_CONFUSABLES = str.maketrans({fake: real for fake, real in CONFUSABLES[2:]})
@@ -74,11 +74,8 @@ class Finding:
     rule: str
     score: float
     detail: str
-
-    @property
-    def grade(self) -> str:
-        """error, or warning for the shapes legitimate projects share (WARNING_RULES)."""
-        return "warning" if self.rule in WARNING_RULES else "error"
+    grade: str = "error"  # or "warning": the shapes real projects share (gate/severity.py)
+    why: str = ""  # for a warning: the reason, in words
 
 
 @cache
@@ -302,11 +299,17 @@ class Detector:
             yield "paired-popular", sorted(pair, key=self.rank.__getitem__), detail
         if combined := composite.combination(name, self.rank):
             target, rest = combined
-            rule = "combination" if set(rest) & composite.FILLERS else "joined-popular"
+            rule = "combination" if any(map(composite.filler, rest)) else "joined-popular"
             yield rule, [target], f"{target!r} joined with {', '.join(map(repr, rest))}"
         if "-" not in name and (stuck := composite.glued(key, self._top_keys)):
-            rule = "glued" if stuck[1] in composite.FILLERS else "glued-popular"
+            rule = "glued" if composite.filler(stuck[1]) else "glued-popular"
             yield rule, [stuck[0]], f"{stuck[0]!r} with {stuck[1]!r} glued on"
+        worded = composite.with_word(name, self.rank) if "-" in name else None
+        if worded and not self._plugin_named(name):
+            target, rest = worded
+            yield "joined-word", [target], f"{target!r} joined with {'-'.join(rest)!r}"
+        elif "-" not in name and (stuck := composite.glued_word(key, self._top_keys)):
+            yield "glued-word", [stuck[0]], f"{stuck[0]!r} with {stuck[1]!r} glued on"
         core = composite.without_fillers(name) if "-" in name else name
         if core not in (name, "") and core not in self.rank:
             for target, _ in self._edits(core):
@@ -328,6 +331,11 @@ class Detector:
         if len(key) >= 5:
             yield "edit-distance-2", self._two_omitted(key), "two letters omitted"
             yield "edit-distance-2", self._moved(key), "the same letters, rearranged (two edits)"
+
+    def _plugin_named(self, name: str) -> bool:
+        """Whether `name` begins with a plugin host's name (pytest-, types-, sphinxcontrib-)."""
+        parts = name.split("-")
+        return any("-".join(parts[:i]) in self.plugin_hosts for i in range(1, len(parts)))
 
     @cached_property
     def _pair_keys(self) -> dict[str, str]:
@@ -452,7 +460,14 @@ class Detector:
                 finding = Finding(name, target, rule, WEIGHTS[rule], detail)
                 if target not in found or found[target].score < finding.score:
                     found[target] = finding
-        return sorted(found.values(), key=lambda f: (-f.score, self.rank[f.resembles]))
+        graded = [self._graded(f) for f in found.values()]
+        return sorted(graded, key=lambda f: (-f.score, self.rank[f.resembles]))
+
+    def _graded(self, finding: Finding) -> Finding:
+        grade = severity.grade(
+            finding.rule, finding.name, finding.resembles, self.rank, lambda: self.plugin_hosts
+        )
+        return replace(finding, grade=grade.level, why=grade.why)
 
     def _imitable(self, name: str, target: str) -> bool:
         """A popular name is only said to imitate a much more popular one."""
@@ -477,9 +492,35 @@ class Detector:
             for target in self.by_collapsed.get(collapse(bare), ()):
                 yield "affix", [target], f"{target!r} with an added prefix or suffix"
         yield from self._composite(name)
+        yield from self._short_slips(collapse(name))
         for target, distance in self._edits(name):
             rule = classify_edit(name, target) if distance == 1 else "edit-distance-2"
             yield rule, [target], f"edit distance {distance}"
+
+    @cached_property
+    def _short_keys(self) -> dict[str, str]:
+        """separator-free key -> name, for the popular names of SHORT letters: too short for
+        the edit-distance rule, but not for a doubled or swapped letter."""
+        found: dict[str, str] = {}
+        for name, key in zip(self.popular, self._collapsed, strict=True):
+            if len(key) == SHORT:
+                found.setdefault(key, name)
+        return found
+
+    def _short_slips(self, key: str) -> Iterator[tuple[str, list[str], str]]:
+        """A short popular name with a letter doubled (cccxt, idnna) or two letters swapped
+        (wbe3): typing slips that three of the real projects of ranks 1,001-15,000 have
+        (tdqm, daal, ttach), and campaigns many (bench/typosquat.py)."""
+        if len(key) == SHORT + 1:
+            for i in range(SHORT):
+                target = self._short_keys.get(key[:i] + key[i + 1 :])
+                if key[i] == key[i + 1] and target:
+                    yield "repeated", [target], "a letter doubled"
+        elif len(key) == SHORT:
+            for i in range(SHORT - 1):
+                turned = key[:i] + key[i + 1] + key[i] + key[i + 2 :]
+                if turned != key and (target := self._short_keys.get(turned)):
+                    yield "swapped", [target], "two letters swapped"
 
     def _edits(self, name: str) -> Iterator[tuple[str, int]]:
         """(popular name, edit distance) within the distance both names' lengths allow."""
