@@ -286,7 +286,7 @@ class Gate:
 def weighed(graded: str, policy: str, evidence: Evidence) -> str:
     """A typosquat finding's severity, its name rules' grade weighed by the index's history:
     an established project lowers an error to a warning; a new or thin one raises a
-    warning-grade shape (a popular name joined to another) to the policy's level."""
+    warning-grade shape (gate/severity.py) to the policy's level."""
     if evidence.severity == "warning" and graded == "error":
         return "warning"
     if evidence.severity == "error":
