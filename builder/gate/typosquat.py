@@ -335,7 +335,8 @@ class Detector:
     def _plugin_named(self, name: str) -> bool:
         """Whether `name` begins with a plugin host's name (pytest-, types-, sphinxcontrib-)."""
         parts = name.split("-")
-        return any("-".join(parts[:i]) in self.plugin_hosts for i in range(1, len(parts)))
+        hosts = self.plugin_hosts - severity.NOT_HOSTS
+        return any("-".join(parts[:i]) in hosts for i in range(1, len(parts)))
 
     @cached_property
     def _pair_keys(self) -> dict[str, str]:

@@ -52,6 +52,8 @@ def test_py_is_no_plugin_host_for_siblings() -> None:
         ("web3-checksum", "web3", "joined-word", "warning"),
         ("stripe-commands", "stripe", "joined-word", "warning"),
         ("httpxhelp", "httpx", "glued-word", "warning"),
+        ("python-dateutil-malicious", "python-dateutil", "joined-word", "warning"),  # python-
+        # begins many names but hosts no plugin family
         ("requests-2022", "requests", "combination", "error"),  # a year is a campaign's word
         ("new-requests-2021", "requests", "combination", "error"),
         ("request2022", "requests", "glued", "error"),
