@@ -7,7 +7,7 @@ Nothing is dropped: an attestation of an unknown predicate type, a wheel an atte
 names that the dist folder lacks, and two attestations that disagree about one wheel are
 each shown as such. With public keys, each bundle's signatures are checked (verified by
 which key, or why not); the gate's name rules (offline) look at each wheel's name and
-its inputs' names.
+the PyPI projects among its inputs.
 """
 
 from __future__ import annotations
@@ -64,6 +64,7 @@ class Input:
     sha256: str
     role: str
     source: str = ""  # built, index (an exception), or "" where it does not apply
+    project: str = ""  # the PyPI project (from a pkg:pypi purl), "" for other inputs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,7 +166,8 @@ def _checked(
         entry = replace(entry, attestations=tuple(checked))
     if gate is not None:
         project = entry.wheel.split("-", 1)[0]
-        names = sorted({normalize(project), *(normalize(i.name) for i in entry.inputs)})
+        inputs = (normalize(i.project) for i in entry.inputs if i.project)
+        names = sorted({normalize(project), *inputs})
         found = [i for n in names for i in gate.typosquats(n, look_up=False)]  # offline
         found += gate.releases([_release(entry.wheel)])
         entry = replace(entry, gate=tuple(i.message for i in found))
@@ -317,10 +319,18 @@ def _inputs(provenance: dict[str, Any]) -> tuple[Input, ...]:
         Input(name=str(d.get("name") or d.get("uri", "?")),
               sha256=str(d.get("digest", {}).get("sha256", "")),
               role=str(d.get("annotations", {}).get("role", "")),
-              source=str(d.get("annotations", {}).get("source", "")))
+              source=str(d.get("annotations", {}).get("source", "")),
+              project=_pypi_project(str(d.get("uri", ""))))
         for d in dependencies
         if d.get("annotations", {}).get("role") not in ("crate", "image-package")
     )  # fmt: skip
+
+
+def _pypi_project(uri: str) -> str:
+    """The project a pkg:pypi purl names; "" for any other input (the image, the driver)."""
+    if not uri.startswith("pkg:pypi/"):
+        return ""
+    return uri.removeprefix("pkg:pypi/").split("@", 1)[0]
 
 
 def _image(record: dict[str, Any] | None) -> dict[str, Any]:

@@ -14,10 +14,11 @@ from builder.report.collect import collect
 WHEEL = "reqeusts-1.0-py3-none-any.whl"
 
 
-def _bundle(folder: Path, signer_key: Path) -> None:
+def _bundle(folder: Path, signer_key: Path, predicate: dict | None = None) -> None:
     statement = {"_type": "https://in-toto.io/Statement/v1",
                  "subject": [{"name": WHEEL, "digest": {"sha256": "0" * 64}}],
-                 "predicateType": "https://slsa.dev/provenance/v1", "predicate": {}}  # fmt: skip
+                 "predicateType": "https://slsa.dev/provenance/v1",
+                 "predicate": predicate or {}}  # fmt: skip
     envelope = sign_statement(statement, load_signer(signer_key))
     folder.mkdir()
     (folder / f"{WHEEL}.intoto.jsonl").write_text(json.dumps(envelope) + "\n")
@@ -50,3 +51,25 @@ def test_a_look_alike_wheel_name_is_a_gate_finding_of_the_report(tmp_path: Path)
     (entry,) = report.wheels
     assert entry.gate == ("reqeusts resembles requests (swapped: edit distance 1; score 0.90)",)
     assert report.counts["gate findings"] == 1
+
+
+def test_the_gate_judges_the_inputs_pypi_projects_not_their_file_names(tmp_path: Path) -> None:
+    """A build tool's wheel is judged as `build`, a look-alike input as itself; the image
+    and the driver are no PyPI names at all."""
+    key = tmp_path / "key.pem"
+    new_key(key)
+    dependencies = [
+        {"name": "build-1.6.1-py3-none-any.whl", "uri": "pkg:pypi/build@1.6.1",
+         "annotations": {"role": "tool"}},
+        {"name": "setuptoools-80.0-py3-none-any.whl", "uri": "pkg:pypi/setuptoools@80.0",
+         "annotations": {"role": "build-requirement"}},
+        {"name": "trixie-py root filesystem", "uri": "builder-image:trixie-py",
+         "annotations": {"role": "image"}},
+        {"name": "builder in-container driver", "annotations": {"role": "driver"}},
+    ]  # fmt: skip
+    _bundle(tmp_path / "bundles", key, {"buildDefinition": {"resolvedDependencies": dependencies}})
+    report = collect(None, [tmp_path / "bundles"], gate=Gate(GatePolicy()))
+    (entry,) = report.wheels
+    assert [i.project for i in entry.inputs] == ["build", "setuptoools", "", ""]
+    flagged = sorted(message.split(" resembles ")[0] for message in entry.gate)
+    assert flagged == ["reqeusts", "setuptoools"]
