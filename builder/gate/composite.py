@@ -44,7 +44,7 @@ PREFIXES = ("python3-", "python-", "py3-", "py-", "python", "py")
 # no real project of ranks 1,001-15,000 is one edit from one (ten letters: one is).
 TRUNCATED_EDIT_LENGTH = 12
 # A TOP name this long joined with any word is a warning (with_word, glued_word): shorter
-# ones are words in other names too (six, tox, json).
+# ones are parts of other names too (six, tox, gql).
 WORD_LENGTH = 4
 GLUED_LENGTH = 5
 
@@ -104,7 +104,7 @@ def without_fillers(name: str) -> str:
     """The name less its filler words and a year glued on its end (matplatlib-plus,
     request2022 -> matplatlib, request); "" if all are fillers."""
     core = "-".join(part for part in name.split("-") if not filler(part))
-    end = YEAR.search(core[-4:]) if len(core) > 6 else None
+    end = YEAR.fullmatch(core[-4:]) if len(core) > 6 else None
     return core[:-4].rstrip("-") if end else core
 
 

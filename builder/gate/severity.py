@@ -6,10 +6,9 @@ as if it were not on the popular list (the way a legitimate project outside it i
 
 - a popular name joined with another, or with a word (joined-popular, glued-popular,
   joined-word, glued-word): a plugin's name as much as a campaign's;
-- one digit for another (elasticsearch5 and elasticsearch6, pyro4 and pyro5,
-  nvidia-cufft-cu11 and -cu12): the names of major versions and builds;
-- digits added to a name that ends in a letter (retry2, nest-asyncio2): forks and
-  successors;
+- names that differ only in digits, below the VERSIONED_RANK most downloaded
+  (elasticsearch5 and elasticsearch6, nvidia-cufft-cu11 and -cu12, retry2 and retry,
+  html2docx and htmldocx): major versions, builds, forks and successors;
 - two plugins of one host whose last words are a letter apart (mypy-boto3-iam and
   mypy-boto3-oam, django-jinja and django-ninja): siblings, not imitations;
 - a letter substituted, an affix, two edits, other separators, another word order or a
