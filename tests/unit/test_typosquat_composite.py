@@ -1,5 +1,6 @@
-"""Names built from a popular one: joined, glued, truncated, two letters added; and two
-edits on the most downloaded names (two letters omitted, a letter moved)."""
+"""Names built from a popular one: joined, glued, truncated, two letters added, with a
+word or a year; two edits on the most downloaded names (two letters omitted, a letter
+moved); a short name's doubled or swapped letter; each with its grade (gate/severity.py)."""
 
 from __future__ import annotations
 
@@ -37,9 +38,20 @@ def detector() -> Detector:
         ("cryptograhpy", "cryptography", "swapped", "error"),
         ("rquets", "requests", "edit-distance-2", "error"),  # two omitted, a top name
         ("nmpuy", "numpy", "edit-distance-2", "error"),  # a letter moved, a top name
+        ("web3-checksum", "web3", "joined-word", "warning"),
+        ("stripe-commands", "stripe", "joined-word", "warning"),
+        ("httpxhelp", "httpx", "glued-word", "warning"),
+        ("python-dateutil-malicious", "python-dateutil", "joined-word", "warning"),  # python-
+        # begins many names but hosts no plugin family
+        ("requests-2022", "requests", "combination", "error"),  # a year is a campaign's word
+        ("new-requests-2021", "requests", "combination", "error"),
+        ("request2022", "requests", "glued", "error"),
+        ("cccxt", "ccxt", "repeated", "error"),  # a four-letter name, a letter doubled
+        ("wbe3", "web3", "swapped", "error"),  # ...or two letters swapped
+        ("elasticsearch4", "elasticsearch5", "keyboard", "warning"),  # a version, not a typo
     ],
 )
-def test_a_composite_name_is_found_with_its_rule_and_grade(
+def test_a_name_is_found_with_its_rule_and_grade(
     detector: Detector, name: str, target: str, rule: str, grade: str
 ) -> None:
     found = {f.resembles: f for f in detector.check(name)}
