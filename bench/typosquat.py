@@ -7,9 +7,9 @@ Sets, each split into a tuning half and a held-out half by the first byte of sha
   DataDog's dataset, or from the names of OpenSSF's malicious-packages list). Found when
   an error-grade finding names one of its targets among its first three. Recall is given
   per name and per imitated project (the mean of each project's share, so a campaign of
-  fifty misspellings counts once), and with warnings counted as the errors the index's
-  history makes of them for a new or thin project (this offline bench does not consult
-  the index).
+  fifty misspellings counts once), offline and online: with warnings and hints
+  (gate/hints.py) counted as the errors the index's history makes of them for a project
+  first uploaded recently, which a reported typosquat was when it was found.
 - popular: the 500 most downloaded names, judged strictly (flag-popular: a popular name
   is flagged only for imitating one at least ten times more downloaded).
 - legit look-alikes: the set's legit rows (judged strictly), and every name of ranks
@@ -17,8 +17,10 @@ Sets, each split into a tuning half and a held-out half by the first byte of sha
   plus a word: real, legitimate projects that look alike, judged as unknown names: each
   against the whole list less the names judged with it (500 at a time), as a legitimate
   project outside the list is judged. Errors are counted as false alarms; the share
-  warned only is printed beside them (online, a new or thin project's warning is an
-  error).
+  warned only is printed beside them. Online, each is weighed by its own history on the
+  index, as `builder check` weighs it, from bench/data/typosquat-history.tsv (fetched by
+  bench/typosquat_history.py, judged as of its date); the share with any finding, hints
+  included, is what a project first uploaded recently would have flagged.
 - real names: ranks 10,001-10,500 of the popular list, judged as unknown names too.
 Speed: 10,000 names against the 15,000 popular ones, index build included, against a
 naive pairwise Damerau-Levenshtein scan (measured on a sample in the same run).
@@ -32,13 +34,17 @@ import hashlib
 import sys
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rapidfuzz.distance import DamerauLevenshtein
 
-from builder.gate.typosquat import Detector, max_distance, shipped_targets
+from builder.gate.check import weighed
+from builder.gate.signals import History, judge
+from builder.gate.typosquat import Detector, Finding, max_distance, shipped_targets
 
 DATA = Path(__file__).resolve().parent / "data" / "typosquat-eval.tsv"
+HISTORIES = DATA.parent / "typosquat-history.tsv"
 OSV_LIST = "OpenSSF malicious-packages list"
 
 
@@ -79,25 +85,90 @@ def look_alikes(popular: tuple[str, ...]) -> list[str]:
     return found
 
 
+def real_names(popular: tuple[str, ...]) -> list[str]:
+    """A sample of real names: ranks 10,001-10,500 of the popular list."""
+    return list(popular[10000:10500])
+
+
+def judged_real_names(popular: tuple[str, ...]) -> list[str]:
+    """Every real name the bench judges: the look-alikes, the sample, the set's legit rows."""
+    legit = [r.name for r in rows() if r.label == "legit"]
+    return [*look_alikes(popular), *real_names(popular), *legit]
+
+
+@dataclass(frozen=True, slots=True)
+class Histories:
+    """The index histories of the judged real names (bench/typosquat_history.py), and
+    when they were fetched: the bench judges them as of then."""
+
+    of: dict[str, History | None]
+    fetched: datetime
+
+    def online(self, name: str, findings: list[Finding]) -> str | None:
+        """The severity `builder check` gives `name` with its history looked up (None: no
+        issue)."""
+        if name not in self.of:
+            raise SystemExit(f"{HISTORIES.name} has no {name}: run bench/typosquat_history.py")
+        best = next((f for f in findings if f.grade == "error"), findings[0])
+        return weighed(best.grade, "error", judge(self.of[name], now=self.fetched))
+
+
+def histories() -> Histories:
+    of: dict[str, History | None] = {}
+    fetched = None
+    for line in HISTORIES.read_text().splitlines():
+        fields = line.split("\t")
+        if fields[0] == "# fetched":
+            fetched = datetime.fromisoformat(fields[1])
+        if line.startswith(("#", "name\t")):
+            continue
+        name, releases, files, first, last = fields
+        of[name] = None if releases == "0" else History(
+            int(releases), int(files), _day(first), _day(last)
+        )  # fmt: skip
+    if fetched is None:
+        raise SystemExit(f"{HISTORIES}: no '# fetched' line")
+    return Histories(of, fetched)
+
+
+def _day(text: str) -> datetime | None:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC) if text else None
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """Real names judged as unknown: errors offline, warned only, errors online, and
+    looked up online (any finding, hints included, costs a look-up)."""
+
+    errors: list[str]
+    warned: list[str]
+    online: list[str]
+    looked_up: list[str]
+
+
 def unknown(
-    popular: tuple[str, ...], hosts: frozenset[str], names: list[str]
-) -> tuple[list[str], list[str]]:
-    """(flagged as errors, warned only) for real `names` judged as unknown names: each
-    against the whole list less the names judged with it (500 at a time), the way a
-    legitimate project outside the list is judged."""
-    errors: list[str] = []
-    warned: list[str] = []
+    popular: tuple[str, ...], hosts: frozenset[str], names: list[str], known: Histories
+) -> Judged:
+    """Real `names` judged as unknown names: each against the whole list less the names
+    judged with it (500 at a time), the way a legitimate project outside the list is
+    judged; offline, and online (weighed by its history on the index)."""
+    judged = Judged([], [], [], [])
     for start in range(0, len(names), 500):
         chunk = names[start : start + 500]
         left_out = set(chunk)
-        judge = Detector([p for p in popular if p not in left_out], plugin_hosts=hosts)
+        detector = Detector([p for p in popular if p not in left_out], plugin_hosts=hosts)
         for name in chunk:
-            grades = {f.grade for f in judge.check(name)}
+            findings = detector.check(name, with_hints=True)
+            grades = {f.grade for f in findings} - {"hint"}
             if "error" in grades:
-                errors.append(name)
+                judged.errors.append(name)
             elif grades:
-                warned.append(name)
-    return errors, warned
+                judged.warned.append(name)
+            if findings:
+                judged.looked_up.append(name)
+            if findings and known.online(name, findings) == "error":
+                judged.online.append(name)
+    return judged
 
 
 def rate(detector: Detector, names: list[str]) -> tuple[int, int, list[str]]:
@@ -110,22 +181,31 @@ def recall(detector: Detector, label: str, group: list[Row], show: bool) -> None
     """Share of names caught as errors, and the mean over imitated projects (a campaign of
     fifty misspellings of one project counts once)."""
     caught: dict[str, list[bool]] = {}
-    online = 0
+    online: dict[str, list[bool]] = {}
     for r in group:
-        every = detector.check(r.name)
+        every = detector.check(r.name, with_hints=True)
         errors = [f for f in every if f.grade == "error"]
-        online += bool({f.resembles for f in every[:3]} & set(r.targets))
         hit = bool({f.resembles for f in errors[:3]} & set(r.targets))
         caught.setdefault(r.targets[0], []).append(hit)
+        online.setdefault(r.targets[0], []).append(
+            bool({f.resembles for f in every[:3]} & set(r.targets))
+        )
         if show and not hit:
             print(f"   missed: {r.name} (imitates {'|'.join(r.targets)}): "
                   f"{every[0].rule if every else 'no finding'}")  # fmt: skip
-    hits = sum(sum(v) for v in caught.values())
     n = max(len(group), 1)
-    per_target = sum(sum(v) / len(v) for v in caught.values()) / max(len(caught), 1)
+    hits, per_target = _recall(caught)
     print(f"  recall, {label}: {hits / n:.2f} ({hits} of {len(group)}); per imitated "
-          f"project {per_target:.2f} ({len(caught)}); with warnings, as errors for a new "
-          f"or thin project on the index: {online / n:.2f}")  # fmt: skip
+          f"project {per_target:.2f} ({len(caught)})")  # fmt: skip
+    hits, per_target = _recall(online)
+    print(f"    online (warnings as errors for a new or thin project, hints for a new one): "
+          f"{hits / n:.2f}; per imitated project {per_target:.2f}")  # fmt: skip
+
+
+def _recall(caught: dict[str, list[bool]]) -> tuple[int, float]:
+    """(names caught, the mean share caught per imitated project)."""
+    hits = sum(sum(v) for v in caught.values())
+    return hits, sum(sum(v) / len(v) for v in caught.values()) / max(len(caught), 1)
 
 
 def halves(names: list[str]) -> tuple[list[str], list[str]]:
@@ -138,6 +218,7 @@ def main() -> int:
     popular = shipped_targets()
     strict = Detector(popular, flag_popular=True)
     data = rows()
+    known = histories()
     for half, held in (("tuning half", False), ("held-out half", True)):
         print(f"== {half}")
         malicious = [r for r in data if r.label == "malicious" and r.held_out == held]
@@ -150,25 +231,28 @@ def main() -> int:
         ):  # fmt: skip
             recall(strict, label, group, show and not held)
         legit = [r.name for r in data if r.label == "legit"]
-        for label, judge, names in (
-            ("popular (top 500)", strict, list(popular[:500])),
-            ("legit rows", strict, legit),
-        ):
-            n, total, _ = rate(judge, halves(names)[held])
+        for label, names in (("popular (top 500)", list(popular[:500])), ("legit rows", legit)):
+            n, total, _ = rate(strict, halves(names)[held])
             print(f"  flagged, {label}: {100 * n / max(total, 1):.1f}% ({n} of {total})")
         for label, names in (
             ("legit look-alikes, as unknown names", look_alikes(popular)),
-            ("real names (ranks 10,001-10,500), as unknown", list(popular[10000:10500])),
+            ("real names (ranks 10,001-10,500), as unknown", real_names(popular)),
         ):
-            judged = halves(names)[held]
-            errors, warned = unknown(popular, strict.plugin_hosts, judged)
-            print(f"  flagged, {label}: {100 * len(errors) / len(judged):.1f}% "
-                  f"({len(errors)} of {len(judged)}); warned only: "
-                  f"{100 * len(warned) / len(judged):.1f}%")  # fmt: skip
-            if show and not held and errors:
-                print("   " + ", ".join(errors[:40]))
+            sample = halves(names)[held]
+            judged = unknown(popular, strict.plugin_hosts, sample, known)
+            print(f"  flagged, {label}: {share(judged.errors, sample)}; warned only: "
+                  f"{share(judged.warned, sample)}")  # fmt: skip
+            print(f"    online (histories of {known.fetched:%Y-%m-%d}): errors "
+                  f"{share(judged.online, sample)}; looked up "
+                  f"{share(judged.looked_up, sample)}")  # fmt: skip
+            if show and not held and judged.errors:
+                print("   " + ", ".join(judged.errors[:40]))
     speed(popular)
     return 0
+
+
+def share(part: list[str], whole: list[str]) -> str:
+    return f"{100 * len(part) / max(len(whole), 1):.1f}% ({len(part)} of {len(whole)})"
 
 
 def speed(popular: tuple[str, ...]) -> None:

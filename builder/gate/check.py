@@ -190,25 +190,28 @@ class Gate:
 
     def typosquats(self, name: NormalizedName, *, look_up: bool = True) -> list[Issue]:
         """The typosquat finding on `name`, with its history on the public index unless
-        `look_up` is false or the policy turns index signals off."""
+        `look_up` is false or the policy turns index signals off; with the history, the
+        hints too (gate/hints.py), reported only for a new or thin project."""
         if self.policy.is_internal_name(name):
             return []  # the organisation's own name: the confusion rules judge it
-        findings = self.detector.check(name)
+        policy = self.policy.severity["typosquat"]
+        online = look_up and self.policy.index_signals and policy != "ignore"
+        findings = self.detector.check(name, with_hints=online)
         if not findings:
             return []
         best = next((f for f in findings if f.grade == "error"), findings[0])
-        policy = self.policy.severity["typosquat"]
         message = (f"{name} resembles {best.resembles} ({best.rule}: {best.detail}; "
                    f"score {best.score:.2f})")  # fmt: skip
         if best.why:
-            message += f"; a warning: {best.why}"
+            message += f"; {'a warning' if best.grade == 'warning' else 'a hint'}: {best.why}"
         details: dict[str, Any] = {"resembles": [asdict(f) for f in findings[:5]]}
-        severity = "warning" if best.grade == "warning" and policy == "error" else policy
-        if look_up and self.policy.index_signals and policy != "ignore":
-            evidence = self.index_evidence(name)
-            severity = weighed(severity, policy, evidence)
+        evidence = self.index_evidence(name) if online else None
+        if evidence is not None:
             message += f"; index: {evidence.said}"
             details["index"] = evidence.said
+        severity = weighed(best.grade, policy, evidence)
+        if severity is None:
+            return []
         return [Issue(name=name, kind="typosquat", severity=severity, message=message,
                       details=details)]  # fmt: skip
 
@@ -283,15 +286,23 @@ class Gate:
         return Issue(**{**asdict(issue), "severity": "warning"})
 
 
-def weighed(graded: str, policy: str, evidence: Evidence) -> str:
-    """A typosquat finding's severity, its name rules' grade weighed by the index's history:
-    an established project lowers an error to a warning; a new or thin one raises a
-    warning-grade shape (gate/severity.py) to the policy's level."""
-    if evidence.severity == "warning" and graded == "error":
-        return "warning"
+def weighed(grade: str, policy: str, evidence: Evidence | None) -> str | None:
+    """A typosquat finding's severity (None: not reported) from its grade (error, warning,
+    hint), the policy's severity, and what the index's history says (None: offline). An
+    error-grade finding takes the policy's severity, a warning-grade one at most a
+    warning; a new or thin project raises it to the policy's, an established one lowers
+    an error to a warning. A hint (gate/hints.py) is reported only for a project first
+    uploaded recently or not on the index, at the policy's severity."""
+    if grade == "hint":
+        return policy if evidence is not None and evidence.new else None
+    severity = "warning" if grade == "warning" and policy == "error" else policy
+    if evidence is None:
+        return severity
     if evidence.severity == "error":
         return policy
-    return graded
+    if evidence.severity == "warning" and severity == "error":
+        return "warning"
+    return severity
 
 
 def _merged(

@@ -128,13 +128,25 @@ def _segments(parts: list[str], rank: Mapping[str, int]) -> list[str] | None:
     return tokens
 
 
-def plugin_hosts(popular: Iterable[str]) -> frozenset[str]:
-    """The first words (one or more) that begin PLUGIN_HOST popular names or more."""
-    heads: Counter[str] = Counter()
+def plugin_hosts(popular: Iterable[str], least: int = PLUGIN_HOST) -> frozenset[str]:
+    """The first words (one or more) that begin `least` popular names or more."""
+    return _common(popular, least, at_end=False)
+
+
+def common_endings(popular: Iterable[str]) -> frozenset[str]:
+    """The last words (one or more) that end PLUGIN_HOST popular names or more: words
+    (utils, tools, stubs) and the names integrations end with (langchain-openai)."""
+    return _common(popular, PLUGIN_HOST, at_end=True)
+
+
+def _common(popular: Iterable[str], least: int, *, at_end: bool) -> frozenset[str]:
+    """The runs of whole words at a name's start (or end) shared by `least` names or more."""
+    counted: Counter[str] = Counter()
     for name in popular:
         parts = name.split("-")
-        heads.update("-".join(parts[:i]) for i in range(1, len(parts)))
-    return frozenset(head for head, count in heads.items() if count >= PLUGIN_HOST)
+        cuts = range(1, len(parts))
+        counted.update("-".join(parts[i:] if at_end else parts[:i]) for i in cuts)
+    return frozenset(run for run, count in counted.items() if count >= least)
 
 
 def paired(name: str, rank: Mapping[str, int], hosts: frozenset[str]) -> tuple[str, str] | None:

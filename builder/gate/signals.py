@@ -2,8 +2,9 @@
 
 A name the typosquat rules flag is looked up on the public index, through its own simple
 API (PEP 691 JSON; PEP 700 gives each file's upload time). A project that first appeared
-recently, with one or two releases, is the shape of a typosquat campaign: the finding
-stays an error, with the evidence. One that has been there for years with many releases
+recently, or with one or two releases, is the shape of a typosquat campaign: the finding
+stays an error, with the evidence (a hint, gate/hints.py, only for a project first
+uploaded recently or not on the index at all). One that has been there for years with many releases
 is likely a legitimate look-alike: the finding becomes a warning, with the evidence. An
 index that serves no upload times, or malformed ones, or cannot be reached, leaves the
 name rules alone to decide, and the message says so.
@@ -38,6 +39,7 @@ class History:
 class Evidence:
     severity: str | None  # "error" or "warning" where the history decides; None: it does not
     said: str
+    new: bool = False  # absent, or first uploaded within NEW_DAYS: what a hint needs (hints.py)
 
 
 def history(index: Index, name: NormalizedName) -> History | None:
@@ -63,7 +65,7 @@ def history(index: Index, name: NormalizedName) -> History | None:
 def judge(found: History | None, now: datetime | None = None) -> Evidence:
     """What the history says of a flagged name, with the evidence in words."""
     if found is None:
-        return Evidence("error", "not on the index: whoever registers it first owns it")
+        return Evidence("error", "not on the index: whoever registers it first owns it", True)
     counts = f"{found.releases} release(s), {found.files} file(s)"
     if found.first is None:
         return Evidence(None, f"{counts}; the index serves no upload times: name rules alone")
@@ -71,7 +73,8 @@ def judge(found: History | None, now: datetime | None = None) -> Evidence:
     age = (now - _aware(found.first)).days
     since = f"first uploaded {found.first:%Y-%m-%d} ({age} days ago), {counts}"
     if age <= NEW_DAYS or found.releases <= FEW_RELEASES:
-        return Evidence("error", f"{since}: a new or thin project, the shape of a typosquat")
+        said = f"{since}: a new or thin project, the shape of a typosquat"
+        return Evidence("error", said, new=age <= NEW_DAYS)
     if age >= ESTABLISHED_DAYS and found.releases >= ESTABLISHED_RELEASES:
         return Evidence("warning", f"{since}: an established project, likely a real look-alike")
     return Evidence(None, since)

@@ -27,7 +27,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from builder.errors import RecipeError
-from builder.gate import composite, severity
+from builder.gate import composite, hints, severity
 from builder.names import NormalizedName, normalize
 
 PREFIXES = ("python-", "python", "py-", "py")
@@ -54,6 +54,7 @@ WEIGHTS = {
     "glued-word": 0.45,
     "truncated": 0.7,
     "edit-distance-2": 0.6,
+    "edit-distance-1": 0.5,  # a hint's only (gate/hints.py)
 }
 # Two edits on a name at all would hit real projects by chance; on the hundred most
 # downloaded names of eight letters or more it catches requesxt and requetses (requests)
@@ -74,7 +75,8 @@ class Finding:
     rule: str
     score: float
     detail: str
-    grade: str = "error"  # or "warning": the shapes real projects share (gate/severity.py)
+    grade: str = "error"  # or "warning": the shapes real projects share (gate/severity.py),
+    # or "hint": a shape too common to report unless the index says new or thin (hints.py)
     why: str = ""  # for a warning: the reason, in words
 
 
@@ -447,22 +449,43 @@ class Detector:
         )  # fmt: skip
         return {self._edit_targets[i] for target, _, i in scored if own & _deletions(target)}
 
-    def check(self, raw: str) -> list[Finding]:
-        """Findings for one name, best first; none for popular or allow-listed names."""
+    def check(self, raw: str, *, with_hints: bool = False) -> list[Finding]:
+        """Findings for one name, best first; none for popular or allow-listed names.
+        `with_hints`: the hints too (gate/hints.py), graded "hint", after the others,
+        for targets no other rule found."""
         name = normalize(raw)
         self._queries += 1
         if name in self.allow or (name in self.rank and not self.flag_popular):
             return []
         found: dict[str, Finding] = {}
         for rule, targets, detail in self._candidates(name):
-            for target in targets:
-                if target == name or not self._imitable(name, target):
-                    continue
+            for target in self._targets(name, targets):
                 finding = Finding(name, target, rule, WEIGHTS[rule], detail)
                 if target not in found or found[target].score < finding.score:
                     found[target] = finding
         graded = [self._graded(f) for f in found.values()]
-        return sorted(graded, key=lambda f: (-f.score, self.rank[f.resembles]))
+        if with_hints and name not in self.rank:
+            graded += self._hinted(name, set(found))
+        order = {"error": 0, "warning": 0, "hint": 1}
+        return sorted(graded, key=lambda f: (order[f.grade], -f.score, self.rank[f.resembles]))
+
+    def _targets(self, name: str, targets: Iterable[str]) -> Iterator[str]:
+        return (t for t in targets if t != name and self._imitable(name, t))
+
+    @cached_property
+    def _hints(self) -> hints.Hints:
+        return hints.Hints(self.popular, self.rank)
+
+    def _hinted(self, name: str, found: set[str]) -> list[Finding]:
+        """The hints' findings on targets not in `found`, the best per target."""
+        hinted: dict[str, Finding] = {}
+        for rule, targets, detail in self._hints.find(name):
+            for target in self._targets(name, targets):
+                if target not in found and target not in hinted:
+                    hinted[target] = Finding(
+                        name, target, rule, WEIGHTS[rule], detail, "hint", hints.WHY
+                    )
+        return list(hinted.values())
 
     def _graded(self, finding: Finding) -> Finding:
         grade = severity.grade(

@@ -45,6 +45,9 @@ PAGES = {
     "djang0": page("djang0", [("1.0", None), ("1.1", None)]),
     "urlib3": page("urlib3", [("1.0", "yesterday at noon")]),
     "pytest-pandas": page("pytest-pandas", [("0.1", iso(2))]),
+    "requests-beta": page("requests-beta", [("2.32.0", iso(3))]),
+    "solana-utils": page("solana-utils", [(f"0.{i}", iso(2000 - 150 * i)) for i in range(8)]),
+    "solana-coin": page("solana-coin", [("1.0", iso(400))]),
 }
 
 
@@ -122,3 +125,21 @@ def test_two_popular_names_joined_are_a_warning_unless_the_project_is_new(
     )
     assert main(["check", "--name", "pytest-pandas"]) == 14
     assert "error typosquat: pytest-pandas resembles pytest" in capsys.readouterr().err
+
+
+def test_a_hint_is_an_error_for_a_new_project_and_nothing_for_an_older_one(
+    json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A listed name with a word (gate/hints.py), the shape of a plugin as much as of a
+    campaign: reported for a project first uploaded days ago, not for one on the index
+    for years, nor for one with a single release uploaded 400 days ago (thin, not new);
+    offline it is not reported."""
+    assert main(["check", "--name", "requests-beta", "--offline"]) == 0
+    assert "typosquat" not in capsys.readouterr().err and json_index.asked == []
+    assert main(["check", "--name", "requests-beta"]) == 14
+    err = capsys.readouterr().err
+    assert "error typosquat: requests-beta resembles requests (joined-word" in err
+    assert "a hint: " in err and "a new or thin project" in err
+    assert main(["check", "--name", "solana-utils", "--name", "solana-coin"]) == 0
+    assert "typosquat" not in capsys.readouterr().err
+    assert json_index.asked == ["requests-beta", "solana-utils", "solana-coin"]

@@ -1,0 +1,124 @@
+"""Shapes a name shares with too many real projects to report by the name alone.
+
+Most reported typosquats the other rules miss are one of four shapes: a listed name of
+any rank with a word at its start or end (`requests-beta`, `solana-coin`,
+`deepface-weights`, `pymem-win`: the shape of a plugin, after a plugin host too), the
+same glued on (`web3node`, `solanautil`), two edits on a long listed name (`etherrium`
+for `ethereum`, `playwrgith`), or one edit on a short one (`vper` for `vyper`, `cick`).
+About one real project in six has one of these shapes (bench/typosquat.py), so they are
+hints: the gate reports one only where the index's history says the project is new,
+thin or absent (gate/signals.py), which every reported typosquat was when it was found;
+an established project, or an index that cannot say, drops it. Offline they are not
+computed at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cached_property
+
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
+
+from builder.gate import composite
+
+WORD_LENGTH = 4  # a listed name this long (separators aside) is a hint with a word
+EDGE_WORDS = 2  # ...at the name's start or end, with at most this many other words
+GLUED_REST = 2  # letters glued on, at least
+TWO_EDITS_LENGTH = 8  # two edits on listed names this long (separators aside)
+SHORT = (4, 6)  # one edit on listed names this long, from names of 3-5 letters
+# A name this many listed names begin with (django-, pytest-, types-, flask-, azure-)
+# heads a family so big that its name with a word is the norm, no hint (requests-: 29).
+FAMILY = 50
+
+WHY = "a shape many real projects share, reported only for a new or thin project"
+
+
+class Hints:
+    """The hint rules over one popular list (PEP 503 names, most downloaded first)."""
+
+    def __init__(self, popular: Sequence[str], rank: Mapping[str, int]) -> None:
+        self.popular = popular
+        self.rank = rank
+
+    @cached_property
+    def _keys(self) -> dict[str, str]:
+        """separator-free key -> the most downloaded name with it."""
+        found: dict[str, str] = {}
+        for p in self.popular:
+            found.setdefault(p.replace("-", ""), p)
+        return found
+
+    @cached_property
+    def _endings(self) -> frozenset[str]:
+        return composite.common_endings(self.popular)
+
+    @cached_property
+    def _families(self) -> frozenset[str]:
+        return composite.plugin_hosts(self.popular, FAMILY)
+
+    @cached_property
+    def _long(self) -> dict[str, str]:
+        return {p: k for k, p in self._keys.items() if len(k) >= TWO_EDITS_LENGTH}
+
+    @cached_property
+    def _short(self) -> dict[str, str]:
+        low, high = SHORT
+        return {p: k for k, p in self._keys.items() if low <= len(k) <= high}
+
+    def find(self, name: str) -> Iterator[tuple[str, list[str], str]]:
+        """(rule, targets, detail) for the hints `name` (a PEP 503 name) gives."""
+        key = name.replace("-", "")
+        if "-" in name and (worded := self.edge_word(name)):
+            target, rest = worded
+            yield "joined-word", [target], f"{target!r} joined with {'-'.join(rest)!r}"
+        elif "-" not in name and (stuck := self.glued(key)):
+            yield "glued-word", [stuck[0]], f"{stuck[0]!r} with {stuck[1]!r} glued on"
+        if len(key) >= TWO_EDITS_LENGTH - 2:
+            yield "edit-distance-2", self._within(key, self._long, 2), "two edits"
+        if SHORT[0] - 1 <= len(key) <= SHORT[1] - 1:
+            yield "edit-distance-1", self._within(key, self._short, 1), "one edit, a short name"
+
+    def edge_word(self, name: str) -> tuple[str, list[str]] | None:
+        """(target, the rest) when `name` begins or ends with a listed name of WORD_LENGTH
+        letters or more, joined by "-" with at most EDGE_WORDS words; the most
+        downloaded such name. A name many listed names end with (tools, langchain-openai's
+        openai) is no hint at the end, nor a name after a big family's head (FAMILY)."""
+        parts = name.split("-")
+        if any("-".join(parts[:i]) in self._families for i in range(1, len(parts))):
+            return None
+        best: tuple[str, list[str]] | None = None
+        for size in range(max(1, len(parts) - EDGE_WORDS), len(parts)):
+            for whole, rest, at_end in (
+                ("-".join(parts[:size]), parts[size:], False),
+                ("-".join(parts[-size:]), parts[:-size], True),
+            ):
+                at = self.rank.get(whole)
+                if at is None or len(whole.replace("-", "")) < WORD_LENGTH:
+                    continue
+                if at_end and whole in self._endings:
+                    continue
+                if best is None or at < self.rank[best[0]]:
+                    best = whole, rest
+        return best
+
+    def glued(self, key: str) -> tuple[str, str] | None:
+        """(target, what is glued on) when the separator-free `key` begins or ends with a
+        listed name's key of WORD_LENGTH letters or more, GLUED_REST letters or more glued
+        on; the longest such name (at the end, not one of the common endings)."""
+        for size in range(len(key) - GLUED_REST, WORD_LENGTH - 1, -1):
+            if target := self._keys.get(key[:size]):
+                return target, key[size:]
+            target = self._keys.get(key[-size:])
+            if target and target not in self._endings:
+                return target, key[:-size]
+        return None
+
+    @staticmethod
+    def _within(key: str, choices: Mapping[str, str], distance: int) -> list[str]:
+        """Names in `choices` (name -> separator-free key) exactly `distance` edits away."""
+        scored = process.extract(
+            key, choices, scorer=DamerauLevenshtein.distance, score_cutoff=distance,
+            limit=None,
+        )  # fmt: skip
+        return [name for _, found, name in scored if found == distance]
