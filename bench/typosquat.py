@@ -39,7 +39,7 @@ from pathlib import Path
 
 from rapidfuzz.distance import DamerauLevenshtein
 
-from builder.gate.check import weighed
+from builder.gate.check import strongest, weighed
 from builder.gate.signals import History, judge
 from builder.gate.typosquat import Detector, Finding, max_distance, shipped_targets
 
@@ -109,11 +109,12 @@ class Histories:
         issue)."""
         if name not in self.of:
             raise SystemExit(f"{HISTORIES.name} has no {name}: run bench/typosquat_history.py")
-        best = next((f for f in findings if f.grade == "error"), findings[0])
-        return weighed(best.grade, "error", judge(self.of[name], now=self.fetched))
+        grade = strongest(findings).grade
+        return weighed(grade, "error", judge(self.of[name], now=self.fetched))
 
 
 def histories() -> Histories:
+    """bench/data/typosquat-history.tsv, read."""
     of: dict[str, History | None] = {}
     fetched = None
     for line in HISTORIES.read_text().splitlines():

@@ -21,7 +21,7 @@ from builder.errors import FetchError
 from builder.gate.configuration import index_configuration, origin, url_key
 from builder.gate.policy import GatePolicy
 from builder.gate.signals import Evidence, history, judge
-from builder.gate.typosquat import Detector, load_popular
+from builder.gate.typosquat import Detector, Finding, load_popular
 from builder.index import Index, pip_config_value
 from builder.names import NormalizedName, normalize
 from builder.store import default_store_root
@@ -191,7 +191,7 @@ class Gate:
     def typosquats(self, name: NormalizedName, *, look_up: bool = True) -> list[Issue]:
         """The typosquat finding on `name`, with its history on the public index unless
         `look_up` is false or the policy turns index signals off; with the history, the
-        hints too (gate/hints.py), reported only for a new or thin project."""
+        hints too (gate/hints.py), reported only for a project new on the index."""
         if self.policy.is_internal_name(name):
             return []  # the organisation's own name: the confusion rules judge it
         policy = self.policy.severity["typosquat"]
@@ -199,7 +199,7 @@ class Gate:
         findings = self.detector.check(name, with_hints=online)
         if not findings:
             return []
-        best = next((f for f in findings if f.grade == "error"), findings[0])
+        best = strongest(findings)
         message = (f"{name} resembles {best.resembles} ({best.rule}: {best.detail}; "
                    f"score {best.score:.2f})")  # fmt: skip
         if best.why:
@@ -284,6 +284,11 @@ class Gate:
             )
         issue = self._issue(name, "confusion", message, **details)
         return Issue(**{**asdict(issue), "severity": "warning"})
+
+
+def strongest(findings: list[Finding]) -> Finding:
+    """The finding a typosquat issue is about: the best error-grade one, else the best."""
+    return next((f for f in findings if f.grade == "error"), findings[0])
 
 
 def weighed(grade: str, policy: str, evidence: Evidence | None) -> str | None:

@@ -6,10 +6,10 @@ any rank with a word at its start or end (`requests-beta`, `solana-coin`,
 same glued on (`web3node`, `solanautil`), two edits on a long listed name (`etherrium`
 for `ethereum`, `playwrgith`), or one edit on a short one (`vper` for `vyper`, `cick`).
 About one real project in six has one of these shapes (bench/typosquat.py), so they are
-hints: the gate reports one only where the index's history says the project is new,
-thin or absent (gate/signals.py), which every reported typosquat was when it was found;
-an established project, or an index that cannot say, drops it. Offline they are not
-computed at all.
+hints: the gate reports one only where the index says the project was first uploaded
+within 90 days or is not there at all (gate/signals.py), as a reported typosquat is when
+it is found; an older project, thin or not, or an index that cannot say, drops it.
+Offline they are not computed at all.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ SHORT = (4, 6)  # one edit on listed names this long, from names of 3-5 letters
 # heads a family so big that its name with a word is the norm, no hint (requests-: 29).
 FAMILY = 50
 
-WHY = "a shape many real projects share, reported only for a new or thin project"
+WHY = "a shape many real projects share, reported only for a project new on the index"
 
 
 class Hints:

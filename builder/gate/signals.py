@@ -4,10 +4,10 @@ A name the typosquat rules flag is looked up on the public index, through its ow
 API (PEP 691 JSON; PEP 700 gives each file's upload time). A project that first appeared
 recently, or with one or two releases, is the shape of a typosquat campaign: the finding
 stays an error, with the evidence (a hint, gate/hints.py, only for a project first
-uploaded recently or not on the index at all). One that has been there for years with many releases
-is likely a legitimate look-alike: the finding becomes a warning, with the evidence. An
-index that serves no upload times, or malformed ones, or cannot be reached, leaves the
-name rules alone to decide, and the message says so.
+uploaded recently or not on the index at all). One that has been there for years with
+many releases is likely a legitimate look-alike: the finding becomes a warning, with the
+evidence. An index that serves no upload times, or malformed ones, or cannot be reached,
+leaves the name rules alone to decide, and the message says so.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ def history(index: Index, name: NormalizedName) -> History | None:
 def judge(found: History | None, now: datetime | None = None) -> Evidence:
     """What the history says of a flagged name, with the evidence in words."""
     if found is None:
-        return Evidence("error", "not on the index: whoever registers it first owns it", True)
+        said = "not on the index: whoever registers it first owns it"
+        return Evidence("error", said, new=True)
     counts = f"{found.releases} release(s), {found.files} file(s)"
     if found.first is None:
         return Evidence(None, f"{counts}; the index serves no upload times: name rules alone")
