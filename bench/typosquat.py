@@ -199,8 +199,12 @@ def recall(detector: Detector, label: str, group: list[Row], show: bool) -> None
     print(f"  recall, {label}: {hits / n:.2f} ({hits} of {len(group)}); per imitated "
           f"project {per_target:.2f} ({len(caught)})")  # fmt: skip
     hits, per_target = _recall(online)
+    listed = {t: v for t, v in online.items() if t in detector.rank}
+    listed_hits, _ = _recall(listed)
+    listed_n = max(sum(map(len, listed.values())), 1)
     print(f"    online (warnings as errors for a new or thin project, hints for a new one): "
-          f"{hits / n:.2f}; per imitated project {per_target:.2f}")  # fmt: skip
+          f"{hits / n:.2f}; per imitated project {per_target:.2f}; of the names whose "
+          f"target the gate lists: {listed_hits / listed_n:.2f} ({listed_n})")  # fmt: skip
 
 
 def _recall(caught: dict[str, list[bool]]) -> tuple[int, float]:
