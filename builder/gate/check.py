@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,8 @@ from builder.store import default_store_root
 
 if TYPE_CHECKING:  # the advisory modules load when a snapshot is read
     from builder.advisories.snapshot import Snapshot
+
+LOOK_UPS = 8  # names looked up on the public index at once (Gate.look_up)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +71,8 @@ class Gate:
             load_popular(policy.popular), allow=policy.allow, flag_popular=policy.flag_popular
         )
         self._indexes: dict[str, Index] = {}
+        self._evidence: dict[NormalizedName, Evidence] = {}
+        self._found: dict[tuple[NormalizedName, bool], list[Finding]] = {}
 
     def index(self, url: str) -> Index:
         if url not in self._indexes:
@@ -75,7 +81,9 @@ class Gate:
 
     def check(self, names: Iterable[str]) -> list[Issue]:
         issues = self.configuration()
-        for raw in dict.fromkeys(normalize(n) for n in names):
+        unique = list(dict.fromkeys(normalize(n) for n in names))
+        self.look_up([n for n in unique if self._flagged_online(n)])
+        for raw in unique:
             issues += self.typosquats(raw)
             issues += self.confusion(raw)
             issues += self.advised(raw, None)
@@ -188,6 +196,41 @@ class Gate:
                 ))  # fmt: skip
         return [i for i in issues if i.severity != "ignore"]
 
+    def _online(self) -> bool:
+        """Whether typosquat findings are weighed by the index's history (gate/signals.py)."""
+        return self.policy.index_signals and self.policy.severity["typosquat"] != "ignore"
+
+    def _flagged_online(self, name: NormalizedName) -> bool:
+        """Whether typosquats(name) will look `name` up on the index."""
+        if not self._online() or self.policy.is_internal_name(name):
+            return False
+        return bool(self._findings(name, with_hints=True))
+
+    def _findings(self, name: NormalizedName, *, with_hints: bool) -> list[Finding]:
+        """The detector's findings on `name`, found once per run."""
+        key = (name, with_hints)
+        if key not in self._found:
+            self._found[key] = self.detector.check(name, with_hints=with_hints)
+        return self._found[key]
+
+    def look_up(self, names: list[NormalizedName]) -> None:
+        """The index's evidence on `names`, fetched LOOK_UPS at a time (each thread with
+        its own connection) and kept for typosquats(): a list's look-ups cost about the
+        slowest of them, not their sum."""
+        missing = [n for n in names if n not in self._evidence]
+        if len(missing) < 2:
+            return
+        url = self.policy.public()[0]
+        local = threading.local()
+
+        def one(name: NormalizedName) -> Evidence:
+            if not hasattr(local, "index"):
+                local.index = Index(url)
+            return evidence_on(local.index, name)
+
+        with ThreadPoolExecutor(LOOK_UPS) as pool:
+            self._evidence.update(zip(missing, pool.map(one, missing), strict=True))
+
     def typosquats(self, name: NormalizedName, *, look_up: bool = True) -> list[Issue]:
         """The typosquat finding on `name`, with its history on the public index unless
         `look_up` is false or the policy turns index signals off; with the history, the
@@ -195,8 +238,8 @@ class Gate:
         if self.policy.is_internal_name(name):
             return []  # the organisation's own name: the confusion rules judge it
         policy = self.policy.severity["typosquat"]
-        online = look_up and self.policy.index_signals and policy != "ignore"
-        findings = self.detector.check(name, with_hints=online)
+        online = look_up and self._online()
+        findings = self._findings(name, with_hints=online)
         if not findings:
             return []
         best = strongest(findings)
@@ -216,14 +259,11 @@ class Gate:
                       details=details)]  # fmt: skip
 
     def index_evidence(self, name: NormalizedName) -> Evidence:
-        """What the public index's history of `name` says; where it cannot say, why."""
-        url = self.policy.public()[0]
-        try:
-            return judge(history(self.index(url), name))
-        except FetchError as exc:
-            return Evidence(None, f"cannot be read ({exc.message}): name rules alone")
-        except (ValueError, TypeError, KeyError) as exc:
-            return Evidence(None, f"its page for {name} is malformed ({exc}): name rules alone")
+        """What the public index's history of `name` says (looked up now unless look_up
+        fetched it); where it cannot say, why."""
+        if name in self._evidence:
+            return self._evidence[name]
+        return evidence_on(self.index(self.policy.public()[0]), name)
 
     def confusion(self, name: NormalizedName) -> list[Issue]:
         if not self.policy.internal_indexes:
@@ -284,6 +324,16 @@ class Gate:
             )
         issue = self._issue(name, "confusion", message, **details)
         return Issue(**{**asdict(issue), "severity": "warning"})
+
+
+def evidence_on(index: Index, name: NormalizedName) -> Evidence:
+    """What `index`'s history of `name` says; where it cannot say, why."""
+    try:
+        return judge(history(index, name))
+    except FetchError as exc:
+        return Evidence(None, f"cannot be read ({exc.message}): name rules alone")
+    except (ValueError, TypeError, KeyError) as exc:
+        return Evidence(None, f"its page for {name} is malformed ({exc}): name rules alone")
 
 
 def strongest(findings: list[Finding]) -> Finding:

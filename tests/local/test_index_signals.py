@@ -9,11 +9,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
 from builder.cli import main
+from tests.conftest import json_output
 
 pytestmark = pytest.mark.local
 
@@ -71,16 +72,44 @@ class JsonIndex(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def json_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[JsonIndex]]:
-    JsonIndex.asked = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), JsonIndex)
+class MeetingIndex(JsonIndex):
+    """Holds each page until MEETING requests are in at once: sequential look-ups never
+    meet, and each is answered 503 when the wait gives up."""
+
+    MEETING = 3
+    meeting: ClassVar[threading.Barrier]
+
+    def do_GET(self) -> None:
+        try:
+            type(self).meeting.wait()
+        except threading.BrokenBarrierError:
+            self.send_error(503)
+            return
+        super().do_GET()
+
+
+def serve(
+    handler: type[JsonIndex], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[type[JsonIndex]]:
+    handler.asked = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("BUILDER_INDEX_URL", f"http://127.0.0.1:{server.server_address[1]}/simple/")
     monkeypatch.setenv("BUILDER_STORE", str(tmp_path / "store"))
-    yield JsonIndex
+    yield handler
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def json_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[JsonIndex]]:
+    yield from serve(JsonIndex, tmp_path, monkeypatch)
+
+
+@pytest.fixture
+def meeting_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[type[JsonIndex]]:
+    MeetingIndex.meeting = threading.Barrier(MeetingIndex.MEETING, timeout=20)
+    yield from serve(MeetingIndex, tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize(
@@ -97,8 +126,6 @@ def test_a_look_alike_is_judged_with_its_history_on_the_index(
     json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str],
     name: str, code: int, severity: str, said: str,
 ) -> None:  # fmt: skip
-    from tests.conftest import json_output
-
     assert main(["check", "--name", name, "--json"]) == code
     [issue] = json_output(capsys.readouterr().out, "check")["issues"]  # type: ignore[misc]
     assert issue["kind"] == "typosquat" and issue["severity"] == severity
@@ -143,3 +170,19 @@ def test_a_hint_is_an_error_for_a_new_project_and_nothing_for_an_older_one(
     assert main(["check", "--name", "solana-utils", "--name", "solana-coin"]) == 0
     assert "typosquat" not in capsys.readouterr().err
     assert json_index.asked == ["requests-beta", "solana-utils", "solana-coin"]
+
+
+def test_a_lists_look_ups_run_at_once(
+    meeting_index: type[JsonIndex], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Three flagged names of one list are looked up together: the index answers none
+    until all three are asked (one after the other, the first would wait in vain)."""
+    listed = tmp_path / "requirements.txt"
+    listed.write_text("reqeusts\nnumpyy\nrequests-beta\nrequests\n")
+    assert main(["check", str(listed), "--json"]) == 14
+    issues: Any = json_output(capsys.readouterr().out, "check")["issues"]
+    said = {i["name"]: i["details"]["index"] for i in issues}
+    assert "a new or thin project" in said["reqeusts"]
+    assert "an established project" in said["numpyy"]
+    assert "a new or thin project" in said["requests-beta"]
+    assert sorted(meeting_index.asked) == ["numpyy", "reqeusts", "requests-beta"]
