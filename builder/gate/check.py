@@ -31,7 +31,7 @@ from builder.store import default_store_root
 if TYPE_CHECKING:  # the advisory modules load when a snapshot is read
     from builder.advisories.snapshot import Snapshot
 
-LOOK_UPS = 8  # names looked up on the public index at once (Gate.look_up)
+LOOK_UPS = 8  # names looked up on the public index at once (Gate.fetch_evidence)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -82,7 +82,7 @@ class Gate:
     def check(self, names: Iterable[str]) -> list[Issue]:
         issues = self.configuration()
         unique = list(dict.fromkeys(normalize(n) for n in names))
-        self.look_up([n for n in unique if self._flagged_online(n)])
+        self.fetch_evidence([n for n in unique if self._flagged_online(n)])
         for raw in unique:
             issues += self.typosquats(raw)
             issues += self.confusion(raw)
@@ -213,7 +213,7 @@ class Gate:
             self._found[key] = self.detector.check(name, with_hints=with_hints)
         return self._found[key]
 
-    def look_up(self, names: list[NormalizedName]) -> None:
+    def fetch_evidence(self, names: list[NormalizedName]) -> None:
         """The index's evidence on `names`, fetched LOOK_UPS at a time (each thread with
         its own connection) and kept for typosquats(): a list's look-ups cost about the
         slowest of them, not their sum."""
@@ -259,8 +259,8 @@ class Gate:
                       details=details)]  # fmt: skip
 
     def index_evidence(self, name: NormalizedName) -> Evidence:
-        """What the public index's history of `name` says (looked up now unless look_up
-        fetched it); where it cannot say, why."""
+        """What the public index's history of `name` says (looked up now unless
+        fetch_evidence did); where it cannot say, why."""
         if name in self._evidence:
             return self._evidence[name]
         return evidence_on(self.index(self.policy.public()[0]), name)

@@ -76,7 +76,8 @@ class Finding:
     score: float
     detail: str
     grade: str = "error"  # or "warning": the shapes real projects share (gate/severity.py),
-    # or "hint": a shape too common to report unless the index says new or thin (hints.py)
+    # or "hint": a shape too common to report unless the index says the project is new
+    # (gate/hints.py)
     why: str = ""  # for a warning: the reason, in words
 
 
@@ -466,8 +467,7 @@ class Detector:
         graded = [self._graded(f) for f in found.values()]
         if with_hints and name not in self.rank:
             graded += self._hinted(name, set(found))
-        order = {"error": 0, "warning": 0, "hint": 1}
-        return sorted(graded, key=lambda f: (order[f.grade], -f.score, self.rank[f.resembles]))
+        return sorted(graded, key=lambda f: (f.grade == "hint", -f.score, self.rank[f.resembles]))
 
     def _targets(self, name: str, targets: Iterable[str]) -> Iterator[str]:
         return (t for t in targets if t != name and self._imitable(name, t))
@@ -477,7 +477,7 @@ class Detector:
         return hints.Hints(self.popular, self.rank)
 
     def _hinted(self, name: str, found: set[str]) -> list[Finding]:
-        """The hints' findings on targets not in `found`, the best per target."""
+        """The hints' findings on targets not in `found`, one per target (the first rule's)."""
         hinted: dict[str, Finding] = {}
         for rule, targets, detail in self._hints.find(name):
             for target in self._targets(name, targets):
