@@ -12,44 +12,30 @@ with one look-up at a time, then as it runs.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import threading
 import time
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import ClassVar
 
-from builder.gate import check
-from builder.gate.policy import GatePolicy
-from builder.gate.typosquat import shipped_popular
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from builder.gate import check  # noqa: E402
+from builder.gate.policy import GatePolicy  # noqa: E402
+from builder.gate.typosquat import shipped_popular  # noqa: E402
+from tests.fixtures.json_index import JsonPages, iso, page, served  # noqa: E402
 
 
-class SlowIndex(BaseHTTPRequestHandler):
-    """Every project exists, first uploaded three days ago, with one release."""
+class SlowIndex(JsonPages):
+    """Every project exists, first uploaded three days ago, with one release, and its page
+    comes after a delay, as from a distant index."""
 
     delay_s: ClassVar[float] = 0.1
 
-    def do_GET(self) -> None:
+    def project(self, name: str) -> dict[str, object] | None:
         time.sleep(self.delay_s)  # the network's round trip
-        name = self.path.strip("/").split("/")[-1]
-        when = (datetime.now(UTC) - timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        page = {
-            "meta": {"api-version": "1.1"}, "name": name, "versions": ["1.0"],
-            "files": [{"filename": f"{name.replace('-', '_')}-1.0-py3-none-any.whl",
-                       "url": f"../../files/{name}.whl", "hashes": {"sha256": "0" * 64},
-                       "upload-time": when}],
-        }  # fmt: skip
-        body = json.dumps(page).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+        return page(name, [("1.0", iso(3))])
 
 
 def timed(names: list[str], at_once: int) -> tuple[float, int]:
@@ -67,20 +53,15 @@ def main() -> int:
     parser.add_argument("--delay-ms", type=int, default=100)
     args = parser.parse_args()
     SlowIndex.delay_s = args.delay_ms / 1000
-    server = ThreadingHTTPServer(("127.0.0.1", 0), SlowIndex)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    os.environ["BUILDER_INDEX_URL"] = f"http://127.0.0.1:{server.server_address[1]}/simple/"
     popular = [p for p in shipped_popular()[:1000] if len(p) >= 6]
     half = args.names // 2
     names = [p + "x" for p in popular[:half]] + [p + "-beta" for p in popular[half : args.names]]
     at_once = check.LOOK_UPS
-    try:
+    with served(SlowIndex) as url:
+        os.environ["BUILDER_INDEX_URL"] = url
         timed(names[:2], 1)  # imports and first connections, out of both figures
         alone, found = timed(names, 1)
         together, found_together = timed(names, at_once)
-    finally:
-        server.shutdown()
-        server.server_close()
     print(f"{len(names)} flagged names, index delay {args.delay_ms} ms: one at a time "
           f"{alone:.2f} s, {at_once} at once {together:.2f} s, ratio {alone / together:.1f} "
           f"({found} and {found_together} issues)")  # fmt: skip

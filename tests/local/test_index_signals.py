@@ -3,11 +3,8 @@ index on 127.0.0.1 that serves JSON pages."""
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,30 +12,9 @@ import pytest
 
 from builder.cli import main
 from tests.conftest import json_output
+from tests.fixtures.json_index import JsonPages, iso, page, served
 
 pytestmark = pytest.mark.local
-
-NOW = datetime.now(UTC)
-
-
-def page(name: str, uploads: list[tuple[str, str | None]]) -> dict[str, object]:
-    """A PEP 691 project page: (version, upload time or None) per file."""
-    files = []
-    for version, when in uploads:
-        entry: dict[str, object] = {
-            "filename": f"{name.replace('-', '_')}-{version}-py3-none-any.whl",
-            "url": f"../../files/{name}-{version}.whl", "hashes": {"sha256": "0" * 64},
-        }  # fmt: skip
-        if when is not None:
-            entry["upload-time"] = when
-        files.append(entry)
-    versions = sorted({v for v, _ in uploads})
-    return {"meta": {"api-version": "1.1"}, "name": name, "files": files, "versions": versions}
-
-
-def iso(days_ago: int) -> str:
-    return (NOW - timedelta(days=days_ago)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
 
 PAGES = {
     "reqeusts": page("reqeusts", [("1.0", iso(6))]),
@@ -52,24 +28,9 @@ PAGES = {
 }
 
 
-class JsonIndex(BaseHTTPRequestHandler):
-    asked: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        name = self.path.strip("/").split("/")[-1]
-        type(self).asked.append(name)
-        if name not in PAGES:
-            self.send_error(404)
-            return
-        body = json.dumps(PAGES[name]).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.pypi.simple.v1+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+class JsonIndex(JsonPages):
+    def project(self, name: str) -> dict[str, object] | None:
+        return PAGES.get(name)
 
 
 class MeetingIndex(JsonIndex):
@@ -91,14 +52,10 @@ class MeetingIndex(JsonIndex):
 def serve(
     handler: type[JsonIndex], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[type[JsonIndex]]:
-    handler.asked = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("BUILDER_INDEX_URL", f"http://127.0.0.1:{server.server_address[1]}/simple/")
-    monkeypatch.setenv("BUILDER_STORE", str(tmp_path / "store"))
-    yield handler
-    server.shutdown()
-    server.server_close()
+    with served(handler) as url:
+        monkeypatch.setenv("BUILDER_INDEX_URL", url)
+        monkeypatch.setenv("BUILDER_STORE", str(tmp_path / "store"))
+        yield handler
 
 
 @pytest.fixture
