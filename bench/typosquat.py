@@ -42,9 +42,11 @@ from rapidfuzz.distance import DamerauLevenshtein
 from builder.gate.check import strongest, weighed
 from builder.gate.signals import History, judge
 from builder.gate.typosquat import Detector, Finding, max_distance, shipped_targets
+from builder.names import normalize
 
 DATA = Path(__file__).resolve().parent / "data" / "typosquat-eval.tsv"
 HISTORIES = DATA.parent / "typosquat-history.tsv"
+NEW_PROJECTS = DATA.parent / "typosquat-new.tsv"
 OSV_LIST = "OpenSSF malicious-packages list"
 
 
@@ -113,22 +115,22 @@ class Histories:
         return weighed(grade, "error", judge(self.of[name], now=self.fetched))
 
 
-def histories() -> Histories:
-    """bench/data/typosquat-history.tsv, read."""
+def histories(path: Path = HISTORIES) -> Histories:
+    """A file of bench/typosquat_history.py's, read; names PEP 503-normalized."""
     of: dict[str, History | None] = {}
     fetched = None
-    for line in HISTORIES.read_text().splitlines():
+    for line in path.read_text().splitlines():
         fields = line.split("\t")
         if fields[0] == "# fetched":
             fetched = datetime.fromisoformat(fields[1])
         if line.startswith(("#", "name\t")):
             continue
         name, releases, files, first, last = fields
-        of[name] = None if releases == "0" else History(
+        of[normalize(name)] = None if releases == "0" else History(
             int(releases), int(files), _day(first), _day(last)
         )  # fmt: skip
     if fetched is None:
-        raise SystemExit(f"{HISTORIES}: no '# fetched' line")
+        raise SystemExit(f"{path}: no '# fetched' line")
     return Histories(of, fetched)
 
 
@@ -170,6 +172,24 @@ def unknown(
             if findings and known.online(name, findings) == "error":
                 judged.online.append(name)
     return judged
+
+
+def new_projects(detector: Detector, known: Histories, held: bool) -> None:
+    """The new real projects (bench/data/typosquat-new.tsv) flagged online, as `builder
+    check` flags them as of the sample's date: with hints and without."""
+    sample = halves(sorted(known.of))[held]
+    flagged: list[str] = []
+    strong: list[str] = []
+    for name in sample:
+        found = detector.check(name, with_hints=True)
+        if found and known.online(name, found) == "error":
+            flagged.append(name)
+        named = [f for f in found if f.grade != "hint"]
+        if named and known.online(name, named) == "error":
+            strong.append(name)
+    print(f"  flagged, new real projects (first uploaded within 90 days, drawn from the "
+          f"index): online {share(flagged, sample)}; without hints "
+          f"{share(strong, sample)}")  # fmt: skip
 
 
 def rate(detector: Detector, names: list[str]) -> tuple[int, int, list[str]]:
@@ -224,6 +244,7 @@ def main() -> int:
     strict = Detector(popular, flag_popular=True)
     data = rows()
     known = histories()
+    new = histories(NEW_PROJECTS)
     for half, held in (("tuning half", False), ("held-out half", True)):
         print(f"== {half}")
         malicious = [r for r in data if r.label == "malicious" and r.held_out == held]
@@ -252,6 +273,7 @@ def main() -> int:
                   f"{share(judged.looked_up, sample)}")  # fmt: skip
             if show and not held and judged.errors:
                 print("   " + ", ".join(judged.errors[:40]))
+        new_projects(strict, new, held)
     speed(popular)
     return 0
 

@@ -204,7 +204,7 @@ class Gate:
         """Whether typosquats(name) will look `name` up on the index."""
         if not self._online() or self.policy.is_internal_name(name):
             return False
-        return bool(self._findings(name, with_hints=True))
+        return bool(self._findings(name, with_hints=self.policy.hints))
 
     def _findings(self, name: NormalizedName, *, with_hints: bool) -> list[Finding]:
         """The detector's findings on `name`, found once per run."""
@@ -239,7 +239,7 @@ class Gate:
             return []  # the organisation's own name: the confusion rules judge it
         policy = self.policy.severity["typosquat"]
         online = look_up and self._online()
-        findings = self._findings(name, with_hints=online)
+        findings = self._findings(name, with_hints=online and self.policy.hints)
         if not findings:
             return []
         best = strongest(findings)

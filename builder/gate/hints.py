@@ -9,7 +9,7 @@ About one real project in six has one of these shapes (bench/typosquat.py), so t
 hints: the gate reports one only where the index says the project was first uploaded
 within 90 days or is not there at all (gate/signals.py), as a reported typosquat is when
 it is found; an older project, thin or not, or an index that cannot say, drops it.
-Offline they are not computed at all.
+Offline they are not computed at all; `[typosquat] hints = false` turns them off.
 """
 
 from __future__ import annotations

@@ -42,6 +42,7 @@ class GatePolicy:
     popular: Path | None = None
     flag_popular: bool = False
     index_signals: bool = True  # look a flagged name up on the public index (gate/signals.py)
+    hints: bool = True  # with the look-up, the hints too (gate/hints.py)
     severity: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     allow_advisories: dict[str, str] = field(default_factory=dict)  # id -> reason
     source: str = "defaults"
@@ -83,7 +84,7 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
         p.add(unknown, f"unknown key (allowed: {', '.join(sorted(allowed))})")
     indexes = table(data, "indexes", {"internal", "public"}, p)
     names = table(data, "names", {"internal", "allow"}, p)
-    typo = table(data, "typosquat", {"popular", "flag-popular", "index-signals"}, p)
+    typo = table(data, "typosquat", {"popular", "flag-popular", "index-signals", "hints"}, p)
     severity = table(data, "severity", set(KINDS), p)
     advisories = table(data, "advisories", {"allow"}, p)
     internal_indexes = _strings(indexes, "internal", "indexes.internal", p)
@@ -104,6 +105,9 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
         p.add("typosquat.popular", f"no such file: {path.parent / popular}")
         popular = None
     allow_advisories = reasons(advisories.get("allow", []), "advisories.allow", "id", p)
+    flag_popular = _flag(typo, "flag-popular", False, p)
+    index_signals = _flag(typo, "index-signals", True, p)
+    hints = _flag(typo, "hints", True, p)
     p.raise_if_any()
     return GatePolicy(
         internal_indexes=internal_indexes,
@@ -111,12 +115,22 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
         internal_names=internal_names,
         allow=allow,
         popular=(path.parent / popular) if popular else None,
-        flag_popular=bool(typo.get("flag-popular", False)),
-        index_signals=bool(typo.get("index-signals", True)),
+        flag_popular=flag_popular,
+        index_signals=index_signals,
+        hints=hints,
         severity=levels,
         allow_advisories=allow_advisories,
         source=str(path),
     )
+
+
+def _flag(typo: Any, key: str, default: bool, p: Problems) -> bool:
+    """[typosquat] `key`, a boolean."""
+    value = typo.get(key, default)
+    if not isinstance(value, bool):
+        p.add(f"typosquat.{key}", "expected true or false")
+        return default
+    return value
 
 
 def _strings(section: Any, key: str, dotted: str, p: Problems) -> tuple[str, ...]:

@@ -143,3 +143,17 @@ def test_a_lists_look_ups_run_at_once(
     assert "an established project" in said["numpyy"]
     assert "a new or thin project" in said["requests-beta"]
     assert sorted(meeting_index.asked) == ["numpyy", "reqeusts", "requests-beta"]
+
+
+def test_a_policy_turns_the_hints_off(
+    json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """[typosquat] hints = false: a new project with a hint's shape is not reported, nor
+    looked up; a value that is not a boolean is refused with its key named."""
+    policy = tmp_path / "builder.toml"
+    policy.write_text("[typosquat]\nhints = false\n")
+    assert main(["check", "--name", "requests-beta", "--policy", str(policy)]) == 0
+    assert "typosquat" not in capsys.readouterr().err and json_index.asked == []
+    policy.write_text('[typosquat]\nhints = "no"\n')
+    assert main(["check", "--name", "requests-beta", "--policy", str(policy)]) == 3
+    assert "typosquat.hints: expected true or false" in capsys.readouterr().err
