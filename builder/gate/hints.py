@@ -3,8 +3,9 @@
 Most reported typosquats the other rules miss are one of four shapes: a listed name of
 any rank with a word at its start or end (`requests-beta`, `solana-coin`,
 `deepface-weights`, `pymem-win`: the shape of a plugin, after a plugin host too), the
-same glued on (`web3node`, `solanautil`), two edits on a long listed name (`etherrium`
-for `ethereum`, `playwrgith`), or one edit on a short one (`vper` for `vyper`, `cick`).
+same glued on (`web3node`, `solanautil`), two edits on a long listed name, its first
+letter kept (`etherrium` for `ethereum`, `playwrgith`), or one edit on a short one
+(`vper` for `vyper`, `cick`).
 About one real project in six has one of these shapes (bench/typosquat.py), so they are
 hints: the gate reports one only where the index says the project was first uploaded
 within 90 days or is not there at all (gate/signals.py), as a reported typosquat is when
@@ -75,7 +76,8 @@ class Hints:
         elif "-" not in name and (stuck := self.glued(key)):
             yield "glued-word", [stuck[0]], f"{stuck[0]!r} with {stuck[1]!r} glued on"
         if len(key) >= TWO_EDITS_LENGTH - 2:
-            yield "edit-distance-2", self._within(key, self._long, 2), "two edits"
+            near = [t for t in self._within(key, self._long, 2) if t[0] == key[0]]
+            yield "edit-distance-2", near, "two edits, the first letter kept"
         if SHORT[0] - 1 <= len(key) <= SHORT[1] - 1:
             yield "edit-distance-1", self._within(key, self._short, 1), "one edit, a short name"
 
@@ -105,13 +107,17 @@ class Hints:
     def glued(self, key: str) -> tuple[str, str] | None:
         """(target, what is glued on) when the separator-free `key` begins or ends with a
         listed name's key of WORD_LENGTH letters or more, GLUED_REST letters or more glued
-        on; the longest such name (at the end, not one of the common endings)."""
+        on; the longest such name (at the end, not one of the common endings). A name of
+        WORD_LENGTH letters counts only with a digit (web3): without, it is mostly a word
+        glued into another (flickpick, treegraph)."""
         for size in range(len(key) - GLUED_REST, WORD_LENGTH - 1, -1):
-            if target := self._keys.get(key[:size]):
-                return target, key[size:]
-            target = self._keys.get(key[-size:])
-            if target and target not in self._endings:
-                return target, key[:-size]
+            for whole, rest, at_end in ((key[:size], key[size:], False),
+                                        (key[-size:], key[:-size], True)):  # fmt: skip
+                target = self._keys.get(whole)
+                if not target or (at_end and target in self._endings):
+                    continue
+                if size > WORD_LENGTH or any(c.isdigit() for c in whole):
+                    return target, rest
         return None
 
     @staticmethod

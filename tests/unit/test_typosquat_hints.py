@@ -53,6 +53,12 @@ def test_a_word_in_the_middle_or_more_than_two_words_is_no_hint(detector: Detect
     assert detector.check("solana-tools-for-traders", with_hints=True) == []
 
 
+def test_a_four_letter_word_glued_on_is_no_hint_without_a_digit(detector: Detector) -> None:
+    """web3node: web3 glued on; flickpick: pick, a word as much as a name."""
+    assert [f.rule for f in detector.check("web3node", with_hints=True)] == ["glued-word"]
+    assert not [f for f in detector.check("flickpick", with_hints=True) if f.resembles == "pick"]
+
+
 def test_a_big_familys_plugin_and_a_common_ending_are_no_hint(detector: Detector) -> None:
     """pytest- begins hundreds of listed names: its name with a word is the norm; tools
     ends dozens (black-tools ... ): no hint at the end."""
