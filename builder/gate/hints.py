@@ -5,12 +5,13 @@ any rank with a word at its start or end (`requests-beta`, `solana-coin`,
 `deepface-weights`, `pymem-win`: the shape of a plugin, after a plugin host too), the
 same glued on (`web3node`, `solanautil`), two edits on a long listed name, its first
 letter kept (`etherrium` for `ethereum`, `playwrgith`), or one edit on a short one
-(`vper` for `vyper`, `cick`).
-About one real project in six has one of these shapes (bench/typosquat.py), so they are
-hints: the gate reports one only where the index says the project was first uploaded
-within 90 days or is not there at all (gate/signals.py), as a reported typosquat is when
-it is found; an older project, thin or not, or an index that cannot say, drops it.
-Offline they are not computed at all; `[typosquat] hints = false` turns them off.
+(`vper` for `vyper`, `cick`). About one popular real project in six has one of these
+shapes (bench/typosquat.py), so they are hints: the gate reports one only where the
+index says the project was first uploaded within 90 days or is not there at all
+(gate/signals.py), as a reported typosquat is when it is found; an older project, thin
+or not, or an index that cannot say, drops it. They flag about one new real project in
+thirteen more than the other rules do. Offline they are not computed at all;
+`[typosquat] hints = false` turns them off.
 """
 
 from __future__ import annotations
