@@ -1,14 +1,14 @@
-"""An experiment for the gate's next rule: the index's whole name list as targets.
+"""What the gate's search of the index's whole name list (builder/gate/names.py) catches
+and costs, at its thresholds and others.
 
 7.8% of the OSV list's typosquats imitate projects outside the popular list
-(`cryptofeed`, `freqtrade`): no rule over the list can know them. The index itself lists
-every project. This measures, before anything is built, what a rule over that list
-would catch and cost: for each name that gets no finding online (hints included), the
-index's names within one edit (two for names of 9+ letters) are searched, their
-histories fetched, and a name is flagged when one of them is an established project
-(THRESHOLDS: years on the index, releases). Caught: reported typosquats (the evaluation
-set's tuning half, or --held-out) whose target is among the flagged near names. Cost:
-the new real projects of bench/data/typosquat-new.tsv (same half) flagged.
+(`cryptofeed`, `freqtrade`). With `builder names refresh`, the gate compares an unlisted
+name that is new on the index, and that no other rule flags, with the index's whole
+list: the closest NEAR_LOOKED names within one edit (two for names of 9+ letters) are
+looked up, and one that is established (years on the index, releases) refuses it. This
+runs that search, with the gate's code, on the names the other rules and hints miss
+online: reported typosquats (the evaluation set's tuning half, or --held-out), and the
+new real projects of bench/data/typosquat-new.tsv (same half), at THRESHOLDS.
 
 It reads the configured index over the network (the root page, about 40 MB, cached a
 day in the temporary directory; each near name's page), so it is not part of
@@ -23,17 +23,17 @@ import argparse
 import sys
 import tempfile
 import time
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rapidfuzz import process
-from rapidfuzz.distance import DamerauLevenshtein
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from typosquat import NEW_PROJECTS, halves, histories, rows
+from typosquat import NEW_PROJECTS, OSV_LIST, Row, halves, histories, rows
 from typosquat_history import fetch
 
+from builder.gate import names as index_names
+from builder.gate.check import NEAR_LOOKED
 from builder.gate.signals import History
 from builder.gate.typosquat import Detector, shipped_targets
 from builder.index import configured_index_url
@@ -43,49 +43,19 @@ THRESHOLDS = ((2, 5), (3, 10), (3, 20), (5, 20), (5, 40))  # (years, releases)
 CACHE = Path(tempfile.gettempdir()) / "builder-bench-index-names.txt"
 
 
-def every_name() -> list[str]:
-    """The index's whole list, PEP 503-normalized (cached a day)."""
-    if CACHE.is_file() and time.time() - CACHE.stat().st_mtime < 86400:
-        return CACHE.read_text().split()
-    from pypi_simple import PyPISimple
+def every_name() -> index_names.NameList:
+    """The index's whole list (cached a day)."""
+    if not (CACHE.is_file() and time.time() - CACHE.stat().st_mtime < 86400):
+        from pypi_simple import PyPISimple
 
-    names = sorted(
-        {normalize(n) for n in PyPISimple(configured_index_url()).stream_project_names()}
-    )
-    temporary = CACHE.with_suffix(".part")
-    temporary.write_text("\n".join(names) + "\n")
-    temporary.replace(CACHE)
-    return names
-
-
-class Near:
-    """The index's names by separator-free length, searched within an edit budget."""
-
-    def __init__(self, names: list[str]) -> None:
-        self.by_length: dict[int, dict[str, str]] = {}
-        for name in names:
-            key = name.replace("-", "")
-            self.by_length.setdefault(len(key), {})[name] = key
-
-    def __call__(self, name: str) -> list[str]:
-        key = name.replace("-", "")
-        if len(key) < 5:
-            return []
-        limit = 1 if len(key) < 9 else 2
-        choices: dict[str, str] = {}
-        for size in range(len(key) - limit, len(key) + limit + 1):
-            choices.update(self.by_length.get(size, {}))
-        scored = process.extract(
-            key, choices, scorer=DamerauLevenshtein.distance, score_cutoff=limit, limit=None
-        )
-        return [n for _, distance, n in scored if 0 < distance <= limit and n != name]
-
-
-def established(found: History | str | None, years: int, releases: int, now: datetime) -> bool:
-    if found is None or isinstance(found, str) or found.first is None:
-        return False
-    first = found.first if found.first.tzinfo else found.first.replace(tzinfo=UTC)
-    return (now - first).days >= 365 * years and found.releases >= releases
+        index = PyPISimple(configured_index_url())
+        names = sorted({normalize(n) for n in index.stream_project_names()})
+        temporary = CACHE.with_suffix(".part")
+        temporary.write_text("\n".join(names) + "\n")
+        temporary.replace(CACHE)
+    return index_names.NameList(configured_index_url(), datetime.now(UTC), tuple(
+        CACHE.read_text().split()
+    ))  # fmt: skip
 
 
 def main() -> int:
@@ -94,38 +64,57 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=12)
     args = parser.parse_args()
     detector = Detector(shipped_targets(), flag_popular=True)
-    missed = {
-        normalize(r.name): set(r.targets)
-        for r in rows()
-        if r.label == "malicious" and r.held_out == args.held_out
-        and not {f.resembles for f in detector.check(r.name, with_hints=True)[:3]} & set(r.targets)
+    malicious = [r for r in rows() if r.label == "malicious" and r.held_out == args.held_out]
+    missed: dict[str, set[str]] = {
+        normalize(r.name): set(r.targets) for r in malicious
+        if not {f.resembles for f in detector.check(r.name, with_hints=True)[:3]} & set(r.targets)
     }  # fmt: skip
     new = histories(NEW_PROJECTS)
     sample = halves(sorted(new.of))[args.held_out]
     quiet = [n for n in sample if not detector.check(n, with_hints=True)]
-    near = Near(every_name())
-    found = {name: near(name) for name in [*missed, *quiet]}
-    known = fetch(sorted({c for names in found.values() for c in names}), args.workers)
+    listed = every_name()
+    closest = {
+        name: [n for n, _ in sorted(listed.near(name), key=lambda n: n[1])[:NEAR_LOOKED]]
+        for name in [*missed, *quiet]
+    }  # fmt: skip
+    known = fetch(sorted({c for near in closest.values() for c in near}), args.workers)
     now = datetime.now(UTC)
-    half = "held-out" if args.held_out else "tuning"
-    print(f"{half} half: {len(missed)} typosquats missed online; {len(quiet)} of the new real "
-          f"projects with no finding; {len(known)} near names looked up")  # fmt: skip
+    print(f"{'held-out' if args.held_out else 'tuning'} half: {len(missed)} typosquats missed "
+          f"online; {len(quiet)} of the new real projects with no finding; {len(known)} near "
+          f"names looked up")  # fmt: skip
     for years, releases in THRESHOLDS:
-        flagged = {
-            name for name, names in found.items()
-            if any(established(known[c], years, releases, now) for c in names)
+        near = {
+            name: {c for c in found if established(known[c], now, years, releases)}
+            for name, found in closest.items()
         }  # fmt: skip
-        caught = [
-            name for name, targets in missed.items()
-            if name in flagged and targets & {
-                c for c in found[name] if established(known[c], years, releases, now)
-            }
-        ]  # fmt: skip
-        cost = [name for name in quiet if name in flagged]
+        caught = {name for name, targets in missed.items() if targets & near[name]}
+        cost = [name for name in quiet if near[name]]
         print(f"  near an established project ({years}+ years, {releases}+ releases): "
               f"caught {len(caught)} of {len(missed)}; new projects flagged "
               f"{len(cost)} of {len(sample)}")  # fmt: skip
+        if (years, releases) == (index_names.NEAR_YEARS, index_names.NEAR_RELEASES):
+            recall_with(malicious, missed, caught)
     return 0
+
+
+def established(found: History | str | None, now: datetime, years: int, releases: int) -> bool:
+    """The gate's test (gate/names.py) on a fetched history (a string: it could not be read)."""
+    return isinstance(found, History) and index_names.established(found, now, years, releases)
+
+
+def recall_with(
+    malicious: list[Row], missed: Mapping[str, set[str]], caught: Collection[str]
+) -> None:
+    """Online recall per group, the gate's thresholds' catches added."""
+    for label, group in (
+        ("stated", [r for r in malicious if r.known == "stated"]),
+        ("reports", [r for r in malicious if r.known == "inferred"
+                     and not r.source.startswith(OSV_LIST)]),
+        ("OSV list", [r for r in malicious if r.source.startswith(OSV_LIST)]),
+    ):  # fmt: skip
+        hits = sum(normalize(r.name) not in missed or normalize(r.name) in caught for r in group)
+        print(f"    online recall with the names, {label}: {hits / max(len(group), 1):.2f} "
+              f"({hits} of {len(group)})")  # fmt: skip
 
 
 if __name__ == "__main__":

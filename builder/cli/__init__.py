@@ -71,8 +71,8 @@ class Parser(argparse.ArgumentParser):
 
 # Each command's module, imported only when the command runs (or for the full --help):
 # one command does not pay for the libraries of the others at start-up.
-COMMANDS = ("advisories", "build", "check", "compare", "diff", "image", "key", "plan", "publish",
-            "rebuild", "recipe", "report", "store", "verify", "worker")  # fmt: skip
+COMMANDS = ("advisories", "build", "check", "compare", "diff", "image", "key", "names", "plan",
+            "publish", "rebuild", "recipe", "report", "store", "verify", "worker")  # fmt: skip
 
 
 def parser(only: str | None = None) -> Parser:

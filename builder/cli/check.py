@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             "issues": [asdict(i) for i in issues],
         }  # fmt: skip
         print_json("check", data, ok=not any(i.severity == "error" for i in issues))
-    render(issues, len(set(names)), policy.source, gate.advisories_said())
+    render(issues, len(set(names)), policy.source, gate.advisories_said(), gate.names_said())
     raise_for_errors(issues)
     return 0
 
@@ -88,10 +88,11 @@ def raise_for_errors(issues: list[Issue]) -> None:
         )
 
 
-def render(issues: list[Issue], count: int, source: str, advisories: str) -> None:
+def render(issues: list[Issue], count: int, source: str, advisories: str, names: str) -> None:
     console = err_console()
     console.print(f"checked {count} name(s) (policy: {escape(source)})")
     console.print(f"advisories: {escape(advisories)}")
+    console.print(f"index names: {escape(names)}")
     for issue in issues:
         color = {"error": "bold red", "warning": "yellow"}.get(issue.severity, "dim")
         console.print(f"  [{color}]{issue.severity}[/] {issue.kind}: {escape(issue.message)}")

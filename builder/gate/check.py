@@ -14,12 +14,14 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.version import Version
 
 from builder.errors import FetchError
+from builder.gate import names as index_names
 from builder.gate.configuration import index_configuration, origin, url_key
 from builder.gate.policy import GatePolicy
 from builder.gate.signals import Evidence, history, judge
@@ -32,6 +34,7 @@ if TYPE_CHECKING:  # the advisory modules load when a snapshot is read
     from builder.advisories.snapshot import Snapshot
 
 LOOK_UPS = 8  # names looked up on the public index at once (Gate.fetch_evidence)
+NEAR_LOOKED = 5  # the closest names of the index's list looked up for one new name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +76,8 @@ class Gate:
         self._indexes: dict[str, Index] = {}
         self._evidence: dict[NormalizedName, Evidence] = {}
         self._found: dict[tuple[NormalizedName, bool], list[Finding]] = {}
+        self._names: index_names.NameList | None = None
+        self._names_read = False
 
     def index(self, url: str) -> Index:
         if url not in self._indexes:
@@ -103,6 +108,23 @@ class Gate:
             self._snapshot = load(self.store_root or default_store_root())
             self._snapshot_read = True
         return self._snapshot
+
+    @property
+    def names(self) -> index_names.NameList | None:
+        """The store's snapshot of the index's names (gate/names.py), read once."""
+        if not self._names_read:
+            self._names = index_names.load(self.store_root or default_store_root())
+            self._names_read = True
+        return self._names
+
+    def names_said(self) -> str:
+        """What the gate knew of the index's names: said beside every report (from the
+        snapshot's head: the list itself is read only for an unlisted name)."""
+        said = index_names.said(self.store_root or default_store_root())
+        if said is None:
+            return ("no snapshot of the index's names: names outside the popular list were "
+                    "not compared with the index's (builder names refresh)")  # fmt: skip
+        return said
 
     def advisories_said(self) -> str:
         """What the gate knew of advisories: said beside every report."""
@@ -204,7 +226,13 @@ class Gate:
         """Whether typosquats(name) will look `name` up on the index."""
         if not self._online() or self.policy.is_internal_name(name):
             return False
-        return bool(self._findings(name, with_hints=self.policy.hints))
+        return bool(self._findings(name, with_hints=self.policy.hints)) or self._unlisted(name)
+
+    def _unlisted(self, name: NormalizedName) -> bool:
+        """Whether `name` is neither popular nor allowed, and the index's names are known:
+        a name the near-name search (_near_established) takes."""
+        known = name in self.detector.rank or name in self.detector.allow
+        return not known and self.names is not None
 
     def _findings(self, name: NormalizedName, *, with_hints: bool) -> list[Finding]:
         """The detector's findings on `name`, found once per run."""
@@ -241,7 +269,7 @@ class Gate:
         online = look_up and self._online()
         findings = self._findings(name, with_hints=online and self.policy.hints)
         if not findings:
-            return []
+            return self._near_established(name, policy) if online and self._unlisted(name) else []
         best = strongest(findings)
         message = (f"{name} resembles {best.resembles} ({best.rule}: {best.detail}; "
                    f"score {best.score:.2f})")  # fmt: skip
@@ -257,6 +285,31 @@ class Gate:
             return []
         return [Issue(name=name, kind="typosquat", severity=severity, message=message,
                       details=details)]  # fmt: skip
+
+    def _near_established(self, name: NormalizedName, policy: str) -> list[Issue]:
+        """A name new on the index (or absent) within an edit or two of an established
+        project of the index's list (gate/names.py): the closest NEAR_LOOKED looked up."""
+        evidence = self.index_evidence(name)
+        if not evidence.new or self.names is None:
+            return []
+        index = self.index(self.policy.public()[0])
+        now = datetime.now(UTC)
+        for near, edits in sorted(self.names.near(name), key=lambda n: n[1])[:NEAR_LOOKED]:
+            try:
+                found = history(index, normalize(near))
+            except (FetchError, ValueError, TypeError, KeyError):
+                continue
+            if found and found.first and index_names.established(found, now):
+                message = (
+                    f"{name} is {edits} edit(s) from {near}, on the index since "
+                    f"{found.first:%Y} with {found.releases} releases (not on the popular "
+                    f"list); index: {evidence.said}"
+                )
+                details = {"near": near, "edits": edits, "index": evidence.said,
+                           "names": self.names.describe()}  # fmt: skip
+                return [Issue(name=name, kind="typosquat", severity=policy, message=message,
+                              details=details)]  # fmt: skip
+        return []
 
     def index_evidence(self, name: NormalizedName) -> Evidence:
         """What the public index's history of `name` says (looked up now unless

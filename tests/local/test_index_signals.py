@@ -25,12 +25,17 @@ PAGES = {
     "requests-beta": page("requests-beta", [("2.32.0", iso(3))]),
     "solana-utils": page("solana-utils", [(f"0.{i}", iso(2000 - 150 * i)) for i in range(8)]),
     "solana-coin": page("solana-coin", [("1.0", iso(400))]),
+    "freqtrade": page("freqtrade", [(f"2.{i}", iso(2200 - 40 * i)) for i in range(45)]),
+    "freqtarde": page("freqtarde", [("2.4.1", iso(3))]),
 }
 
 
 class JsonIndex(JsonPages):
     def project(self, name: str) -> dict[str, object] | None:
         return PAGES.get(name)
+
+    def listed(self) -> list[str]:
+        return [*PAGES, "Some_Other.Project"]
 
 
 class MeetingIndex(JsonIndex):
@@ -157,3 +162,22 @@ def test_a_policy_turns_the_hints_off(
     policy.write_text('[typosquat]\nhints = "no"\n')
     assert main(["check", "--name", "requests-beta", "--policy", str(policy)]) == 3
     assert "typosquat.hints: expected true or false" in capsys.readouterr().err
+
+
+def test_a_new_name_near_an_established_project_of_the_index_is_refused(
+    json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """freqtrade is not on the popular list; the index lists it, on the index six years
+    with 45 releases. freqtarde, uploaded three days ago, one swap away and no other
+    rule's: refused once the store holds the index's names (gate/names.py), not before;
+    freqtrade itself passes."""
+    assert main(["check", "--name", "freqtarde"]) == 0
+    assert "no snapshot of the index's names" in capsys.readouterr().err
+    assert main(["names", "refresh"]) == 0
+    assert f"{len(PAGES) + 1} names of http://127.0.0.1" in capsys.readouterr().err
+    assert main(["check", "--name", "freqtarde"]) == 14
+    err = capsys.readouterr().err
+    assert "error typosquat: freqtarde is 1 edit(s) from freqtrade, on the index since" in err
+    assert "with 45 releases" in err and "a new or thin project" in err
+    assert main(["check", "--name", "freqtrade"]) == 0
+    assert "typosquat" not in capsys.readouterr().err

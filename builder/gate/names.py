@@ -1,0 +1,156 @@
+"""The index's whole list of project names, a dated snapshot in the store: the targets
+beyond the popular list.
+
+7.8% of reported typosquats imitate projects that are not among the 15,000 most
+downloaded (`cryptofeed`, `freqtrade`): no rule over the popular list knows them. The
+index lists every project (its simple API's root page, about 900,000 names).
+`builder names refresh` keeps that list in the store; with it, the gate searches the
+names near an unlisted name that is new on the index (within one edit, two for names of
+nine letters or more) and refuses it when one of them is an established project:
+NEAR_YEARS on the index with NEAR_RELEASES releases or more (bench/typosquat_names.py
+measures the thresholds). Without a snapshot the search is skipped, and `builder check`
+says so.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+
+from builder.errors import FetchError, StoreError
+from builder.gate.signals import History
+from builder.names import normalize
+
+FORMAT = "builder/index-names/v1"
+FILE = Path("gate") / "index-names.txt"
+NEAR_YEARS = 5  # an established project: on the index this long...
+NEAR_RELEASES = 40  # ...with at least this many releases
+SHORTEST = 5  # names shorter than this have too many neighbours to search
+TWO_EDITS = 9  # names this long are searched within two edits
+HINT = "run `builder names refresh` to replace it"
+
+
+@dataclass(frozen=True)
+class NameList:
+    """Every project name an index listed, when, and from where."""
+
+    source: str
+    fetched: datetime
+    names: tuple[str, ...] = field(repr=False)
+
+    def describe(self) -> str:
+        return describe(len(self.names), self.source, self.fetched)
+
+    @cached_property
+    def _by_length(self) -> dict[int, dict[str, str]]:
+        """separator-free length -> {name: separator-free key}."""
+        found: dict[int, dict[str, str]] = {}
+        for name in self.names:
+            key = name.replace("-", "")
+            found.setdefault(len(key), {})[name] = key
+        return found
+
+    def near(self, name: str) -> list[tuple[str, int]]:
+        """(name, edits) of the listed names within one edit of `name` (a PEP 503 name),
+        two for names of TWO_EDITS letters or more; none for names under SHORTEST."""
+        from rapidfuzz import process
+        from rapidfuzz.distance import DamerauLevenshtein
+
+        key = name.replace("-", "")
+        if len(key) < SHORTEST:
+            return []
+        limit = 1 if len(key) < TWO_EDITS else 2
+        choices: dict[str, str] = {}
+        for size in range(len(key) - limit, len(key) + limit + 1):
+            choices.update(self._by_length.get(size, {}))
+        scored = process.extract(
+            key, choices, scorer=DamerauLevenshtein.distance, score_cutoff=limit, limit=None
+        )
+        return [(n, int(d)) for _, d, n in scored if 0 < d <= limit and n != name]
+
+
+def established(
+    found: History | None, now: datetime, years: int = NEAR_YEARS, releases: int = NEAR_RELEASES
+) -> bool:
+    """Whether a near project is established: `years` on the index, `releases` releases
+    or more (NEAR_YEARS, NEAR_RELEASES)."""
+    if found is None or found.first is None:
+        return False
+    first = found.first if found.first.tzinfo else found.first.replace(tzinfo=UTC)
+    return (now - first).days >= 365 * years and found.releases >= releases
+
+
+def describe(count: int, source: str, fetched: datetime) -> str:
+    return f"{count:,} names of {source}, fetched {fetched:%Y-%m-%d}"
+
+
+def said(store_root: Path) -> str | None:
+    """The snapshot described from its head alone (the list is not read); None where
+    there is none. A head that cannot be read is said so, not raised: the check that
+    needs the list raises."""
+    path = snapshot_path(store_root)
+    if not path.exists():
+        return None
+    try:
+        with path.open() as f:
+            meta = dict(line.rstrip("\n").split("\t", 1) for line in iter(f.readline, "\n"))
+        return describe(int(meta["names"]), meta["source"], datetime.fromisoformat(meta["fetched"]))
+    except (OSError, ValueError, KeyError) as exc:
+        return f"{path} cannot be read ({type(exc).__name__}: {exc}); {HINT}"
+
+
+def snapshot_path(store_root: Path) -> Path:
+    return store_root / FILE
+
+
+def load(store_root: Path) -> NameList | None:
+    """The store's snapshot; None where no refresh ever ran. A damaged one is an error."""
+    path = snapshot_path(store_root)
+    if not path.exists():
+        return None
+    try:
+        head, _, body = path.read_text().partition("\n\n")
+        meta = dict(line.split("\t", 1) for line in head.splitlines())
+        if meta.get("format") != FORMAT:
+            raise StoreError(f"{path}: not an index-name snapshot of this builder "
+                             f"(format {meta.get('format')!r})", hint=HINT)  # fmt: skip
+        digest = hashlib.sha256(body.encode()).hexdigest()
+        if digest != meta["sha256"]:
+            raise StoreError(f"{path}: the index-name snapshot is damaged: its names hash "
+                             f"to {digest}, it says {meta['sha256']}", hint=HINT)  # fmt: skip
+        fetched = datetime.fromisoformat(meta["fetched"])
+    except (OSError, ValueError, KeyError) as exc:
+        raise StoreError(f"{path}: the index-name snapshot cannot be read "
+                         f"({type(exc).__name__}: {exc})", hint=HINT) from exc  # fmt: skip
+    return NameList(meta["source"], fetched, tuple(body.split()))
+
+
+def refresh(store_root: Path, url: str) -> NameList:
+    """Read the whole list of `url` (a simple-API index) and replace the store's snapshot
+    with it; a list that cannot be read whole leaves the snapshot as it was."""
+    import requests
+    from pypi_simple import PyPISimple
+
+    try:
+        listed = PyPISimple(endpoint=url).stream_project_names(timeout=600)
+        names = sorted({normalize(n) for n in listed})
+    except requests.RequestException as exc:
+        raise FetchError(f"{url}: the index's list of projects cannot be read: {exc}; the "
+                         "store's snapshot is left as it was") from exc  # fmt: skip
+    if not names:
+        raise FetchError(f"{url}: the index lists no projects; the store's snapshot is left "
+                         "as it was", hint="is it the root of a simple-API index?")  # fmt: skip
+    body = "\n".join(names) + "\n"
+    fetched = datetime.now(UTC).replace(microsecond=0)
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    head = (f"format\t{FORMAT}\nsource\t{url}\nfetched\t{fetched.isoformat()}\n"
+            f"names\t{len(names)}\nsha256\t{digest}\n")  # fmt: skip
+    path = snapshot_path(store_root)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".part")
+    temporary.write_text(head + "\n" + body)
+    temporary.replace(path)
+    return NameList(url, fetched, tuple(names))
