@@ -7,25 +7,19 @@ import argparse
 from rich.markup import escape
 
 from builder.advisories.snapshot import load, refresh
-from builder.cli.common import Subcommands, add_store_option
+from builder.cli.common import Subcommands, add_snapshot_verbs
 from builder.cli.output import err_console, print_json
 from builder.store import default_store_root
 
 
 def register(sub: Subcommands) -> None:
-    p = sub.add_parser("advisories", help="the known-malicious and vulnerable releases (OSV)")
-    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
-    r = verbs.add_parser("refresh", help="replace the store's snapshot with OSV entries")
-    r.add_argument(
-        "--from", dest="source", required=True, metavar="FILE|URL",
-        help="an OSV JSON file, a folder of them, a zip (the OSV PyPI dump) or a URL to one",
+    show = add_snapshot_verbs(
+        sub, "advisories", "the known-malicious and vulnerable releases (OSV)",
+        {"required": True, "metavar": "FILE|URL",
+         "help": "an OSV JSON file, a folder of them, a zip (the OSV PyPI dump) or a URL to one"},
+        (run_refresh, run_show),
     )  # fmt: skip
-    add_store_option(r)
-    r.set_defaults(handler=run_refresh)
-    s = verbs.add_parser("show", help="what the store's snapshot holds")
-    add_store_option(s)
-    s.add_argument("--json", action="store_true", help="the snapshot's summary as JSON")
-    s.set_defaults(handler=run_show)
+    show.add_argument("--json", action="store_true", help="the snapshot's summary as JSON")
 
 
 def run_refresh(args: argparse.Namespace) -> int:

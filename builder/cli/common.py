@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from rich.markup import escape
 
@@ -77,6 +77,24 @@ def variations(value: str) -> frozenset[str]:
         return parse_kinds(value)
     except BuilderError as exc:
         raise argparse.ArgumentTypeError(f"{exc.message} ({exc.hint})") from exc
+
+
+def add_snapshot_verbs(
+    sub: Subcommands, command: str, about: str, source: dict[str, Any], handlers: tuple[Any, Any]
+) -> argparse.ArgumentParser:
+    """`command refresh --from ...` and `command show`: the verbs of a snapshot the store
+    keeps (advisories, names). `source` is the --from option's settings; `handlers` the
+    verbs' (refresh, show). Returns the show verb's parser, for its options."""
+    p = sub.add_parser(command, help=about)
+    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
+    r = verbs.add_parser("refresh", help="replace the store's snapshot")
+    r.add_argument("--from", dest="source", **source)
+    add_store_option(r)
+    r.set_defaults(handler=handlers[0])
+    s = verbs.add_parser("show", help="what the store's snapshot holds")
+    add_store_option(s)
+    s.set_defaults(handler=handlers[1])
+    return s
 
 
 def add_store_option(p: argparse.ArgumentParser) -> None:

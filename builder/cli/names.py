@@ -6,7 +6,7 @@ import argparse
 
 from rich.markup import escape
 
-from builder.cli.common import Subcommands, add_store_option
+from builder.cli.common import Subcommands, add_snapshot_verbs
 from builder.cli.output import err_console
 from builder.gate.names import load, refresh, snapshot_path
 from builder.index import configured_index_url
@@ -14,18 +14,11 @@ from builder.store import default_store_root
 
 
 def register(sub: Subcommands) -> None:
-    p = sub.add_parser("names", help="the index's whole list of project names (the gate's)")
-    verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
-    r = verbs.add_parser("refresh", help="replace the store's snapshot with the index's list")
-    r.add_argument(
-        "--from", dest="source", metavar="URL",
-        help="a simple-API index (default: the configured index, as pip's)",
+    add_snapshot_verbs(
+        sub, "names", "the index's whole list of project names (the gate's)",
+        {"metavar": "URL", "help": "a simple-API index (default: the configured one, as pip's)"},
+        (run_refresh, run_show),
     )  # fmt: skip
-    add_store_option(r)
-    r.set_defaults(handler=run_refresh)
-    s = verbs.add_parser("show", help="what the store's snapshot holds")
-    add_store_option(s)
-    s.set_defaults(handler=run_show)
 
 
 def run_refresh(args: argparse.Namespace) -> int:
