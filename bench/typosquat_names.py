@@ -33,7 +33,6 @@ from typosquat import NEW_PROJECTS, OSV_LIST, Row, halves, histories, rows
 from typosquat_history import fetch
 
 from builder.gate import names as index_names
-from builder.gate.check import NEAR_LOOKED
 from builder.gate.signals import History
 from builder.gate.typosquat import Detector, shipped_targets
 from builder.index import configured_index_url
@@ -74,7 +73,7 @@ def main() -> int:
     quiet = [n for n in sample if not detector.check(n, with_hints=True)]
     listed = every_name()
     closest = {
-        name: [n for n, _ in sorted(listed.near(name), key=lambda n: n[1])[:NEAR_LOOKED]]
+        name: [n for n, _ in listed.closest(name)]
         for name in [*missed, *quiet]
     }  # fmt: skip
     known = fetch(sorted({c for near in closest.values() for c in near}), args.workers)

@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # the advisory modules load when a snapshot is read
     from builder.advisories.snapshot import Snapshot
 
 LOOK_UPS = 8  # names looked up on the public index at once (Gate.fetch_evidence)
-NEAR_LOOKED = 5  # the closest names of the index's list looked up for one new name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -288,13 +287,13 @@ class Gate:
 
     def _near_established(self, name: NormalizedName, policy: str) -> list[Issue]:
         """A name new on the index (or absent) within an edit or two of an established
-        project of the index's list (gate/names.py): the closest NEAR_LOOKED looked up."""
+        project of the index's list (gate/names.py): the closest NEAR_LOOKED are looked up."""
         evidence = self.index_evidence(name)
         if not evidence.new or self.names is None:
             return []
         index = self.index(self.policy.public()[0])
         now = datetime.now(UTC)
-        for near, edits in sorted(self.names.near(name), key=lambda n: n[1])[:NEAR_LOOKED]:
+        for near, edits in self.names.closest(name):
             try:
                 found = history(index, normalize(near))
             except (FetchError, ValueError, TypeError, KeyError):

@@ -30,6 +30,7 @@ NEAR_YEARS = 5  # an established project: on the index this long...
 NEAR_RELEASES = 40  # ...with at least this many releases
 SHORTEST = 5  # names shorter than this have too many neighbours to search
 TWO_EDITS = 9  # names this long are searched within two edits
+NEAR_LOOKED = 5  # the closest names looked up on the index for one new name
 HINT = "run `builder names refresh` to replace it"
 
 
@@ -70,6 +71,10 @@ class NameList:
             key, choices, scorer=DamerauLevenshtein.distance, score_cutoff=limit, limit=None
         )
         return [(n, int(d)) for _, d, n in scored if 0 < d <= limit and n != name]
+
+    def closest(self, name: str) -> list[tuple[str, int]]:
+        """The NEAR_LOOKED nearest of near(name), fewest edits first."""
+        return sorted(self.near(name), key=lambda found: found[1])[:NEAR_LOOKED]
 
 
 def established(
