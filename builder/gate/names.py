@@ -137,12 +137,12 @@ def refresh(store_root: Path, url: str) -> NameList:
     """Read the whole list of `url` (a simple-API index) and replace the store's snapshot
     with it; a list that cannot be read whole leaves the snapshot as it was."""
     import requests
-    from pypi_simple import PyPISimple
+    from pypi_simple import PyPISimple, UnsupportedRepoVersionError
 
     try:
         listed = PyPISimple(endpoint=url).stream_project_names(timeout=600)
         names = sorted({normalize(n) for n in listed})
-    except requests.RequestException as exc:
+    except (requests.RequestException, ValueError, UnsupportedRepoVersionError) as exc:
         raise FetchError(f"{url}: the index's list of projects cannot be read: {exc}; the "
                          "store's snapshot is left as it was") from exc  # fmt: skip
     if not names:

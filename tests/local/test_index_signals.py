@@ -3,6 +3,7 @@ index on 127.0.0.1 that serves JSON pages."""
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -181,3 +182,20 @@ def test_a_new_name_near_an_established_project_of_the_index_is_refused(
     assert "with 45 releases" in err and "a new or thin project" in err
     assert main(["check", "--name", "freqtrade"]) == 0
     assert "typosquat" not in capsys.readouterr().err
+
+
+def test_a_list_that_cannot_be_read_leaves_the_snapshot_as_it_was(
+    json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """A refresh from a page that is not there: exit 4, the path and the reason said, the
+    snapshot of the last refresh untouched."""
+    assert main(["names", "refresh"]) == 0
+    snapshot = tmp_path / "store" / "gate" / "index-names.txt"
+    before = snapshot.read_bytes()
+    capsys.readouterr()
+    url = os.environ["BUILDER_INDEX_URL"].replace("/simple/", "/nowhere/")
+    assert main(["names", "refresh", "--from", url]) == 4
+    err = capsys.readouterr().err
+    assert f"{url}: the index's list of projects cannot be read" in err
+    assert "the store's snapshot is left as it was" in err
+    assert snapshot.read_bytes() == before
