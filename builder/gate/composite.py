@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 TOP = 3000  # popular names these rules compare with: the most downloaded ones
 # Two of the PAIR_TOP most downloaded names joined, the first not a plugin host (a name
@@ -88,11 +88,22 @@ def with_word(name: str, rank: Mapping[str, int]) -> tuple[str, list[str]] | Non
 def glued_word(key: str, top: Mapping[str, str]) -> tuple[str, str] | None:
     """(target, what is glued on) when the separator-free `key` begins or ends with a TOP
     name of GLUED_LENGTH letters or more (httpxhelp, solanautil): a warning, as with_word."""
-    for size in range(len(key) - 2, GLUED_LENGTH - 1, -1):
-        for whole, rest in ((key[:size], key[size:]), (key[-size:], key[:-size])):
-            if target := top.get(whole):
-                return target, rest
+    for target, rest, _ in glued_splits(key, top, GLUED_LENGTH):
+        return target, rest
     return None
+
+
+def glued_splits(
+    key: str, keys: Mapping[str, str], shortest: int
+) -> Iterator[tuple[str, str, bool]]:
+    """(name, what is glued on, whether the name ends `key`) for every separator-free key
+    of `keys` (-> its name) of `shortest` letters or more that begins or ends `key` with two
+    letters or more glued on, longest first."""
+    for size in range(len(key) - 2, shortest - 1, -1):
+        for whole, rest, at_end in ((key[:size], key[size:], False),
+                                    (key[-size:], key[:-size], True)):  # fmt: skip
+            if target := keys.get(whole):
+                yield target, rest, at_end
 
 
 def filler(word: str) -> bool:

@@ -26,7 +26,6 @@ from builder.gate import composite
 
 WORD_LENGTH = 4  # a listed name this long (separators aside) is a hint with a word
 EDGE_WORDS = 2  # ...at the name's start or end, with at most this many other words
-GLUED_REST = 2  # letters glued on, at least
 TWO_EDITS_LENGTH = 8  # two edits on listed names this long (separators aside)
 SHORT = (4, 6)  # one edit on listed names this long, from names of 3-5 letters
 # A name this many listed names begin with (django-, pytest-, types-, flask-, azure-)
@@ -107,18 +106,15 @@ class Hints:
 
     def glued(self, key: str) -> tuple[str, str] | None:
         """(target, what is glued on) when the separator-free `key` begins or ends with a
-        listed name's key of WORD_LENGTH letters or more, GLUED_REST letters or more glued
-        on; the longest such name (at the end, not one of the common endings). A name of
+        listed name's key of WORD_LENGTH letters or more, two letters or more glued on;
+        the longest such name (at the end, not one of the common endings). A name of
         WORD_LENGTH letters counts only with a digit (web3): without, it is mostly a word
         glued into another (flickpick, treegraph)."""
-        for size in range(len(key) - GLUED_REST, WORD_LENGTH - 1, -1):
-            for whole, rest, at_end in ((key[:size], key[size:], False),
-                                        (key[-size:], key[:-size], True)):  # fmt: skip
-                target = self._keys.get(whole)
-                if not target or (at_end and target in self._endings):
-                    continue
-                if size > WORD_LENGTH or any(c.isdigit() for c in whole):
-                    return target, rest
+        for target, rest, at_end in composite.glued_splits(key, self._keys, WORD_LENGTH):
+            if at_end and target in self._endings:
+                continue
+            if len(key) - len(rest) > WORD_LENGTH or any(c.isdigit() for c in target):
+                return target, rest
         return None
 
     @staticmethod
