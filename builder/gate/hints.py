@@ -5,12 +5,13 @@ any rank with a word at its start or end (`requests-beta`, `solana-coin`,
 `deepface-weights`, `pymem-win`: the shape of a plugin, after a plugin host too), the
 same glued on (`web3node`, `solanautil`), two edits on a long listed name, its first
 letter kept (`etherrium` for `ethereum`, `playwrgith`), or one edit on a short one
-(`vper` for `vyper`, `cick`). About one popular real project in six has one of these
-shapes (bench/typosquat.py), so they are hints: the gate reports one only where the
-index says the project was first uploaded within 90 days or is not there at all
-(gate/signals.py), as a reported typosquat is when it is found; an older project, thin
-or not, or an index that cannot say, drops it. They flag about one new real project in
-thirteen more than the other rules do. Offline they are not computed at all;
+(`vper` for `vyper`, `cick`); the edits on the name with the ecosystem's own word at its
+start or end taken off too (`wev3-py`, `py-web4`). About one popular real project in six
+has one of these shapes (bench/typosquat.py), so they are hints: the gate reports one
+only where the index says the project was first uploaded within 90 days or is not there
+at all (gate/signals.py), as a reported typosquat is when it is found; an older project,
+thin or not, or an index that cannot say, drops it. They flag about one new real project
+in thirteen more than the other rules do. Offline they are not computed at all;
 `[typosquat] hints = false` turns them off.
 """
 
@@ -31,6 +32,8 @@ SHORT = (4, 6)  # one edit on listed names this long, from names of 3-5 letters
 # A name this many listed names begin with (django-, pytest-, types-, flask-, azure-)
 # heads a family so big that its name with a word is the norm, no hint (requests-: 29).
 FAMILY = 50
+# The ecosystem's own word, which a name may carry at its start or end without saying more.
+ECOSYSTEM = ("py", "python")
 
 WHY = "a shape many real projects share, reported only for a project new on the index"
 
@@ -75,11 +78,14 @@ class Hints:
             yield "joined-word", [target], f"{target!r} joined with {'-'.join(rest)!r}"
         elif "-" not in name and (stuck := self.glued(key)):
             yield "glued-word", [stuck[0]], f"{stuck[0]!r} with {stuck[1]!r} glued on"
-        if len(key) >= TWO_EDITS_LENGTH - 2:
-            near = [t for t in self._within(key, self._long, 2) if t[0] == key[0]]
-            yield "edit-distance-2", near, "two edits, the first letter kept"
-        if SHORT[0] - 1 <= len(key) <= SHORT[1] - 1:
-            yield "edit-distance-1", self._within(key, self._short, 1), "one edit, a short name"
+        for core, said in without_ecosystem(name):
+            core_key = core.replace("-", "")
+            if len(core_key) >= TWO_EDITS_LENGTH - 2:
+                near = [t for t in self._within(core_key, self._long, 2) if t[0] == core_key[0]]
+                yield "edit-distance-2", near, f"two edits, the first letter kept{said}"
+            if SHORT[0] - 1 <= len(core_key) <= SHORT[1] - 1:
+                near = self._within(core_key, self._short, 1)
+                yield "edit-distance-1", near, f"one edit, a short name{said}"
 
     def edge_word(self, name: str) -> tuple[str, list[str]] | None:
         """(target, the rest) when `name` begins or ends with a listed name of WORD_LENGTH
@@ -125,3 +131,14 @@ class Hints:
             limit=None,
         )  # fmt: skip
         return [name for _, found, name in scored if found == distance]
+
+
+def without_ecosystem(name: str) -> Iterator[tuple[str, str]]:
+    """(`name`, "") and, when it begins or ends with the ecosystem's own word (ECOSYSTEM)
+    as a word of its own, (the rest, what was taken off, in words): `wev3-py` is `wev3`."""
+    yield name, ""
+    parts = name.split("-")
+    if len(parts) > 1 and parts[0] in ECOSYSTEM:
+        yield "-".join(parts[1:]), f", without {parts[0] + '-'!r}"
+    if len(parts) > 1 and parts[-1] in ECOSYSTEM:
+        yield "-".join(parts[:-1]), f", without {'-' + parts[-1]!r}"

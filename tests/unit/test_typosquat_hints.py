@@ -27,6 +27,8 @@ def detector() -> Detector:
         ("web3node", "web3", "glued-word"),
         ("etherrium", "ethereum", "edit-distance-2"),  # two edits, a long-tail name
         ("vper", "vyper", "edit-distance-1"),  # one edit, a short name
+        ("wev3-py", "web3", "edit-distance-1"),  # the same, the ecosystem's word aside
+        ("python-etherrium", "ethereum", "edit-distance-2"),
     ],
 )
 def test_a_hint_is_found_only_when_asked_for(
