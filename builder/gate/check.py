@@ -293,12 +293,13 @@ class Gate:
             return []
         index = self.index(self.policy.public()[0])
         now = datetime.now(UTC)
+        years, releases = self.policy.established_years, self.policy.established_releases
         for near, edits in self.names.closest(name):
             try:
                 found = history(index, normalize(near))
             except (FetchError, ValueError, TypeError, KeyError):
                 continue
-            if found and found.first and index_names.established(found, now):
+            if found and found.first and index_names.established(found, now, years, releases):
                 message = (
                     f"{name} is {edits} edit(s) from {near}, on the index since "
                     f"{found.first:%Y} with {found.releases} releases (not on the popular "

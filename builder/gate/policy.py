@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from builder.errors import RecipeError
+from builder.gate.names import NEAR_RELEASES, NEAR_YEARS
 from builder.index import configured_index_url
 from builder.names import NormalizedName, normalize
 from builder.problems import Problems, reasons, table
@@ -21,6 +22,10 @@ from builder.problems import Problems, reasons, table
 KINDS = (
     "typosquat", "confusion", "unclaimed", "configuration", "direct-url", "malicious",
     "vulnerable",
+)  # fmt: skip
+TYPOSQUAT_KEYS = (
+    "popular", "flag-popular", "index-signals", "hints", "established-years",
+    "established-releases",
 )  # fmt: skip
 DEFAULT_SEVERITY = {
     "malicious": "error",
@@ -43,6 +48,10 @@ class GatePolicy:
     flag_popular: bool = False
     index_signals: bool = True  # look a flagged name up on the public index (gate/signals.py)
     hints: bool = True  # with the look-up, the hints too (gate/hints.py)
+    # The index-name search (gate/names.py): a near project this many years on the index
+    # with this many releases or more is established.
+    established_years: int = NEAR_YEARS
+    established_releases: int = NEAR_RELEASES
     severity: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     allow_advisories: dict[str, str] = field(default_factory=dict)  # id -> reason
     source: str = "defaults"
@@ -84,7 +93,7 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
         p.add(unknown, f"unknown key (allowed: {', '.join(sorted(allowed))})")
     indexes = table(data, "indexes", {"internal", "public"}, p)
     names = table(data, "names", {"internal", "allow"}, p)
-    typo = table(data, "typosquat", {"popular", "flag-popular", "index-signals", "hints"}, p)
+    typo = table(data, "typosquat", set(TYPOSQUAT_KEYS), p)
     severity = table(data, "severity", set(KINDS), p)
     advisories = table(data, "advisories", {"allow"}, p)
     internal_indexes = _strings(indexes, "internal", "indexes.internal", p)
@@ -108,6 +117,8 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
     flag_popular = _flag(typo, "flag-popular", False, p)
     index_signals = _flag(typo, "index-signals", True, p)
     hints = _flag(typo, "hints", True, p)
+    years = _count(typo, "established-years", NEAR_YEARS, p)
+    releases = _count(typo, "established-releases", NEAR_RELEASES, p)
     p.raise_if_any()
     return GatePolicy(
         internal_indexes=internal_indexes,
@@ -118,6 +129,8 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
         flag_popular=flag_popular,
         index_signals=index_signals,
         hints=hints,
+        established_years=years,
+        established_releases=releases,
         severity=levels,
         allow_advisories=allow_advisories,
         source=str(path),
@@ -129,6 +142,15 @@ def _flag(typo: Any, key: str, default: bool, p: Problems) -> bool:
     value = typo.get(key, default)
     if not isinstance(value, bool):
         p.add(f"typosquat.{key}", "expected true or false")
+        return default
+    return value
+
+
+def _count(typo: Any, key: str, default: int, p: Problems) -> int:
+    """[typosquat] `key`, a whole number, 0 or more."""
+    value = typo.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        p.add(f"typosquat.{key}", "expected a whole number, 0 or more")
         return default
     return value
 

@@ -184,6 +184,25 @@ def test_a_new_name_near_an_established_project_of_the_index_is_refused(
     assert "typosquat" not in capsys.readouterr().err
 
 
+def test_a_policy_says_what_an_established_project_is(
+    json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """[typosquat] established-releases = 50: freqtrade's 45 releases no longer make it
+    established, so freqtarde passes; 40 (the default) refuses it again; a value that is
+    not a whole number is refused with its key named."""
+    assert main(["names", "refresh"]) == 0
+    policy = tmp_path / "builder.toml"
+    policy.write_text("[typosquat]\nestablished-years = 5\nestablished-releases = 50\n")
+    assert main(["check", "--name", "freqtarde", "--policy", str(policy)]) == 0
+    assert "typosquat" not in capsys.readouterr().err
+    policy.write_text("[typosquat]\nestablished-releases = 40\n")
+    assert main(["check", "--name", "freqtarde", "--policy", str(policy)]) == 14
+    assert "freqtarde is 1 edit(s) from freqtrade" in capsys.readouterr().err
+    policy.write_text('[typosquat]\nestablished-years = "five"\n')
+    assert main(["check", "--name", "freqtarde", "--policy", str(policy)]) == 3
+    assert "typosquat.established-years: expected a whole number" in capsys.readouterr().err
+
+
 def test_a_list_that_cannot_be_read_leaves_the_snapshot_as_it_was(
     json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
