@@ -4,11 +4,12 @@ and costs, at its thresholds and others.
 7.8% of the OSV list's typosquats imitate projects outside the popular list
 (`cryptofeed`, `freqtrade`). With `builder names refresh`, the gate compares an unlisted
 name that is new on the index, and that no other rule flags, with the index's whole
-list: the closest NEAR_LOOKED names within one edit (two for names of 9+ letters) are
-looked up, and one that is established (years on the index, releases) refuses it. This
-runs that search, with the gate's code, on the names the other rules and hints miss
-online: reported typosquats (the evaluation set's tuning half, or --held-out), and the
-new real projects of bench/data/typosquat-new.tsv (same half), at THRESHOLDS.
+list: the closest NEAR_LOOKED names within one edit (for names of 8+ letters; two for
+14+) are looked up, and one that is established (years on the index, releases) refuses
+it. This runs that search, with the gate's code, on the names the other rules and hints
+miss online: reported typosquats (the evaluation set's tuning half, or --held-out), and
+the new real projects of bench/data/typosquat-new.tsv (same half): at THRESHOLDS with
+the gate's name lengths, and at LENGTHS with the gate's threshold.
 
 It reads the configured index over the network (the root page, about 40 MB, cached a
 day in the temporary directory; each near name's page), so it is not part of
@@ -39,6 +40,8 @@ from builder.index import configured_index_url
 from builder.names import normalize
 
 THRESHOLDS = ((2, 5), (3, 10), (3, 20), (5, 20), (5, 40))  # (years, releases)
+# (one edit from, two edits from): letters, separators aside; the first is the widest
+LENGTHS = ((5, 9), (7, 9), (8, 9), (8, 12), (8, 14), (9, 14), (8, 16))
 CACHE = Path(tempfile.gettempdir()) / "builder-bench-index-names.txt"
 
 
@@ -72,28 +75,34 @@ def main() -> int:
     sample = halves(sorted(new.of))[args.held_out]
     quiet = [n for n in sample if not detector.check(n, with_hints=True)]
     listed = every_name()
-    closest = {
-        name: [n for n, _ in listed.closest(name)]
-        for name in [*missed, *quiet]
-    }  # fmt: skip
-    known = fetch(sorted({c for near in closest.values() for c in near}), args.workers)
-    now = datetime.now(UTC)
+    widest = {name: listed.closest(name, *LENGTHS[0]) for name in [*missed, *quiet]}
+    known = fetch(sorted({n for near in widest.values() for n, _ in near}), args.workers)
     print(f"{'held-out' if args.held_out else 'tuning'} half: {len(missed)} typosquats missed "
           f"online; {len(quiet)} of the new real projects with no finding; {len(known)} near "
           f"names looked up")  # fmt: skip
-    for years, releases in THRESHOLDS:
+    gate = (index_names.ONE_EDIT, index_names.TWO_EDITS)
+    threshold = (index_names.NEAR_YEARS, index_names.NEAR_RELEASES)
+    tried = [(gate, t) for t in THRESHOLDS] + [(n, threshold) for n in LENGTHS if n != gate]
+    for lengths, (years, releases) in tried:
         near = {
-            name: {c for c in found if established(known[c], now, years, releases)}
-            for name, found in closest.items()
+            name: {n for n, edits in found if edits <= searched(name, lengths)
+                   and established(known[n], datetime.now(UTC), years, releases)}
+            for name, found in widest.items()
         }  # fmt: skip
         caught = {name for name, targets in missed.items() if targets & near[name]}
         cost = [name for name in quiet if near[name]]
-        print(f"  near an established project ({years}+ years, {releases}+ releases): "
-              f"caught {len(caught)} of {len(missed)}; new projects flagged "
-              f"{len(cost)} of {len(sample)}")  # fmt: skip
-        if (years, releases) == (index_names.NEAR_YEARS, index_names.NEAR_RELEASES):
+        print(f"  one edit from {lengths[0]} letters, two from {lengths[1]}; near an "
+              f"established project ({years}+ years, {releases}+ releases): caught "
+              f"{len(caught)} of {len(missed)}; new projects flagged {len(cost)} of "
+              f"{len(sample)}")  # fmt: skip
+        if (lengths, (years, releases)) == (gate, threshold):
             recall_with(malicious, missed, caught)
     return 0
+
+
+def searched(name: str, lengths: tuple[int, int]) -> int:
+    """The edits the search allows from `name` (gate/names.py) at `lengths`."""
+    return index_names.edits_searched(len(name.replace("-", "")), *lengths)
 
 
 def established(found: History | str | None, now: datetime, years: int, releases: int) -> bool:

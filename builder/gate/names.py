@@ -5,11 +5,14 @@ beyond the popular list.
 downloaded (`cryptofeed`, `freqtrade`): no rule over the popular list knows them. The
 index lists every project (its simple API's root page, about 900,000 names).
 `builder names refresh` keeps that list in the store; with it, the gate searches the
-names near an unlisted name that is new on the index (within one edit, two for names of
-nine letters or more) and refuses it when one of them is an established project:
-NEAR_YEARS on the index with NEAR_RELEASES releases or more (bench/typosquat_names.py
-measures the thresholds). Without a snapshot the search is skipped, and `builder check`
-says so.
+names near an unlisted name that is new on the index (within one edit for names of
+ONE_EDIT letters or more, two for names of TWO_EDITS or more) and refuses it when one of
+them is an established project: NEAR_YEARS on the index with NEAR_RELEASES releases or
+more (policy: `[typosquat] established-years`, `established-releases`). Among 900,000
+names a short one is near another by chance: searched from five letters (two edits from
+nine), the search flagged 40 more of 495 new real projects; from eight (two edits from
+fourteen), 3, for the same 63 typosquats caught (bench/typosquat_names.py). Without a
+snapshot the search is skipped, and `builder check` says so.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ from builder.names import normalize
 
 FORMAT = "builder/index-names/v1"
 FILE = Path("gate") / "index-names.txt"
-NEAR_YEARS = 5  # an established project: on the index this long...
-NEAR_RELEASES = 40  # ...with at least this many releases
-SHORTEST = 5  # names shorter than this have too many neighbours to search
-TWO_EDITS = 9  # names this long are searched within two edits
+NEAR_YEARS = 3  # an established project: on the index this long...
+NEAR_RELEASES = 10  # ...with at least this many releases
+ONE_EDIT = 8  # names this long are searched within one edit (shorter ones: not at all)...
+TWO_EDITS = 14  # ...and names this long within two
 NEAR_LOOKED = 5  # the closest names looked up on the index for one new name
 HINT = "run `builder names refresh` to replace it"
 
@@ -54,16 +57,18 @@ class NameList:
             found.setdefault(len(key), {})[name] = key
         return found
 
-    def near(self, name: str) -> list[tuple[str, int]]:
-        """(name, edits) of the listed names within one edit of `name` (a PEP 503 name),
-        two for names of TWO_EDITS letters or more; none for names under SHORTEST."""
+    def near(
+        self, name: str, one_edit: int = ONE_EDIT, two_edits: int = TWO_EDITS
+    ) -> list[tuple[str, int]]:
+        """(name, edits) of the listed names within one edit of `name` (a PEP 503 name) of
+        `one_edit` letters or more, two for one of `two_edits` or more; none for shorter."""
         from rapidfuzz import process
         from rapidfuzz.distance import DamerauLevenshtein
 
         key = name.replace("-", "")
-        if len(key) < SHORTEST:
+        limit = edits_searched(len(key), one_edit, two_edits)
+        if not limit:
             return []
-        limit = 1 if len(key) < TWO_EDITS else 2
         choices: dict[str, str] = {}
         for size in range(len(key) - limit, len(key) + limit + 1):
             choices.update(self._by_length.get(size, {}))
@@ -72,9 +77,17 @@ class NameList:
         )
         return [(n, int(d)) for _, d, n in scored if 0 < d <= limit and n != name]
 
-    def closest(self, name: str) -> list[tuple[str, int]]:
+    def closest(
+        self, name: str, one_edit: int = ONE_EDIT, two_edits: int = TWO_EDITS
+    ) -> list[tuple[str, int]]:
         """The NEAR_LOOKED nearest of near(name), fewest edits first."""
-        return sorted(self.near(name), key=lambda found: found[1])[:NEAR_LOOKED]
+        found = self.near(name, one_edit, two_edits)
+        return sorted(found, key=lambda near: near[1])[:NEAR_LOOKED]
+
+
+def edits_searched(letters: int, one_edit: int = ONE_EDIT, two_edits: int = TWO_EDITS) -> int:
+    """How many edits from a name of `letters` letters (separators aside) are searched."""
+    return 2 if letters >= two_edits else 1 if letters >= one_edit else 0
 
 
 def established(

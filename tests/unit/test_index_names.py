@@ -18,21 +18,24 @@ pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
 
-def test_the_near_names_are_within_one_edit_or_two_for_long_names() -> None:
+def test_the_near_names_are_within_one_edit_of_a_long_name_or_two_of_a_longer_one() -> None:
+    """Among 900,000 names a short one is near another by chance: a name of fewer than
+    eight letters is not searched, one of fewer than fourteen within one edit only."""
     listed = names.NameList("test", NOW, ("freqtrade", "freqtrades", "capmonstercloudclient",
-                                          "frog", "fretrade-x"))  # fmt: skip
+                                          "frog", "fretrade-x", "volta"))  # fmt: skip
     assert listed.near("freqtrae") == [("freqtrade", 1)]  # 8 letters: one edit
-    assert sorted(listed.near("freqtarde")) == [("freqtrade", 1), ("freqtrades", 2)]
+    assert listed.near("freqtarde") == [("freqtrade", 1)]  # freqtrades is two
     assert names.NameList.near(listed, "capmonstercoudclent") == [("capmonstercloudclient", 2)]
-    assert listed.near("frg") == []  # too short to search
+    assert listed.near("voltai") == []  # too short to search
+    assert listed.near("voltai", one_edit=5) == [("volta", 1)]
     assert "freqtrade" not in dict(listed.near("freqtrade"))  # never itself
 
 
 def test_an_established_project_has_years_and_releases() -> None:
     old = NOW - timedelta(days=6 * 365)
     assert names.established(History(45, 90, old, NOW), NOW)
-    assert not names.established(History(12, 24, old, NOW), NOW)  # too few releases
-    assert not names.established(History(45, 90, NOW - timedelta(days=400), NOW), NOW)
+    assert not names.established(History(9, 18, old, NOW), NOW)  # too few releases
+    assert not names.established(History(45, 90, NOW - timedelta(days=800), NOW), NOW)
     assert not names.established(History(45, 90, None, None), NOW)  # no upload times
 
 
