@@ -152,12 +152,12 @@ def common_endings(popular: Iterable[str]) -> frozenset[str]:
 
 def _common(popular: Iterable[str], least: int, *, at_end: bool) -> frozenset[str]:
     """The runs of whole words at a name's start (or end) shared by `least` names or more."""
-    counted: Counter[str] = Counter()
+    runs: list[str] = []
     for name in popular:
-        parts = name.split("-")
-        cuts = range(1, len(parts))
-        counted.update("-".join(parts[i:] if at_end else parts[:i]) for i in cuts)
-    return frozenset(run for run, count in counted.items() if count >= least)
+        if "-" in name:  # a one-word name has no run to share
+            parts = name.split("-")
+            runs += ("-".join(parts[i:] if at_end else parts[:i]) for i in range(1, len(parts)))
+    return frozenset(run for run, count in Counter(runs).items() if count >= least)
 
 
 def paired(name: str, rank: Mapping[str, int], hosts: frozenset[str]) -> tuple[str, str] | None:
@@ -236,6 +236,8 @@ def bare_names(popular: Sequence[str]) -> dict[str, str]:
     are another's prefix-swap, python-jwt and pyjwt; 7 against TOP)."""
     found: dict[str, str] = {}
     for name in popular:
+        if not name.startswith("py"):  # every prefix's start: most names are out at once
+            continue
         for prefix in PREFIXES:
             if name.startswith(prefix) and len(name) - len(prefix) >= 3:
                 found.setdefault(name[len(prefix) :].strip("-"), name)
