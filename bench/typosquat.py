@@ -5,8 +5,9 @@ Sets, each split into a tuning half and a held-out half by the first byte of sha
 - malicious: reported malicious typosquats (bench/data/typosquat-eval.tsv), by how their
   target is known (stated by the report, or inferred from the name: from reports and
   DataDog's dataset, or from the names of OpenSSF's malicious-packages list). Found when
-  an error-grade finding names one of its targets among its first three. Recall is given
-  per name and per imitated project (the mean of each project's share, so a campaign of
+  an error-grade finding names one of its targets among its first three (online, the
+  share refused whichever project a finding names is given too). Recall is given per
+  name and per imitated project (the mean of each project's share, so a campaign of
   fifty misspellings counts once), offline and online: with warnings and hints
   (gate/hints.py) counted as the errors the index's history makes of them for a project
   first uploaded recently, which a reported typosquat was when it was found.
@@ -203,6 +204,7 @@ def recall(detector: Detector, label: str, group: list[Row], show: bool) -> None
     fifty misspellings of one project counts once)."""
     caught: dict[str, list[bool]] = {}
     online: dict[str, list[bool]] = {}
+    refused = 0  # online, with any finding: refused, whichever project it names
     for r in group:
         every = detector.check(r.name, with_hints=True)
         errors = [f for f in every if f.grade == "error"]
@@ -211,6 +213,7 @@ def recall(detector: Detector, label: str, group: list[Row], show: bool) -> None
         online.setdefault(r.targets[0], []).append(
             bool({f.resembles for f in every[:3]} & set(r.targets))
         )
+        refused += bool(every)
         if show and not hit:
             print(f"   missed: {r.name} (imitates {'|'.join(r.targets)}): "
                   f"{every[0].rule if every else 'no finding'}")  # fmt: skip
@@ -224,7 +227,8 @@ def recall(detector: Detector, label: str, group: list[Row], show: bool) -> None
     listed_n = max(sum(map(len, listed.values())), 1)
     print(f"    online (warnings as errors for a new or thin project, hints for a new one): "
           f"{hits / n:.2f}; per imitated project {per_target:.2f}; of the names whose "
-          f"target the gate lists: {listed_hits / listed_n:.2f} ({listed_n})")  # fmt: skip
+          f"target the gate lists: {listed_hits / listed_n:.2f} ({listed_n}); refused, "
+          f"whichever project named: {refused / n:.2f}")  # fmt: skip
 
 
 def _recall(caught: dict[str, list[bool]]) -> tuple[int, float]:

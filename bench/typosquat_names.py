@@ -96,7 +96,9 @@ def main() -> int:
               f"{len(caught)} of {len(missed)}; new projects flagged {len(cost)} of "
               f"{len(sample)}")  # fmt: skip
         if (lengths, (years, releases)) == (gate, threshold):
-            recall_with(malicious, missed, caught)
+            flagged = {normalize(r.name) for r in malicious
+                       if detector.check(r.name, with_hints=True)}  # fmt: skip
+            recall_with(malicious, missed, caught, flagged | {n for n in missed if near[n]})
     return 0
 
 
@@ -111,18 +113,25 @@ def established(found: History | str | None, now: datetime, years: int, releases
 
 
 def recall_with(
-    malicious: list[Row], missed: Mapping[str, set[str]], caught: Collection[str]
+    malicious: list[Row],
+    missed: Mapping[str, set[str]],
+    caught: Collection[str],
+    refused: Collection[str],
 ) -> None:
-    """Online recall per group, the gate's thresholds' catches added."""
+    """Online recall per group, the gate's thresholds' catches added; and the share
+    refused whichever project a finding names (`refused`: the names with a finding)."""
     for label, group in (
         ("stated", [r for r in malicious if r.known == "stated"]),
         ("reports", [r for r in malicious if r.known == "inferred"
                      and not r.source.startswith(OSV_LIST)]),
         ("OSV list", [r for r in malicious if r.source.startswith(OSV_LIST)]),
     ):  # fmt: skip
-        hits = sum(normalize(r.name) not in missed or normalize(r.name) in caught for r in group)
-        print(f"    online recall with the names, {label}: {hits / max(len(group), 1):.2f} "
-              f"({hits} of {len(group)})")  # fmt: skip
+        names = [normalize(r.name) for r in group]
+        hits = sum(name not in missed or name in caught for name in names)
+        stopped = sum(name in refused for name in names)
+        n = max(len(group), 1)
+        print(f"    online recall with the names, {label}: {hits / n:.2f} ({hits} of "
+              f"{len(group)}); refused, whichever project named: {stopped / n:.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
