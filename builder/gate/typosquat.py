@@ -1,7 +1,7 @@
 """Find the popular packages a name imitates, and how.
 
 Rules, each with a weight: confusable characters (l/1/I, 0/o, rn/m, vv/w), separator
-tricks (scikit_learn, scikitlearn), swapped words, added affixes (python-, py, -dev, -lib,
+tricks (scikit_learn, scikitlearn), swapped words, added affixes (python-, python3-, py, -dev, -lib,
 -sdk, -ml, 2/3, -nightly), keyboard-adjacent substitutions, and edit distance
 (Damerau-Levenshtein: swapped, repeated, omitted, added or substituted characters) with a
 threshold that grows with length. The popular list ships with builder
@@ -30,7 +30,7 @@ from builder.errors import RecipeError
 from builder.gate import composite, hints, severity
 from builder.names import NormalizedName, normalize
 
-PREFIXES = ("python-", "python", "py-", "py")
+PREFIXES = ("python3-", "py3-", "python-", "python", "py-", "py")
 SUFFIXES = ("-python", "-py", "-dev", "-lib", "-sdk", "-ml", "-nightly", "-api", "2", "3")
 CONFUSABLES = (("rn", "m"), ("vv", "w"), ("1", "l"), ("i", "l"), ("0", "o"), ("5", "s"))
 WEIGHTS = {

@@ -32,6 +32,7 @@ def detector() -> Detector:
         ("kera-preprocess", "keras-preprocessing", "truncated", "error"),  # and one edit
         ("python-cord", "py-cord", "prefix-swap", "error"),  # py-cord: rank 6,000 or so
         ("scikitlearn-dev", "scikit-learn", "affix", "error"),  # an affix, separators dropped
+        ("python3-requests", "requests", "affix", "error"),
         ("torchs-visions", "torchvision", "edit-distance-2", "error"),
         ("detecron2", "detectron2", "omitted", "error"),
         ("requesxt", "requests", "edit-distance-2", "error"),  # two edits, a top long name

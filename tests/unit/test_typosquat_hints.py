@@ -23,7 +23,7 @@ def detector() -> Detector:
     [
         ("requests-beta", "requests", "joined-word"),  # after a plugin host too
         ("solana-coin", "solana", "joined-word"),  # a name below the top 3,000
-        ("eth-web3", "web3", "joined-word"),  # the listed name at the end
+        ("solana-transaction", "solana", "joined-word"),  # first, though less downloaded
         ("web3node", "web3", "glued-word"),
         ("etherrium", "ethereum", "edit-distance-2"),  # two edits, a long-tail name
         ("vper", "vyper", "edit-distance-1"),  # one edit, a short name
@@ -61,11 +61,14 @@ def test_a_four_letter_word_glued_on_is_no_hint_without_a_digit(detector: Detect
     assert not [f for f in detector.check("flickpick", with_hints=True) if f.resembles == "pick"]
 
 
-def test_a_big_familys_plugin_and_a_common_ending_are_no_hint(detector: Detector) -> None:
-    """pytest- begins hundreds of listed names: its name with a word is the norm; tools
-    ends dozens (black-tools ... ): no hint at the end."""
+def test_a_big_familys_plugin_and_a_listed_name_at_the_end_are_no_hint(
+    detector: Detector,
+) -> None:
+    """pytest- begins hundreds of listed names: its name with a word is the norm; a
+    listed name at the end is how integrations are named (holoscan-inference): no hint."""
     assert detector.check("pytest-frobnicator", with_hints=True) == []
     assert detector.check("frobnicator-tools", with_hints=True) == []
+    assert detector.check("eth-solana", with_hints=True) == []
 
 
 NEW = Evidence("error", "first uploaded 3 days ago", new=True)
