@@ -92,9 +92,9 @@ class Hints:
         or more, joined by "-" with at most EDGE_WORDS words; the most downloaded such
         name. None after a big family's head (FAMILY). A listed name at the end is how
         integrations are named (`holoscan-inference`): as a hint it flagged 8 of the 495
-        new real projects of the bench's tuning half (`holoscan-inference`) and caught two
-        reported typosquats (`eth-web3`; `python3-shodan`, an affix now), while it named
-        the wrong target for two more (`solana-transaction` as `transaction`)."""
+        new real projects of the bench's tuning half and caught two reported typosquats
+        (`eth-web3`; `python3-shodan`, an affix now), while it named the wrong target for
+        two more (`solana-transaction` as `transaction`)."""
         parts = name.split("-")
         if any("-".join(parts[:i]) in self._families for i in range(1, len(parts))):
             return None

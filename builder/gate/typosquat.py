@@ -1,8 +1,8 @@
 """Find the popular packages a name imitates, and how.
 
 Rules, each with a weight: confusable characters (l/1/I, 0/o, rn/m, vv/w), separator
-tricks (scikit_learn, scikitlearn), swapped words, added affixes (python-, python3-, py, -dev, -lib,
--sdk, -ml, 2/3, -nightly), keyboard-adjacent substitutions, and edit distance
+tricks (scikit_learn, scikitlearn), swapped words, added affixes (python-, python3-, py,
+-dev, -lib, -sdk, -ml, 2/3, -nightly), keyboard-adjacent substitutions, and edit distance
 (Damerau-Levenshtein: swapped, repeated, omitted, added or substituted characters) with a
 threshold that grows with length. The popular list ships with builder
 (data/popular-pypi.txt) and can be replaced.
