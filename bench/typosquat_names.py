@@ -83,10 +83,11 @@ def main() -> int:
     gate = (index_names.ONE_EDIT, index_names.TWO_EDITS)
     threshold = (index_names.NEAR_YEARS, index_names.NEAR_RELEASES)
     tried = [(gate, t) for t in THRESHOLDS] + [(n, threshold) for n in LENGTHS if n != gate]
+    now = datetime.now(UTC)
     for lengths, (years, releases) in tried:
         near = {
             name: {n for n, edits in found if edits <= searched(name, lengths)
-                   and established(known[n], datetime.now(UTC), years, releases)}
+                   and established(known[n], now, years, releases)}
             for name, found in widest.items()
         }  # fmt: skip
         caught = {name for name, targets in missed.items() if targets & near[name]}

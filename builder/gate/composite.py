@@ -39,6 +39,7 @@ FILLERS = frozenset({
 YEAR = re.compile(r"(19|20)\d\d")
 # Letters a word loses at its end (keras-preprocess for keras-preprocessing).
 ENDINGS = ("ing", "ions", "ion", "es", "ed", "er", "s")
+# The ecosystem prefixes: the affix rule strips them, the prefix swap trades one for another.
 PREFIXES = ("python3-", "python-", "py3-", "py-", "python", "py")
 # A truncated name one edit further (kera-preprocess) is judged on truncations this long:
 # no real project of ranks 1,001-15,000 is one edit from one (ten letters: one is).
@@ -236,7 +237,7 @@ def bare_names(popular: Sequence[str]) -> dict[str, str]:
     are another's prefix-swap, python-jwt and pyjwt; 7 against TOP)."""
     found: dict[str, str] = {}
     for name in popular:
-        if not name.startswith("py"):  # every prefix's start: most names are out at once
+        if not name.startswith(PREFIXES):  # one test in C: most names are out at once
             continue
         for prefix in PREFIXES:
             if name.startswith(prefix) and len(name) - len(prefix) >= 3:

@@ -30,7 +30,6 @@ from builder.errors import RecipeError
 from builder.gate import composite, hints, severity
 from builder.names import NormalizedName, normalize
 
-PREFIXES = ("python3-", "py3-", "python-", "python", "py-", "py")
 SUFFIXES = ("-python", "-py", "-dev", "-lib", "-sdk", "-ml", "-nightly", "-api", "2", "3")
 CONFUSABLES = (("rn", "m"), ("vv", "w"), ("1", "l"), ("i", "l"), ("0", "o"), ("5", "s"))
 WEIGHTS = {
@@ -122,7 +121,7 @@ def words(name: str) -> tuple[str, ...]:
 def strip_affixes(name: str) -> set[str]:
     """The name with one known prefix and/or suffix removed (each a real PyPI habit)."""
     bare = {name}
-    for prefix in PREFIXES:
+    for prefix in composite.PREFIXES:
         if name.startswith(prefix) and len(name) > len(prefix) + 2:
             bare.add(name[len(prefix) :].strip("-_."))
     for candidate in list(bare):
