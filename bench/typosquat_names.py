@@ -2,14 +2,15 @@
 and costs, at its thresholds and others.
 
 7.8% of the OSV list's typosquats imitate projects outside the popular list
-(`cryptofeed`, `freqtrade`). With `builder names refresh`, the gate compares an unlisted
-name that is new on the index, and that no other rule flags, with the index's whole
-list: the closest NEAR_LOOKED names within one edit (for names of 8+ letters; two for
-14+) are looked up, and one that is established (years on the index, releases) refuses
-it. This runs that search, with the gate's code, on the names the other rules and hints
-miss online: reported typosquats (the evaluation set's tuning half, or --held-out), and
-the new real projects of bench/data/typosquat-new.tsv (same half): at THRESHOLDS with
-the gate's name lengths, and at LENGTHS with the gate's threshold.
+(`cryptofeed`, `freqtrade`). With the index's names (fetched into the store when a run
+first needs them), the gate compares an unlisted name that is new on the index, and that
+no other rule flags, with the index's whole list: the closest NEAR_LOOKED names within
+one edit (for names of 8+ letters; two for 14+) are looked up, and one that is
+established (years on the index, releases) refuses it. This runs that search, with the
+gate's code, on the names the other rules and hints miss online: reported typosquats
+(the evaluation set's tuning half, or --held-out), and the new real projects of
+bench/data/typosquat-new.tsv (same half): at THRESHOLDS with the gate's name lengths,
+and at LENGTHS with the gate's threshold.
 
 It reads the configured index over the network (the root page, about 40 MB, cached a
 day in the temporary directory; each near name's page), so it is not part of

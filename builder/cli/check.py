@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.markup import escape
 
 from builder.cli.common import Subcommands, add_store_option, existing_file
-from builder.cli.output import err_console, print_json
+from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import GateFailed, UsageError
 from builder.gate.check import Gate, Issue
 from builder.gate.inputs import direct_urls_in, names_in, pin_of, releases_in
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     policy = policy_for(args.policy)
     if args.offline:
         policy = replace(policy, index_signals=False)
-    gate = Gate(policy, args.store)
+    gate = Gate(policy, args.store, TerminalProgress())
     issues = gate.check(names) + gate.releases(pins)
     issues += gate.direct_urls(u for f in args.files for u in direct_urls_in(f))
     snapshot = gate.snapshot

@@ -68,8 +68,8 @@ def run(args: argparse.Namespace) -> int:
     policy = load_plan_policy(policy_file)
     definitions = [find_definition(name) for name in names]  # an unknown name: said first
     store = open_store(args)
-    gate = Gate(policy_for(args.policy), store.root)
     progress = TerminalProgress(quiet=args.quiet)
+    gate = Gate(policy_for(args.policy), store.root, progress)
     sandbox = sandbox_factory(args.backend)()
     images = []
     for definition in definitions:

@@ -68,14 +68,15 @@ def run_check(args: argparse.Namespace) -> int:
 def run_new(args: argparse.Namespace) -> int:
     parse_pin(args.spec)  # a spec that pins nothing is said before any backend or download
     store = open_store(args)
+    progress = TerminalProgress(quiet=args.quiet)
     recipe = new_recipe(
         args.spec,
         image_name=args.image,
         store=store,
         index=Index(),
         sandbox_factory=sandbox_factory(args.backend),
-        progress=TerminalProgress(quiet=args.quiet),
-        gate=Gate(policy_for(args.policy), store.root),
+        progress=progress,
+        gate=Gate(policy_for(args.policy), store.root, progress),
         extra_packages=tuple(args.extra_package),
         env=dict(args.env),
     )

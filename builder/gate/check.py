@@ -28,6 +28,7 @@ from builder.gate.signals import Evidence, history, judge
 from builder.gate.typosquat import Detector, Finding, load_popular
 from builder.index import Index, pip_config_value
 from builder.names import NormalizedName, normalize
+from builder.progress import Progress, Silent
 from builder.store import default_store_root
 
 if TYPE_CHECKING:  # the advisory modules load when a snapshot is read
@@ -64,9 +65,12 @@ def files_on(index: Index, name: NormalizedName) -> dict[Version, dict[str, str 
 class Gate:
     """Checks names against a policy; index clients are made once per index URL."""
 
-    def __init__(self, policy: GatePolicy, store_root: Path | None = None) -> None:
+    def __init__(
+        self, policy: GatePolicy, store_root: Path | None = None, progress: Progress | None = None
+    ) -> None:
         self.policy = policy
         self.store_root = store_root
+        self.progress = progress or Silent()
         self._snapshot: Snapshot | None = None
         self._snapshot_read = False
         self.detector = Detector(
@@ -77,6 +81,7 @@ class Gate:
         self._found: dict[tuple[NormalizedName, bool], list[Finding]] = {}
         self._names: index_names.NameList | None = None
         self._names_read = False
+        self._names_unfetched: str | None = None  # why the index's names could not be fetched
 
     def index(self, url: str) -> Index:
         if url not in self._indexes:
@@ -110,20 +115,41 @@ class Gate:
 
     @property
     def names(self) -> index_names.NameList | None:
-        """The store's snapshot of the index's names (gate/names.py), read once."""
+        """The store's snapshot of the index's names (gate/names.py), read once; fetched
+        into the store the first time a run needs it, online, unless the policy says not."""
         if not self._names_read:
-            self._names = index_names.load(self.store_root or default_store_root())
+            root = self.store_root or default_store_root()
+            self._names = index_names.load(root)
+            if self._names is None and self.policy.fetch_index_names and self._online():
+                self._names = self._fetch_names(root)
             self._names_read = True
         return self._names
+
+    def _fetch_names(self, root: Path) -> index_names.NameList | None:
+        """The public index's names, fetched into the store; None, and why kept for
+        names_said, where the index cannot list them."""
+        url = self.policy.public()[0]
+        self.progress.status(f"fetching the index's names from {url} into the store (once)")
+        try:
+            return index_names.refresh(root, url, timeout=index_names.FETCH_TIMEOUT)
+        except FetchError as exc:
+            self._names_unfetched = exc.message
+            return None
 
     def names_said(self) -> str:
         """What the gate knew of the index's names: said beside every report (from the
         snapshot's head: the list itself is read only for an unlisted name)."""
+        if self._names_unfetched is not None:
+            return (f"not fetched ({self._names_unfetched}): names outside the popular "
+                    "list were not compared with the index's")  # fmt: skip
         said = index_names.said(self.store_root or default_store_root())
-        if said is None:
-            return ("no snapshot of the index's names: names outside the popular list were "
-                    "not compared with the index's (builder names refresh)")  # fmt: skip
-        return said
+        if said is not None:
+            return said
+        if self.policy.fetch_index_names and self._online():
+            return ("no snapshot of the index's names yet: no name needed them (they are "
+                    "fetched for the first name outside the popular list)")  # fmt: skip
+        return ("no snapshot of the index's names: names outside the popular list were "
+                "not compared with the index's (builder names refresh)")  # fmt: skip
 
     def advisories_said(self) -> str:
         """What the gate knew of advisories: said beside every report."""

@@ -3,8 +3,10 @@ beyond the popular list.
 
 7.8% of reported typosquats imitate projects that are not among the 15,000 most
 downloaded (`cryptofeed`, `freqtrade`): no rule over the popular list knows them. The
-index lists every project (its simple API's root page, about 900,000 names).
-`builder names refresh` keeps that list in the store; with it, the gate searches the
+index lists every project (its simple API's root page, about 900,000 names). The gate
+fetches that list into the store the first time a run needs it (Gate.names; policy:
+`[typosquat] fetch-index-names`), `builder names refresh` replaces it; with it, the gate
+searches the
 names near an unlisted name that is new on the index (within one edit for names of
 ONE_EDIT letters or more, two for names of TWO_EDITS or more) and refuses it when one of
 them is an established project: NEAR_YEARS on the index with NEAR_RELEASES releases or
@@ -12,12 +14,13 @@ more (policy: `[typosquat] established-years`, `established-releases`). Among 90
 names a short one is near another by chance: searched from five letters (two edits from
 nine), the search flagged 40 more of 495 new real projects; from eight (two edits from
 fourteen), 3, for the same 63 typosquats caught (bench/typosquat_names.py). Without a
-snapshot the search is skipped, and `builder check` says so.
+snapshot the search is skipped, and `builder check` says why.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -34,6 +37,7 @@ NEAR_RELEASES = 10  # ...with at least this many releases
 ONE_EDIT = 8  # names this long are searched within one edit (shorter ones: not at all)...
 TWO_EDITS = 14  # ...and names this long within two
 NEAR_LOOKED = 5  # the closest names looked up on the index for one new name
+FETCH_TIMEOUT = 60  # seconds without a byte before a fetch the gate starts itself gives up
 HINT = "run `builder names refresh` to replace it"
 
 
@@ -146,14 +150,15 @@ def load(store_root: Path) -> NameList | None:
     return NameList(meta["source"], fetched, tuple(body.split()))
 
 
-def refresh(store_root: Path, url: str) -> NameList:
+def refresh(store_root: Path, url: str, timeout: float = 600) -> NameList:
     """Read the whole list of `url` (a simple-API index) and replace the store's snapshot
-    with it; a list that cannot be read whole leaves the snapshot as it was."""
+    with it; a list that cannot be read whole leaves the snapshot as it was. `timeout`:
+    seconds the index may send nothing."""
     import requests
     from pypi_simple import PyPISimple, UnsupportedRepoVersionError
 
     try:
-        listed = PyPISimple(endpoint=url).stream_project_names(timeout=600)
+        listed = PyPISimple(endpoint=url).stream_project_names(timeout=timeout)
         names = sorted({normalize(n) for n in listed})
     except (requests.RequestException, ValueError, UnsupportedRepoVersionError) as exc:
         raise FetchError(f"{url}: the index's list of projects cannot be read: {exc}; the "
@@ -166,9 +171,17 @@ def refresh(store_root: Path, url: str) -> NameList:
     digest = hashlib.sha256(body.encode()).hexdigest()
     head = (f"format\t{FORMAT}\nsource\t{url}\nfetched\t{fetched.isoformat()}\n"
             f"names\t{len(names)}\nsha256\t{digest}\n")  # fmt: skip
-    path = snapshot_path(store_root)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".part")
-    temporary.write_text(head + "\n" + body)
-    temporary.replace(path)
+    write(snapshot_path(store_root), head + "\n" + body)
     return NameList(url, fetched, tuple(names))
+
+
+def write(path: Path, text: str) -> None:
+    """`text` into `path` through a temporary name of this process's own: two runs
+    fetching at once each replace the snapshot whole."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
+    try:
+        temporary.write_text(text)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)

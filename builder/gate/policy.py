@@ -24,8 +24,8 @@ KINDS = (
     "vulnerable",
 )  # fmt: skip
 TYPOSQUAT_KEYS = (
-    "popular", "flag-popular", "index-signals", "hints", "established-years",
-    "established-releases",
+    "popular", "flag-popular", "index-signals", "hints", "fetch-index-names",
+    "established-years", "established-releases",
 )  # fmt: skip
 DEFAULT_SEVERITY = {
     "malicious": "error",
@@ -48,6 +48,9 @@ class GatePolicy:
     flag_popular: bool = False
     index_signals: bool = True  # look a flagged name up on the public index (gate/signals.py)
     hints: bool = True  # with the look-up, the hints too (gate/hints.py)
+    # Fetch the index's whole list of names into the store when a run first needs it
+    # (gate/names.py); without, only what `builder names refresh` put there is searched.
+    fetch_index_names: bool = True
     # The index-name search (gate/names.py): a near project this many years on the index
     # with this many releases or more is established.
     established_years: int = NEAR_YEARS
@@ -117,6 +120,7 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
     flag_popular = _flag(typo, "flag-popular", False, p)
     index_signals = _flag(typo, "index-signals", True, p)
     hints = _flag(typo, "hints", True, p)
+    fetch_index_names = _flag(typo, "fetch-index-names", True, p)
     years = _count(typo, "established-years", NEAR_YEARS, p)
     releases = _count(typo, "established-releases", NEAR_RELEASES, p)
     p.raise_if_any()
@@ -129,6 +133,7 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
         flag_popular=flag_popular,
         index_signals=index_signals,
         hints=hints,
+        fetch_index_names=fetch_index_names,
         established_years=years,
         established_releases=releases,
         severity=levels,

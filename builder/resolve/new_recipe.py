@@ -239,7 +239,7 @@ def new_recipe(
     `env` (an opt-in such as FONTTOOLS_WITH_CYTHON=1) is the backend's environment when
     it is asked for its requirements, and the recipe's [build] env."""
     name, version = parse_pin(spec)
-    gate = gate or Gate(GatePolicy(), store.root)
+    gate = gate or Gate(GatePolicy(), store.root, progress)
     _gate(gate, [name], progress)
     gate_releases(gate, [(name, version)], progress)
     sdist = find_sdist(index, name, version)

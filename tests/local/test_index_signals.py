@@ -157,9 +157,10 @@ def test_a_policy_turns_the_hints_off(
     json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """[typosquat] hints = false: a new project with a hint's shape is not reported, nor
-    looked up; a value that is not a boolean is refused with its key named."""
+    looked up (the index-name search, which would look it up, is off too); a value that is
+    not a boolean is refused with its key named."""
     policy = tmp_path / "builder.toml"
-    policy.write_text("[typosquat]\nhints = false\n")
+    policy.write_text("[typosquat]\nhints = false\nfetch-index-names = false\n")
     assert main(["check", "--name", "requests-beta", "--policy", str(policy)]) == 0
     assert "typosquat" not in capsys.readouterr().err and json_index.asked == []
     policy.write_text('[typosquat]\nhints = "no"\n')
@@ -168,22 +169,58 @@ def test_a_policy_turns_the_hints_off(
 
 
 def test_a_new_name_near_an_established_project_of_the_index_is_refused(
-    json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str]
+    json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     """freqtrade is not on the popular list; the index lists it, on the index six years
     with 45 releases. freqtarde, uploaded three days ago, one swap away and no other
-    rule's: refused once the store holds the index's names (gate/names.py), not before;
-    freqtrade itself passes."""
-    assert main(["check", "--name", "freqtarde"]) == 0
-    assert "no snapshot of the index's names" in capsys.readouterr().err
-    assert main(["names", "refresh"]) == 0
-    assert f"{len(PAGES) + 1} names of http://127.0.0.1" in capsys.readouterr().err
+    rule's: refused, the index's names fetched into the store the first time a name
+    needs them (gate/names.py), and read from the store after; freqtrade itself passes."""
     assert main(["check", "--name", "freqtarde"]) == 14
     err = capsys.readouterr().err
+    assert "fetching the index's names from http://127.0.0.1" in err
+    assert f"index names: {len(PAGES) + 1} names of http://127.0.0.1" in err
     assert "error typosquat: freqtarde is 1 edit(s) from freqtrade, on the index since" in err
     assert "with 45 releases" in err and "a new or thin project" in err
+    assert (tmp_path / "store" / "gate" / "index-names.txt").is_file()
+    assert json_index.roots == ["/simple/"]
+    assert main(["check", "--name", "freqtarde"]) == 14
+    assert "fetching" not in capsys.readouterr().err
     assert main(["check", "--name", "freqtrade"]) == 0
     assert "typosquat" not in capsys.readouterr().err
+    assert json_index.roots == ["/simple/"]
+
+
+def test_a_policy_can_keep_the_gate_from_fetching_the_index_names(
+    json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """fetch-index-names = false: the names are searched only once `builder names
+    refresh` put them in the store; until then freqtarde passes, and the report says so."""
+    policy = tmp_path / "builder.toml"
+    policy.write_text("[typosquat]\nfetch-index-names = false\n")
+    assert main(["check", "--name", "freqtarde", "--policy", str(policy)]) == 0
+    assert "index names: no snapshot of the index's names" in capsys.readouterr().err
+    assert json_index.roots == []
+    assert main(["names", "refresh"]) == 0
+    assert main(["check", "--name", "freqtarde", "--policy", str(policy)]) == 14
+
+
+def test_a_name_list_the_index_does_not_serve_is_said_and_nothing_is_written(
+    json_index: type[JsonIndex],
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An index whose root page is not there (or not a list of projects): the check runs
+    on with the other rules, says on its "index names:" line why the names were not
+    compared, and leaves nothing in the store's gate folder."""
+    monkeypatch.setattr(JsonIndex, "listed", lambda self: [])
+    assert main(["check", "--name", "freqtarde"]) == 0
+    err = capsys.readouterr().err
+    assert "index names: not fetched (http://127.0.0.1" in err
+    assert "the index lists no projects" in err
+    assert "names outside the popular list were not compared" in err
+    gate = tmp_path / "store" / "gate"
+    assert not gate.exists() or list(gate.iterdir()) == []
 
 
 def test_a_policy_says_what_an_established_project_is(
