@@ -23,6 +23,11 @@ Sets, each split into a tuning half and a held-out half by the first byte of sha
   bench/typosquat_history.py, judged as of its date); the share with any finding, hints
   included, is what a project first uploaded recently would have flagged.
 - real names: ranks 10,001-10,500 of the popular list, judged as unknown names too.
+- new real projects: those first uploaded within 90 days among 20,000 names drawn at
+  random from the index (bench/data/typosquat-new.tsv), flagged online.
+- random real projects: 2,000 names drawn at random from the index, each with its
+  history (bench/data/typosquat-random.tsv), judged as `builder check` judges them with
+  the default policy (popular ones pass): errors offline, and online.
 Speed: 10,000 names against the 15,000 popular ones, index build included, against a
 naive pairwise Damerau-Levenshtein scan (measured on a sample in the same run).
 
@@ -48,6 +53,7 @@ from builder.names import normalize
 DATA = Path(__file__).resolve().parent / "data" / "typosquat-eval.tsv"
 HISTORIES = DATA.parent / "typosquat-history.tsv"
 NEW_PROJECTS = DATA.parent / "typosquat-new.tsv"
+RANDOM_PROJECTS = DATA.parent / "typosquat-random.tsv"
 OSV_LIST = "OpenSSF malicious-packages list"
 
 
@@ -193,6 +199,23 @@ def new_projects(detector: Detector, known: Histories, held: bool) -> None:
           f"{share(strong, sample)}")  # fmt: skip
 
 
+def random_projects(detector: Detector, known: Histories, held: bool) -> list[str]:
+    """The random real projects (bench/data/typosquat-random.tsv) `builder check` refuses
+    with the default policy, offline and online (as of the sample's date)."""
+    sample = halves(sorted(known.of))[held]
+    offline: list[str] = []
+    online: list[str] = []
+    for name in sample:
+        found = detector.check(name, with_hints=True)
+        if any(f.grade == "error" for f in found):
+            offline.append(name)
+        if found and known.online(name, found) == "error":
+            online.append(name)
+    print(f"  flagged, random real projects (drawn from the index, default policy): offline "
+          f"{share(offline, sample)}; online {share(online, sample)}")  # fmt: skip
+    return online
+
+
 def rate(detector: Detector, names: list[str]) -> tuple[int, int, list[str]]:
     """Names with an error-grade finding (warnings are said, not counted)."""
     flagged = [n for n in names if any(f.grade == "error" for f in detector.check(n))]
@@ -225,7 +248,7 @@ def recall(detector: Detector, label: str, group: list[Row], show: bool) -> None
     listed = {t: v for t, v in online.items() if t in detector.rank}
     listed_hits, _ = _recall(listed)
     listed_n = max(sum(map(len, listed.values())), 1)
-    print(f"    online (warnings as errors for a new or thin project, hints for a new one): "
+    print(f"    online (warnings and hints as errors for a new project): "
           f"{hits / n:.2f}; per imitated project {per_target:.2f}; of the names whose "
           f"target the gate lists: {listed_hits / listed_n:.2f} ({listed_n}); refused, "
           f"whichever project named: {refused / n:.2f}")  # fmt: skip
@@ -249,6 +272,8 @@ def main() -> int:
     data = rows()
     known = histories()
     new = histories(NEW_PROJECTS)
+    drawn = histories(RANDOM_PROJECTS)
+    default = Detector(popular, plugin_hosts=strict.plugin_hosts)
     for half, held in (("tuning half", False), ("held-out half", True)):
         print(f"== {half}")
         malicious = [r for r in data if r.label == "malicious" and r.held_out == held]
@@ -278,6 +303,9 @@ def main() -> int:
             if show and not held and judged.errors:
                 print("   " + ", ".join(judged.errors[:40]))
         new_projects(strict, new, held)
+        flagged = random_projects(default, drawn, held)
+        if show and not held and flagged:
+            print("   " + ", ".join(flagged[:40]))
     speed(popular)
     return 0
 

@@ -424,9 +424,9 @@ def weighed(grade: str, policy: str, evidence: Evidence | None) -> str | None:
     """A typosquat finding's severity (None: not reported) from its grade (error, warning,
     hint), the policy's severity, and what the index's history says (None: offline). An
     error-grade finding takes the policy's severity, a warning-grade one at most a
-    warning; a new or thin project raises it to the policy's, an established one lowers
-    an error to a warning. A hint (gate/hints.py) is reported only for a project first
-    uploaded recently or not on the index, at the policy's severity."""
+    warning; a project new on the index (or absent) raises it to the policy's, an
+    established one lowers an error to a warning. A hint (gate/hints.py) is reported only
+    for a project first uploaded recently or not on the index, at the policy's severity."""
     if grade == "hint":
         return policy if evidence is not None and evidence.new else None
     severity = "warning" if grade == "warning" and policy == "error" else policy

@@ -19,7 +19,7 @@ Swapped and doubled letters stay errors at any rank: campaigns use them, and of 
 real projects of the list only three short ones (tdqm, daal, ttach). A letter omitted,
 added or keyboard-adjacent stays an error too: grading it a warning below the top 3,000
 cost more typosquats than false alarms. The index's history turns a warning into an
-error for a new or thin project (signals.py).
+error for a project new on the index (signals.py).
 """
 
 from __future__ import annotations

@@ -23,6 +23,8 @@ PAGES = {
     "djang0": page("djang0", [("1.0", None), ("1.1", None)]),
     "urlib3": page("urlib3", [("1.0", "yesterday at noon")]),
     "pytest-pandas": page("pytest-pandas", [("0.1", iso(2))]),
+    "requests-pandas": page("requests-pandas", [("0.1", iso(2000))]),
+    "pytest-numpy": page("pytest-numpy", []),
     "requests-beta": page("requests-beta", [("2.32.0", iso(3))]),
     "solana-utils": page("solana-utils", [(f"0.{i}", iso(2000 - 150 * i)) for i in range(8)]),
     "solana-coin": page("solana-coin", [("1.0", iso(400))]),
@@ -78,7 +80,7 @@ def meeting_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[t
 @pytest.mark.parametrize(
     ("name", "code", "severity", "said"),
     [
-        ("reqeusts", 14, "error", "(6 days ago), 1 release(s), 1 file(s): a new or thin project"),
+        ("reqeusts", 14, "error", "(6 days ago), 1 release(s), 1 file(s): a new project"),
         ("numpyy", 0, "warning", "12 release(s), 12 file(s): an established project"),
         ("djang0", 14, "error", "the index serves no upload times: name rules alone"),
         ("urlib3", 14, "error", "is malformed"),
@@ -108,13 +110,23 @@ def test_two_popular_names_joined_are_a_warning_unless_the_project_is_new(
     json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The shape plugins share (django-redis): offline a warning; a project the index
-    first saw two days ago, with one release, an error."""
+    first saw two days ago, with one release, an error; one with a single release five
+    years old, a warning still (a thin history alone is how most real projects look); a
+    name the index lists with no files, an error (whoever holds it can upload)."""
     assert main(["check", "--name", "pytest-pandas", "--offline"]) == 0
     assert "warning typosquat: pytest-pandas resembles pytest (joined-popular" in (
         capsys.readouterr().err
     )
     assert main(["check", "--name", "pytest-pandas"]) == 14
     assert "error typosquat: pytest-pandas resembles pytest" in capsys.readouterr().err
+    assert main(["check", "--name", "requests-pandas"]) == 0
+    err = capsys.readouterr().err
+    assert "warning typosquat: requests-pandas resembles requests (joined-popular" in err
+    assert "(2000 days ago), 1 release(s), 1 file(s)" in err
+    assert main(["check", "--name", "pytest-numpy"]) == 14
+    err = capsys.readouterr().err
+    assert "error typosquat: pytest-numpy resembles numpy (joined-popular" in err
+    assert "index: listed with no files: nothing to install" in err
 
 
 def test_a_hint_is_an_error_for_a_new_project_and_nothing_for_an_older_one(
@@ -129,7 +141,7 @@ def test_a_hint_is_an_error_for_a_new_project_and_nothing_for_an_older_one(
     assert main(["check", "--name", "requests-beta"]) == 14
     err = capsys.readouterr().err
     assert "error typosquat: requests-beta resembles requests (joined-word" in err
-    assert "a hint: " in err and "a new or thin project" in err
+    assert "a hint: " in err and "a new project" in err
     assert main(["check", "--name", "solana-utils", "--name", "solana-coin"]) == 0
     assert "typosquat" not in capsys.readouterr().err
     # the second command's two look-ups run at once, in either order
@@ -147,9 +159,9 @@ def test_a_lists_look_ups_run_at_once(
     assert main(["check", str(listed), "--json"]) == 14
     issues: Any = json_output(capsys.readouterr().out, "check")["issues"]
     said = {i["name"]: i["details"]["index"] for i in issues}
-    assert "a new or thin project" in said["reqeusts"]
+    assert "a new project" in said["reqeusts"]
     assert "an established project" in said["numpyy"]
-    assert "a new or thin project" in said["requests-beta"]
+    assert "a new project" in said["requests-beta"]
     assert sorted(meeting_index.asked) == ["numpyy", "reqeusts", "requests-beta"]
 
 
@@ -180,7 +192,7 @@ def test_a_new_name_near_an_established_project_of_the_index_is_refused(
     assert "fetching the index's names from http://127.0.0.1" in err
     assert f"index names: {len(PAGES) + 1} names of http://127.0.0.1" in err
     assert "error typosquat: freqtarde is 1 edit(s) from freqtrade, on the index since" in err
-    assert "with 45 releases" in err and "a new or thin project" in err
+    assert "with 45 releases" in err and "a new project" in err
     assert (tmp_path / "store" / "gate" / "index-names.txt").is_file()
     assert json_index.roots == ["/simple/"]
     assert main(["check", "--name", "freqtarde"]) == 14
