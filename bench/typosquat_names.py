@@ -8,9 +8,10 @@ no other rule flags, with the index's whole list: the closest NEAR_LOOKED names 
 one edit (for names of 8+ letters; two for 14+) are looked up, and one that is
 established (years on the index, releases) refuses it. This runs that search, with the
 gate's code, on the names the other rules and hints miss online: reported typosquats
-(the evaluation set's tuning half, or --held-out), and the new real projects of
-bench/data/typosquat-new.tsv (same half): at THRESHOLDS with the gate's name lengths,
-and at LENGTHS with the gate's threshold.
+(the evaluation set's tuning half, or --held-out), the new real projects of
+bench/data/typosquat-new.tsv and the random ones of bench/data/typosquat-random.tsv
+(same half; those flagged more): at THRESHOLDS with the gate's name lengths, and at
+LENGTHS with the gate's threshold.
 
 It reads the configured index over the network (the root page, about 40 MB, cached a
 day in the temporary directory; each near name's page), so it is not part of
@@ -31,11 +32,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from typosquat import NEW_PROJECTS, OSV_LIST, Row, halves, histories, rows
+from typosquat import NEW_PROJECTS, OSV_LIST, RANDOM_PROJECTS, Row, halves, histories, rows
 from typosquat_history import fetch
 
 from builder.gate import names as index_names
-from builder.gate.signals import History
+from builder.gate.signals import History, judge
 from builder.gate.typosquat import Detector, shipped_targets
 from builder.index import configured_index_url
 from builder.names import normalize
@@ -75,8 +76,14 @@ def main() -> int:
     new = histories(NEW_PROJECTS)
     sample = halves(sorted(new.of))[args.held_out]
     quiet = [n for n in sample if not detector.check(n, with_hints=True)]
+    drawn = histories(RANDOM_PROJECTS)
+    drawn_sample = halves(sorted(drawn.of))[args.held_out]
+    drawn_quiet = [  # searched: not popular, new on the index or absent, no finding
+        n for n in drawn_sample if n not in detector.rank
+        and judge(drawn.of[n], now=drawn.fetched).new and not detector.check(n, with_hints=True)
+    ]  # fmt: skip
     listed = every_name()
-    widest = {name: listed.closest(name, *LENGTHS[0]) for name in [*missed, *quiet]}
+    widest = {name: listed.closest(name, *LENGTHS[0]) for name in [*missed, *quiet, *drawn_quiet]}
     known = fetch(sorted({n for near in widest.values() for n, _ in near}), args.workers)
     print(f"{'held-out' if args.held_out else 'tuning'} half: {len(missed)} typosquats missed "
           f"online; {len(quiet)} of the new real projects with no finding; {len(known)} near "
@@ -93,10 +100,12 @@ def main() -> int:
         }  # fmt: skip
         caught = {name for name, targets in missed.items() if targets & near[name]}
         cost = [name for name in quiet if near[name]]
+        drawn_cost = [name for name in drawn_quiet if near[name]]
         print(f"  one edit from {lengths[0]} letters, two from {lengths[1]}; near an "
               f"established project ({years}+ years, {releases}+ releases): caught "
               f"{len(caught)} of {len(missed)}; new projects flagged {len(cost)} of "
-              f"{len(sample)}")  # fmt: skip
+              f"{len(sample)}; random projects {len(drawn_cost)} of "
+              f"{len(drawn_sample)}")  # fmt: skip
         if (lengths, (years, releases)) == (gate, threshold):
             flagged = {normalize(r.name) for r in malicious
                        if detector.check(r.name, with_hints=True)}  # fmt: skip
