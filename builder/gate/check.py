@@ -254,10 +254,12 @@ class Gate:
         return bool(self._findings(name, with_hints=self.policy.hints)) or self._unlisted(name)
 
     def _unlisted(self, name: NormalizedName) -> bool:
-        """Whether `name` is neither popular nor allowed, and the index's names are known:
-        a name the near-name search (_near_established) takes."""
+        """Whether `name` is neither popular nor allowed, long enough to be searched, and
+        the index's names are known: a name the near-name search (_near_established)
+        takes (a shorter one neither fetches the names nor is looked up)."""
         known = name in self.detector.rank or name in self.detector.allow
-        return not known and self.names is not None
+        searched = index_names.edits_searched(len(name.replace("-", ""))) > 0
+        return not known and searched and self.names is not None
 
     def _findings(self, name: NormalizedName, *, with_hints: bool) -> list[Finding]:
         """The detector's findings on `name`, found once per run."""

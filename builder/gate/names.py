@@ -6,15 +6,15 @@ downloaded (`cryptofeed`, `freqtrade`): no rule over the popular list knows them
 index lists every project (its simple API's root page, about 900,000 names). The gate
 fetches that list into the store the first time a run needs it (Gate.names; policy:
 `[typosquat] fetch-index-names`), `builder names refresh` replaces it; with it, the gate
-searches the
-names near an unlisted name that is new on the index (within one edit for names of
-ONE_EDIT letters or more, two for names of TWO_EDITS or more) and refuses it when one of
-them is an established project: NEAR_YEARS on the index with NEAR_RELEASES releases or
-more (policy: `[typosquat] established-years`, `established-releases`). Among 900,000
-names a short one is near another by chance: searched from five letters (two edits from
-nine), the search flagged 40 more of 495 new real projects; from eight (two edits from
-fourteen), 3, for the same 63 typosquats caught (bench/typosquat_names.py). Without a
-snapshot the search is skipped, and `builder check` says why.
+searches the names near an unlisted name that is new on the index (within one edit for
+names of ONE_EDIT letters or more, two for names of TWO_EDITS or more) and refuses it
+when one of them is an established project: NEAR_YEARS on the index with NEAR_RELEASES
+releases or more (policy: `[typosquat] established-years`, `established-releases`).
+Among 900,000 names a short one is near another by chance: searched from five letters
+(two edits from nine), the search flagged 40 more of 495 new real projects; from eight
+(two edits from fourteen), 3, for the same 63 typosquats caught
+(bench/typosquat_names.py). Without a snapshot the search is skipped, and `builder
+check` says why.
 """
 
 from __future__ import annotations

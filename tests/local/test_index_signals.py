@@ -202,6 +202,17 @@ def test_a_new_name_near_an_established_project_of_the_index_is_refused(
     assert json_index.roots == ["/simple/"]
 
 
+def test_names_the_search_would_not_take_fetch_nothing(
+    json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A popular name, and an unlisted one of seven letters (searched from eight): the
+    index's names are not fetched, nor is either looked up, and the report says why."""
+    assert main(["check", "--name", "requests", "--name", "zqxwvut"]) == 0
+    err = capsys.readouterr().err
+    assert "index names: no snapshot of the index's names yet: no name needed them" in err
+    assert json_index.roots == [] and json_index.asked == []
+
+
 def test_a_policy_can_keep_the_gate_from_fetching_the_index_names(
     json_index: type[JsonIndex], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
