@@ -64,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
         data = {
             "policy": policy.source, "names": names, "releases": [f"{n}=={v}" for n, v in pins],
             "advisories": snapshot.summary() if snapshot else None,
+            "index_names": gate.names_said(),
             "issues": [asdict(i) for i in issues],
         }  # fmt: skip
         print_json("check", data, ok=not any(i.severity == "error" for i in issues))

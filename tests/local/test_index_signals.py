@@ -195,8 +195,11 @@ def test_a_new_name_near_an_established_project_of_the_index_is_refused(
     assert "with 45 releases" in err and "a new project" in err
     assert (tmp_path / "store" / "gate" / "index-names.txt").is_file()
     assert json_index.roots == ["/simple/"]
-    assert main(["check", "--name", "freqtarde"]) == 14
-    assert "fetching" not in capsys.readouterr().err
+    assert main(["check", "--name", "freqtarde", "--json"]) == 14
+    out, err = capsys.readouterr()
+    assert "fetching" not in err
+    said = json_output(out, "check")["index_names"]
+    assert isinstance(said, str) and said.startswith(f"{len(PAGES) + 1} names of http://")
     assert main(["check", "--name", "freqtrade"]) == 0
     assert "typosquat" not in capsys.readouterr().err
     assert json_index.roots == ["/simple/"]
