@@ -20,7 +20,6 @@ check` says why.
 from __future__ import annotations
 
 import hashlib
-import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -29,6 +28,7 @@ from pathlib import Path
 from builder.errors import FetchError, StoreError
 from builder.gate.signals import History
 from builder.names import normalize
+from builder.store import write_atomic
 
 FORMAT = "builder/index-names/v1"
 FILE = Path("gate") / "index-names.txt"
@@ -171,17 +171,5 @@ def refresh(store_root: Path, url: str, timeout: float = 600) -> NameList:
     digest = hashlib.sha256(body.encode()).hexdigest()
     head = (f"format\t{FORMAT}\nsource\t{url}\nfetched\t{fetched.isoformat()}\n"
             f"names\t{len(names)}\nsha256\t{digest}\n")  # fmt: skip
-    write(snapshot_path(store_root), head + "\n" + body)
+    write_atomic(snapshot_path(store_root), (head + "\n" + body).encode())
     return NameList(url, fetched, tuple(names))
-
-
-def write(path: Path, text: str) -> None:
-    """`text` into `path` through a temporary name of this process's own: two runs
-    fetching at once each replace the snapshot whole."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.part")
-    try:
-        temporary.write_text(text)
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -236,9 +236,9 @@ def test_a_name_list_the_index_does_not_serve_is_said_and_nothing_is_written(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """An index whose root page is not there (or not a list of projects): the check runs
-    on with the other rules, says on its "index names:" line why the names were not
-    compared, and leaves nothing in the store's gate folder."""
+    """An index whose root page lists no projects: the check runs on with the other
+    rules, says on its "index names:" line why the names were not compared, and leaves
+    nothing in the store's gate folder."""
     monkeypatch.setattr(JsonIndex, "listed", lambda self: [])
     assert main(["check", "--name", "freqtarde"]) == 0
     err = capsys.readouterr().err
