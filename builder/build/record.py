@@ -208,6 +208,7 @@ def record_to_json(record: BuildRecord) -> dict[str, Any]:
             "limits": run.limits.as_dict(),
             **({"venvs": _venvs_json(run.venvs)} if run.venvs else {}),
             **({"worker": run.worker.as_dict()} if run.worker else {}),
+            **compilers_json(run),
         },
         "started_on": record.started_on,
         "finished_on": record.finished_on,
@@ -232,6 +233,13 @@ def record_to_json(record: BuildRecord) -> dict[str, Any]:
             "report_sha256": record.rebuild.report_sha256,
         }
     return data
+
+
+def compilers_json(run: RunRecord) -> dict[str, Any]:
+    """What the compiler wrappers passed (a record made before them has none)."""
+    if not run.compilers:
+        return {}
+    return {"compilers": {language: list(args) for language, args in run.compilers.items()}}
 
 
 def _venvs_json(venvs: VenvsRef) -> dict[str, str]:
@@ -290,6 +298,7 @@ def _record(data: Mapping[str, Any]) -> BuildRecord:
             limits=Limits(**run["limits"]),
             venvs=VenvsRef(**run["venvs"]) if run.get("venvs") else None,
             worker=WorkerInfo(**run["worker"]) if run.get("worker") else None,
+            compilers={k: tuple(v) for k, v in run.get("compilers", {}).items()},
         ),
         started_on=str(data["started_on"]),
         finished_on=str(data["finished_on"]),

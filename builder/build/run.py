@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
@@ -21,10 +21,11 @@ from builder.build.venvs import VenvsRef, prepared_venvs
 from builder.errors import BuildFailed
 from builder.fetch.sources import Sources
 from builder.images import Image
-from builder.inside import archive
+from builder.inside import archive, compilers
 from builder.inside import layout as inside
 from builder.inside import plan as plans
 from builder.inside.archive import compiled_members
+from builder.inside.compilers import CompilerFlags
 from builder.limits import Limits
 from builder.names import Sha256
 from builder.progress import Progress
@@ -33,7 +34,6 @@ from builder.sandbox import RunResult, RunSpec, Sandbox
 from builder.store import Store
 from builder.variation import REFERENCE, Variation
 
-FLAG_VARIABLES = ("CFLAGS", "CXXFLAGS", "RUSTFLAGS")
 MAX_LOG_BYTES = 32 << 20
 DRIVER_ERROR = "==> error: "  # how the driver says what stopped it
 
@@ -73,13 +73,19 @@ class RunRecord:
     limits: Limits
     venvs: VenvsRef | None = None
     worker: WorkerInfo | None = None
+    # What the compiler wrappers pass each language's compiler, "$@" standing for the
+    # build's own arguments (none recorded: a record made before the wrappers).
+    compilers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, spec: RunSpec, backend: str, venvs: VenvsRef | None) -> RunRecord:
+    def of(
+        cls, spec: RunSpec, backend: str, venvs: VenvsRef | None, plan: plans.BuildPlan
+    ) -> RunRecord:
         return cls(
             backend=backend,
             command=spec.command,
             env=dict(spec.env),
+            compilers=compilers.arguments(plan.build_root, plan.compiler_flags),
             mounts=tuple(MountRecord(target=m.target, read_only=m.read_only) for m in spec.mounts),
             tmpfs=spec.tmpfs,
             workdir=spec.workdir,
@@ -112,20 +118,15 @@ def source_date_epoch(recipe: Recipe, sdist_path: Path) -> int:
 
 
 def build_env(recipe: Recipe, epoch: int, root: str = str(inside.BUILD)) -> dict[str, str]:
-    """The whole environment of the build: the recipe's, then what reproducibility needs."""
+    """The whole environment of the build: the recipe's, then what reproducibility needs.
+
+    No compiler flags: the recipe's CFLAGS, CXXFLAGS, FFLAGS and RUSTFLAGS go to the
+    compiler wrappers (builder.inside.compilers), which come first on the PATH."""
     layout = inside.Layout(Path(root))
-    ours = {  # C and C++: the prefix map is in a specs file at a fixed path, so that the
-        # flags, which some builds record (numpy's __config__.py), name no build root
-        "CFLAGS": f"-specs={inside.PREFIX_SPECS}",
-        "CXXFLAGS": f"-specs={inside.PREFIX_SPECS}",
-        "RUSTFLAGS": f"--remap-path-prefix={root}=.",
-    }
-    env = dict(recipe.env)
-    for var in FLAG_VARIABLES:
-        env[var] = f"{ours[var]} {env[var]}".strip() if var in env else ours[var]
+    env = {k: v for k, v in recipe.env.items() if k not in compilers.VARIABLES}
     env.update(
         {
-            "PATH": f"{layout.venv}/bin:/usr/local/bin:/usr/bin:/bin",
+            "PATH": f"{layout.venv}/bin:{compilers.WRAPPERS}:/usr/local/bin:/usr/bin:/bin",
             "HOME": inside.HOME,
             "TZ": "UTC",
             "TMPDIR": str(layout.tmp),
@@ -157,6 +158,7 @@ def build_plan(
         umask=variation.umask,
         reverse_listing_order=variation.reverse_listing_order,
         config_settings=dict(recipe.config_settings),
+        compiler_flags=CompilerFlags.of_env(recipe.env),
     )
 
 
@@ -213,7 +215,7 @@ def run_build(
             unrepaired_file=outcome.unrepaired or wheel.name,
             grafted_libraries=grafted_libraries(wheel),
             log_sha256=log_sha,
-            run=RunRecord.of(spec, sandbox.name, venvs.ref),
+            run=RunRecord.of(spec, sandbox.name, venvs.ref, plan),
             timings=dict(outcome.timings),
             duration_s=round(time.monotonic() - started, 3),
             remapped=outcome.remapped,

@@ -31,6 +31,7 @@ IN_BUILD_CODE = (
     "inside/__init__.py",
     "inside/archive.py",
     "inside/build_paths.py",
+    "inside/compilers.py",
     "inside/driver.py",
     "inside/layout.py",
     "inside/plan.py",

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from builder.errors import BuilderError
+from builder.inside import compilers, seeded_tempnames
 from builder.inside import plan as plans
-from builder.inside import seeded_tempnames
 from builder.inside.archive import ArchiveLimits, compiled_members, single_top_dir, unpack
 from builder.inside.build_paths import remap_build_paths
 from builder.inside.layout import (
@@ -218,20 +218,29 @@ def repair_wheel(wheel: Path, plan: plans.BuildPlan, layout: Layout, steps: Step
     return result
 
 
-def write_prefix_specs(root: str) -> None:
-    """The GCC specs file the build's CFLAGS name (a fixed path): it maps this build's
-    root to "." in every file name the compiler records, so that CFLAGS themselves (which
-    some builds record, numpy's __config__.py) do not carry the build root."""
+def write_compiler_wrappers(root: str, flags: compilers.CompilerFlags) -> None:
+    """The GCC specs file the compiler wrappers name (a fixed path), which maps this
+    build's root to "." in every file name the compiler records, and a wrapper for each
+    compiler of the image, first on the build's PATH (builder.inside.compilers)."""
     specs = Path(PREFIX_SPECS)
     specs.parent.mkdir(parents=True, exist_ok=True)
     specs.write_text(prefix_specs(root))
+    folder = Path(compilers.WRAPPERS)
+    folder.mkdir(parents=True, exist_ok=True)
+    scripts = compilers.wrappers(os.listdir(compilers.REAL), root, flags)
+    for name, script in scripts.items():
+        (folder / name).write_text(script)
+        (folder / name).chmod(0o755)
+    print(f"==> compilers: {', '.join(scripts)} add the build's prefix map"
+          + (" and the recipe's flags" if flags != compilers.CompilerFlags() else ""),
+          flush=True)  # fmt: skip
 
 
 def run_build(plan: plans.BuildPlan) -> int:
     os.umask(int(plan.umask, 8))
     layout = Layout(Path(plan.build_root))
     steps = Steps()
-    write_prefix_specs(plan.build_root)
+    write_compiler_wrappers(plan.build_root, plan.compiler_flags)
     layout.tmp.mkdir(parents=True, exist_ok=True)
     wheel = build_wheel(plan, layout, steps)
     remapped = remap_build_paths(wheel, plan.build_root)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from builder.errors import BuilderError
+from builder.inside.compilers import CompilerFlags
 from builder.inside.layout import BUILD
 
 
@@ -38,6 +39,7 @@ class BuildPlan:
     umask: str = "022"
     reverse_listing_order: bool = False
     config_settings: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    compiler_flags: CompilerFlags = field(default_factory=CompilerFlags)  # the recipe's
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +136,8 @@ def from_json(data: Any, where: str) -> Plan:
 def _value(key: str, value: Any) -> Any:
     if key == "crates":
         return tuple(CratePin(**c) for c in value)
+    if key == "compiler_flags" and isinstance(value, dict):
+        return CompilerFlags(**{k: tuple(v) for k, v in value.items()})
     if key == "config_settings" and isinstance(value, dict):
         return {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
     return tuple(value) if isinstance(value, list) else value

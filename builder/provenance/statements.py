@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from builder import __version__
-from builder.build.record import BuildRecord, Inputs
+from builder.build.record import BuildRecord, Inputs, compilers_json
 from builder.recipe import PinnedFile
 
 PROJECT_URI = "https://github.com/builder-dev/builder"
@@ -121,6 +121,7 @@ def provenance(record: BuildRecord, rebuild_sha256: str | None) -> dict[str, Any
                 "limits": run.limits.as_dict(),
                 "environment": dict(run.env),
                 "command": list(run.command),
+                **compilers_json(run),
                 "user": run.user,
                 "hostname": run.hostname,
                 "workdir": run.workdir,

@@ -34,17 +34,21 @@ def test_each_rebuild_varies_every_chosen_kind_differently() -> None:
     assert list(varied) == ["BUILDER_UNRELATED_VARIABLE", "B", "A"]
 
 
-def test_prefix_maps_follow_the_build_root_and_cflags_do_not_change() -> None:
+def test_prefix_maps_follow_the_build_root_and_the_c_compilers_arguments_do_not_change() -> None:
+    from builder.inside.compilers import CompilerFlags, arguments
     from builder.inside.layout import PREFIX_SPECS, prefix_specs
 
     (variation,) = rebuild_variations(1, {"build-path"})
     env = build_env(load_recipe(REPO / "recipes" / "markupsafe.toml"), 0, variation.build_root)
     reference = build_env(load_recipe(REPO / "recipes" / "markupsafe.toml"), 0)
-    assert env["CFLAGS"] == reference["CFLAGS"] == f"-specs={PREFIX_SPECS}"
+    varied = arguments(variation.build_root, CompilerFlags())
+    assert (
+        varied["c"] == arguments("/build", CompilerFlags())["c"] == (f"-specs={PREFIX_SPECS}", "$@")
+    )
     assert prefix_specs(variation.build_root) == (
         f"*self_spec:\n+ -ffile-prefix-map={variation.build_root}=.\n"
     )
-    assert env["RUSTFLAGS"] == f"--remap-path-prefix={variation.build_root}=."
+    assert varied["rust"] == (f"--remap-path-prefix={variation.build_root}=.", "$@")
     assert env["PATH"] == reference["PATH"], "the interpreters stay at one fixed path"
 
 
