@@ -16,7 +16,7 @@ from pathlib import Path
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from builder.build.staging import run_spec, stage
-from builder.build.toolchain import advice, rust_too_old
+from builder.build.toolchain import advice, newer_rust, rust_failed, rust_too_old
 from builder.build.venvs import VenvsRef, prepared_venvs
 from builder.errors import BuildFailed
 from builder.fetch.sources import Sources
@@ -199,7 +199,7 @@ def run_build(
         result = sandbox.run(spec, _tee(log_lines, progress.log))
         log_sha = store.add_bytes(("\n".join(log_lines) + "\n").encode())
         if not result.ok:
-            raise _failure(recipe, result, store, log_sha, log_lines)
+            raise _failure(recipe, image, result, store, log_sha, log_lines)
         wheel, outcome = _collect(work / "out", recipe, store.path_of(log_sha))
         if recipe.compiled and not compiled_members(wheel):
             raise BuildFailed(
@@ -241,17 +241,25 @@ def _tee(lines: list[str], sink: Callable[[str], None]) -> Callable[[str], None]
 
 
 def _failure(
-    recipe: Recipe, result: RunResult, store: Store, log_sha: Sha256, lines: list[str]
+    recipe: Recipe,
+    image: Image,
+    result: RunResult,
+    store: Store,
+    log_sha: Sha256,
+    lines: list[str],
 ) -> BuildFailed:
     """The reason, with what the driver said went wrong where it said it (a patch that does
-    not apply, an sdist it refused) or cargo's refusal of a rustc too old; the rest is in
-    the log."""
+    not apply, an sdist it refused), cargo's refusal of a rustc too old, or a crate rustc
+    could not compile where another image has a newer rustc; the rest is in the log."""
     said = [line.removeprefix(DRIVER_ERROR) for line in lines if line.startswith(DRIVER_ERROR)]
     because = f": {said[-1]}" if said else ""
     hint = f"the full log is {store.path_of(log_sha)}"
     if (refusal := rust_too_old(lines)) is not None:
         because = f": {refusal.message(recipe.image)}"
         hint = f"{advice(refusal, recipe.image, store)}; {hint}"
+    elif (failed := rust_failed(lines)) and (newer := newer_rust(failed, image, store)):
+        because = f": {newer[0]}"
+        hint = f"{newer[1]}; {hint}"
     return BuildFailed(
         f"build of {recipe.name} {recipe.version} ({recipe.path}) {result.reason()}{because}",
         hint=hint,

@@ -1,7 +1,8 @@
-"""A Rust toolchain too old for the crates: cargo refuses a crate whose `rust-version` is
-above the image's rustc. Read that refusal from the build's log and say which image has a
-rustc new enough (a made image's package list says its version; an image not made here
-yet is named when its definition carries rustc at all)."""
+"""A Rust toolchain too old for the crates. Either cargo refuses a crate whose
+`rust-version` is above the image's rustc, or, where no crate declares one, rustc fails to
+compile it (a feature stable only in a newer Rust). Read either from the build's log and
+say which image has a newer rustc (a made image's package list says its version; an image
+not made here yet is named when its definition carries rustc at all)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,10 @@ from builder.store import Store
 # "  maturin@1.16.0 requires rustc 1.89".
 _REFUSED = re.compile(r"rustc (\S+) is not supported by the following packages?:")
 _NEEDS = re.compile(r"^\s+(\S+@\S+) requires rustc (\S+)")
+# rustc: "error[E0658]: `let` expressions in this position are unstable", then cargo:
+# "error: could not compile `tiktoken` (lib) due to 2 previous errors".
+_RUSTC_ERROR = re.compile(r"^error(?:\[E\d{4}\])?: (?!could not compile)(.+)")
+_NOT_COMPILED = re.compile(r"^error: could not compile `([^`]+)`")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -59,6 +64,48 @@ def rust_too_old(lines: Iterable[str]) -> RustTooOld | None:
     if have is None or not needs:
         return None
     return RustTooOld(have=have, need=max(needs.values()), crates=tuple(needs))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RustFailed:
+    """rustc could not compile a crate: what it said first."""
+
+    crate: str
+    error: str
+
+
+def rust_failed(lines: Iterable[str]) -> RustFailed | None:
+    """The crate rustc could not compile in a build log, with its first error."""
+    first: str | None = None
+    for line in lines:
+        if match := _NOT_COMPILED.match(line):
+            return RustFailed(crate=f"`{match[1]}`", error=first or "see the log")
+        if first is None and (match := _RUSTC_ERROR.match(line)):
+            first = line.strip()
+    return None
+
+
+def newer_rust(failed: RustFailed, image: Image, store: Store) -> tuple[str, str] | None:
+    """Where another image has a newer rustc (or one not made here yet), the reason and a
+    hint that names it: a crate that declares no `rust-version` may need a newer Rust than
+    the image has. None where no other image could have a newer rustc."""
+    have = image_rustc(image)
+    if have is None:
+        return None
+    others = [(d, v) for d, v in rust_images(store) if d.name != image.name]
+    newer = [f"{d.name} (rustc {v})" for d, v in others if v is not None and v > have]
+    newer += [f"{d.name} (not made here yet)" for d, v in others if v is None]
+    if not newer:
+        return None
+    reason = (
+        f"rustc {have} of the image {image.name} could not compile {failed.crate}: {failed.error}"
+    )
+    hint = (
+        "a crate may need a newer Rust than its Cargo.toml declares; build in an image "
+        f'with a newer rustc: {", ".join(newer)}: `image = "..."` in the recipe, or '
+        "`builder recipe new --image ...`"
+    )
+    return reason, hint
 
 
 def debian_upstream(version: str) -> Version | None:

@@ -331,6 +331,31 @@ def test_a_crate_that_needs_a_newer_rustc_fails_saying_which_rustc_and_which_ima
     assert info.value.hint is not None and "trixie-backports-py" in info.value.hint
 
 
+def test_a_crate_that_declares_no_rust_version_but_needs_a_newer_rustc_names_the_image(
+    docker_client, image, session_store: Store, tmp_path: Path
+) -> None:
+    """As tiktoken 0.14.0: no `rust-version`, so cargo compiles, and trixie's rustc 1.85
+    stops at a feature stable only later (let chains): builder says which rustc failed on
+    which crate, with rustc's first error, and names the image with a newer rustc."""
+    from builder.errors import BuildFailed
+
+    cargo = ("import subprocess\nsubprocess.run(['cargo', 'build', '--offline', "
+             "'--manifest-path', 'tiny/Cargo.toml'], check=True)\n")  # fmt: skip
+    chains = ("pub fn answer(a: Option<u32>) -> u32 {\n"
+              "    if let Some(x) = a && x > 1 { x } else { 42 }\n}\n")  # fmt: skip
+    files = {**c_extension_files("chains", setup_extra=cargo),
+             "tiny/Cargo.toml": '[package]\nname = "tiny"\nversion = "0.1.0"\n'
+                                'edition = "2024"\n',
+             "tiny/src/lib.rs": chains}  # fmt: skip
+    recipe = local_recipe(tmp_path, session_store, "chains", files)
+    with pytest.raises(BuildFailed) as info:
+        build_in_docker(recipe, session_store, tmp_path / "dist", docker_client)
+    assert "rustc 1.85.1 of the image trixie-py could not compile `tiny`: error[E0658]" in str(
+        info.value
+    )
+    assert info.value.hint is not None and "trixie-backports-py" in info.value.hint
+
+
 def test_an_sdist_without_a_cargo_lock_builds_offline_from_the_lock_resolved_once(
     docker_client, image, session_store: Store, tmp_path: Path
 ) -> None:

@@ -211,3 +211,42 @@ def test_recipe_new_takes_the_image_whose_rustc_a_locked_crate_needs(tmp_path: P
     assert chosen(needs_new) == "trixie-backports-py"
     assert chosen(recipe_locking(("libc", "0.2.1", "1.63"), ("itoa", "1.0.0", None))) is None
     assert chosen(recipe_locking(("far", "9.0.0", "1.200"))) is None, "none will: the build says"
+
+
+# tiktoken 0.14.0 in trixie's rustc 1.85.1: its Cargo.toml declares no rust-version.
+COMPILE_LOG = """\
+   Compiling tiktoken v0.14.0 (/build/src/tiktoken-0.14.0)
+error[E0658]: `let` expressions in this position are unstable
+   --> src/lib.rs:42:12
+warning: unused import
+error[E0658]: `let` expressions in this position are unstable
+error: could not compile `tiktoken` (lib) due to 2 previous errors
+""".splitlines()
+
+
+def test_a_crate_rustc_could_not_compile_names_an_image_with_a_newer_rustc(
+    tmp_path: Path,
+) -> None:
+    from builder.build.toolchain import newer_rust, rust_failed
+    from builder.images import current_image
+
+    failed = rust_failed(COMPILE_LOG)
+    assert failed is not None and failed.crate == "`tiktoken`"
+    assert failed.error == "error[E0658]: `let` expressions in this position are unstable"
+    assert rust_failed(["error: could not find `Cargo.toml`"]) is None
+    store = Store(tmp_path / "store")
+    _made(store, "trixie-py", "1.85.1+dfsg1-1+deb13u1")
+    image = current_image(find_definition("trixie-py", [REPO / "containers"]), store)
+    assert image is not None
+    # trixie-backports-py not made here yet: named as such.
+    reason, hint = newer_rust(failed, image, store) or ("", "")
+    assert reason == (
+        "rustc 1.85.1 of the image trixie-py could not compile `tiktoken`: "
+        "error[E0658]: `let` expressions in this position are unstable"
+    )
+    assert "trixie-backports-py (not made here yet)" in hint
+    _made(store, "trixie-backports-py", "1.96.1+dfsg1-2~bpo13+1")
+    assert "trixie-backports-py (rustc 1.96.1)" in (newer_rust(failed, image, store) or ("", ""))[1]
+    # The same rustc everywhere: nothing to suggest.
+    _made(store, "trixie-backports-py", "1.85.1+dfsg1-1+deb13u1")
+    assert newer_rust(failed, image, store) is None
