@@ -57,3 +57,19 @@ def test_an_image_without_python3_says_it_cannot_judge_wheels() -> None:
     )  # fmt: skip
     with pytest.raises(ImageError, match=r"image bare .* has no python3 package"):
         installs(bare, "a-1.0-py3-none-any.whl")
+
+
+def test_a_wheels_platform_says_the_oldest_glibc_its_tags_install_on() -> None:
+    from builder.image_tags import parse_glibc, wheel_platform
+
+    legacy = wheel_platform("m-1-cp313-cp313-manylinux2014_x86_64.manylinux_2_17_x86_64.whl")
+    assert legacy.glibc == (2, 17)
+    assert legacy.describe() == "manylinux_2_17_x86_64: glibc 2.17 or newer"
+    several = wheel_platform("m-1-cp313-cp313-manylinux_2_27_x86_64.manylinux_2_28_x86_64.whl")
+    assert several.glibc == (2, 27), "it installs wherever its oldest tag does"
+    assert wheel_platform("s-1-cp310-abi3-manylinux_2_34_x86_64.whl").glibc_text == "2.34"
+    pure = wheel_platform("t-1-py3-none-any.whl")
+    assert pure.pure and pure.glibc is None
+    raw = wheel_platform("r-1-cp313-cp313-linux_x86_64.whl")
+    assert raw.glibc is None and "not repaired" in raw.describe()
+    assert parse_glibc("2.36") == (2, 36) and parse_glibc("2") is None
