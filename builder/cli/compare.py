@@ -45,12 +45,15 @@ def run(args: argparse.Namespace) -> int:
         sandbox_factory=sandbox_factory(args.backend),
         progress=progress,
     )
+    compiled = {"upstream_compiled": list(built.upstream_compiled)}
     if args.upstream:
+        _say_pure(built.wheel.name, built.upstream_compiled)
         upstream = fetch_upstream_wheel(Index(), built.wheel.name, store, progress)
         if upstream is None:
             err_console().print(f"the index serves no wheel matching {built.wheel.name}")
             if args.json:
-                print_json("compare", {"wheel": str(built.wheel), "raw": None}, ok=True)
+                data = {"wheel": str(built.wheel), "raw": None, **compiled}
+                print_json("compare", data, ok=True)
             return 0
         other, label = upstream.path, f"upstream {upstream.filename}"
     else:
@@ -64,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         normalize=args.normalize,
     )
     if args.json:
-        data = {"wheel": str(built.wheel), **result.to_json()}
+        data = {"wheel": str(built.wheel), **result.to_json(), **compiled}
         print_json("compare", data, ok=result.raw.identical)
     console = err_console()
     render(result.raw, console)
@@ -72,3 +75,15 @@ def run(args: argparse.Namespace) -> int:
         console.print("\n[bold]after normalization[/] (asked for; the raw result is above)")
         render(result.normalized, console)
     return 0 if result.raw.identical else EXIT_DIFFER
+
+
+def _say_pure(wheel: str, upstream_compiled: tuple[str, ...]) -> None:
+    """A wheel without compiled code where upstream compiles the release: slower than
+    upstream's, whatever the comparison of the bytes says."""
+    if upstream_compiled:
+        err_console().print(
+            f"[bold yellow]{wheel} holds no compiled code[/], and the index has "
+            f"{len(upstream_compiled)} compiled wheel(s) of this release for Linux: "
+            + ", ".join(upstream_compiled[:3])
+            + (", ..." if len(upstream_compiled) > 3 else "")
+        )

@@ -54,6 +54,8 @@ class RebuildReport:
     normalized_sha256s: tuple[Sha256, ...] | None = None
     policy: dict[str, Any] = field(default_factory=dict)
     reference_worker: WorkerInfo | None = None
+    # The index's compiled wheels of the release, where the reference wheel holds none.
+    upstream_compiled: tuple[str, ...] = ()
 
     @property
     def reproducible(self) -> bool:
@@ -107,7 +109,7 @@ class RebuildReport:
                 "equal": self.normalized_equal,
             },
             "differences": [{"rebuild": i, **d.to_json()} for i, d in self.differences],
-        }
+        } | _compiled_json(self.upstream_compiled)
 
 
 def rebuild(
@@ -172,6 +174,14 @@ def rebuild(
         differences=tuple(differences),
         reference_worker=record.run.worker,
     )
+
+
+def _compiled_json(upstream: tuple[str, ...]) -> dict[str, Any]:
+    """Said where builder's wheel is pure and upstream's compiled (not reproducibility,
+    but a wheel slower than upstream's)."""
+    if not upstream:
+        return {}
+    return {"compiled": {"wheel": False, "upstream": list(upstream)}}
 
 
 def _worker_json(worker: WorkerInfo | None) -> dict[str, Any]:

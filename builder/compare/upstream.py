@@ -2,6 +2,8 @@
 
 Same file name first (same tags); else a wheel of the same name and version whose tags
 overlap the build's. The download is checked against the index's digest and stored.
+And whether upstream compiles a release at all: its wheels for Linux on the build's
+architecture, where builder's wheel holds no compiled code.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.version import Version
 
 from builder.errors import FetchError
 from builder.index import Index, IndexFile
@@ -31,6 +34,24 @@ def find_upstream_wheel(index: Index, wheel_name: str) -> IndexFile | None:
         if other_version == version and tags & other_tags:
             candidates.append(f)
     return sorted(candidates, key=lambda f: f.filename)[0] if candidates else None
+
+
+def compiled_upstream(
+    index: Index, name: str, version: str, arch: str = "x86_64"
+) -> tuple[str, ...]:
+    """The index's wheels of `name` `version` with compiled code for Linux on `arch`
+    (a manylinux, musllinux or linux platform tag), by file name."""
+    wanted = Version(version)
+    found = []
+    for f in index.files(normalize(name)):
+        try:
+            _, other_version, _, tags = parse_wheel_filename(f.filename)
+        except InvalidWheelFilename:
+            continue
+        linux = any("linux" in t.platform and t.platform.endswith(f"_{arch}") for t in tags)
+        if other_version == wanted and linux and not f.yanked:
+            found.append(f.filename)
+    return tuple(sorted(found))
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,11 @@ from securesystemslib.signer import Signer
 from builder.build.place import BuildPlace, LocalPlace
 from builder.build.record import BuildRecord, RebuildSummary, RecordError, build_key, make_record
 from builder.compare.rebuild import RebuildReport, rebuild
+from builder.compare.upstream import compiled_upstream
 from builder.encoding import canonical_json, pretty_json
 from builder.errors import FetchError
 from builder.fetch.sources import fetch_all
+from builder.image_tags import architecture
 from builder.images import (
     Image,
     ImageDefinition,
@@ -28,6 +30,7 @@ from builder.images import (
     find_definition,
 )
 from builder.index import Index
+from builder.inside.archive import compiled_members
 from builder.names import Sha256
 from builder.progress import Progress
 from builder.provenance.bundle import Bundle, attest
@@ -55,6 +58,8 @@ class BuildReport:
     rebuild: RebuildReport | None = None
     rebuild_path: Path | None = None
     bundle: Bundle | None = None
+    # The index's compiled wheels of the release, where this wheel holds no compiled code.
+    upstream_compiled: tuple[str, ...] = ()
 
     @property
     def sha256(self) -> Sha256:
@@ -163,6 +168,9 @@ def build_recipe(
         store.write_record(key, record.to_json())
     else:
         progress.status(f"cache hit: {recipe.name} {recipe.version} (build key {key[:16]})")
+    compiled_elsewhere = _compiled_upstream_only(
+        recipe, record, image, store, index or Index(), progress
+    )
     report = None
     if rebuilds:
         report = rebuild(
@@ -171,6 +179,7 @@ def build_recipe(
             kinds=(recipe.rebuild.kinds(DEFAULT_KINDS) if vary is None else vary) - no_vary,
             elsewhere=rebuild_elsewhere,
         )  # fmt: skip
+        report = replace(report, upstream_compiled=compiled_elsewhere)
         record = record.with_rebuild(_summary(report, store))
         store.write_record(key, record.to_json())
     store.record_built(
@@ -178,7 +187,37 @@ def build_recipe(
         {"wheel": record.output.wheel, "sha256": record.output.sha256, "build_key": key},
     )  # fmt: skip
     exported = _export(record, store, dist, cached=cached)
+    exported = replace(exported, upstream_compiled=compiled_elsewhere)
     return _finish(exported, record, report, dist, signing)
+
+
+def _compiled_upstream_only(
+    recipe: Recipe,
+    record: BuildRecord,
+    image: Image,
+    store: Store,
+    index: Index,
+    progress: Progress,
+) -> tuple[str, ...]:
+    """Where the wheel holds no compiled code, the index's compiled wheels of the release
+    for Linux, said as a warning: upstream's wheel is then faster than this one."""
+    wheel = store.verified_path(record.output.sha256, record.output.wheel)
+    if compiled_members(wheel):
+        return ()
+    try:
+        found = compiled_upstream(index, recipe.name, recipe.version, architecture(image))
+    except FetchError as exc:
+        progress.status(f"whether the index has compiled wheels of {recipe.name} "
+                        f"{recipe.version} is not known: {exc.message}")  # fmt: skip
+        return ()
+    if found:
+        progress.status(
+            f"warning: {record.output.wheel} holds no compiled code, and the index has "
+            f"{len(found)} compiled wheel(s) of {recipe.version} for Linux (e.g. {found[0]}); "
+            "the sdist may compile only with an opt-in (docs/coverage.md), and "
+            "`compiled = true` in the recipe makes a build without compiled code fail"
+        )
+    return found
 
 
 def _scanned(path: Path, file: str, recipe: Recipe, progress: Progress) -> PickleScan:

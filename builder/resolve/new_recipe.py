@@ -20,11 +20,13 @@ from packaging.version import InvalidVersion, Version
 from tomlkit.items import Table
 
 from builder.build.toolchain import image_rustc, images_for_rust, rust_images
+from builder.compare.upstream import compiled_upstream
 from builder.errors import FetchError, GateFailed, RecipeError
 from builder.fetch.cargo_lock import lock_patches, lockless_projects, rust_version
 from builder.fetch.sources import fetch_crates, fetch_pinned, newest_rust_version
 from builder.gate.check import Gate, Issue
 from builder.gate.policy import GatePolicy
+from builder.image_tags import architecture
 from builder.images import DEFAULT_IMAGE, Image, ensure_image, find_definition
 from builder.index import Index
 from builder.inside import archive
@@ -263,10 +265,34 @@ def new_recipe(
                 sandbox_factory=sandbox_factory, progress=progress, image_search=image_search,
                 gate=gate, extra_packages=extra_packages, env=env,
             )  # fmt: skip
+    recipe = _compiled_like_upstream(recipe, index, image, progress)
     if not extra_packages:
         return recipe
     settings = replace(recipe.settings, extra_packages=tuple(sorted(set(extra_packages))))
     return replace(recipe, image=base.name, settings=settings)
+
+
+def _compiled_like_upstream(
+    recipe: NewRecipe, index: Index, image: Image, progress: Progress
+) -> NewRecipe:
+    """`compiled = true` where the index has compiled wheels of the release for Linux on
+    the image's architecture: a build that falls back to pure Python then fails, instead
+    of giving a wheel slower than upstream's (an sdist may compile only with an opt-in)."""
+    if recipe.settings.compiled:
+        return recipe
+    compiled = compiled_upstream(index, recipe.name, recipe.version, architecture(image))
+    if not compiled:
+        return recipe
+    said = (
+        f"compiled = true: the index has {len(compiled)} compiled wheel(s) of {recipe.version} "
+        f"for Linux (e.g. {compiled[0]}): a build that falls back to pure Python fails"
+    )
+    progress.status(said)
+    return replace(
+        recipe,
+        settings=replace(recipe.settings, compiled=True),
+        notes=(*recipe.notes, said),
+    )
 
 
 def _image_for_crates(

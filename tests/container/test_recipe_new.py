@@ -65,3 +65,35 @@ def test_recipe_new_asks_the_backend_with_the_env_it_is_given_and_writes_it(
     assert dict(new.env) == {"FONTTOOLS_WITH_CYTHON": "1"}
     assert "cython" in [r.name for r in new.requires]
     assert main(["recipe", "new", "fonttools==4.68.0", "--env", "HOME=/x"]) == 2  # builder's
+
+
+def test_a_release_upstream_compiles_stays_compiled_or_says_why_not(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, tmp_path: Path, capsys
+) -> None:
+    """tomli 2.5.0: the index has mypyc-compiled wheels, and its sdist compiles only with an
+    opt-in. recipe new writes compiled = true, so the build that falls back to pure Python
+    fails; without it the pure wheel is built, and the build summary, its JSON, the rebuild
+    report and compare --upstream each say the index has compiled wheels."""
+    import json
+
+    written = tmp_path / "tomli.toml"
+    store = ["--store", str(session_store.root)]
+    assert main(["recipe", "new", "tomli==2.5.0", "-q", "-o", str(written), *store]) == 0
+    assert load_recipe(written).compiled
+    assert "compiled = true: the index has" in written.read_text()
+    dist = ["--dist", str(tmp_path / "dist"), "--no-attest", *store]
+    capsys.readouterr()
+    assert main(["build", str(written), *dist]) == 8
+    assert "holds no compiled code, and the recipe says compiled = true" in capsys.readouterr().err
+    written.write_text(written.read_text().replace("compiled = true\n", ""))
+    assert main(["build", str(written), "--rebuilds", "1", "--json", *dist]) == 0
+    out, err = capsys.readouterr()
+    assert "no compiled code, where the index has" in err
+    built = json.loads(out)
+    assert built["platform"] == {"tags": ["any"], "glibc": None}
+    assert any("manylinux" in w for w in built["upstream_compiled"])
+    report = json.loads(Path(built["rebuild_report"]).read_text())
+    assert report["compiled"]["wheel"] is False and report["compiled"]["upstream"]
+    compare = ["compare", str(written), "--upstream", "-q", "--dist", str(tmp_path / "dist")]
+    assert main([*compare, *store]) in (0, 10)  # 0 when upstream's pure wheel is the same
+    assert "tomli-2.5.0-py3-none-any.whl holds no compiled code" in capsys.readouterr().err
