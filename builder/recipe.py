@@ -458,11 +458,13 @@ class Settings:
     limits: Mapping[str, Any] = field(default_factory=dict)
     rebuild: RebuildPolicy = field(default_factory=RebuildPolicy)
     patches: tuple[Patch, ...] = ()
+    config_settings: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
 
 
 def load_settings(path: Path) -> Settings:
-    """An override file: [build] image, env, extra-packages, compiled, [limits], [rebuild],
-    [[patches]] (files beside it), each checked as in a recipe, every problem at once."""
+    """An override file: [build] image, env, extra-packages, compiled, config-settings,
+    [limits], [rebuild], [[patches]] (files beside it), each checked as in a recipe, every
+    problem at once."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -470,7 +472,9 @@ def load_settings(path: Path) -> Settings:
     p = Problems(path, hint="docs/plan.md lists what an override may set")
     for unknown in sorted(set(data) - {"build", "limits", "rebuild", "patches"}):
         p.add(unknown, "unknown key (allowed: build, limits, rebuild, patches)")
-    build = table(data, "build", {"image", "env", "extra-packages", "compiled"}, p)
+    build = table(
+        data, "build", {"image", "env", "extra-packages", "compiled", "config-settings"}, p
+    )
     image = build.get("image")
     if image is not None and (not isinstance(image, str) or not image.strip()):
         p.add("build.image", f"expected the name of an image definition, got {image!r}")
@@ -485,6 +489,9 @@ def load_settings(path: Path) -> Settings:
         limits=dict(limits),
         rebuild=_rebuild_policy(table(data, "rebuild", _REBUILD_KEYS, p), "rebuild", p),
         patches=_patches(data.get("patches", []), "patches", path.parent, p),
+        config_settings=_config_settings(
+            build.get("config-settings", {}), "build.config-settings", p
+        ),
     )
     for patch in settings.patches:
         if not patch.path.is_file():

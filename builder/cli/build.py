@@ -27,6 +27,7 @@ from builder.cli.diff import render
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import BuildFailed, NotReproducible, UsageError
 from builder.executor import Executor, LocalExecutor
+from builder.image_tags import wheel_platform
 from builder.pipeline import BuildReport, NodeOutcome, Signing, build_graphs, build_recipe
 from builder.plan.graph import read_graph
 from builder.provenance.signing import default_key_path, load_signer, new_key
@@ -213,7 +214,7 @@ def cluster_address(value: str) -> str:
 
 def _graph_summary(outcomes: list[NodeOutcome]) -> None:
     table = Table(title="graph build", show_lines=False)
-    for column in ("node", "image", "state", "wheel or reason"):
+    for column in ("node", "image", "state", "wheel or reason", "glibc"):
         table.add_column(column, overflow="fold")
     colors = {"built": "green", "cached": "green", "shared": "green", "differs": "bold red",
               "failed": "bold red", "skipped": "yellow"}  # fmt: skip
@@ -221,7 +222,9 @@ def _graph_summary(outcomes: list[NodeOutcome]) -> None:
         said = o.wheel.name if o.wheel else ""
         if o.reason:
             said = f"{said} ({o.reason})" if said else o.reason
-        table.add_row(o.node, o.image, f"[{colors[o.state]}]{o.state}[/]", escape(said))
+        glibc = wheel_platform(o.wheel.name).glibc_text if o.wheel else None
+        table.add_row(o.node, o.image, f"[{colors[o.state]}]{o.state}[/]", escape(said),
+                      glibc or "")  # fmt: skip
     err_console().print(table)
 
 
@@ -233,8 +236,15 @@ def _json(report: BuildReport) -> dict[str, object]:
         "reproducible": None if report.rebuild is None else report.rebuild.reproducible,
         "rebuild_report": None if report.rebuild_path is None else str(report.rebuild_path),
         "attestation": None if report.bundle is None else str(report.bundle.path),
+        "platform": _platform_json(report.wheel.name),
+        "upstream_compiled": list(report.upstream_compiled),
         "record": report.record.to_json(),
     }
+
+
+def _platform_json(wheel: str) -> dict[str, object]:
+    platform = wheel_platform(wheel)
+    return {"tags": list(platform.tags), "glibc": platform.glibc_text}
 
 
 def _signing(args: argparse.Namespace) -> Signing | None:
@@ -261,6 +271,12 @@ def _summary(report: BuildReport) -> None:
     state = "cache hit, nothing built" if report.cached else "built"
     console.print(f"[bold green]{state}:[/] {report.wheel}")
     console.print(f"  sha256 {report.sha256}")
+    console.print(f"  platform {wheel_platform(report.wheel.name).describe()}")
+    if report.upstream_compiled:
+        console.print(
+            f"  [yellow]no compiled code[/], where the index has {len(report.upstream_compiled)} "
+            f"compiled wheel(s) of this release for Linux (e.g. {report.upstream_compiled[0]})"
+        )
     console.print(f"  record {report.record_path}")
     if report.rebuild is not None:
         verdict = (

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from securesystemslib.signer import Key
 
+from builder.errors import PolicyViolation
+from builder.image_tags import wheel_platform
 from builder.names import NormalizedName
 from builder.progress import Progress
 from builder.provenance.bundle import find_bundle
@@ -46,6 +48,8 @@ def publish_wheels(
         verification = verify(wheel, bundle, key, policy)
         verification.raise_for_failures()
         checked.append((wheel, bundle))
+    if policy is not None and policy.max_glibc is not None:
+        _installable(wheels, policy.max_glibc)
     if upload_to is not None:
         progress.status(f"uploading {len(checked)} wheel(s) to {upload_to} with twine")
         upload([wheel for wheel, _ in checked], upload_to)
@@ -60,6 +64,27 @@ def publish_wheels(
             if store is not None:
                 _publish_image(index, read_provenance(bundle, key), store, progress)
     return added
+
+
+def _installable(wheels: Sequence[Path], max_glibc: tuple[int, int]) -> None:
+    """Every wheel installs on a glibc no newer than the policy's `[publish] max-glibc`:
+    a pure wheel, or one whose manylinux tags allow that glibc (an unrepaired linux_*
+    wheel installs nowhere but where it was built)."""
+    limit = f"{max_glibc[0]}.{max_glibc[1]}"
+    refused = []
+    for wheel in wheels:
+        platform = wheel_platform(wheel.name)
+        if platform.pure:
+            continue
+        if platform.glibc is None or platform.glibc > max_glibc:
+            refused.append(f"{wheel.name} ({platform.describe()})")
+    if refused:
+        raise PolicyViolation(
+            f"{len(refused)} wheel(s) need a glibc newer than the policy's max-glibc {limit}: "
+            + "; ".join(refused),
+            hint="build them in an image whose glibc is no newer (docs/images.md tables the "
+            "tag each image gives); nothing was published",
+        )
 
 
 def _publish_image(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from typing import Any
 from securesystemslib.signer import Key
 
 from builder.errors import PolicyViolation, RecipeError, VerificationFailed
+from builder.image_tags import parse_glibc
 from builder.names import normalize
 from builder.problems import Problems, table
 from builder.provenance.bundle import read_bundle
@@ -43,6 +44,8 @@ POLICY_KEYS = {
     "max-age-days",
     "exceptions",
 }
+# [publish]: what the fleet installing from the index can take.
+PUBLISH_KEYS = {"max-glibc"}
 # The roles of the wheels a build reads: each must be built here unless the policy names it.
 WHEEL_ROLES = ("build-requirement", "tool")
 
@@ -66,6 +69,8 @@ class Policy:
     max_age_days: int | None = None
     # None: any wheel may come from an index; else the names allowed to ([] allows none).
     exceptions: tuple[str, ...] | None = None
+    # [publish] max-glibc: the newest glibc a published wheel may need (None: any).
+    max_glibc: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,9 +104,10 @@ def load_policy(path: Path) -> Policy:
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise RecipeError(f"{path}: cannot read the policy: {exc}") from exc
     p = Problems(path, hint="docs/attestations.md lists every key of a policy")
-    for unknown in sorted(set(data) - {"verify"}):
-        p.add(unknown, "unknown key (allowed: verify)")
+    for unknown in sorted(set(data) - {"verify", "publish"}):
+        p.add(unknown, "unknown key (allowed: verify, publish)")
     t = table(data, "verify", POLICY_KEYS, p)
+    max_glibc = _max_glibc(table(data, "publish", PUBLISH_KEYS, p), p)
     lists = {}
     for key in ("builder-ids", "source-digests", "recipes", "image-digests", "exceptions"):
         value = t.get(key, [])
@@ -125,7 +131,18 @@ def load_policy(path: Path) -> Policy:
         image_digests=tuple(d.removeprefix("sha256:") for d in lists["image-digests"]),
         max_age_days=age,
         exceptions=tuple(normalize(n) for n in lists["exceptions"]) if "exceptions" in t else None,
+        max_glibc=max_glibc,
     )
+
+
+def _max_glibc(publish: Mapping[str, Any], p: Problems) -> tuple[int, int] | None:
+    if "max-glibc" not in publish:
+        return None
+    value = publish["max-glibc"]
+    parsed = parse_glibc(value) if isinstance(value, str) else None
+    if parsed is None:
+        p.add("publish.max-glibc", 'expected a glibc version as a string, such as "2.36"')
+    return parsed
 
 
 def verify(

@@ -19,11 +19,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from packaging.utils import parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from securesystemslib.signer import Key
 
 from builder.errors import BuilderError, VerificationFailed
 from builder.gate.check import Gate
+from builder.image_tags import wheel_platform
 from builder.names import normalize
 from builder.provenance.bundle import read_bundle
 from builder.provenance.signing import open_envelope
@@ -93,6 +94,8 @@ class WheelEntry:
     normalized: str = ""  # what normalization said, when asked for
     differences: tuple[Difference, ...] = ()
     gate: tuple[str, ...] = ()  # the gate's findings on the wheel's and its inputs' names
+    platform: str = ""  # its platform tags and the oldest glibc they install on
+    glibc: str | None = None  # that glibc ("2.17"); None: pure, or no manylinux tag
 
     @property
     def unverified(self) -> bool:
@@ -226,6 +229,7 @@ def _entry(name: str, dist: Path | None, bundles: dict[Path, dict[str, Path]]) -
     return WheelEntry(
         wheel=name,
         sha256=sha,
+        **_platform(name),
         status=_status(sha, builds, attestations, record),
         builds=builds,
         attestations=tuple(attestations),
@@ -235,6 +239,14 @@ def _entry(name: str, dist: Path | None, bundles: dict[Path, dict[str, Path]]) -
         **_policy(rebuild),
         differences=_differences(rebuild),
     )
+
+
+def _platform(name: str) -> dict[str, Any]:
+    try:
+        platform = wheel_platform(name)
+    except InvalidWheelFilename:  # a name an attestation gives, not a wheel's
+        return {}
+    return {"platform": platform.describe(), "glibc": platform.glibc_text}
 
 
 def _status(

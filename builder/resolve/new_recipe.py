@@ -77,6 +77,11 @@ class NewRecipe:
             build["env"] = dict(self.settings.env)
         if self.settings.compiled:
             build["compiled"] = True
+        if self.settings.config_settings:
+            build["config-settings"] = {
+                k: list(v) if isinstance(v, tuple) else v
+                for k, v in self.settings.config_settings.items()
+            }
         requires = tomlkit.aot()
         for pin in self.requires:
             requires.append(_pin_table(pin, ("name", "version", "file", "sha256", "index")))

@@ -89,6 +89,10 @@ def test_the_report_shows_counts_differences_and_disagreeing_signers_in_a_real_b
     plain = next(w for w in data["wheels"] if w["wheel"].startswith("plain"))
     assert plain["attestations"][0]["signature"] == f"verified: {data['keys'][0]}"
     assert plain["gate"] == [] and not plain["unverified"]
+    assert plain["glibc"] is not None and plain["platform"].endswith(
+        f"glibc {plain['glibc']} or newer"
+    )
+    assert ghost["glibc"] is None and ghost["platform"].startswith("any platform")
 
     index = browse(chromium, (out / "index.html").as_uri(), "--dump-dom")
     counts = dict(re.findall(r'id="count-([a-z-]+)"[^>]*>(\d+)<', index))
@@ -106,6 +110,8 @@ def test_the_report_shows_counts_differences_and_disagreeing_signers_in_a_real_b
     shown = browse(chromium, page.as_uri(), "--dump-dom")
     assert "stamped.cpython-" in shown, "the differing member: the extension module"
     assert "disagrees" in index and re.search(r'class="bad">no<', shown)
+    assert re.search(r'id="platform">manylinux_2_\d+_x86_64: glibc 2\.\d+ or newer<', shown)
+    assert f'<td class="glibc">{plain["glibc"]}</td>' in index
     shot = tmp_path / "report.png"
     browse(chromium, (out / "index.html").as_uri(), f"--screenshot={shot}",
            "--window-size=1280,800")  # fmt: skip

@@ -22,15 +22,16 @@ from pathlib import Path
 import pytest
 
 
-def make_wheel(folder: Path, name: str, version: str, who: str) -> Path:
-    """A minimal valid pure-Python wheel whose module says where it came from."""
+def make_wheel(folder: Path, name: str, version: str, who: str, tag: str = "py3-none-any") -> Path:
+    """A minimal valid wheel whose module says where it came from (pure Python, whatever
+    `tag` its name and WHEEL file give)."""
     module = name.replace("-", "_")
     dist_info = f"{module}-{version}.dist-info"
     files = {
         f"{module}/__init__.py": f"WHO = {who!r}\n",
         f"{dist_info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
         f"{dist_info}/WHEEL": "Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
-        "Tag: py3-none-any\n",
+        f"Tag: {tag}\n",
     }
     record = [
         f"{path},sha256="
@@ -39,7 +40,7 @@ def make_wheel(folder: Path, name: str, version: str, who: str) -> Path:
         for path, text in files.items()
     ]
     files[f"{dist_info}/RECORD"] = "\n".join([*record, f"{dist_info}/RECORD,,"]) + "\n"
-    path = folder / f"{module}-{version}-py3-none-any.whl"
+    path = folder / f"{module}-{version}-{tag}.whl"
     with zipfile.ZipFile(path, "w") as zf:
         for member, text in files.items():
             zf.writestr(member, text)

@@ -26,10 +26,10 @@ def pair(tmp_path: Path) -> KeyPair:
     return new_key(tmp_path / "keys" / "signing.pem")
 
 
-def signed(folder: Path, name: str, version: str, pair: KeyPair) -> Path:
+def signed(folder: Path, name: str, version: str, pair: KeyPair, tag: str = "py3-none-any") -> Path:
     """A real, installable wheel with its signed provenance in folder/attestations/."""
     folder.mkdir(parents=True, exist_ok=True)
-    wheel = make_wheel(folder, name, version, who=f"{name} {version} built here")
+    wheel = make_wheel(folder, name, version, who=f"{name} {version} built here", tag=tag)
     attest(wheel, record_for(wheel), None, signer=load_signer(pair.private),
            folder=folder / "attestations")  # fmt: skip
     return wheel
@@ -371,3 +371,28 @@ def test_upload_to_a_pypiserver_without_fallback(
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_publish_refuses_a_wheel_that_needs_a_newer_glibc_than_the_policy_allows(
+    tmp_path: Path, pair: KeyPair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """[publish] max-glibc: the fleet's glibc. A wheel whose manylinux tags need a newer
+    one (or that has none: an unrepaired linux_* wheel) is refused, the batch with it,
+    and the message names the wheel and the glibc it needs; a pure wheel always passes."""
+    index = tmp_path / "index"
+    dist = tmp_path / "dist"
+    old = signed(dist, "acme-old", "1.0", pair, tag="cp313-cp313-manylinux_2_17_x86_64")
+    new = signed(dist, "acme-new", "1.0", pair, tag="cp313-cp313-manylinux_2_38_x86_64")
+    pure = signed(dist, "acme-pure", "1.0", pair)
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[publish]\nmax-glibc = "2.36"\n')
+    extra = ("--policy", str(policy))
+    assert publish(old, new, pure, to=index, pair=pair, extra=extra) == 13
+    err = capsys.readouterr().err
+    assert "need a glibc newer than the policy's max-glibc 2.36" in err
+    assert f"{new.name} (manylinux_2_38_x86_64: glibc 2.38 or newer)" in err
+    assert not index.exists() or not list(index.rglob("*.whl")), "nothing published"
+    assert publish(old, pure, to=index, pair=pair, extra=extra) == 0
+    policy.write_text("[publish]\nmax-glibc = 2.36\n")
+    assert publish(old, to=index, pair=pair, extra=extra) == 3
+    assert "publish.max-glibc" in capsys.readouterr().err
