@@ -192,6 +192,11 @@ def host_debian_mirror(apt_dir: Path = _APT_SOURCES) -> str | None:
     return None
 
 
+def host_debian_security_mirror(apt_dir: Path = _APT_SOURCES) -> str | None:
+    """The Debian security mirror this machine's apt uses (the *-security suites)."""
+    return next((uri for uri, _ in _apt_source_entries(apt_dir) if "security" in uri), None)
+
+
 def _apt_source_entries(apt_dir: Path) -> Iterator[tuple[str, str]]:
     files = [apt_dir / "sources.list", *sorted((apt_dir / "sources.list.d").glob("*"))]
     for path in files:
@@ -254,7 +259,12 @@ def mirror_is_frozen() -> bool:
 
 
 def mmdebstrap_command(
-    defn: ImageDefinition, out_tar: Path, mirror: str | None, *, frozen: bool = False
+    defn: ImageDefinition,
+    out_tar: Path,
+    mirror: str | None,
+    *,
+    frozen: bool = False,
+    security_mirror: str | None = None,
 ) -> list[str]:
     tool = shutil.which("mmdebstrap")
     if tool is None:
@@ -273,8 +283,17 @@ def mmdebstrap_command(
         options = [f"--aptopt={_NO_VALID_UNTIL}",
                    '--customize-hook=rm -f "$1/etc/apt/apt.conf.d/99mmdebstrap"']  # fmt: skip
         cmd[1:1] = options
+    security = [s for s in defn.extra_suites if s.endswith("-security")]
+    if security and not security_mirror:
+        raise ImageError(
+            f"image {defn.name}: {', '.join(security)} come from Debian's security mirror, "
+            "and this machine's apt sources name none",
+            hint="set BUILDER_DEBIAN_SECURITY_MIRROR to the Debian security mirror to use",
+        )
     if mirror:
-        cmd += [f"deb {mirror} {suite} main" for suite in (defn.suite, *defn.extra_suites)]
+        cmd += [f"deb {mirror} {suite} main" for suite in (defn.suite, *defn.extra_suites)
+                if suite not in security]  # fmt: skip
+    cmd += [f"deb {security_mirror} {suite} main" for suite in security]
     return cmd
 
 
@@ -284,7 +303,9 @@ def make_image(defn: ImageDefinition, store: Store, progress: Progress) -> Image
     with store.temp_dir("image-") as tmp:
         tar_path = tmp / "rootfs.tar"
         frozen = mirror_is_frozen()
-        cmd = mmdebstrap_command(defn, tar_path, mirror, frozen=frozen)
+        security = (os.environ.get("BUILDER_DEBIAN_SECURITY_MIRROR")
+                    or host_debian_security_mirror())  # fmt: skip
+        cmd = mmdebstrap_command(defn, tar_path, mirror, frozen=frozen, security_mirror=security)
         env = image_making_env(defn)
         if frozen:
             said = "Release files past their Valid-Until are taken (signatures are checked)"

@@ -117,8 +117,12 @@ def debian_upstream(version: str) -> Version | None:
         return None
 
 
+# Debian's rustc, and the newer one its older suites carry for browsers (/usr/bin/rustc too).
+RUSTC_PACKAGES = ("rustc", "rustc-web")
+
+
 def image_rustc(image: Image) -> Version | None:
-    rustc = image.package("rustc")
+    rustc = next((p for name in RUSTC_PACKAGES if (p := image.package(name))), None)
     return debian_upstream(rustc.version) if rustc is not None else None
 
 
@@ -133,7 +137,7 @@ def rust_images(
             defn = load_definition(path)
         except RecipeError:
             continue
-        if any(p.split("/")[0] == "rustc" for p in defn.packages):
+        if any(p.split("/")[0] in RUSTC_PACKAGES for p in defn.packages):
             made = current_image(defn, store)
             found.append((defn, image_rustc(made) if made is not None else None))
     return found

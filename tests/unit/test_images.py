@@ -11,6 +11,7 @@ from builder.images import (
     _parse_dpkg_status,
     find_definition,
     host_debian_mirror,
+    host_debian_security_mirror,
     load_definition,
 )
 from tests.conftest import REPO
@@ -24,6 +25,7 @@ def test_the_mirror_comes_from_deb822_apt_sources(tmp_path: Path) -> None:
         "Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg\n"
     )
     assert host_debian_mirror(tmp_path) == "http://mirror.example/debian"
+    assert host_debian_security_mirror(tmp_path) == "http://mirror.example/debian-security"
 
 
 def test_the_mirror_comes_from_one_line_apt_sources(tmp_path: Path) -> None:
@@ -152,3 +154,20 @@ def test_image_making_reads_no_host_setting_but_the_proxy_and_tmpdir(
     assert env["SOURCE_DATE_EPOCH"] == str(defn.source_date_epoch)
     monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "")
     assert image_making_env(defn) == env
+
+
+def test_a_security_suite_comes_from_the_security_mirror(tmp_path: Path) -> None:
+    """bullseye's newest rustc (rustc-web) is in bullseye-security, which Debian serves
+    from another mirror than the suite's own: each suite line names its own mirror."""
+    from builder.images import mmdebstrap_command
+
+    if shutil.which("mmdebstrap") is None:
+        pytest.skip("mmdebstrap is not installed")
+    defn = replace(find_definition("trixie-py", [REPO / "containers"]), suite="bullseye",
+                   extra_suites=("bullseye-security",))  # fmt: skip
+    cmd = mmdebstrap_command(defn, tmp_path / "r.tar", "http://m.example/debian",
+                             security_mirror="http://m.example/debian-security")  # fmt: skip
+    assert cmd[-2:] == ["deb http://m.example/debian bullseye main",
+                        "deb http://m.example/debian-security bullseye-security main"]  # fmt: skip
+    with pytest.raises(ImageError, match="come from Debian's security mirror"):
+        mmdebstrap_command(defn, tmp_path / "r.tar", "http://m.example/debian")

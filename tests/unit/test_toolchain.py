@@ -250,3 +250,16 @@ def test_a_crate_rustc_could_not_compile_names_an_image_with_a_newer_rustc(
     # The same rustc everywhere: nothing to suggest.
     _made(store, "trixie-backports-py", "1.85.1+dfsg1-1+deb13u1")
     assert newer_rust(failed, image, store) is None
+
+
+def test_rustc_web_is_the_images_rustc() -> None:
+    """Debian's older suites carry a newer rustc for browsers, as rustc-web (bullseye-
+    security: 1.96), which installs /usr/bin/rustc."""
+    from builder.build.toolchain import image_rustc
+    from builder.images import DebPackage, Image
+    from builder.names import Sha256
+
+    package = DebPackage(name="rustc-web", version="1.96.0+dfsg1-1~deb11u2", architecture="amd64")
+    image = Image(name="old", digest=Sha256("1" * 64), definition_sha256=Sha256("2" * 64),
+                  packages=(package,), tools=(), made_on="2026-12-06")  # fmt: skip
+    assert image_rustc(image) == Version("1.96.0")
