@@ -256,7 +256,7 @@ def _failure(
     hint = f"the full log is {store.path_of(log_sha)}"
     if (refusal := rust_too_old(lines)) is not None:
         because = f": {refusal.message(recipe.image)}"
-        hint = f"{advice(refusal, recipe.image, store)}; {hint}"
+        hint = f"{advice(refusal, image, store)}; {hint}"
     elif (failed := rust_failed(lines)) and (newer := newer_rust(failed, image, store)):
         because = f": {newer[0]}"
         hint = f"{newer[1]}; {hint}"
@@ -287,5 +287,9 @@ def grafted_libraries(wheel: Path) -> tuple[str, ...]:
     """Shared libraries auditwheel copied in: they live in a top-level *.libs folder."""
     with zipfile.ZipFile(wheel) as zf:
         return tuple(
-            sorted(n for n in zf.namelist() if n.split("/", 1)[0].endswith(".libs") and "/" in n)
+            sorted(
+                n
+                for n in zf.namelist()
+                if n.split("/", 1)[0].endswith(".libs") and "/" in n and not n.endswith("/")
+            )
         )

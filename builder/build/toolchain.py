@@ -14,13 +14,14 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from builder.errors import RecipeError
+from builder.errors import ImageError, RecipeError
 from builder.images import (
     DEFINITION_FILE,
     Image,
     ImageDefinition,
     current_image,
     default_search_path,
+    find_definition,
     load_definition,
 )
 from builder.store import Store
@@ -92,7 +93,7 @@ def newer_rust(failed: RustFailed, image: Image, store: Store) -> tuple[str, str
     have = image_rustc(image)
     if have is None:
         return None
-    others = [(d, v) for d, v in rust_images(store) if d.name != image.name]
+    others = [(d, v) for d, v in rust_images(store, like=image) if d.name != image.name]
     newer = [f"{d.name} (rustc {v})" for d, v in others if v is not None and v > have]
     newer += [f"{d.name} (not made here yet)" for d, v in others if v is None]
     if not newer:
@@ -127,10 +128,11 @@ def image_rustc(image: Image) -> Version | None:
 
 
 def rust_images(
-    store: Store, search: Sequence[Path] | None = None
+    store: Store, search: Sequence[Path] | None = None, *, like: Image | None = None
 ) -> list[tuple[ImageDefinition, Version | None]]:
     """Every image definition that carries rustc, with the rustc of the image made from it
-    here (None: not made here yet)."""
+    here (None: not made here yet); with `like`, only those with its Python (moving a
+    recipe to another image must not change the Python its wheel is for)."""
     found = []
     for path in _definitions(search):
         try:
@@ -139,23 +141,50 @@ def rust_images(
             continue
         if any(p.split("/")[0] in RUSTC_PACKAGES for p in defn.packages):
             made = current_image(defn, store)
-            found.append((defn, image_rustc(made) if made is not None else None))
+            if like is None or _same_python(defn, made, like, search):
+                found.append((defn, image_rustc(made) if made is not None else None))
     return found
 
 
+def _same_python(
+    defn: ImageDefinition, made: Image | None, like: Image, search: Sequence[Path] | None
+) -> bool:
+    """Whether the image of `defn` has the Python of `like`: by their package lists where
+    both are known, else by their Debian suites (one suite, one python3)."""
+    ours, theirs = _python(like), _python(made) if made is not None else None
+    if ours is not None and theirs is not None:
+        return ours == theirs
+    base = like.name.split("+", 1)[0]  # an image with a recipe's extra packages: its base
+    try:
+        return load_definition(find_definition(base, search).path).suite == defn.suite
+    except (ImageError, RecipeError):  # not defined here: say what is known
+        return True
+
+
+def _python(image: Image) -> str | None:
+    python = image.package("python3")
+    return ".".join(python.version.split(".")[:2]) if python is not None else None
+
+
 def images_for_rust(
-    need: Version, store: Store, search: Sequence[Path] | None = None, *, but: str = ""
+    need: Version,
+    store: Store,
+    search: Sequence[Path] | None = None,
+    *,
+    current: Image | None = None,
 ) -> list[str]:
-    """The images whose rustc is `need` or newer ("name (rustc 1.96.1)"), then those not
-    made here yet that carry rustc ("name (not made here yet)"), each once."""
-    candidates = [(d, v) for d, v in rust_images(store, search) if d.name != but]
+    """The images but `current`, and with its Python, whose rustc is `need` or newer
+    ("name (rustc 1.96.1)"), then those not made here yet that carry rustc ("name (not
+    made here yet)"), each once."""
+    but = current.name if current is not None else ""
+    candidates = [(d, v) for d, v in rust_images(store, search, like=current) if d.name != but]
     new_enough = [f"{d.name} (rustc {v})" for d, v in candidates if v is not None and v >= need]
     unmade = [f"{d.name} (not made here yet)" for d, v in candidates if v is None]
     return new_enough + unmade
 
 
-def advice(refusal: RustTooOld, image: str, store: Store) -> str:
-    found = images_for_rust(refusal.need, store, but=image)
+def advice(refusal: RustTooOld, image: Image, store: Store) -> str:
+    found = images_for_rust(refusal.need, store, current=image)
     if not found:
         return (
             f"no image here has rustc {refusal.need}: define one whose Debian suites carry "

@@ -273,9 +273,10 @@ def _summary(report: BuildReport) -> None:
     console.print(f"  sha256 {report.sha256}")
     console.print(f"  platform {wheel_platform(report.wheel.name).describe()}")
     if report.upstream_compiled:
+        found = report.upstream_compiled
         console.print(
-            f"  [yellow]no compiled code[/], where the index has {len(report.upstream_compiled)} "
-            f"compiled wheel(s) of this release for Linux (e.g. {report.upstream_compiled[0]})"
+            f"  [yellow]no compiled code[/], where the index has {len(found)} compiled "
+            f"wheel(s) of this release for this Python (e.g. {found[0]})"
         )
     console.print(f"  record {report.record_path}")
     if report.rebuild is not None:

@@ -83,7 +83,7 @@ def _say_pure(wheel: str, upstream_compiled: tuple[str, ...]) -> None:
     if upstream_compiled:
         err_console().print(
             f"[bold yellow]{wheel} holds no compiled code[/], and the index has "
-            f"{len(upstream_compiled)} compiled wheel(s) of this release for Linux: "
+            f"{len(upstream_compiled)} compiled wheel(s) of this release for this Python: "
             + ", ".join(upstream_compiled[:3])
             + (", ..." if len(upstream_compiled) > 3 else "")
         )

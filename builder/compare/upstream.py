@@ -2,8 +2,8 @@
 
 Same file name first (same tags); else a wheel of the same name and version whose tags
 overlap the build's. The download is checked against the index's digest and stored.
-And whether upstream compiles a release at all: its wheels for Linux on the build's
-architecture, where builder's wheel holds no compiled code.
+And whether upstream compiles a release at all: its compiled wheels that the build
+image's Python installs, where builder's wheel holds no compiled code.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
 from builder.errors import FetchError
+from builder.image_tags import installs
+from builder.images import Image
 from builder.index import Index, IndexFile
 from builder.names import normalize
 from builder.progress import Progress
@@ -36,11 +38,9 @@ def find_upstream_wheel(index: Index, wheel_name: str) -> IndexFile | None:
     return sorted(candidates, key=lambda f: f.filename)[0] if candidates else None
 
 
-def compiled_upstream(
-    index: Index, name: str, version: str, arch: str = "x86_64"
-) -> tuple[str, ...]:
-    """The index's wheels of `name` `version` with compiled code for Linux on `arch`
-    (a manylinux, musllinux or linux platform tag), by file name."""
+def compiled_upstream(index: Index, name: str, version: str, image: Image) -> tuple[str, ...]:
+    """The index's wheels of `name` `version` with compiled code (a platform tag) that the
+    image's Python installs, by file name: what pip there would take over a pure wheel."""
     wanted = Version(version)
     found = []
     for f in index.files(normalize(name)):
@@ -48,8 +48,8 @@ def compiled_upstream(
             _, other_version, _, tags = parse_wheel_filename(f.filename)
         except InvalidWheelFilename:
             continue
-        linux = any("linux" in t.platform and t.platform.endswith(f"_{arch}") for t in tags)
-        if other_version == wanted and linux and not f.yanked:
+        compiled = any(t.platform != "any" for t in tags)
+        if other_version == wanted and compiled and not f.yanked and installs(image, f.filename):
             found.append(f.filename)
     return tuple(sorted(found))
 

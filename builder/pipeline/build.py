@@ -20,9 +20,8 @@ from builder.build.record import BuildRecord, RebuildSummary, RecordError, build
 from builder.compare.rebuild import RebuildReport, rebuild
 from builder.compare.upstream import compiled_upstream
 from builder.encoding import canonical_json, pretty_json
-from builder.errors import FetchError
+from builder.errors import FetchError, ImageError
 from builder.fetch.sources import fetch_all
-from builder.image_tags import architecture
 from builder.images import (
     Image,
     ImageDefinition,
@@ -200,20 +199,21 @@ def _compiled_upstream_only(
     progress: Progress,
 ) -> tuple[str, ...]:
     """Where the wheel holds no compiled code, the index's compiled wheels of the release
-    for Linux, said as a warning: upstream's wheel is then faster than this one."""
+    that the image's Python installs, said as a warning: upstream's is faster there."""
     wheel = store.verified_path(record.output.sha256, record.output.wheel)
     if compiled_members(wheel):
         return ()
     try:
-        found = compiled_upstream(index, recipe.name, recipe.version, architecture(image))
-    except FetchError as exc:
+        found = compiled_upstream(index, recipe.name, recipe.version, image)
+    except (FetchError, ImageError) as exc:
         progress.status(f"whether the index has compiled wheels of {recipe.name} "
                         f"{recipe.version} is not known: {exc.message}")  # fmt: skip
         return ()
     if found:
         progress.status(
             f"warning: {record.output.wheel} holds no compiled code, and the index has "
-            f"{len(found)} compiled wheel(s) of {recipe.version} for Linux (e.g. {found[0]}); "
+            f"{len(found)} compiled wheel(s) of {recipe.version} for this Python (e.g. "
+            f"{found[0]}); "
             "the sdist may compile only with an opt-in (docs/coverage.md), and "
             "`compiled = true` in the recipe makes a build without compiled code fail"
         )

@@ -26,7 +26,6 @@ from builder.fetch.cargo_lock import lock_patches, lockless_projects, rust_versi
 from builder.fetch.sources import fetch_crates, fetch_pinned, newest_rust_version
 from builder.gate.check import Gate, Issue
 from builder.gate.policy import GatePolicy
-from builder.image_tags import architecture
 from builder.images import DEFAULT_IMAGE, Image, ensure_image, find_definition
 from builder.index import Index
 from builder.inside import archive
@@ -280,17 +279,17 @@ def new_recipe(
 def _compiled_like_upstream(
     recipe: NewRecipe, index: Index, image: Image, progress: Progress
 ) -> NewRecipe:
-    """`compiled = true` where the index has compiled wheels of the release for Linux on
-    the image's architecture: a build that falls back to pure Python then fails, instead
+    """`compiled = true` where the index has compiled wheels of the release that the
+    image's Python installs: a build that falls back to pure Python then fails, instead
     of giving a wheel slower than upstream's (an sdist may compile only with an opt-in)."""
     if recipe.settings.compiled:
         return recipe
-    compiled = compiled_upstream(index, recipe.name, recipe.version, architecture(image))
+    compiled = compiled_upstream(index, recipe.name, recipe.version, image)
     if not compiled:
         return recipe
     said = (
         f"compiled = true: the index has {len(compiled)} compiled wheel(s) of {recipe.version} "
-        f"for Linux (e.g. {compiled[0]}): a build that falls back to pure Python fails"
+        f"for this Python (e.g. {compiled[0]}): a build that falls back to pure Python fails"
     )
     progress.status(said)
     return replace(
@@ -334,7 +333,7 @@ def _image_with_rust(
 ) -> Image | None:
     """The first image but `current` whose rustc is `need` or newer (made here if need
     be), said with who needs it."""
-    for defn, _ in rust_images(store, search):
+    for defn, _ in rust_images(store, search, like=current):
         if defn.name == current.name:
             continue
         image = ensure_image(defn, store, progress)
@@ -377,8 +376,9 @@ def _check_rust(sdist: PinnedFile, path: Path, image: Image, store: Store) -> No
     if need is None or _rust_at_least(image, need):
         return
     have = image_rustc(image)
-    found = images_for_rust(need, store, but=image.name)
-    made = max(((v, d.name) for d, v in rust_images(store) if v is not None), default=None)
+    found = images_for_rust(need, store, current=image)
+    made = max(((v, d.name) for d, v in rust_images(store, like=image) if v is not None),
+               default=None)  # fmt: skip
     newest = f" (the newest: {made[1]}, rustc {made[0]})" if made else ""
     raise RecipeError(
         f"{sdist.name} {sdist.version}: its Cargo.toml needs rustc {need} or newer, and the "

@@ -46,3 +46,17 @@ def test_a_recipes_flags_go_to_the_compiler_wrappers_not_the_environment(
     assert CompilerFlags.of_env(recipe.env) == CompilerFlags(
         c=("-march=x86-64-v2", "-DNAME=a b"), rust=("-Cdebuginfo=0",)
     )
+
+
+def test_the_grafted_libraries_are_the_files_auditwheel_copied_in_not_their_folder(
+    tmp_path: Path,
+) -> None:
+    import zipfile
+
+    from builder.build.run import grafted_libraries
+
+    wheel = tmp_path / "numpy-2.5.5-cp313-cp313-manylinux_2_38_x86_64.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for name in ("numpy/__init__.py", "numpy.libs/", "numpy.libs/libopenblasp-r0.so"):
+            zf.writestr(name, "")
+    assert grafted_libraries(wheel) == ("numpy.libs/libopenblasp-r0.so",)

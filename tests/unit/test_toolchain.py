@@ -65,21 +65,30 @@ def _made(store: Store, name: str, rustc: str) -> None:
     (store.root / "images" / f"{name}.json").write_text(json.dumps(made))
 
 
-def test_the_advice_names_an_image_whose_rustc_is_new_enough(tmp_path: Path) -> None:
+def test_the_advice_names_an_image_whose_rustc_is_new_enough_and_python_the_same(
+    tmp_path: Path,
+) -> None:
+    from builder.images import current_image
+
     store = Store(tmp_path / "store")
     search = [REPO / "containers"]
-    unmade = images_for_rust(Version("1.89"), store, search, but="trixie-py")
-    assert unmade == ["trixie-backports-py (not made here yet)"], "bookworm-py has no rustc"
+    everywhere = images_for_rust(Version("1.89"), store, search)
+    assert everywhere == ["bookworm-py (not made here yet)", "trixie-backports-py (not made "
+                          "here yet)", "trixie-py (not made here yet)"]  # fmt: skip
+    _made(store, "trixie-py", "1.85.1+dfsg1-1+deb13u1")
+    trixie = current_image(find_definition("trixie-py", search), store)
+    assert trixie is not None
+    # bookworm-py has a new rustc too, but another Python (another suite): not named.
+    unmade = images_for_rust(Version("1.89"), store, search, current=trixie)
+    assert unmade == ["trixie-backports-py (not made here yet)"]
     # Made here: its package list in the store says which rustc it has.
     _made(store, "trixie-backports-py", "1.96.1+dfsg1-2~bpo13+1")
-    assert images_for_rust(Version("1.89"), store, search) == [
-        "trixie-backports-py (rustc 1.96.1)", "trixie-py (not made here yet)"]  # fmt: skip
-    assert images_for_rust(Version("1.200"), store, search, but="trixie-py") == []
+    assert images_for_rust(Version("1.89"), store, search, current=trixie) == [
+        "trixie-backports-py (rustc 1.96.1)"]  # fmt: skip
+    assert images_for_rust(Version("1.200"), store, search, current=trixie) == []
     refusal = rust_too_old(["rustc 1.85.1 is not supported by the following package:",
                             "  tiny@0.1.0 requires rustc 1.200"])  # fmt: skip
-    assert refusal is not None and "no image here has rustc 1.200" in advice(
-        refusal, "trixie-py", store
-    )
+    assert refusal is not None and "no image here has rustc 1.200" in advice(refusal, trixie, store)
 
 
 def test_the_rust_version_is_that_of_the_projects_the_python_build_compiles(
