@@ -96,7 +96,7 @@ def _tag_glibc(platform: str) -> tuple[int, int] | None:
 
 
 def parse_glibc(text: str) -> tuple[int, int] | None:
-    """ "2.36" -> (2, 36); None for anything else."""
+    """A glibc version as a policy writes it ("2.36": (2, 36)); None for anything else."""
     match = re.fullmatch(r"(\d+)\.(\d+)", text.strip())
     return (int(match[1]), int(match[2])) if match else None
 

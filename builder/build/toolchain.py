@@ -103,7 +103,7 @@ def newer_rust(failed: RustFailed, image: Image, store: Store) -> tuple[str, str
     )
     hint = (
         "a crate may need a newer Rust than its Cargo.toml declares; build in an image "
-        f'with a newer rustc: {", ".join(newer)}: `image = "..."` in the recipe, or '
+        f'with a newer rustc ({", ".join(newer)}): `image = "..."` in the recipe, or '
         "`builder recipe new --image ...`"
     )
     return reason, hint
@@ -156,7 +156,7 @@ def _same_python(
         return ours == theirs
     base = like.name.split("+", 1)[0]  # an image with a recipe's extra packages: its base
     try:
-        return load_definition(find_definition(base, search).path).suite == defn.suite
+        return find_definition(base, search).suite == defn.suite
     except (ImageError, RecipeError):  # not defined here: say what is known
         return True
 
