@@ -424,7 +424,7 @@ def write_table(corpus: list[Release]) -> None:
                   "fails": "fails"}[r.result]  # fmt: skip
         note = r.cause + (f" (recipe: {r.additions})" if r.additions else "")
         if diagnosed := note_for(rel.name):
-            note = f"{note}. Why: {diagnosed}"
+            note = f"{note}. Why: {diagnosed}" if note else f"Why: {diagnosed}"
         if r.wheel and is_pure(r.wheel):
             note = "; ".join(filter(None, [note, f"pure wheel {r.wheel}: no compiled code"]))
         rows.append(f"| {rel.rank} | {rel.name} | {r.version} | {r.kind} | {result} | "
@@ -450,9 +450,11 @@ def write_table(corpus: list[Release]) -> None:
         "Failures by class: "
         + (", ".join(f"{c} ({k})" for c, k in causes.most_common()) or "none"),
         "",
-        f"Of those built, {len(pure)} gave a wheel without compiled code: the sdist's default "
-        "build compiles nothing (an opt-in such as mypyc or Cython by environment variable, "
-        f"or a library Debian lacks): {', '.join(pure) or 'none'}.",
+        f"Of those built, {len(pure)} gave a wheel without compiled code, as upstream's for "
+        "this Python is (its compiled wheels are for another): "
+        f"{', '.join(pure) or 'none'}. Where upstream has compiled wheels for this Python, "
+        "recipe new writes compiled = true, and a build that falls back to pure Python "
+        "fails (the sdist compiles only with an opt-in, or a library Debian lacks).",
         "",
         "| rank | project | version | kind | result | cause | time |",
         "| ---: | --- | --- | --- | --- | --- | ---: |",
