@@ -8,9 +8,11 @@ image's Python installs, where builder's wheel holds no compiled code.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.tags import Tag
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
@@ -26,11 +28,7 @@ from builder.store import Store
 def find_upstream_wheel(index: Index, wheel_name: str) -> IndexFile | None:
     name, version, _, tags = parse_wheel_filename(wheel_name)
     candidates = []
-    for f in index.files(normalize(name)):
-        try:
-            _, other_version, _, other_tags = parse_wheel_filename(f.filename)
-        except InvalidWheelFilename:
-            continue
+    for f, other_version, other_tags in _wheels(index, name):
         if f.filename == wheel_name:
             return f
         if other_version == version and tags & other_tags:
@@ -43,15 +41,21 @@ def compiled_upstream(index: Index, name: str, version: str, image: Image) -> tu
     image's Python installs, by file name: what pip there would take over a pure wheel."""
     wanted = Version(version)
     found = []
-    for f in index.files(normalize(name)):
-        try:
-            _, other_version, _, tags = parse_wheel_filename(f.filename)
-        except InvalidWheelFilename:
-            continue
+    for f, other_version, tags in _wheels(index, name):
         compiled = any(t.platform != "any" for t in tags)
         if other_version == wanted and compiled and not f.yanked and installs(image, f.filename):
             found.append(f.filename)
     return tuple(sorted(found))
+
+
+def _wheels(index: Index, name: str) -> Iterator[tuple[IndexFile, Version, frozenset[Tag]]]:
+    """The project's wheels on the index, each with the version and tags its name says."""
+    for f in index.files(normalize(name)):
+        try:
+            _, version, _, tags = parse_wheel_filename(f.filename)
+        except InvalidWheelFilename:
+            continue
+        yield f, version, tags
 
 
 @dataclass(frozen=True, slots=True)
