@@ -1,5 +1,5 @@
 """The README's "Build a whole stack" example as a user runs it: a real ML stack (numpy over
-meson-python and Cython; C, C++, Cython-over-libyaml and Rust/maturin packages) planned
+meson-python, Cython and OpenBLAS; C, C++, Cython-over-libyaml and Rust/maturin packages) planned
 from the configured index, its runtime and build closures built here from source, every
 wheel rebuilt bit for bit under variation, then published under the example's verify
 policy, which allows no wheel from the index but the image's own tools.
@@ -58,6 +58,11 @@ def test_the_ml_stack_example_builds_from_source_rebuilds_bit_for_bit_and_publis
     for name, module in COMPILED.items():
         with zipfile.ZipFile(wheels[name]) as zf:
             assert any(m.startswith(module) and m.endswith(".so") for m in zf.namelist()), name
+    # numpy over OpenBLAS, as upstream's: show_config() names it, and auditwheel grafted it.
+    with zipfile.ZipFile(wheels["numpy"]) as zf:
+        config = zf.read("numpy/__config__.py").decode()
+        assert '"name": "openblas"' in config, "numpy built without a BLAS"
+        assert any(m.startswith("numpy.libs/libopenblas") for m in zf.namelist())
 
     index = tmp_path / "index"
     publish = ["publish", *map(str, wheels.values()), "--to", str(index),
