@@ -18,6 +18,8 @@ from builder.store import Store
 from tests.conftest import REPO, make_sdist
 from tests.container.conftest import IMAGE, SETUPTOOLS, build_in_docker, install_and_run
 
+pytestmark = pytest.mark.network  # the backends' wheels come from the configured index
+
 # The build requirements of each backend, pinned as a recipe pins them (from the index).
 WHEELS = {
     "meson-python": [
