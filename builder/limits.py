@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+# The largest value a recipe may give each limit: beyond them a limit is a typo (or
+# overflows what docker and the kernel take), not a wish.
+LIMIT_MAXIMA: dict[str, int] = {
+    "memory_mib": 1 << 20,  # 1 TiB
+    "pids": 4_194_304,  # the kernel's own maximum
+    "cpus": 1024,
+    "timeout_s": 7 * 24 * 3600,
+    "tmpfs_mib": 1 << 20,
+    "out_mib": 1 << 20,
+    "unpack_mib": 1 << 20,
+}
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:

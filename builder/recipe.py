@@ -6,6 +6,7 @@ dotted key, so a user fixes a recipe in one pass instead of one error per run.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 from builder.errors import BuilderError, RecipeError
-from builder.limits import Limits
+from builder.limits import LIMIT_MAXIMA, Limits
 from builder.names import NormalizedName, Sha256, is_sha256, normalize
 from builder.problems import Problems, reasons, required_str, table
 from builder.variation import KINDS
@@ -352,6 +353,12 @@ def _env(value: Any, dotted: str, p: Problems) -> dict[str, str]:
     for key, val in value.items():
         if not isinstance(val, str):
             p.add(f"{dotted}.{key}", f"expected a string, got {val!r}")
+        elif not key or "=" in key or "\0" in key:
+            p.add(
+                f"{dotted}.{key!r}", "a variable's name holds no '=' and no NUL, and is not empty"
+            )
+        elif "\0" in val:
+            p.add(f"{dotted}.{key}", "a variable's value cannot hold a NUL character")
         elif key in ENV_RESERVED:
             p.add(f"{dotted}.{key}", "set by builder for reproducibility; remove it")
         else:
@@ -380,11 +387,22 @@ def _limits(table: Mapping[str, Any], dotted: str, p: Problems) -> Limits:
         if key not in table:
             continue
         val = table[key]
-        if isinstance(val, bool) or not isinstance(val, type(default) | int) or val <= 0:
+        most = LIMIT_MAXIMA[key]
+        if isinstance(val, bool) or not isinstance(val, type(default) | int):
             p.add(f"{dotted}.{key}", f"expected a positive number, got {val!r}")
+        elif not (math.isfinite(val) and 0 < val <= most):
+            p.add(f"{dotted}.{key}", f"expected a number above 0 and at most {most}, got {val!r}")
         else:
             values[key] = val
     return Limits(**values)
+
+
+def _present(patches: tuple[Patch, ...], p: Problems) -> tuple[Patch, ...]:
+    """The patches, each said when its file is not beside the recipe."""
+    for i, patch in enumerate(patches):
+        if not patch.path.is_file():
+            p.add(f"patches[{i}].file", f"no such file: {patch.path}")
+    return patches
 
 
 def _rebuild_policy(table: Mapping[str, Any], dotted: str, p: Problems) -> RebuildPolicy:
@@ -431,7 +449,7 @@ def parse_recipe(data: Mapping[str, Any], path: Path) -> Recipe:
         built=built,
         extra_packages=_package_names(build.get("extra-packages", []), "build.extra-packages", p),
         compiled=_flag(build.get("compiled", False), "build.compiled", p),
-        patches=_patches(data.get("patches", []), "patches", path.parent, p),
+        patches=_present(_patches(data.get("patches", []), "patches", path.parent, p), p),
         env=_env(build.get("env", {}), "build.env", p),
         source_date_epoch=_epoch(build.get("source-date-epoch"), "build.source-date-epoch", p),
         repair=_repair(build.get("repair", "auto"), "build.repair", p),

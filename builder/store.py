@@ -22,14 +22,14 @@ import platformdirs
 
 from builder import owner
 from builder.encoding import pretty_json
-from builder.errors import FetchError, StoreError
+from builder.errors import FetchError, StoreError, UsageError
 from builder.names import Sha256, is_sha256
 
 CHUNK = 1 << 20
 
 
 def default_store_root() -> Path:
-    env = os.environ.get("BUILDER_STORE")
+    env = os.environ.get("BUILDER_STORE", "").strip()
     return Path(env) if env else Path(platformdirs.user_cache_dir("builder")) / "store"
 
 
@@ -222,23 +222,47 @@ def _owned(prefix: str) -> str:
     return f"{prefix}{owner.current().token}-"
 
 
+OUTPUT_MARK = ".made-by-builder"  # in each folder new_folder makes: what may be replaced
+
+
 @contextlib.contextmanager
-def new_folder(out: Path) -> Iterator[Path]:
+def new_folder(out: Path, *, made_by: str, force: bool = False) -> Iterator[Path]:
     """A new, empty folder beside `out` to fill. When the block ends without an error it
     replaces `out` whole (renamed into place, the old one moved aside first): `out` is
-    never half-written. When the block fails, it is removed and `out` stays as it was."""
+    never half-written. When the block fails, it is removed and `out` stays as it was.
+    An `out` that is a file, or a folder with files builder did not make, is refused
+    (exit 2) unless `force`: nothing the user did not ask for is deleted."""
+    _refuse_foreign(out, made_by, force)
     out.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         yield work
+        (work / OUTPUT_MARK).write_text(f"{made_by}\n", encoding="utf-8")
         old = out.with_name(f".{out.name}.old")
-        if out.exists():
+        if out.is_dir() and not out.is_symlink():
             out.rename(old)
+        elif out.exists() or out.is_symlink():
+            out.unlink()
         work.rename(out)
         shutil.rmtree(old, ignore_errors=True)
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(work)
+
+
+def _refuse_foreign(out: Path, made_by: str, force: bool) -> None:
+    if force or not (out.exists() or out.is_symlink()):
+        return
+    if not out.is_dir() or out.is_symlink():
+        raise UsageError(
+            f"{out} exists and is not a folder; {made_by} writes a folder there",
+            hint="name another folder, or pass --force to replace the file",
+        )
+    if any(out.iterdir()) and not (out / OUTPUT_MARK).is_file():
+        raise UsageError(
+            f"{out} holds files builder did not make; {made_by} replaces the folder whole",
+            hint="name a new or empty folder, or pass --force to replace it",
+        )
 
 
 def remove_tree(path: Path) -> None:

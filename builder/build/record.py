@@ -111,10 +111,12 @@ class BuildRecord:
 
 
 def build_key(recipe: Recipe, image: Image, sources: Sources) -> Sha256:
-    """The hash of the recipe and of every input's digest: same key, same build."""
+    """The hash of the recipe (its limits included: a limit can change what a build
+    gives) and of every input's digest: same key, same build."""
     material = {
         "record_version": RECORD_VERSION,
         "recipe": recipe.external_parameters(),
+        "limits": recipe.limits.as_dict(),
         "image": image.digest,
         "tools": [t.sha256 for t in sources.tools],
         "crates": [c.sha256 for c in sources.crates],

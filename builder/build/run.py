@@ -15,6 +15,7 @@ from pathlib import Path
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
+from builder.build.limit_advice import limit_advice, limits_reached
 from builder.build.staging import run_spec, stage
 from builder.build.toolchain import advice, newer_rust, rust_failed, rust_too_old
 from builder.build.venvs import VenvsRef, prepared_venvs
@@ -260,6 +261,8 @@ def _failure(
     elif (failed := rust_failed(lines)) and (newer := newer_rust(failed, image, store)):
         because = f": {newer[0]}"
         hint = f"{newer[1]}; {hint}"
+    elif reached := limits_reached(result, lines, recipe.limits):
+        hint = f"{limit_advice(reached)}; {hint}"
     return BuildFailed(
         f"build of {recipe.name} {recipe.version} ({recipe.path}) {result.reason()}{because}",
         hint=hint,

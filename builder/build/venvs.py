@@ -29,6 +29,7 @@ from builder.names import Sha256
 from builder.progress import Progress
 from builder.sandbox import Sandbox
 from builder.store import Store
+from builder.store_trees import check_on_use, discard, seal
 
 MANIFEST = "builder-venvs.json"  # in the folder: the key and the archive it was unpacked from
 LIMITS = Limits(timeout_s=600)
@@ -72,27 +73,25 @@ def prepared_venvs(
     """The venvs of these sources, from the store or made now."""
     key = venvs_key(image, sources)
     target = store.root / "venvs" / key
-    found = _read_manifest(target, key)
-    if found is not None:
-        return found
-    return _make(image, sources, key, target, store=store, sandbox=sandbox, progress=progress)
+    if not target.is_dir():
+        return _make(image, sources, key, target, store=store, sandbox=sandbox, progress=progress)
+    check_on_use(target, "the prepared build venvs", store)
+    return _read_manifest(target, key, store)
 
 
-def _read_manifest(folder: Path, key: str) -> PreparedVenvs | None:
+def _read_manifest(folder: Path, key: str, store: Store) -> PreparedVenvs:
     try:
         data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError) as exc:
+        archive_sha256 = Sha256(data["archive_sha256"])
+        if data.get("key") != key:
+            raise ValueError(f"made for key {data.get('key')}, not {key}")
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        discard(folder, store)
         raise StoreError(
-            f"prepared venvs {folder} are damaged: {exc}", hint=f"delete {folder} and run again"
+            f"the prepared build venvs {folder} are damaged: {MANIFEST}: {exc}",
+            hint="they were removed; run again to make them anew",
         ) from exc
-    if data.get("key") != key:
-        raise StoreError(
-            f"prepared venvs {folder} were made for key {data.get('key')}, not {key}",
-            hint=f"delete {folder} and run again",
-        )
-    return PreparedVenvs(key=key, path=folder, archive_sha256=Sha256(data["archive_sha256"]))
+    return PreparedVenvs(key=key, path=folder, archive_sha256=archive_sha256)
 
 
 def _make(
@@ -128,17 +127,34 @@ def _make(
             tail = "\n".join(log[-20:])
             raise BuildFailed(f"preparing the build venvs {result.reason()}:\n{tail}")
         archive_sha = store.add_file(archive, what="build venvs")
+    return place(PreparedVenvs(key=key, path=target, archive_sha256=archive_sha), store)
+
+
+def place(prepared: PreparedVenvs, store: Store) -> PreparedVenvs:
+    """Unpack the venvs archive (checked by its sha256) at `prepared.path`, sealed."""
+    tar = store.verified_path(prepared.archive_sha256, "the build venvs archive")
+    with store.temp_dir("venvs-") as work:
         unpacked = work / "venvs"
-        _unpack(store.path_of(archive_sha), unpacked)
-        prepared = PreparedVenvs(key=key, path=target, archive_sha256=archive_sha)
+        _unpack(tar, unpacked)
         (unpacked / MANIFEST).write_bytes(pretty_json(prepared.describe()))
-        target.parent.mkdir(parents=True, exist_ok=True)
+        prepared.path.parent.mkdir(parents=True, exist_ok=True)
+        seal(unpacked, prepared.path)
         try:
-            unpacked.rename(target)
+            unpacked.rename(prepared.path)
         except OSError:
-            if not (target / MANIFEST).is_file():  # not a concurrent run that got there first
+            if not (prepared.path / MANIFEST).is_file():  # not a concurrent run's, first
                 raise
     return prepared
+
+
+def recorded(folder: Path) -> PreparedVenvs | None:
+    """What a venvs folder says it was unpacked from, when it can still say it."""
+    try:
+        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        return PreparedVenvs(key=data["key"], path=folder,
+                             archive_sha256=Sha256(data["archive_sha256"]))  # fmt: skip
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
 
 
 def _unpack(venvs_tar: Path, dest: Path) -> None:

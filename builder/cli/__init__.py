@@ -94,6 +94,12 @@ def _command(args: Sequence[str]) -> str | None:
     return next((a for a in args if not a.startswith("-")), None)
 
 
+STOPPED_HINT = (
+    "its containers and sandboxes were removed; run the command again to go on (what "
+    "finished is a cache hit)"
+)
+
+
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
     raise Terminated
 
@@ -110,9 +116,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BuilderError as exc:
         return _report(exc, verbose)
     except KeyboardInterrupt:
-        return _report(BuilderError("interrupted"), verbose, EXIT_INTERRUPTED)
+        return _report(BuilderError("interrupted", hint=STOPPED_HINT), verbose, EXIT_INTERRUPTED)
     except Terminated:
-        return _report(BuilderError("terminated"), verbose, EXIT_TERMINATED)
+        return _report(BuilderError("terminated", hint=STOPPED_HINT), verbose, EXIT_TERMINATED)
     except Exception as exc:  # a bug: still one error line, the code of "any other error"
         internal = BuilderError(
             f"internal error: {type(exc).__name__}: {exc}",

@@ -17,6 +17,7 @@ from builder.cli.common import (
     Subcommands,
     add_build_options,
     existing_file,
+    folder_path,
     non_negative_int,
     open_store,
     positive_int,
@@ -84,7 +85,7 @@ def register(sub: Subcommands) -> None:
         help="exit 0 even when a rebuild differs (the report still says so)",
     )  # fmt: skip
     p.add_argument(
-        "--attestations", type=Path, default=Path("attestations"), metavar="DIR",
+        "--attestations", type=folder_path, default=Path("attestations"), metavar="DIR",
         help="where the signed attestation bundle goes (default: attestations/)",
     )  # fmt: skip
     p.add_argument(
@@ -101,9 +102,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("builder build: give a RECIPE or --graph GRAPH (one of them)")
     if args.graph is not None:
         return run_graph(args)
-    if args.jobs != 1 or args.cluster is not None:
+    if args.jobs != 1 or args.cluster is not None or args.rebuild_on != "any":
         raise UsageError(
-            "builder build: --jobs and --cluster go with --graph (one recipe is one build)"
+            "builder build: --jobs, --cluster and --rebuild-on go with --graph (one recipe "
+            "is one build)"
         )
     # Everything that can be checked on the spot is, before any download or build: the
     # recipe, the signing key, the backend.
@@ -233,13 +235,21 @@ def _json(report: BuildReport) -> dict[str, object]:
         "wheel": str(report.wheel),
         "sha256": report.sha256,
         "cached": report.cached,
-        "reproducible": None if report.rebuild is None else report.rebuild.reproducible,
+        "reproducible": _reproducible(report),
         "rebuild_report": None if report.rebuild_path is None else str(report.rebuild_path),
         "attestation": None if report.bundle is None else str(report.bundle.path),
         "platform": _platform_json(report.wheel.name),
         "upstream_compiled": list(report.upstream_compiled),
         "record": report.record.to_json(),
     }
+
+
+def _reproducible(report: BuildReport) -> bool | None:
+    """Of this run's rebuilds, else of the ones the cache hit's record holds."""
+    if report.rebuild is not None:
+        return report.rebuild.reproducible
+    recorded = report.record.rebuild
+    return None if recorded is None else recorded.reproducible
 
 
 def _platform_json(wheel: str) -> dict[str, object]:
@@ -289,4 +299,8 @@ def _summary(report: BuildReport) -> None:
         if report.rebuild.normalized_equal is not None:
             equal = "equal" if report.rebuild.normalized_equal else "still differ"
             console.print(f"  after normalization (asked for): {equal}")
+        console.print(f"  rebuild report {report.rebuild_path}")
+    elif (recorded := report.record.rebuild) is not None:
+        verdict = "reproducible" if recorded.reproducible else "[bold red]differs[/]"
+        console.print(f"  {verdict} (as recorded: {recorded.builds} builds)")
         console.print(f"  rebuild report {report.rebuild_path}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -23,7 +24,7 @@ def register(sub: Subcommands) -> None:
         help="requirements.txt, pyproject.toml, a recipe or a pylock.toml",
     )  # fmt: skip
     p.add_argument(
-        "--name", action="append", default=[],
+        "--name", action="append", default=[], type=project_name,
         help="a name, or a release NAME==VERSION, to check (repeatable)",
     )  # fmt: skip
     p.add_argument(
@@ -41,6 +42,16 @@ def register(sub: Subcommands) -> None:
 
 def policy_for(explicit: Path | None) -> GatePolicy:
     return load_gate_policy(explicit or find_policy(Path.cwd()))
+
+
+def project_name(value: str) -> str:
+    """--name's argument: a project name (PEP 508), or NAME==VERSION."""
+    name, _, version = value.partition("==")
+    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", name.strip()):
+        raise argparse.ArgumentTypeError(f"not a project name: {value!r}")
+    if version and pin_of(value) is None:
+        raise argparse.ArgumentTypeError(f"not NAME==VERSION: {value!r}")
+    return value.strip()
 
 
 def run(args: argparse.Namespace) -> int:

@@ -32,6 +32,17 @@ def existing_file(value: str) -> Path:
     return path
 
 
+def folder_path(value: str) -> Path:
+    """An argument that names a folder to write or read, made when missing: an empty
+    one, or one that names a file, is a usage error (exit 2)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("the folder path is empty")
+    path = Path(value)
+    if path.exists() and not path.is_dir():
+        raise argparse.ArgumentTypeError(f"is a file, not a folder: {value}")
+    return path
+
+
 def existing_file_argument(value: str, what: str) -> Path:
     """`existing_file` for an argument whose kind is known only after parsing."""
     try:
@@ -97,13 +108,22 @@ def add_snapshot_verbs(
     return s
 
 
-def add_store_option(p: argparse.ArgumentParser) -> None:
+def add_store_option(p: argparse.ArgumentParser, *, must_exist: bool = False) -> None:
     p.add_argument(
         "--store",
-        type=Path,
+        type=store_path,
         default=None,
-        help="content-addressed store (default: $BUILDER_STORE or the user cache directory)",
+        help="content-addressed store (default: $BUILDER_STORE or the user cache directory)"
+        + ("; it must exist" if must_exist else ""),
     )
+    p.set_defaults(store_must_exist=must_exist)
+
+
+def store_path(value: str) -> Path:
+    """--store's argument: an empty one would make the current folder a store."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("the store path is empty (it would be this folder)")
+    return Path(value)
 
 
 def add_backend_option(p: argparse.ArgumentParser) -> None:
@@ -116,17 +136,34 @@ def add_backend_option(p: argparse.ArgumentParser) -> None:
 
 def add_build_options(p: argparse.ArgumentParser) -> None:
     """What every command that builds takes: where wheels go, quiet, store, backend."""
-    p.add_argument("--dist", type=Path, default=Path("dist"), help="output folder (dist/)")
+    p.add_argument("--dist", type=folder_path, default=Path("dist"), help="output folder (dist/)")
     p.add_argument("-q", "--quiet", action="store_true", help="do not stream the build log")
     add_store_option(p)
     add_backend_option(p)
 
 
 def open_store(args: argparse.Namespace) -> Store:
-    """The store, cleared of the scratch files of builder runs that were killed."""
-    store = Store(args.store or default_store_root())
+    """The store, cleared of the scratch files of builder runs that were killed. A
+    relative path that lands inside a checkout is refused: a store holds gigabytes."""
+    root = args.store if args.store is not None else default_store_root()
+    if not root.is_absolute() and (checkout := _checkout_of(root.resolve())) is not None:
+        raise UsageError(
+            f"the store {str(root)!r} is a relative path inside the checkout {checkout}",
+            hint="give --store (or $BUILDER_STORE) an absolute path outside the checkout",
+        )
+    if getattr(args, "store_must_exist", False) and not root.is_dir():
+        raise UsageError(f"no store at {root}", hint="--store names an existing store")
+    store = Store(root)
     say_removed(store.reap_leftovers())
     return store
+
+
+def _checkout_of(path: Path) -> Path | None:
+    """The root of the version-control checkout that holds `path`, if any."""
+    for folder in (path, *path.parents):
+        if (folder / ".git").exists() or (folder / ".hg").exists():
+            return folder
+    return None
 
 
 def say_removed(leftovers: list[str]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from builder.cli.common import Subcommands, add_store_option, existing_file, open_store
+from builder.cli.common import Subcommands, add_store_option, existing_file, folder_path, open_store
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import UsageError
 from builder.pipeline import publish_wheels
@@ -18,7 +18,9 @@ from builder.publish.static import StaticIndex
 def register(sub: Subcommands) -> None:
     p = sub.add_parser("publish", help="verify wheels and add them to a static package index")
     p.add_argument("wheels", type=existing_file, nargs="+", metavar="WHEEL")
-    p.add_argument("--to", type=Path, default=None, metavar="DIR", help="the static index folder")
+    p.add_argument(
+        "--to", type=folder_path, default=None, metavar="DIR", help="the static index folder"
+    )
     p.add_argument(
         "--upload", default=None, metavar="URL",
         help="also upload to an index server a team runs (twine; provenance stays in --to)",
@@ -32,7 +34,7 @@ def register(sub: Subcommands) -> None:
         help="verify policy every wheel must meet ([verify] table; docs/attestations.md)",
     )  # fmt: skip
     p.add_argument(
-        "--attestations", type=Path, default=Path("attestations"), metavar="DIR",
+        "--attestations", type=folder_path, default=Path("attestations"), metavar="DIR",
         help="where the bundles are when not beside the wheels (default: attestations/)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="what was published, as JSON on stdout")

@@ -33,7 +33,12 @@ def register(sub: Subcommands) -> None:
                    metavar="DIR", help="a folder of bundles, once per machine or signer to "
                    "compare (default: attestations/ if it exists)")  # fmt: skip
     p.add_argument("-o", "--output", type=Path, required=True, metavar="DIR",
-                   help="the site's folder (replaced whole)")  # fmt: skip
+                   help="the site's folder (replaced whole when builder made it)")  # fmt: skip
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="replace --output even when it is a file or builder did not make it",
+    )
     p.add_argument("--key", type=existing_file, action="append", default=None, metavar="PUB",
                    help="a public key to check the bundles' signatures against (once per "
                    "signer; without it, signatures are shown by key id only)")  # fmt: skip
@@ -57,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     gate = Gate(load_gate_policy(args.policy or find_policy(Path.cwd())))
     report = collect(dist, folders, keys=keys, gate=gate)
     sources = ", ".join([*([f"{dist}"] if dist else []), *map(str, folders)])
-    index = write_report(report, args.output, sources)
+    index = write_report(report, args.output, sources, force=args.force)
     if args.json:
         print_json("report", {"index": str(index), **report.to_json()}, ok=True)
     counts = report.counts

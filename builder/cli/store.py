@@ -1,4 +1,5 @@
-"""builder store verify: hash every object of the store again and say what is wrong."""
+"""builder store verify: check every part of the store and say what is wrong; with
+--repair, mend it."""
 
 from __future__ import annotations
 
@@ -7,33 +8,44 @@ import argparse
 from builder.cli.common import Subcommands, add_store_option, open_store
 from builder.cli.output import err_console, print_json
 from builder.errors import StoreError
+from builder.pipeline.store_check import check_store
 
 
 def register(sub: Subcommands) -> None:
     p = sub.add_parser("store", help="check the content-addressed store")
     verbs = p.add_subparsers(dest="verb", required=True, metavar="VERB")
     v = verbs.add_parser(
-        "verify", help="hash every stored object again (exit 9 when one is corrupt)"
+        "verify",
+        help="hash every stored object, unpacked image and prepared venvs again and check "
+        "every build record (exit 9 when a part is damaged)",
     )
+    v.add_argument(
+        "--repair", action="store_true",
+        help="remove what is damaged (an unpacked image is unpacked again at once; the "
+        "rest is made again when a build needs it)",
+    )  # fmt: skip
     v.add_argument("--json", action="store_true", help="print the findings on stdout")
-    add_store_option(v)
+    add_store_option(v, must_exist=True)
     v.set_defaults(handler=run_verify)
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    check = open_store(args).verify()
+    report = check_store(open_store(args), repair=args.repair)
     if args.json:
-        print_json("store-verify", check.to_json(), ok=check.ok)
+        print_json("store-verify", report.to_json(), ok=report.ok)
     console = err_console()
-    console.print(f"{check.objects} objects in {check.root}")
-    for path in check.in_progress:
+    console.print(f"{report.objects.objects} objects in {report.objects.root}")
+    for path in report.objects.in_progress:
         console.print(f"  in progress (a builder that still runs): {path}")
-    if not check.ok:
-        bad = [*(f"corrupt: {p}" for p in check.corrupt),
-               *(f"not named by its sha256: {p}" for p in check.misplaced)]  # fmt: skip
+    said = [f"{d.part} {d.path}: {d.why}" for d in report.damage]
+    if said and report.repaired:
+        console.print("[yellow]repaired:[/]\n  " + "\n  ".join(said))
+    elif said:
         raise StoreError(
-            "the store holds objects that do not match their names:\n  " + "\n  ".join(bad),
-            hint="delete them; builder fetches or builds them again when they are needed",
+            "the store holds damaged parts:\n  " + "\n  ".join(said),
+            hint="`builder store verify --repair` removes them; builder makes them again "
+            "when they are needed",
         )
-    console.print("[bold green]ok:[/] every object hashes to its name")
+    console.print("[bold green]ok:[/] every object, unpacked image, prepared venvs and build "
+                  "record is as made")  # fmt: skip
     return 0

@@ -59,9 +59,7 @@ def releases_in(path: Path) -> list[tuple[str, str]]:
     elif "packages" in data:
         found = data["packages"]
     else:
-        project = data.get("project", {})
-        texts = [*data.get("build-system", {}).get("requires", []),
-                 *project.get("dependencies", [])]  # fmt: skip
+        texts = pyproject_requirements(data, path)
         return _pins(_requirement(t, str(path)) for t in texts)
     return [(str(f["name"]), str(f["version"])) for f in found
             if isinstance(f, dict) and f.get("name") and f.get("version")]  # fmt: skip
@@ -99,10 +97,10 @@ def requirements_in(path: Path) -> list[Requirement]:
     if path.suffix != ".toml":
         return [_requirement(t, w) for t, w in _requirement_lines(text, path)]
     try:
-        project = tomllib.loads(text).get("project", {})
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RecipeError(f"{path}: not valid TOML: {exc}") from exc
-    dependencies = project.get("dependencies", []) if isinstance(project, dict) else []
+    dependencies = pyproject_requirements(data, path, build_system=False)
     if not dependencies:
         raise RecipeError(f"{path}: [project] lists no dependencies to plan")
     return [_requirement(t, str(path)) for t in dependencies]
@@ -118,10 +116,11 @@ def direct_urls_in(path: Path) -> list[tuple[str, str, str]]:
     if path.suffix != ".toml":
         found = [(_requirement(t, w), w) for t, w in _requirement_lines(text, path)]
     else:
-        data = tomllib.loads(text)
-        project = data.get("project", {})
-        texts = [*data.get("build-system", {}).get("requires", []),
-                 *project.get("dependencies", [])]  # fmt: skip
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise RecipeError(f"{path}: not valid TOML: {exc}") from exc
+        texts = pyproject_requirements(data, path)
         found = [(_requirement(t, str(path)), str(path)) for t in texts]
     return [(r.name, r.url, where) for r, where in found if r.url]
 
@@ -168,13 +167,48 @@ def _requirements_txt(text: str, path: Path) -> list[str]:
 
 
 def _pyproject(data: dict[str, Any], path: Path) -> list[str]:
-    project = data.get("project", {})
-    texts = [
-        *data.get("build-system", {}).get("requires", []),
-        *project.get("dependencies", []),
-        *(d for group in project.get("optional-dependencies", {}).values() for d in group),
-    ]
+    texts = pyproject_requirements(data, path, optional=True)
     names = [_requirement_name(t, str(path)) for t in texts]
-    if "name" in project:
-        names.insert(0, project["name"])
+    name = _table(data, "project", path).get("name")
+    if name is not None:
+        if not isinstance(name, str):
+            raise RecipeError(f"{path}: project.name: expected a string, got {name!r}")
+        names.insert(0, name)
     return names
+
+
+def pyproject_requirements(
+    data: dict[str, Any], path: Path, *, build_system: bool = True, optional: bool = False
+) -> list[str]:
+    """The requirement strings of a pyproject.toml: [build-system] requires (unless not
+    `build_system`), [project] dependencies, and with `optional` its optional ones; each
+    array checked to be one of strings (a string alone would be read letter by letter)."""
+    project = _table(data, "project", path)
+    texts = []
+    if build_system:
+        texts += _strings(_table(data, "build-system", path).get("requires", []),
+                          "build-system.requires", path)  # fmt: skip
+    texts += _strings(project.get("dependencies", []), "project.dependencies", path)
+    if optional:
+        groups = project.get("optional-dependencies", {})
+        if not isinstance(groups, dict):
+            raise RecipeError(f"{path}: project.optional-dependencies: expected a table")
+        for group, items in groups.items():
+            texts += _strings(items, f"project.optional-dependencies.{group}", path)
+    return texts
+
+
+def _table(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise RecipeError(f"{path}: {key}: expected a table, got {value!r}")
+    return value
+
+
+def _strings(value: Any, key: str, path: Path) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RecipeError(
+            f"{path}: {key}: expected an array of requirement strings, got {value!r}",
+            hint='write it as an array: dependencies = ["requests>=2"]',
+        )
+    return list(value)

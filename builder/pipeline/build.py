@@ -8,20 +8,25 @@ fetched, no container starts, and the stored wheel and record are written to dis
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from securesystemslib.signer import Signer
 
 from builder.build.place import BuildPlace, LocalPlace
 from builder.build.record import BuildRecord, RebuildSummary, RecordError, build_key, make_record
+from builder.build.record_check import input_problems, record_problems
 from builder.compare.rebuild import RebuildReport, rebuild
 from builder.compare.upstream import compiled_upstream
 from builder.encoding import canonical_json, pretty_json
-from builder.errors import FetchError, ImageError
-from builder.fetch.sources import fetch_all
+from builder.errors import BuildFailed, FetchError, ImageError, StoreError
+from builder.fetch.sources import Sources, fetch_all
 from builder.images import (
     Image,
     ImageDefinition,
@@ -149,7 +154,7 @@ def build_recipe(
         patches=recipe.patches,
     )
     key = build_key(recipe, image, sources)
-    record = None if force else _cached_record(store, key)
+    record = None if force else _cached_record(store, key, recipe, sources)
     cached = record is not None
     if record is None:  # a cache hit's record holds the scans of its build
         sdist = store.verified_path(recipe.sdist.sha256, recipe.sdist.file)
@@ -161,6 +166,8 @@ def build_recipe(
             started_on=started, finished_on=_now(),
         )  # fmt: skip
         wheel = store.path_of(record.output.sha256)  # stored by the build, by its sha256
+        _stays_compiled(recipe, record, store.find_built(family.digest, recipe.name,
+                                                         recipe.version), store)  # fmt: skip
         wheel_scan = _scanned(wheel, record.output.wheel, recipe, progress)
         record = replace(record, scans={"sdist": sdist_scan.to_json(),
                                         "wheel": wheel_scan.to_json()})  # fmt: skip
@@ -183,11 +190,34 @@ def build_recipe(
         store.write_record(key, record.to_json())
     store.record_built(
         family.digest, recipe.name, recipe.version,
-        {"wheel": record.output.wheel, "sha256": record.output.sha256, "build_key": key},
+        {"wheel": record.output.wheel, "sha256": record.output.sha256, "build_key": key,
+         "code": "compiled" if _compiled(record, store) else "pure"},
     )  # fmt: skip
     exported = _export(record, store, dist, cached=cached)
     exported = replace(exported, upstream_compiled=compiled_elsewhere)
-    return _finish(exported, record, report, dist, signing)
+    return _finish(exported, record, report, dist, signing, store)
+
+
+def _compiled(record: BuildRecord, store: Store) -> bool:
+    return bool(compiled_members(store.verified_path(record.output.sha256, record.output.wheel)))
+
+
+def _stays_compiled(
+    recipe: Recipe, record: BuildRecord, before: dict[str, str] | None, store: Store
+) -> None:
+    """Refuse a pure wheel where the last build of the release in this image family was
+    compiled: a build that lost its compiler (a limit, a missing library) and fell back
+    to pure Python is a failure, not a new cache entry."""
+    if before is None or before.get("code") != "compiled" or _compiled(record, store):
+        return
+    raise BuildFailed(
+        f"{recipe.name} {recipe.version} ({recipe.path}) built {record.output.wheel}, which "
+        f"holds no compiled code, where its build {before.get('build_key', '?')[:16]} in this "
+        f"image gave the compiled {before.get('wheel')}",
+        hint="the build fell back to pure Python; its log says why "
+        f"({store.path_of(record.log_sha256)}): a [limits] key set too low or a missing "
+        "library is the usual cause; nothing was cached",
+    )
 
 
 def _compiled_upstream_only(
@@ -264,15 +294,29 @@ def _built_requirements(recipe: Recipe, image: Image, store: Store) -> tuple[Pin
     return tuple(pins)
 
 
-def _cached_record(store: Store, key: Sha256) -> BuildRecord | None:
+def _cached_record(
+    store: Store, key: Sha256, recipe: Recipe, sources: Sources
+) -> BuildRecord | None:
     """The stored record of this key, if its wheel is still in the store (a record of
-    another layout is no cache hit: the build runs again)."""
+    another layout is no cache hit: the build runs again). A record that disagrees with
+    what it names is removed and said (exit 9): it is never served."""
     data = store.read_record(key)
     try:
         record = BuildRecord.from_json(data) if data is not None else None
     except RecordError:
         return None
-    return record if record is not None and store.has(record.output.sha256) else None
+    if record is None or not store.has(record.output.sha256):
+        return None
+    problems = record_problems(record, key, store)
+    problems += input_problems(record, recipe.external_parameters(), sources)
+    if problems:
+        store.record_path(key).unlink(missing_ok=True)
+        raise StoreError(
+            f"the build record {store.record_path(key)} does not agree with what it names: "
+            + "; ".join(problems),
+            hint="it was removed; run again to build anew",
+        )
+    return record
 
 
 def _finish(
@@ -281,19 +325,40 @@ def _finish(
     report: RebuildReport | None,
     dist: Path,
     signing: Signing | None,
+    store: Store,
 ) -> BuildReport:
+    """Write the rebuild report and the attestations the record supports: a cache hit's
+    record that holds rebuilds gives their report and statement again, whatever the flags."""
     result = replace(exported, record=record, rebuild=report)
-    if report is not None:
+    rebuild_json = report.to_json() if report is not None else _recorded_rebuild(record, store)
+    if rebuild_json is not None:
         path = dist / f"{exported.wheel.name}.rebuild.json"
-        write_atomic(path, pretty_json(report.to_json()))
+        write_atomic(path, pretty_json(rebuild_json))
         result = replace(result, rebuild_path=path)
     if signing is not None:
-        rebuild_json = report.to_json() if report is not None else None
         bundle = attest(
             exported.wheel, record, rebuild_json, signer=signing.signer, folder=signing.folder
         )
         result = replace(result, bundle=bundle)
     return result
+
+
+def _recorded_rebuild(record: BuildRecord, store: Store) -> dict[str, Any] | None:
+    """The rebuild report the record names, from the store (checked by its sha256)."""
+    if record.rebuild is None:
+        return None
+    path = store.verified_path(record.rebuild.report_sha256, "the recorded rebuild report")
+    try:
+        data = json.loads(path.read_bytes())
+    except ValueError as exc:
+        raise StoreError(f"the recorded rebuild report {path} is not JSON: {exc}") from exc
+    reference = data.get("reference") if isinstance(data, dict) else None
+    if not isinstance(reference, dict) or reference.get("sha256") != record.output.sha256:
+        raise StoreError(
+            f"the rebuild report {path} does not name the wheel {record.output.sha256}",
+            hint=f"builder store verify --repair removes the record {record.build_key}",
+        )
+    return dict(data)
 
 
 def _summary(report: RebuildReport, store: Store) -> RebuildSummary:
@@ -313,9 +378,12 @@ def _export(record: BuildRecord, store: Store, dist: Path, cached: bool) -> Buil
     stored = store.verified_path(output.sha256, output.wheel)
     dist.mkdir(parents=True, exist_ok=True)
     wheel = dist / output.wheel
-    tmp = dist / f".{wheel.name}.tmp"
+    fd, name = tempfile.mkstemp(prefix=f".{wheel.name}.", suffix=".tmp", dir=dist)
+    os.close(fd)
+    tmp = Path(name)  # unique: concurrent runs exporting the same wheel never share it
     try:
         shutil.copyfile(stored, tmp)
+        tmp.chmod(0o644)
         tmp.replace(wheel)
     finally:
         tmp.unlink(missing_ok=True)

@@ -93,7 +93,7 @@ def plan_closure(
         folder = Path() if len(images) == 1 else Path(image.name)
         settings = _settings(recipes, overrides)
         plans.append((folder, graph, _recipes_to_write(graph, recipes, settings, image)))
-    _write(plans, out)
+    _write(plans, out, force)
     return [Planned(graph=graph, folder=out / folder) for folder, graph, _ in plans]
 
 
@@ -358,9 +358,9 @@ def _recipes_to_write(
     return out
 
 
-def _write(plans: list[tuple[Path, Graph, dict[str, NewRecipe]]], out: Path) -> None:
+def _write(plans: list[tuple[Path, Graph, dict[str, NewRecipe]]], out: Path, force: bool) -> None:
     """Everything into a new folder beside `out`, then renamed into place."""
-    with new_folder(out) as work:
+    with new_folder(out, made_by="builder plan", force=force) as work:
         for folder, graph, recipes in plans:
             _write_plan(graph, recipes, work / folder)
 

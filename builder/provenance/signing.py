@@ -55,6 +55,10 @@ def new_key(private: Path, kind: str = "ed25519", *, force: bool = False) -> Key
         raise KeyProblem(f"unknown key kind {kind!r}", hint=f"one of {', '.join(KEY_KINDS)}")
     public = public_key_path(private)
     for path in (private, public):
+        if path.is_dir():
+            raise KeyProblem(
+                f"{path} is a folder", hint="name the private key's file, e.g. DIR/signing-key.pem"
+            )
         if path.exists() and not force:
             raise KeyProblem(f"{path} exists", hint="pass --force to replace the key pair")
     signer = CryptoSigner.generate_ed25519() if kind == "ed25519" else CryptoSigner.generate_ecdsa()

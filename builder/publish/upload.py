@@ -9,6 +9,7 @@ hold hands those names to whoever registers them there: dependency confusion by 
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -25,8 +26,17 @@ def upload(wheels: Sequence[Path], url: str) -> None:
             "--repository-url", url, *map(str, wheels)]  # fmt: skip
     result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
     if result.returncode != 0:
-        said = (result.stdout + result.stderr).strip().splitlines()[-5:]
         raise PublishError(
-            f"twine could not upload to {url}: " + " / ".join(said),
+            f"twine could not upload to {url}: {_said(result.stdout + result.stderr)}",
             hint="check the server's URL (its upload endpoint) and the credentials twine uses",
         )
+
+
+def _said(output: str) -> str:
+    """twine's own words: its error lines, without colours or a traceback's frames."""
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", output)
+    lines = [line.strip() for line in plain.splitlines()]
+    frames = re.compile(r"^(Traceback |File \"|\^+$|During handling|The above exception)")
+    kept = [ln for ln in lines if ln and not frames.match(ln)]
+    errors = [ln for ln in kept if ln.startswith("ERROR") or "Error" in ln.split(":")[0]]
+    return " / ".join((errors or kept)[-2:]) or "no output"

@@ -35,9 +35,10 @@ STATEMENT_NAMES = {SLSA_PROVENANCE: "SLSA provenance", REBUILD_PREDICATE: "rebui
 _templates.filters["statement_name"] = lambda t: STATEMENT_NAMES.get(t, t)
 
 
-def write_report(report: Report, out: Path, sources: str) -> Path:
-    """The site in `out` (replaced whole); its index.html."""
-    with new_folder(out) as work:
+def write_report(report: Report, out: Path, sources: str, *, force: bool = False) -> Path:
+    """The site in `out` (replaced whole when builder made it, or with `force`); its
+    index.html."""
+    with new_folder(out, made_by="builder report", force=force) as work:
         (work / "wheels").mkdir()
         common = {"status_class": STATUS_CLASS, "version": __version__}
         index = _templates.get_template("index.html.j2").render(

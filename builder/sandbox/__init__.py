@@ -53,17 +53,22 @@ class RunResult:
     timed_out: bool = False
     oom_killed: bool = False
     output_collected: bool = False
+    # A fork refused at the pids limit: even a run that ends well may have lost what it
+    # could not start (a compiler, and with it the compiled extension).
+    pids_refused: bool = False
 
     @property
     def ok(self) -> bool:
         finished = self.exit_code == 0 or self.output_collected
-        return finished and not self.timed_out and not self.oom_killed
+        return finished and not self.timed_out and not self.oom_killed and not self.pids_refused
 
     def reason(self) -> str:
         if self.timed_out:
             return "stopped: the wall-clock limit was reached"
         if self.oom_killed:
             return "killed: the memory limit was reached"
+        if self.pids_refused:
+            return "failed: the pids limit refused it a process"
         return f"exited with status {self.exit_code}"
 
 

@@ -28,10 +28,12 @@ from builder.errors import BuildFailed, ImageError, SandboxUnavailable
 from builder.images import Image
 from builder.inside import layout as inside
 from builder.inside.layout import OUTPUT_READY
+from builder.names import Sha256
 from builder.progress import Progress
 from builder.sandbox import CANCELLED, LineSink, RunResult, RunSpec, seccomp
 from builder.sandbox.cgroups import Cgroup, cgroup, reap_leftovers
 from builder.store import Store
+from builder.store_trees import check_on_use, differences, manifest_path, seal
 
 BWRAP = "bwrap"
 HOST_RESOLVER = Path("/etc/resolv.conf")
@@ -161,6 +163,7 @@ class BwrapSandbox:
             timed_out=timed_out,
             oom_killed=group is not None and group.oom_killed(),
             output_collected=collected,
+            pids_refused=group is not None and group.pids_refused(),
         )
 
     def _size(self, mib: int) -> list[str]:
@@ -229,13 +232,20 @@ def _root_binds(rootfs: Path) -> list[str]:
 
 
 def unpacked_rootfs(image: Image, store: Store, progress: Progress) -> Path:
-    """The image's root filesystem as a folder in the store, unpacked once."""
+    """The image's root filesystem as a folder in the store, unpacked once, checked
+    against its manifest on each use."""
     target = store.root / "rootfs" / image.digest
     if target.is_dir():
-        _make_mount_points(target)
+        check_on_use(target, f"the unpacked image {image.name}", store)
         return target
-    tar = store.verified_path(image.digest, f"image {image.name} root filesystem")
     progress.status(f"unpacking image {image.name} ({image.digest[:12]}) for the sandbox")
+    return place_rootfs(image.digest, store, what=f"image {image.name}")
+
+
+def place_rootfs(digest: Sha256, store: Store, *, what: str) -> Path:
+    """Unpack the image's root filesystem (checked by its sha256) into the store, sealed."""
+    target = store.root / "rootfs" / digest
+    tar = store.verified_path(digest, f"{what} root filesystem")
     with store.temp_dir("rootfs-") as work:
         unpacked = work / "rootfs"
         unpacked.mkdir()
@@ -246,9 +256,10 @@ def unpacked_rootfs(image: Image, store: Store, progress: Progress) -> Path:
             check=False,
         )  # fmt: skip
         if result.returncode != 0:
-            raise ImageError(f"cannot unpack {image.name}: {result.stderr.decode()[-500:]}")
+            raise ImageError(f"cannot unpack {what}: {result.stderr.decode()[-500:]}")
         _make_mount_points(unpacked)
         target.parent.mkdir(parents=True, exist_ok=True)
+        seal(unpacked, target)
         with contextlib.suppress(FileExistsError, OSError):
             unpacked.rename(target)
     if not target.is_dir():
@@ -265,7 +276,7 @@ def link_rootfs(digest: str, source: Store, target: Store) -> bool:
     placed = target.root / "rootfs" / digest
     if placed.is_dir():
         return True
-    if not unpacked.is_dir():
+    if not unpacked.is_dir() or differences(unpacked, contents=False):
         return False
     with target.temp_dir("rootfs-") as work:
         try:
@@ -273,6 +284,7 @@ def link_rootfs(digest: str, source: Store, target: Store) -> bool:
         except (OSError, shutil.Error):
             return False
         placed.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(manifest_path(unpacked), manifest_path(placed))
         with contextlib.suppress(FileExistsError, OSError):
             (work / "rootfs").rename(placed)
     return placed.is_dir()

@@ -45,6 +45,11 @@ class Cgroup:
                             return True
         return False
 
+    def pids_refused(self) -> bool:
+        """Whether the group refused a fork at its pids limit (a build may go on without
+        the process it could not start: a compiler, so a pure-Python fallback)."""
+        return any(pids_refused(d) for d in self.dirs)
+
     def pids(self) -> list[int]:
         found: set[int] = set()
         for d in self.dirs:
@@ -68,6 +73,16 @@ class Cgroup:
                     break
                 except OSError:
                     time.sleep(0.1)
+
+
+def pids_refused(group: Path) -> bool:
+    """Whether the cgroup `group` (v1 or v2) counted a fork refused at pids.max."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in (group / "pids.events").read_text().splitlines():
+            key, _, value = line.partition(" ")
+            if key == "max" and int(value) > 0:
+                return True
+    return False
 
 
 def _v2(name: str, limits: Limits) -> Cgroup | None:

@@ -24,6 +24,8 @@ from builder.inside import archive
 from builder.inside.layout import OUTPUT_READY
 from builder.progress import Progress
 from builder.sandbox import CANCELLED, LineSink, RunResult, RunSpec
+from builder.sandbox.cgroups import ROOT as CGROUPS
+from builder.sandbox.cgroups import pids_refused
 from builder.store import Store
 
 LABEL = "dev.builder"
@@ -111,6 +113,7 @@ class DockerSandbox:
             reader.start()
             exit_code, timed_out = _wait(container, spec.limits.timeout_s, ready)
             collected = False
+            refused = _pids_refused(container)  # before its cgroup goes with it
             if ready.is_set() and exit_code is None:
                 collected = _collect_output(container, spec)
                 _remove(container)  # kills it; the log stream ends with it
@@ -123,6 +126,7 @@ class DockerSandbox:
                 timed_out=timed_out,
                 oom_killed=oom,
                 output_collected=collected,
+                pids_refused=refused,
             )
         finally:
             with self._runs_lock:
@@ -277,6 +281,20 @@ def _wait(container: Container, timeout_s: int, ready: threading.Event) -> tuple
             return None, False
     container.kill()
     return -1, True
+
+
+def _pids_refused(container: Container) -> bool:
+    """Whether the container's cgroup refused a fork at its pids limit; read where a
+    local daemon keeps it (cgroup v1 or v2, cgroupfs or systemd driver)."""
+    cid = str(container.id)
+    return any(
+        pids_refused(group)
+        for group in (
+            CGROUPS / "pids" / "docker" / cid,
+            CGROUPS / "docker" / cid,
+            CGROUPS / "system.slice" / f"docker-{cid}.scope",
+        )
+    )
 
 
 def _oom_killed(container: Container) -> bool:

@@ -43,6 +43,16 @@ def files(tmp_path: Path) -> dict[str, str]:
         "bad_policy": "[verify]\nreproducible = 7\nunknown = 1\n",
         "a_file": "",
         "requirements": "acme\n",
+        "cpus_nan": GOOD_RECIPE + "\n[limits]\ncpus = nan\n",
+        "cpus_huge": GOOD_RECIPE + "\n[limits]\ncpus = 1e308\n",
+        "memory_huge": GOOD_RECIPE + "\n[limits]\nmemory_mib = " + "1" + "0" * 26 + "\n",
+        "env_equals": GOOD_RECIPE + '\n[build.env]\n"A=B" = "1"\n',
+        "env_nul": GOOD_RECIPE.replace(
+            'image = "trixie-py"', 'image = "trixie-py"\nenv = { A = "x\\u0000y" }'
+        ),
+        "patch_missing": GOOD_RECIPE
+        + f'\n[[patches]]\nfile = "fix.patch"\nsha256 = "{"0" * 64}"\n',
+        "string_deps": '[project]\nname = "a"\nversion = "1"\ndependencies = "requests"\n',
         "graph": '{"graph_version": 1, "image": "trixie-py", "requirements": [], "nodes": [], '
         '"edges": [], "order": []}',
     }
@@ -54,6 +64,9 @@ def files(tmp_path: Path) -> dict[str, str]:
     pair = new_key(tmp_path / "keys" / "k.pem")
     made["key"], made["pub"] = str(pair.private), str(pair.public)
     made["dir"] = str(tmp_path)
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "notes.txt").write_text("mine")
+    made["foreign"] = str(tmp_path / "foreign")
     made["missing"] = str(tmp_path / "missing.toml")
     return made
 
@@ -95,7 +108,27 @@ CASES = [
     ("recipe new without a pin", "recipe new requests", 3),
     ("recipe new of something that is no requirement", "recipe new !!", 3),
     ("key new over an existing key", "key new {key}", 11),
-    ("a store that is a file", "store verify --store {a_file}", 9),
+    ("a store that is a file", "store verify --store {a_file}", 2),
+    ("store verify of a store that does not exist", "store verify --store {missing}", 2),
+    ("an empty store path", "build {good} --store=", 2),
+    ("--dist naming a file", "build {good} --dist {a_file}", 2),
+    ("--attestations naming a file", "build {good} --attestations {a_file}", 2),
+    ("publish --to naming a file", "publish {wheel} --to {a_file} --key {pub}", 2),
+    ("report --output naming a file", "report --dist {dir} --output {a_file}", 2),
+    ("report --output naming a folder builder did not make",
+     "report --dist {dir} --output {foreign}", 2),
+    ("--rebuild-on without a cluster", "build {good} --rebuild-on other-worker", 2),
+    ("key new naming a folder", "key new {dir} --force", 11),
+    ("a worker given no address", "worker notanaddress", 2),
+    ("a worker whose scheduler does not answer", "worker tcp://127.0.0.1:1", 16),
+    ("check a name that is none", "check --name !!!", 2),
+    ("check a pyproject whose dependencies are a string", "check {string_deps} --offline", 3),
+    ("recipe check of cpus = nan", "recipe check {cpus_nan}", 3),
+    ("recipe check of cpus = 1e308", "recipe check {cpus_huge}", 3),
+    ("recipe check of memory_mib = 10**26", "recipe check {memory_huge}", 3),
+    ("recipe check of an env name with =", "recipe check {env_equals}", 3),
+    ("recipe check of an env value with NUL", "recipe check {env_nul}", 3),
+    ("recipe check of a missing patch file", "recipe check {patch_missing}", 3),
     ("image build of an unknown image", "image build no-such-image", 6),
     ("publish with nowhere to publish to", "publish {wheel} --key {pub}", 2),
     ("publish a wheel that does not exist", "publish {missing} --to {dir}", 2),
@@ -145,3 +178,15 @@ def test_help_and_version_return_0_and_help_lists_every_exit_code(
     out = capsys.readouterr().out
     for code, _, _ in exit_codes():
         assert f"\n  {code:>3}  " in out
+
+
+def test_a_relative_store_inside_a_checkout_is_refused_and_nothing_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkout = tmp_path / "checkout"
+    (checkout / ".git").mkdir(parents=True)
+    (checkout / "r.toml").write_text(GOOD_RECIPE)
+    monkeypatch.chdir(checkout)
+    assert main(["build", "r.toml", "--store", "store"]) == 2
+    assert "inside the checkout" in capsys.readouterr().err
+    assert sorted(p.name for p in checkout.iterdir()) == [".git", "r.toml"]

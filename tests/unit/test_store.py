@@ -62,7 +62,7 @@ def test_verify_finds_corrupt_and_misplaced_objects_and_the_cli_exits_9(
     assert not check.ok
     assert main(["store", "verify", "--store", str(store.root)]) == 9
     err = capsys.readouterr().err
-    assert f"corrupt: {bad}" in err and "hint:" in err
+    assert f"object {bad}: its bytes do not hash to its name" in err and "hint:" in err
     bad.unlink()
     (bad.parent / "not-a-digest").unlink()
     assert main(["store", "verify", "--store", str(store.root), "--json"]) == 0
@@ -93,13 +93,38 @@ def test_a_new_folder_replaces_the_old_whole_or_not_at_all(tmp_path: Path) -> No
     from builder.store import new_folder
 
     out = tmp_path / "site"
-    out.mkdir()
-    (out / "old.html").write_text("old")
-    with pytest.raises(RuntimeError), new_folder(out) as work:
+    with new_folder(out, made_by="test") as work:
+        (work / "old.html").write_text("old")
+    with pytest.raises(RuntimeError), new_folder(out, made_by="test") as work:
         (work / "half.html").write_text("half")
         raise RuntimeError("killed half-way")
-    assert [p.name for p in out.iterdir()] == ["old.html"]
-    with new_folder(out) as work:
+    assert sorted(p.name for p in out.iterdir()) == [".made-by-builder", "old.html"]
+    with new_folder(out, made_by="test") as work:
         (work / "new.html").write_text("new")
-    assert [p.name for p in out.iterdir()] == ["new.html"]
+    assert sorted(p.name for p in out.iterdir()) == [".made-by-builder", "new.html"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["site"], "nothing left beside it"
+
+
+@pytest.mark.parametrize("kind", ["file", "folder of the user's"])
+def test_a_new_folder_never_replaces_what_builder_did_not_make_unless_forced(
+    tmp_path: Path, kind: str
+) -> None:
+    from builder.errors import UsageError
+    from builder.store import new_folder
+
+    out = tmp_path / "out"
+    if kind == "file":
+        out.write_text("the user's")
+    else:
+        out.mkdir()
+        (out / "notes.txt").write_text("the user's")
+    with (
+        pytest.raises(UsageError, match=r"not a folder|did not make"),
+        new_folder(out, made_by="test") as work,
+    ):
+        (work / "new.html").write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    assert (out if kind == "file" else out / "notes.txt").read_text() == "the user's"
+    with new_folder(out, made_by="test", force=True) as work:
+        (work / "new.html").write_text("new")
+    assert (out / "new.html").is_file()

@@ -15,6 +15,7 @@ from builder.fetch.sources import Sources
 from builder.images import Image
 from builder.names import Sha256
 from builder.recipe import PinnedFile, load_recipe
+from builder.store import Store
 from tests.conftest import REPO
 
 
@@ -98,8 +99,11 @@ def test_anything_else_in_the_archive_is_refused(tmp_path: Path, member: tarfile
     assert not (tmp_path / "escape").exists()
 
 
-def test_a_manifest_of_another_key_is_refused(tmp_path: Path) -> None:
-    (tmp_path / MANIFEST).write_text('{"key": "other", "archive_sha256": "00"}')
+def test_a_manifest_of_another_key_is_refused_and_the_venvs_removed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "store")
+    folder = store.root / "venvs" / "mine"
+    folder.mkdir(parents=True)
+    (folder / MANIFEST).write_text('{"key": "other", "archive_sha256": "00"}')
     with pytest.raises(StoreError, match="made for key other"):
-        _read_manifest(tmp_path, "mine")
-    assert _read_manifest(tmp_path / "absent", "mine") is None
+        _read_manifest(folder, "mine", store)
+    assert not folder.exists(), "removed, so that the next run makes them again"
