@@ -36,6 +36,7 @@ from builder.images import (
 from builder.index import Index
 from builder.inside.archive import compiled_members
 from builder.names import Sha256
+from builder.pipeline.store_check import catalog_entry_problem
 from builder.progress import Progress
 from builder.provenance.bundle import Bundle, attest
 from builder.recipe import PinnedFile, Recipe, load_recipe
@@ -281,6 +282,13 @@ def _built_requirements(recipe: Recipe, image: Image, store: Store) -> tuple[Pin
                 f"{image.name} ({image.digest[:12]})",
                 hint=f"build {need.name} {need.version}'s recipe first; "
                 "`builder build --graph` builds a graph in order",
+            )
+        if (problem := catalog_entry_problem(entry, store)) is not None:
+            store.built_path(image.digest, need.name, need.version).unlink(missing_ok=True)
+            raise StoreError(
+                f"the store's entry for {need.name} {need.version} built here is damaged: "
+                f"{problem}",
+                hint=f"it was removed; build {need.name} {need.version}'s recipe again",
             )
         pins.append(
             PinnedFile(

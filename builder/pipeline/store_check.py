@@ -114,12 +114,20 @@ def _catalog(store: Store) -> Iterator[Damage]:
 
 
 def _entry_problem(path: Path, store: Store) -> str | None:
-    """Why the catalog entry at `path` cannot be trusted, or None."""
     try:
         entry = json.loads(path.read_bytes())
-        wheel, sha256, key = entry["wheel"], entry["sha256"], entry["build_key"]
-    except (OSError, ValueError, TypeError, KeyError) as exc:
+    except (OSError, ValueError) as exc:
         return f"not a catalog entry: {exc}"
+    return catalog_entry_problem(entry, store)
+
+
+def catalog_entry_problem(entry: Any, store: Store) -> str | None:
+    """Why an entry of the built-here catalog cannot be trusted (its build record does not
+    name its wheel), or None."""
+    try:
+        wheel, sha256, key = entry["wheel"], entry["sha256"], entry["build_key"]
+    except (TypeError, KeyError) as exc:
+        return f"not a catalog entry: {exc!r}"
     record = store.read_record(str(key))
     output = (record or {}).get("output", {})
     if not isinstance(output, dict) or (output.get("wheel"), output.get("sha256")) != (

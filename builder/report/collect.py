@@ -22,6 +22,7 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from securesystemslib.signer import Key
 
+from builder.build.record import BuildRecord, RecordError
 from builder.errors import BuilderError, VerificationFailed
 from builder.gate.check import Gate
 from builder.image_tags import wheel_platform
@@ -172,13 +173,20 @@ def _checked(
         inputs = (normalize(i.project) for i in entry.inputs if i.project)
         names = sorted({normalize(project), *inputs})
         found = [i for n in names for i in gate.typosquats(n, look_up=False)]  # offline
-        found += gate.releases([_release(entry.wheel)])
-        entry = replace(entry, gate=tuple(i.message for i in found))
+        release = _release(entry.wheel)
+        found += gate.releases([release] if release else [])
+        said = [i.message for i in found]
+        if release is None:
+            said.append(f"{entry.wheel} is not a wheel's file name (PEP 427)")
+        entry = replace(entry, gate=tuple(said))
     return entry
 
 
-def _release(wheel: str) -> tuple[str, str]:
-    name, version, _, _ = parse_wheel_filename(wheel)
+def _release(wheel: str) -> tuple[str, str] | None:
+    try:
+        name, version, _, _ = parse_wheel_filename(wheel)
+    except InvalidWheelFilename:
+        return None
     return name, str(version)
 
 
@@ -217,8 +225,8 @@ def _bundles(folder: Path) -> dict[str, Path]:
 def _entry(name: str, dist: Path | None, bundles: dict[Path, dict[str, Path]]) -> WheelEntry:
     wheel = dist / name if dist else None
     sha = sha256_file(wheel) if wheel is not None and wheel.is_file() else None
-    record = _json(Path(f"{wheel}.build.json")) if wheel is not None else None
-    rebuild = _json(Path(f"{wheel}.rebuild.json")) if wheel is not None else None
+    record = _record(Path(f"{wheel}.build.json")) if wheel is not None else None
+    rebuild = _rebuild(Path(f"{wheel}.rebuild.json")) if wheel is not None else None
     attestations = [_attestation(str(f), found[name]) for f, found in bundles.items()
                     if name in found]  # fmt: skip
     reference = sha or next((a.sha256 for a in attestations if a.sha256), None)
@@ -376,6 +384,31 @@ def _json(path: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _record(path: Path) -> dict[str, Any] | None:
+    """A build record beside the wheel; None when absent or not a record (a damaged file
+    is not read field by field)."""
+    data = _json(path)
+    try:
+        BuildRecord.from_json(data)
+    except RecordError:
+        return None
+    return data
+
+
+def _rebuild(path: Path) -> dict[str, Any] | None:
+    """A rebuild report beside the wheel; None when absent or not one."""
+    data = _json(path)
+    if data is None:
+        return None
+    reference, rebuilds = data.get("reference"), data.get("rebuilds")
+    shaped = (
+        isinstance(reference, dict) and isinstance(reference.get("sha256"), str)
+        and isinstance(rebuilds, list)
+        and all(isinstance(r, dict) and isinstance(r.get("sha256"), str) for r in rebuilds)
+    )  # fmt: skip
+    return data if shaped else None
 
 
 def _entry_json(entry: WheelEntry) -> dict[str, Any]:
