@@ -409,7 +409,7 @@ def _rebuild_policy(table: Mapping[str, Any], dotted: str, p: Problems) -> Rebui
     lists = {}
     for key in ("fixed", "also"):
         value = table.get(key, [])
-        if not isinstance(value, list) or not all(v in KINDS for v in value):
+        if not isinstance(value, list) or not all(isinstance(v, str) and v in KINDS for v in value):
             p.add(f"{dotted}.{key}", f"expected a list of variations among {', '.join(KINDS)}")
             value = []
         lists[key] = tuple(value)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from rich.markup import escape
 
@@ -17,18 +18,40 @@ if TYPE_CHECKING:  # the sandbox and image modules load when a command builds, n
     from builder.sandbox import Sandbox
 
 BACKENDS = ("docker", "sandbox", "auto")
+NAME_MAX = 255  # bytes in one name of a path, on Linux's file systems
 
 # What a command module's register() receives: the subcommands of its parent parser.
 Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+PathKind = Literal["file", "folder", "missing", "other"]
+
+
+def path_kind(path: Path) -> PathKind:
+    """What is at `path`; "missing" also for a path the system cannot look up (too long)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "missing"
+    return "file" if stat.S_ISREG(mode) else "folder" if stat.S_ISDIR(mode) else "other"
 
 
 def existing_file(value: str) -> Path:
     """An argument that names a file to read: one that does not exist is a usage error
     (exit 2), the same for every command."""
     path = Path(value)
-    if not path.is_file():
-        why = "is a folder, not a file" if path.is_dir() else "no such file"
+    kind = path_kind(path)
+    if kind != "file":
+        why = "is a folder, not a file" if kind == "folder" else "no such file"
         raise argparse.ArgumentTypeError(f"{why}: {value}")
+    return path
+
+
+def existing_folder(value: str) -> Path:
+    """An argument that names a folder to read: one that does not exist is exit 2."""
+    path = Path(value)
+    if path_kind(path) != "folder":
+        raise argparse.ArgumentTypeError(f"no such folder: {value}")
     return path
 
 
@@ -38,7 +61,7 @@ def folder_path(value: str) -> Path:
     if not value.strip():
         raise argparse.ArgumentTypeError("the folder path is empty")
     path = Path(value)
-    if path.exists() and not path.is_dir():
+    if path_kind(path) not in ("folder", "missing"):
         raise argparse.ArgumentTypeError(f"is a file, not a folder: {value}")
     return path
 
@@ -123,7 +146,10 @@ def store_path(value: str) -> Path:
     """--store's argument: an empty one would make the current folder a store."""
     if not value.strip():
         raise argparse.ArgumentTypeError("the store path is empty (it would be this folder)")
-    return Path(value)
+    path = Path(value)
+    if any(len(part.encode()) > NAME_MAX for part in path.parts):
+        raise argparse.ArgumentTypeError(f"a name in the store path is over {NAME_MAX} bytes")
+    return path
 
 
 def add_backend_option(p: argparse.ArgumentParser) -> None:
@@ -151,7 +177,7 @@ def open_store(args: argparse.Namespace) -> Store:
             f"the store {str(root)!r} is a relative path inside the checkout {checkout}",
             hint="give --store (or $BUILDER_STORE) an absolute path outside the checkout",
         )
-    if getattr(args, "store_must_exist", False) and not root.is_dir():
+    if getattr(args, "store_must_exist", False) and path_kind(root) != "folder":
         raise UsageError(f"no store at {root}", hint="--store names an existing store")
     store = Store(root)
     say_removed(store.reap_leftovers())
@@ -161,7 +187,7 @@ def open_store(args: argparse.Namespace) -> Store:
 def _checkout_of(path: Path) -> Path | None:
     """The root of the version-control checkout that holds `path`, if any."""
     for folder in (path, *path.parents):
-        if (folder / ".git").exists() or (folder / ".hg").exists():
+        if any(path_kind(folder / mark) != "missing" for mark in (".git", ".hg")):
             return folder
     return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from builder.cli.common import Subcommands, existing_file
+from builder.cli.common import Subcommands, existing_file, existing_folder
 from builder.cli.output import err_console, print_json
 from builder.errors import UsageError
 from builder.gate.check import Gate
@@ -13,13 +13,6 @@ from builder.gate.policy import find_policy, load_gate_policy
 from builder.provenance.signing import load_public_key
 from builder.report.collect import collect
 from builder.report.render import write_report
-
-
-def existing_folder(value: str) -> Path:
-    path = Path(value)
-    if not path.is_dir():
-        raise argparse.ArgumentTypeError(f"no such folder: {value}")
-    return path
 
 
 def register(sub: Subcommands) -> None:

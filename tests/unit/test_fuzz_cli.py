@@ -130,6 +130,6 @@ def test_any_command_line_says_a_documented_code_and_no_traceback(
     except SystemExit as exc:  # argparse's --help exits 0 by SystemExit inside main's caller
         code = exc.code
     err = capsys.readouterr().err
-    if "-v" in argv:
+    if "-v" in argv or "--verbose" in argv:
         err = err.split("Traceback")[0]  # asked for
     _no_traceback(code, err)
