@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename
+from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.version import Version
 
 from builder.build.limit_advice import limit_advice, limits_reached
 from builder.build.staging import run_spec, stage
@@ -202,6 +203,7 @@ def run_build(
         if not result.ok:
             raise _failure(recipe, image, result, store, log_sha, log_lines)
         wheel, outcome = _collect(work / "out", recipe, store.path_of(log_sha))
+        _of_recipe(wheel, recipe, store.path_of(log_sha))
         if recipe.compiled and not compiled_members(wheel):
             raise BuildFailed(
                 f"build of {recipe.name} {recipe.version} ({recipe.path}) gave {wheel.name}, "
@@ -284,6 +286,19 @@ def _collect(out: Path, recipe: Recipe, log: Path) -> tuple[Path, plans.BuildOut
     if wheel.parent != out or wheel.is_symlink() or not wheel.is_file():
         raise BuildFailed(f"build of {recipe.name}: {wheel.name} is not a regular file in /out")
     return wheel, outcome
+
+
+def _of_recipe(wheel: Path, recipe: Recipe, log: Path) -> None:
+    """Refuse a wheel of another project or release than the recipe pins: a hostile or
+    mislabelled sdist must not put its wheel under the recipe's name."""
+    name, version, _, _ = parse_wheel_filename(wheel.name)
+    if (name, version) != (canonicalize_name(recipe.name), Version(recipe.version)):
+        raise BuildFailed(
+            f"build of {recipe.name} {recipe.version} ({recipe.path}) gave {wheel.name}, "
+            f"a wheel of {name} {version}",
+            hint="the sdist builds another project or release than the recipe pins: check "
+            f"its metadata (pyproject.toml, setup.py); the log is {log}",
+        )
 
 
 def grafted_libraries(wheel: Path) -> tuple[str, ...]:

@@ -394,10 +394,12 @@ class _RunsAShell:
         return os.system, ("echo pwned",)
 
 
-PICKLE_SETUP = (
-    "from setuptools import setup\n"
-    "setup(name='pk', version='1.0', packages=['pk'], package_data={'pk': ['*.pkl']})\n"
-)
+def pickle_setup(version: str = "1.0") -> str:
+    return (
+        "from setuptools import setup\n"
+        f"setup(name='pk', version='{version}', packages=['pk'],\n"
+        "      package_data={'pk': ['*.pkl']})\n"
+    )
 
 
 def test_an_sdist_with_a_dangerous_pickle_is_refused_before_any_build(  # type: ignore[no-untyped-def]
@@ -405,7 +407,7 @@ def test_an_sdist_with_a_dangerous_pickle_is_refused_before_any_build(  # type: 
 ) -> None:
     import pickle
 
-    files = {"pyproject.toml": PYPROJECT, "setup.py": PICKLE_SETUP, "pk/__init__.py": "",
+    files = {"pyproject.toml": PYPROJECT, "setup.py": pickle_setup(), "pk/__init__.py": "",
              "pk/model.pkl": pickle.dumps(_RunsAShell(), protocol=4)}  # fmt: skip
     recipe = local_recipe(tmp_path, session_store, "pk", files)
     argv = ["build", str(recipe), "--store", str(session_store.root), "--dist",
@@ -425,7 +427,7 @@ def test_the_pickle_scans_of_sdist_and_wheel_go_into_the_record_and_provenance( 
     from builder.build.record import BuildRecord
     from builder.provenance.statements import provenance
 
-    files = {"pyproject.toml": PYPROJECT, "setup.py": PICKLE_SETUP, "pk/__init__.py": "",
+    files = {"pyproject.toml": PYPROJECT, "setup.py": pickle_setup("1.1"), "pk/__init__.py": "",
              "pk/table.pkl": pickle.dumps(collections.OrderedDict(a=1))}  # fmt: skip
     recipe = local_recipe(tmp_path, session_store, "pk", files, version="1.1")
     report = build_in_docker(recipe, session_store, tmp_path / "dist", docker_client)
