@@ -94,16 +94,22 @@ def differences(tree: Path, *, contents: bool) -> list[str]:
     return found
 
 
-def check_on_use(tree: Path, what: str, store: Store) -> None:
-    """Raise StoreError (exit 9) naming the damage when `tree` differs from its manifest;
-    the damaged tree is removed first, so that the next run makes it again."""
+def check_on_use(tree: Path, what: str, store: Store) -> bool:
+    """True when `tree` is as its manifest says. A tree without a manifest (made by an
+    older builder) is removed and False returned: make it anew. A tree that differs from
+    its manifest is removed too, and StoreError (exit 9) names the damage; the next run
+    makes it again."""
+    if not manifest_path(tree).is_file():
+        discard(tree, store)
+        return False
     found = differences(tree, contents=False)
     if found:
         discard(tree, store)
         raise StoreError(
-            f"{what} at {tree} is damaged: {summary(found)}",
-            hint="it was removed; run again to make it anew from its verified object",
+            f"{what} at {tree} differ from what was made: {summary(found)}",
+            hint="they were removed; run again to make them anew from their verified object",
         )
+    return True
 
 
 def discard(tree: Path, store: Store) -> None:

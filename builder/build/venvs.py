@@ -73,10 +73,9 @@ def prepared_venvs(
     """The venvs of these sources, from the store or made now."""
     key = venvs_key(image, sources)
     target = store.root / "venvs" / key
-    if not target.is_dir():
-        return _make(image, sources, key, target, store=store, sandbox=sandbox, progress=progress)
-    check_on_use(target, "the prepared build venvs", store)
-    return _read_manifest(target, key, store)
+    if target.is_dir() and check_on_use(target, "the prepared build venvs", store):
+        return _read_manifest(target, key, store)
+    return _make(image, sources, key, target, store=store, sandbox=sandbox, progress=progress)
 
 
 def _read_manifest(folder: Path, key: str, store: Store) -> PreparedVenvs:

@@ -235,8 +235,7 @@ def unpacked_rootfs(image: Image, store: Store, progress: Progress) -> Path:
     """The image's root filesystem as a folder in the store, unpacked once, checked
     against its manifest on each use."""
     target = store.root / "rootfs" / image.digest
-    if target.is_dir():
-        check_on_use(target, f"the unpacked image {image.name}", store)
+    if target.is_dir() and check_on_use(target, f"the files of image {image.name}", store):
         return target
     progress.status(f"unpacking image {image.name} ({image.digest[:12]}) for the sandbox")
     return place_rootfs(image.digest, store, what=f"image {image.name}")
