@@ -42,7 +42,8 @@ from builder.fetch.sources import fetch_pinned  # noqa: E402
 from builder.images import ensure_image, find_definition  # noqa: E402
 from builder.index import Index  # noqa: E402
 from builder.names import normalize  # noqa: E402
-from builder.pipeline import Signing, build_graphs  # noqa: E402
+from builder.pipeline.graph import build_graphs  # noqa: E402
+from builder.pipeline.request import Signing, Workspace  # noqa: E402
 from builder.plan.graph import Graph, Node, write_graph  # noqa: E402
 from builder.progress import Progress, Silent  # noqa: E402
 from builder.provenance.bundle import attest  # noqa: E402
@@ -126,10 +127,9 @@ def run(graph: Path, store: Store, sandbox: BwrapSandbox, executor: Executor,
         signing: Signing) -> float:  # fmt: skip
     forget_builds(store, graph)
     started = time.monotonic()
-    outcomes = build_graphs(
-        [graph], store=store, dist=Path(tempfile.mkdtemp()), sandbox_factory=lambda: sandbox,
-        progress=Silent(), executor=executor, signing=signing,
-    )  # fmt: skip
+    where = Workspace(store=store, progress=Silent(), sandbox_factory=lambda: sandbox,
+                      dist=Path(tempfile.mkdtemp()), signing=signing)  # fmt: skip
+    outcomes = build_graphs([graph], workspace=where, executor=executor)
     assert all(o.state == "built" for o in outcomes), outcomes
     return time.monotonic() - started
 

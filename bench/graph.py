@@ -41,7 +41,8 @@ from builder.gate.policy import GatePolicy  # noqa: E402
 from builder.images import ensure_image, find_definition  # noqa: E402
 from builder.index import Index  # noqa: E402
 from builder.names import normalize  # noqa: E402
-from builder.pipeline import build_graphs  # noqa: E402
+from builder.pipeline.graph import build_graphs  # noqa: E402
+from builder.pipeline.request import Workspace  # noqa: E402
 from builder.plan.closure import GRAPH_FILE, plan_closure  # noqa: E402
 from builder.plan.graph import read_graph  # noqa: E402
 from builder.plan.policy import PlanPolicy  # noqa: E402
@@ -77,10 +78,9 @@ def timed_graph(graph: Path, store: Store, sandbox: BwrapSandbox, jobs: int) -> 
     started = time.monotonic()
     executor = LocalExecutor(jobs)
     try:
-        outcomes = build_graphs(
-            [graph], store=store, dist=Path(tempfile.mkdtemp()),
-            sandbox_factory=lambda: sandbox, progress=Silent(), executor=executor,
-        )  # fmt: skip
+        where = Workspace(store=store, progress=Silent(), sandbox_factory=lambda: sandbox,
+                          dist=Path(tempfile.mkdtemp()))  # fmt: skip
+        outcomes = build_graphs([graph], workspace=where, executor=executor)
     finally:
         executor.close()
     wall = time.monotonic() - started

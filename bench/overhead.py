@@ -34,7 +34,8 @@ from builder.errors import SandboxUnavailable
 from builder.fetch.sources import host_ca_bundle
 from builder.images import ensure_image, find_definition
 from builder.inside.archive import single_top_dir, unpack
-from builder.pipeline import build_recipe
+from builder.pipeline.build import build
+from builder.pipeline.request import BuildRequest, Workspace
 from builder.progress import Silent
 from builder.recipe import Recipe, load_recipe
 from builder.sandbox import Sandbox
@@ -53,10 +54,9 @@ def hermetic_build(recipe: Path, store: Store, backend: str) -> Callable[[], flo
 
     def once() -> float:
         started = time.monotonic()
-        build_recipe(
-            recipe, store=store, dist=Path(tempfile.mkdtemp()),
-            sandbox_factory=BACKENDS[backend], progress=Silent(), force=True,
-        )  # fmt: skip
+        where = Workspace(store=store, progress=Silent(), sandbox_factory=BACKENDS[backend],
+                          dist=Path(tempfile.mkdtemp()))  # fmt: skip
+        build(BuildRequest(recipe=load_recipe(recipe), force=True), where)
         return time.monotonic() - started
 
     once()

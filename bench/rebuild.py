@@ -17,8 +17,10 @@ from pathlib import Path
 
 from builder.compare.diff.wheel import diff_wheels
 from builder.names import Sha256
-from builder.pipeline import BuildReport, build_recipe
+from builder.pipeline.build import BuildReport, build
+from builder.pipeline.request import BuildRequest, Rebuilds, Workspace
 from builder.progress import Silent
+from builder.recipe import load_recipe
 from builder.sandbox.docker import DockerSandbox
 from builder.store import Store, default_store_root
 
@@ -27,16 +29,16 @@ REPO = Path(__file__).resolve().parent.parent
 
 def fresh_build(recipe: Path, store: Store, rebuilds: int) -> tuple[float, BuildReport]:
     """A build that is not a cache hit: the record of the previous one is dropped first."""
-    warm = build_recipe(
-        recipe, store=store, dist=Path(tempfile.mkdtemp()), sandbox_factory=DockerSandbox,
-        progress=Silent(),
-    )  # fmt: skip
+
+    def workspace() -> Workspace:
+        return Workspace(store=store, progress=Silent(), sandbox_factory=DockerSandbox,
+                         dist=Path(tempfile.mkdtemp()))  # fmt: skip
+
+    warm = build(BuildRequest(recipe=load_recipe(recipe)), workspace())
     store.record_path(warm.record.build_key).unlink()
     started = time.monotonic()
-    report = build_recipe(
-        recipe, store=store, dist=Path(tempfile.mkdtemp()), sandbox_factory=DockerSandbox,
-        progress=Silent(), rebuilds=rebuilds,
-    )  # fmt: skip
+    asked = BuildRequest(recipe=load_recipe(recipe), rebuilds=Rebuilds(count=rebuilds))
+    report = build(asked, workspace())
     return time.monotonic() - started, report
 
 

@@ -113,9 +113,15 @@ class Index:
     """A read-only client of one simple-API index."""
 
     def __init__(self, url: str | None = None) -> None:
-        self.url = url or configured_index_url()
+        self._url = url or None  # asked of pip on first use: a cache hit never asks
         self._session: Any = None  # requests and pypi_simple load on first use: a command
         self._client: Any = None  # that never reaches an index starts without them
+
+    @property
+    def url(self) -> str:
+        if self._url is None:
+            self._url = configured_index_url()
+        return self._url
 
     def _connected(self) -> Any:
         if self._client is None:

@@ -7,7 +7,9 @@ have the reference build's sha256 (exit 10 otherwise, with builder diff's explan
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.table import Table
@@ -19,21 +21,22 @@ from builder.cli.common import (
     existing_file,
     folder_path,
     non_negative_int,
-    open_store,
     positive_int,
     sandbox_factory,
     variations,
+    workspace,
 )
-from builder.cli.diff import render
-from builder.cli.output import TerminalProgress, err_console, print_json
+from builder.cli.output import err_console, print_json
 from builder.errors import BuildFailed, NotReproducible, UsageError
-from builder.executor import Executor, LocalExecutor
 from builder.image_tags import wheel_platform
-from builder.pipeline import BuildReport, NodeOutcome, Signing, build_graphs, build_recipe
-from builder.plan.graph import read_graph
+from builder.pipeline.build import BuildReport, build
+from builder.pipeline.request import BuildRequest, Rebuilds, Signing
 from builder.provenance.signing import default_key_path, load_signer, new_key
 from builder.recipe import load_recipe
 from builder.variation import DEFAULT_KINDS, KINDS
+
+if TYPE_CHECKING:  # a graph's modules load when a graph is built
+    from builder.pipeline.graph import NodeOutcome
 
 
 def register(sub: Subcommands) -> None:
@@ -107,22 +110,10 @@ def run(args: argparse.Namespace) -> int:
             "builder build: --jobs, --cluster and --rebuild-on go with --graph (one recipe "
             "is one build)"
         )
-    # Everything that can be checked on the spot is, before any download or build: the
-    # recipe, the signing key, the backend.
-    recipe = load_recipe(args.recipe)
-    signing = _signing(args)
-    report = build_recipe(
-        recipe,
-        store=open_store(args),
-        dist=args.dist,
-        sandbox_factory=sandbox_factory(args.backend),
-        progress=TerminalProgress(quiet=args.quiet),
-        rebuilds=args.rebuilds,
-        vary=args.vary,
-        no_vary=args.no_vary,
-        normalize=args.normalize,
-        signing=signing,
-    )
+    # What can be checked on the spot is, before any download or build: the recipe and
+    # the signing key. The backend is chosen when a run is needed (never on a cache hit).
+    request = BuildRequest(recipe=load_recipe(args.recipe), rebuilds=_rebuilds(args))
+    report = build(request, workspace(args, signing=_signing(args)))
     failed = report.rebuild is not None and not report.rebuild.passed
     if args.json:
         print_json("build", _json(report), ok=not failed or args.allow_unreproducible)
@@ -133,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if report.rebuild is not None and not report.rebuild.reproducible:
         for _, difference in report.rebuild.differences:
+            from builder.cli.diff import render
+
             render(difference, err_console())
         if not report.rebuild.passed and not args.allow_unreproducible:
             raise NotReproducible(
@@ -145,6 +138,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_graph(args: argparse.Namespace) -> int:
+    from builder.executor import Executor, LocalExecutor
+    from builder.pipeline.graph import build_graphs
+    from builder.plan.graph import read_graph
+
     for path in args.graph:  # a graph edited into an inconsistent state: said before anything
         read_graph(path)
     if args.rebuild_on == "other-worker" and args.cluster is None:
@@ -154,23 +151,15 @@ def run_graph(args: argparse.Namespace) -> int:
                          "how many builds run at once")  # fmt: skip
     signing = _signing(args)
     sandbox = sandbox_factory(args.backend)()
-    store = open_store(args)
+    where = replace(workspace(args, signing=signing), sandbox_factory=lambda: sandbox)
     executor: Executor = LocalExecutor(args.jobs, on_cancel=sandbox.cancel)
     if args.cluster is not None:
         from builder.cluster.executor import open_cluster
 
-        executor = open_cluster(args.cluster, store=store, backend=args.backend)
+        executor = open_cluster(args.cluster, store=where.store, backend=args.backend)
     try:
         outcomes = build_graphs(
-            args.graph,
-            store=store,
-            dist=args.dist,
-            sandbox_factory=lambda: sandbox,
-            progress=TerminalProgress(quiet=args.quiet),
-            executor=executor,
-            rebuilds=args.rebuilds,
-            signing=signing,
-            rebuild_elsewhere=args.rebuild_on == "other-worker",
+            args.graph, workspace=where, executor=executor, rebuilds=_rebuilds(args)
         )
     finally:  # also when the graph fails before its first build (a local cluster's processes)
         executor.close()
@@ -242,6 +231,13 @@ def _json(report: BuildReport) -> dict[str, object]:
         "upstream_compiled": list(report.upstream_compiled),
         "record": report.record.to_json(),
     }
+
+
+def _rebuilds(args: argparse.Namespace) -> Rebuilds:
+    return Rebuilds(
+        count=args.rebuilds, kinds=args.vary, no_vary=args.no_vary, normalize=args.normalize,
+        elsewhere=args.rebuild_on == "other-worker",
+    )  # fmt: skip
 
 
 def _reproducible(report: BuildReport) -> bool | None:

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from rich.markup import escape
 
-from builder.cli.output import err_console
+from builder.cli.output import TerminalProgress, err_console
 from builder.errors import BuilderError, SandboxUnavailable, UsageError
 from builder.store import Store, default_store_root
 
 if TYPE_CHECKING:  # the sandbox and image modules load when a command builds, not before
+    from builder.pipeline.request import Signing, Workspace
     from builder.sandbox import Sandbox
 
 BACKENDS = ("docker", "sandbox", "auto")
@@ -199,10 +200,31 @@ def say_removed(leftovers: list[str]) -> None:
         )
 
 
+def workspace(args: argparse.Namespace, *, signing: Signing | None = None) -> Workspace:
+    """Where a command that builds runs its builds: its options, resolved."""
+    from builder.pipeline.request import Workspace
+
+    return Workspace(
+        store=open_store(args), progress=TerminalProgress(quiet=args.quiet),
+        sandbox_factory=lazy_sandbox(args.backend), dist=args.dist, signing=signing,
+    )  # fmt: skip
+
+
+def lazy_sandbox(backend: str) -> Callable[[], Sandbox]:
+    """`sandbox_factory(backend)`, called when a run is first needed: a cache hit
+    neither probes nor starts a backend."""
+    chosen: list[Sandbox] = []
+
+    def get() -> Sandbox:
+        if not chosen:
+            chosen.append(sandbox_factory(backend)())
+        return chosen[0]
+
+    return get
+
+
 def sandbox_factory(backend: str) -> Callable[[], Sandbox]:
-    """The backend, chosen and checked now (an absent Docker daemon is said before any
-    download, not after), with what dead runs left on it removed; a factory for the
-    pipeline, which asks for it only when a run is really needed (not on a cache hit)."""
+    """The backend, chosen and checked now, with what dead runs left on it removed."""
     from builder.sandbox.bwrap import BwrapSandbox
     from builder.sandbox.docker import DockerSandbox
 

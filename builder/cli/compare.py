@@ -8,15 +8,15 @@ from builder.cli.common import (
     Subcommands,
     add_build_options,
     existing_file,
-    open_store,
-    sandbox_factory,
+    workspace,
 )
 from builder.cli.diff import EXIT_DIFFER, render
-from builder.cli.output import TerminalProgress, err_console, print_json
+from builder.cli.output import err_console, print_json
 from builder.compare.comparison import compare
 from builder.compare.upstream import fetch_upstream_wheel
 from builder.index import Index
-from builder.pipeline import build_recipe
+from builder.pipeline.build import build
+from builder.pipeline.request import BuildRequest
 from builder.recipe import load_recipe
 
 
@@ -36,15 +36,9 @@ def register(sub: Subcommands) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    store = open_store(args)
-    progress = TerminalProgress(quiet=args.quiet)
-    built = build_recipe(
-        load_recipe(args.recipe),
-        store=store,
-        dist=args.dist,
-        sandbox_factory=sandbox_factory(args.backend),
-        progress=progress,
-    )
+    where = workspace(args)
+    store, progress = where.store, where.progress
+    built = build(BuildRequest(recipe=load_recipe(args.recipe)), where)
     compiled = {"upstream_compiled": list(built.upstream_compiled)}
     if args.upstream:
         _say_pure(built.wheel.name, built.upstream_compiled)

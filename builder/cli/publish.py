@@ -9,7 +9,7 @@ from pathlib import Path
 from builder.cli.common import Subcommands, add_store_option, existing_file, folder_path, open_store
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import UsageError
-from builder.pipeline import publish_wheels
+from builder.pipeline.publish import publish_wheels
 from builder.provenance.signing import default_key_path, load_public_key, public_key_path
 from builder.provenance.verify import load_policy
 from builder.publish.static import StaticIndex

@@ -8,12 +8,11 @@ from builder.cli.common import (
     Subcommands,
     add_build_options,
     existing_file,
-    open_store,
-    sandbox_factory,
+    workspace,
 )
-from builder.cli.output import TerminalProgress, err_console, print_json
+from builder.cli.output import err_console, print_json
 from builder.errors import NotReproducible
-from builder.pipeline import rebuild_from_attestation
+from builder.pipeline.audit import rebuild_from_attestation
 from builder.provenance.signing import load_public_key
 from builder.publish.remote import RemoteIndex
 
@@ -43,10 +42,7 @@ def run(args: argparse.Namespace) -> int:
     result = rebuild_from_attestation(
         args.bundle,
         key=key,
-        store=open_store(args),
-        dist=args.dist,
-        sandbox_factory=sandbox_factory(args.backend),
-        progress=TerminalProgress(quiet=args.quiet),
+        workspace=workspace(args),
         index=RemoteIndex(args.index) if args.index else None,
     )
     attested, report = result.attested, result.report

@@ -11,7 +11,7 @@ from rich.markup import escape
 from builder.cli.common import Subcommands, existing_file, existing_file_argument
 from builder.cli.output import err_console, print_json
 from builder.errors import UsageError
-from builder.pipeline import verify_published
+from builder.pipeline.publish import verify_published
 from builder.provenance.bundle import BUNDLE_SUFFIX, find_bundle
 from builder.provenance.signing import load_public_key
 from builder.provenance.verify import Verification, load_policy, verify

@@ -4,7 +4,6 @@ by digest from an index) -> the same build, forced -> its sha256 against the sub
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,8 +13,8 @@ from builder.images import (
     ensure_image,
     image_from_rootfs,
 )
-from builder.pipeline.build import BuildReport, build_recipe, recipe_image
-from builder.progress import Progress
+from builder.pipeline.build import BuildReport, build, recipe_image
+from builder.pipeline.request import BuildRequest, Workspace
 from builder.provenance.rebuild_from import (
     AttestedBuild,
     attested_image_digest,
@@ -23,8 +22,6 @@ from builder.provenance.rebuild_from import (
     check_image,
 )
 from builder.publish.remote import RemoteIndex
-from builder.sandbox import Sandbox
-from builder.store import Store
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -38,20 +35,13 @@ class RebuildFromResult:
 
 
 def rebuild_from_attestation(
-    bundle: Path,
-    *,
-    key: Key | None,
-    store: Store,
-    dist: Path,
-    sandbox_factory: Callable[[], Sandbox],
-    progress: Progress,
-    image_search: tuple[Path, ...] | None = None,
-    index: RemoteIndex | None = None,
+    bundle: Path, *, key: Key | None, workspace: Workspace, index: RemoteIndex | None = None
 ) -> RebuildFromResult:
     """The auditor's path: the recipe is the provenance's externalParameters, the tools
     the attested ones, the image must have the attested digest (fetched by digest from
     `index` when given, else made here from Debian's packages); then the same build,
     forced (a cache hit proves nothing), and its sha256 against the subject's."""
+    store, progress, image_search = workspace.store, workspace.progress, workspace.image_search
     attested, recipe, tools = attested_recipe(bundle, key)
     definition = recipe_image(recipe, image_search)
     if index is not None:
@@ -69,8 +59,5 @@ def rebuild_from_attestation(
     else:
         image = ensure_image(definition, store, progress)
     check_image(image, attested)
-    report = build_recipe(
-        recipe, store=store, dist=dist, sandbox_factory=sandbox_factory, progress=progress,
-        image_search=image_search, tools=tools, force=True, image=image,
-    )  # fmt: skip
+    report = build(BuildRequest(recipe=recipe, tools=tools, force=True, image=image), workspace)
     return RebuildFromResult(attested=attested, report=report)

@@ -17,8 +17,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from securesystemslib.signer import Signer
-
 from builder.build.place import BuildPlace, LocalPlace
 from builder.build.record import BuildRecord, RebuildSummary, RecordError, build_key, make_record
 from builder.build.record_check import input_problems, record_problems
@@ -33,25 +31,17 @@ from builder.images import (
     ensure_image,
     find_definition,
 )
-from builder.index import Index
 from builder.inside.archive import compiled_members
 from builder.names import Sha256
+from builder.pipeline.request import BuildRequest, Workspace
 from builder.pipeline.store_check import catalog_entry_problem
 from builder.progress import Progress
 from builder.provenance.bundle import Bundle, attest
-from builder.recipe import PinnedFile, Recipe, load_recipe
+from builder.recipe import PinnedFile, Recipe
 from builder.sandbox import Sandbox
 from builder.scan.pickles import PickleScan, refuse_dangerous, scan_archive
 from builder.store import Store, write_atomic
 from builder.variation import DEFAULT_KINDS
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Signing:
-    """Where a build's attestations go and who signs them (never seen by a build)."""
-
-    signer: Signer
-    folder: Path
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,104 +78,40 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
-def build_recipe(
-    recipe_or_path: Recipe | Path,
-    *,
-    store: Store,
-    dist: Path,
-    sandbox_factory: Callable[[], Sandbox],
-    progress: Progress,
-    index: Index | None = None,
-    image_search: tuple[Path, ...] | None = None,
-    rebuilds: int = 0,
-    vary: frozenset[str] | None = None,
-    no_vary: frozenset[str] = frozenset(),
-    normalize: bool = False,
-    tools: tuple[PinnedFile, ...] | None = None,
-    force: bool = False,
-    signing: Signing | None = None,
-    image: Image | None = None,
-    base_image: Image | None = None,
-    built_pins: tuple[PinnedFile, ...] | None = None,
-    place: BuildPlace | None = None,
-    rebuild_elsewhere: bool = False,
-) -> BuildReport:
-    """Build a recipe; with `rebuilds`, rebuild it under the variations `vary` (default:
-    the recipe's rebuild policy applied to the default variations) less `no_vary`.
-    `tools` replaces the image definition's pinned tools (a rebuild from an attestation
-    uses the attested ones); `force` builds even when the build key is a cache hit;
-    with `signing`, the provenance, rebuild result and SBOM are signed and written; `image`
-    is the exact image to build in, made or fetched already (an auditor's); `base_image` is
-    the recipe's `image` made already (a graph's), to which its `extra-packages` are added;
-    `built_pins` are the exact wheels of the recipe's built-here requirements (an
-    auditor's, from the provenance; else the ones the store says it built for the recipe's
-    base image: wheels built here serve every image made from it); `place` is where the
-    builds run (default: here, in the factory's sandbox; a cluster's workers), and
-    `rebuild_elsewhere` keeps the rebuilds off the worker of the reference build."""
-    recipe = recipe_or_path if isinstance(recipe_or_path, Recipe) else load_recipe(recipe_or_path)
-    if image is None:
-        base_image = base_image or ensure_image(
-            find_definition(recipe.image, image_search), store, progress
-        )
-        image = base_image
-        if recipe.extra_packages:
-            image = ensure_image(recipe_image(recipe, image_search), store, progress)
-    family = base_image or image  # what the store's catalog of wheels built here is keyed by
-    if tools is not None:
-        image = replace(image, tools=tools)
-    lazy = LazySandbox(sandbox_factory)
+def build(request: BuildRequest, workspace: Workspace) -> BuildReport:
+    """Build the request's recipe in the workspace (a cache hit when its build key is
+    stored, unless forced); rebuild it as asked; write the wheel and its record to dist/
+    and, with a signer, the attestations its record supports."""
+    recipe, store, progress = request.recipe, workspace.store, workspace.progress
+    image, family = _images(request, workspace)
+    lazy = LazySandbox(workspace.sandbox_factory)
 
     def prepared() -> Sandbox:
         sandbox = lazy.get()
         sandbox.prepare(image, store, progress)
         return sandbox
 
-    place = place or LocalPlace(store, prepared, progress)
-    here = built_pins if built_pins is not None else _built_requirements(recipe, family, store)
+    place = workspace.place or LocalPlace(store, prepared, progress)
+    here = request.built_pins
     sources = fetch_all(
         sdist=recipe.sdist,
-        requires=(*recipe.requires, *here),
-        tools=image.tools,
-        image=image,
-        store=store,
-        index=index or Index(),
-        sandbox_factory=prepared,
-        progress=progress,
-        unpack_limit_mib=recipe.limits.unpack_mib,
-        patches=recipe.patches,
-    )
+        requires=(*recipe.requires,
+                  *(here if here is not None else _built_requirements(recipe, family, store))),
+        tools=image.tools, image=image, store=store, index=workspace.index,
+        sandbox_factory=prepared, progress=progress,
+        unpack_limit_mib=recipe.limits.unpack_mib, patches=recipe.patches,
+    )  # fmt: skip
     key = build_key(recipe, image, sources)
-    record = None if force else _cached_record(store, key, recipe, sources)
+    record = None if request.force else _cached_record(store, key, recipe, sources)
     cached = record is not None
-    if record is None:  # a cache hit's record holds the scans of its build
-        sdist = store.verified_path(recipe.sdist.sha256, recipe.sdist.file)
-        sdist_scan = _scanned(sdist, recipe.sdist.file, recipe, progress)
-        started = _now()
-        built = place.build(recipe, image, sources)
-        record = make_record(
-            key=key, recipe=recipe, image=image, sources=sources, built=built,
-            started_on=started, finished_on=_now(),
-        )  # fmt: skip
-        wheel = store.path_of(record.output.sha256)  # stored by the build, by its sha256
-        _stays_compiled(recipe, record, store.find_built(family.digest, recipe.name,
-                                                         recipe.version), store)  # fmt: skip
-        wheel_scan = _scanned(wheel, record.output.wheel, recipe, progress)
-        record = replace(record, scans={"sdist": sdist_scan.to_json(),
-                                        "wheel": wheel_scan.to_json()})  # fmt: skip
-        store.write_record(key, record.to_json())
+    if record is None:
+        record = _built(recipe, image, sources, key, place, family, workspace)
     else:
         progress.status(f"cache hit: {recipe.name} {recipe.version} (build key {key[:16]})")
-    compiled_elsewhere = _compiled_upstream_only(
-        recipe, record, image, store, index or Index(), progress
-    )
+    compiled_elsewhere = _compiled_upstream_only(recipe, record, image, workspace)
     report = None
-    if rebuilds:
-        report = rebuild(
-            recipe, image, sources, record=record, store=store, place=place,
-            progress=progress, count=rebuilds, normalize=normalize,
-            kinds=(recipe.rebuild.kinds(DEFAULT_KINDS) if vary is None else vary) - no_vary,
-            elsewhere=rebuild_elsewhere,
-        )  # fmt: skip
+    if request.rebuilds.count:
+        report = _rebuilt(request, image, sources, record, place, workspace)
         report = replace(report, upstream_compiled=compiled_elsewhere)
         record = record.with_rebuild(_summary(report, store))
         store.write_record(key, record.to_json())
@@ -194,9 +120,71 @@ def build_recipe(
         {"wheel": record.output.wheel, "sha256": record.output.sha256, "build_key": key,
          "code": "compiled" if _compiled(record, store) else "pure"},
     )  # fmt: skip
-    exported = _export(record, store, dist, cached=cached)
+    exported = _export(record, store, workspace.dist, cached=cached)
     exported = replace(exported, upstream_compiled=compiled_elsewhere)
-    return _finish(exported, record, report, dist, signing, store)
+    return _finish(exported, record, report, workspace)
+
+
+def _images(request: BuildRequest, workspace: Workspace) -> tuple[Image, Image]:
+    """The image to build in, and the image family whose catalog of wheels built here
+    the build reads and adds to (the recipe's `image`, whatever its extra packages)."""
+    recipe, store, progress = request.recipe, workspace.store, workspace.progress
+    image, base = request.image, request.base_image
+    if image is None:
+        definition = find_definition(recipe.image, workspace.image_search)
+        base = base or ensure_image(definition, store, progress)
+        image = base
+        if recipe.extra_packages:
+            image = ensure_image(recipe_image(recipe, workspace.image_search), store, progress)
+    family = base or image
+    return (image if request.tools is None else replace(image, tools=request.tools)), family
+
+
+def _built(
+    recipe: Recipe,
+    image: Image,
+    sources: Sources,
+    key: Sha256,
+    place: BuildPlace,
+    family: Image,
+    workspace: Workspace,
+) -> BuildRecord:
+    """A fresh build's record, its scans in it, stored under its key (a cache hit's
+    record holds the scans of its build)."""
+    store, progress = workspace.store, workspace.progress
+    sdist = store.verified_path(recipe.sdist.sha256, recipe.sdist.file)
+    sdist_scan = _scanned(sdist, recipe.sdist.file, recipe, progress)
+    started = _now()
+    built = place.build(recipe, image, sources)
+    record = make_record(
+        key=key, recipe=recipe, image=image, sources=sources, built=built,
+        started_on=started, finished_on=_now(),
+    )  # fmt: skip
+    wheel = store.path_of(record.output.sha256)  # stored by the build, by its sha256
+    _stays_compiled(recipe, record, store.find_built(family.digest, recipe.name,
+                                                     recipe.version), store)  # fmt: skip
+    wheel_scan = _scanned(wheel, record.output.wheel, recipe, progress)
+    record = replace(record, scans={"sdist": sdist_scan.to_json(),
+                                    "wheel": wheel_scan.to_json()})  # fmt: skip
+    store.write_record(key, record.to_json())
+    return record
+
+
+def _rebuilt(
+    request: BuildRequest,
+    image: Image,
+    sources: Sources,
+    record: BuildRecord,
+    place: BuildPlace,
+    workspace: Workspace,
+) -> RebuildReport:
+    asked, recipe = request.rebuilds, request.recipe
+    kinds = recipe.rebuild.kinds(DEFAULT_KINDS) if asked.kinds is None else asked.kinds
+    return rebuild(
+        recipe, image, sources, record=record, store=workspace.store, place=place,
+        progress=workspace.progress, count=asked.count, normalize=asked.normalize,
+        kinds=kinds - asked.no_vary, elsewhere=asked.elsewhere,
+    )  # fmt: skip
 
 
 def _compiled(record: BuildRecord, store: Store) -> bool:
@@ -222,20 +210,15 @@ def _stays_compiled(
 
 
 def _compiled_upstream_only(
-    recipe: Recipe,
-    record: BuildRecord,
-    image: Image,
-    store: Store,
-    index: Index,
-    progress: Progress,
+    recipe: Recipe, record: BuildRecord, image: Image, workspace: Workspace
 ) -> tuple[str, ...]:
     """Where the wheel holds no compiled code, the index's compiled wheels of the release
     that the image's Python installs, said as a warning: upstream's is faster there."""
-    wheel = store.verified_path(record.output.sha256, record.output.wheel)
-    if compiled_members(wheel):
+    progress = workspace.progress
+    if _compiled(record, workspace.store):
         return ()
     try:
-        found = compiled_upstream(index, recipe.name, recipe.version, image)
+        found = compiled_upstream(workspace.index, recipe.name, recipe.version, image)
     except (FetchError, ImageError) as exc:
         progress.status(f"whether the index has compiled wheels of {recipe.name} "
                         f"{recipe.version} is not known: {exc.message}")  # fmt: skip
@@ -331,16 +314,17 @@ def _finish(
     exported: BuildReport,
     record: BuildRecord,
     report: RebuildReport | None,
-    dist: Path,
-    signing: Signing | None,
-    store: Store,
+    workspace: Workspace,
 ) -> BuildReport:
     """Write the rebuild report and the attestations the record supports: a cache hit's
     record that holds rebuilds gives their report and statement again, whatever the flags."""
     result = replace(exported, record=record, rebuild=report)
-    rebuild_json = report.to_json() if report is not None else _recorded_rebuild(record, store)
+    signing = workspace.signing
+    rebuild_json = (
+        report.to_json() if report is not None else _recorded_rebuild(record, workspace.store)
+    )
     if rebuild_json is not None:
-        path = dist / f"{exported.wheel.name}.rebuild.json"
+        path = workspace.dist / f"{exported.wheel.name}.rebuild.json"
         write_atomic(path, pretty_json(rebuild_json))
         result = replace(result, rebuild_path=path)
     if signing is not None:

@@ -8,7 +8,7 @@ build once per image, each with its own provenance.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -18,11 +18,10 @@ from builder.executor import Executor
 from builder.image_tags import installs
 from builder.images import Image, ensure_image, find_definition
 from builder.names import Sha256
-from builder.pipeline.build import BuildReport, Signing, build_recipe
+from builder.pipeline.build import BuildReport, build
+from builder.pipeline.request import NO_REBUILDS, BuildRequest, Rebuilds, Workspace
 from builder.plan.graph import Graph, read_graph
-from builder.progress import Progress
 from builder.recipe import Recipe, load_recipe
-from builder.sandbox import Sandbox
 from builder.store import Store
 
 
@@ -53,15 +52,9 @@ _Key = tuple[int, str]  # (which graph, node id)
 def build_graphs(
     graph_paths: Sequence[Path],
     *,
-    store: Store,
-    dist: Path,
-    sandbox_factory: Callable[[], Sandbox],
-    progress: Progress,
+    workspace: Workspace,
     executor: Executor,
-    image_search: tuple[Path, ...] | None = None,
-    rebuilds: int = 0,
-    signing: Signing | None = None,
-    rebuild_elsewhere: bool = False,
+    rebuilds: Rebuilds = NO_REBUILDS,
 ) -> list[NodeOutcome]:
     """Build every node of the graphs that is built here, each once its build requirements
     are built, as many at once as the executor takes; each build's venv holds the wheels
@@ -69,14 +62,17 @@ def build_graphs(
     what builds with it, and only that; a rerun finds what was built as cache hits. The
     executor's place runs the builds (a cluster's workers); this process fetches, checks
     what comes back and signs. The caller closes the executor (it made it)."""
-    sandbox = sandbox_factory()
-    place = executor.place(store, progress)
+    store, progress = workspace.store, workspace.progress
+    sandbox = workspace.sandbox_factory()
+    shared = replace(workspace, sandbox_factory=lambda: sandbox,
+                     place=executor.place(store, progress))  # fmt: skip
     plans = []
     images: dict[str, Image] = {}
 
     def made(name: str) -> Image:
         if name not in images:
-            images[name] = ensure_image(find_definition(name, image_search), store, progress)
+            definition = find_definition(name, workspace.image_search)
+            images[name] = ensure_image(definition, store, progress)
             sandbox.prepare(images[name], store, progress)
         return images[name]
 
@@ -87,17 +83,14 @@ def build_graphs(
         for recipe in recipes.values():  # an override's own image, made before any build
             made(recipe.image)
 
-    def build(key: _Key) -> NodeOutcome:
+    def build_node(key: _Key) -> NodeOutcome:
         plan = plans[key[0]]
         recipe = plan.recipes[key[1]]
         own = images[recipe.image]
         if own != plan.image:
             _lend(recipe, plan.image, own, store)
-        report = build_recipe(
-            recipe, store=store, dist=dist, sandbox_factory=lambda: sandbox,
-            progress=progress, image_search=image_search, rebuilds=rebuilds,
-            base_image=own, signing=signing, place=place, rebuild_elsewhere=rebuild_elsewhere,
-        )  # fmt: skip
+        request = BuildRequest(recipe=recipe, rebuilds=rebuilds, base_image=own)
+        report = build(request, shared)
         if own != plan.image:
             _lend_back(recipe, own, plan.image, store)
         return _built(key[1], plan.graph.image, report)
@@ -115,7 +108,7 @@ def build_graphs(
                 pending.remove(key)
                 if state == "ready":
                     progress.status(f"graph: building {key[1]} ({plans[key[0]].graph.image})")
-                    running[executor.start(lambda k=key: build(k))] = key  # type: ignore[misc]
+                    running[executor.start(lambda k=key: build_node(k))] = key  # type: ignore[misc]
                 elif state == "shared":
                     outcomes[key] = _share(plans, key, outcomes, store)
                 else:

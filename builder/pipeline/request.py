@@ -7,16 +7,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from securesystemslib.signer import Signer
-
-from builder.build.place import BuildPlace
-from builder.images import Image
 from builder.index import Index
-from builder.progress import Progress
-from builder.recipe import PinnedFile, Recipe
-from builder.sandbox import Sandbox
-from builder.store import Store
+
+if TYPE_CHECKING:  # types only: a command that only reads this module loads none of them
+    from securesystemslib.signer import Signer
+
+    from builder.build.place import BuildPlace
+    from builder.images import Image
+    from builder.progress import Progress
+    from builder.recipe import PinnedFile, Recipe
+    from builder.sandbox import Sandbox
+    from builder.store import Store
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +42,9 @@ class Rebuilds:
     elsewhere: bool = False  # none on the worker of the reference build (a cluster's)
 
 
+NO_REBUILDS = Rebuilds()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BuildRequest:
     """One recipe's build, as its caller resolved it.
@@ -51,7 +57,7 @@ class BuildRequest:
     `force` builds even on a cache hit."""
 
     recipe: Recipe
-    rebuilds: Rebuilds = field(default_factory=Rebuilds)
+    rebuilds: Rebuilds = NO_REBUILDS
     force: bool = False
     image: Image | None = None
     base_image: Image | None = None

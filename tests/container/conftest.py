@@ -21,9 +21,11 @@ from builder.errors import ImageError
 from builder.fetch.sources import fetch_pinned
 from builder.images import ensure_image, find_definition
 from builder.index import Index
-from builder.pipeline import BuildReport, build_recipe
+from builder.pipeline.build import BuildReport, build
+from builder.pipeline.request import BuildRequest, Rebuilds, Workspace
 from builder.progress import Silent
 from builder.recipe import load_recipe
+from builder.sandbox import Sandbox
 from builder.sandbox.cgroups import PREFIX as CGROUP_PREFIX
 from builder.sandbox.cgroups import ROOT as CGROUPS
 from builder.sandbox.cgroups import V1_CONTROLLERS, Cgroup
@@ -190,18 +192,20 @@ def _run_in_image(client, image, wheel: Path, code: str) -> str:  # type: ignore
 
 
 def build_in_docker(  # type: ignore[no-untyped-def]
-    recipe: Path, store: Store, dist: Path, client, **options
-) -> BuildReport:
+    recipe: Path, store: Store, dist: Path, client, *, rebuilds: int = 0,
+    vary: frozenset[str] | None = None,
+) -> BuildReport:  # fmt: skip
     """The library's build, on the real daemon, with the repository's image definitions."""
-    return build_recipe(
-        recipe,
-        store=store,
-        dist=dist,
-        sandbox_factory=lambda: DockerSandbox(client),
-        progress=Silent(),
-        image_search=(REPO / "containers",),
-        **options,
+    request = BuildRequest(
+        recipe=load_recipe(recipe), rebuilds=Rebuilds(count=rebuilds, kinds=vary)
     )
+    return build(request, workspace(store, dist, lambda: DockerSandbox(client)))
+
+
+def workspace(store: Store, dist: Path, sandbox_factory: Callable[[], Sandbox]) -> Workspace:
+    """A quiet workspace with the repository's image definitions."""
+    return Workspace(store=store, progress=Silent(), sandbox_factory=sandbox_factory, dist=dist,
+                     image_search=(REPO / "containers",))  # fmt: skip
 
 
 def sleepy_files(name: str, token: str) -> dict[str, str]:

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main
-from builder.pipeline import build_recipe
+from builder.pipeline.build import build
+from builder.pipeline.request import BuildRequest
 from builder.progress import Silent
+from builder.recipe import load_recipe
 from builder.sandbox.docker import DockerSandbox
 from builder.store import Store
 from tests.conftest import REPO, json_output
@@ -28,6 +30,7 @@ from tests.container.conftest import (
     processes_with,
     sleepy_files,
     wait_until,
+    workspace,
 )
 
 
@@ -63,10 +66,8 @@ def test_an_unchanged_recipe_is_a_cache_hit_that_starts_no_container(
     def no_backend() -> DockerSandbox:
         raise AssertionError("a cache hit must not start a container")
 
-    second = build_recipe(
-        recipe, store=session_store, dist=tmp_path / "b", sandbox_factory=no_backend,
-        progress=Silent(), image_search=(REPO / "containers",),
-    )  # fmt: skip
+    second = build(BuildRequest(recipe=load_recipe(recipe)),
+                   workspace(session_store, tmp_path / "b", no_backend))  # fmt: skip
     assert (first.cached, second.cached) == (False, True)
     assert second.wheel.read_bytes() == first.wheel.read_bytes()
     out = install_and_run(

@@ -296,19 +296,20 @@ def test_a_cancelled_backend_starts_no_further_run(  # type: ignore[no-untyped-d
     """Ctrl-C cancels a build between two of its runs (venvs, then the build): the next
     run must not start, on either backend, and nothing is left running."""
     from builder.errors import BuildFailed
-    from builder.pipeline import build_recipe
-    from builder.progress import Silent
+    from builder.pipeline.build import build
+    from builder.pipeline.request import BuildRequest
+    from builder.recipe import load_recipe
     from builder.sandbox import CANCELLED
     from builder.sandbox.bwrap import BwrapSandbox
     from builder.sandbox.docker import DockerSandbox
-    from tests.conftest import REPO
-    from tests.container.conftest import c_extension_files
+    from tests.container.conftest import c_extension_files, workspace
 
     sandbox = DockerSandbox() if backend == "docker" else BwrapSandbox()
     sandbox.cancel()
     recipe = local_recipe(tmp_path, session_store, "cancelled", c_extension_files("cancelled"))
     with pytest.raises(BuildFailed, match=re.escape(CANCELLED)):
-        build_recipe(recipe, store=session_store, dist=tmp_path / "dist",
-                     sandbox_factory=lambda: sandbox, progress=Silent(),
-                     image_search=(REPO / "containers",))  # fmt: skip
+        build(
+            BuildRequest(recipe=load_recipe(recipe)),
+            workspace(session_store, tmp_path / "dist", lambda: sandbox),
+        )
     assert not (tmp_path / "dist").exists() or not list((tmp_path / "dist").iterdir())
