@@ -26,7 +26,7 @@ from builder.cli.common import (
     variations,
     workspace,
 )
-from builder.cli.output import err_console, print_json
+from builder.cli.output import err_console, print_json, terminal_progress
 from builder.errors import BuildFailed, NotReproducible, UsageError
 from builder.image_tags import wheel_platform
 from builder.pipeline.build import BuildReport, build
@@ -151,7 +151,8 @@ def run_graph(args: argparse.Namespace) -> int:
                          "how many builds run at once")  # fmt: skip
     signing = _signing(args)
     sandbox = sandbox_factory(args.backend)()
-    where = replace(workspace(args, signing=signing), sandbox_factory=lambda: sandbox)
+    where = replace(workspace(args, signing=signing), sandbox_factory=lambda: sandbox,
+                    progress=terminal_progress(args, phases=False))  # fmt: skip
     executor: Executor = LocalExecutor(args.jobs, on_cancel=sandbox.cancel)
     if args.cluster is not None:
         from builder.cluster.executor import open_cluster
@@ -227,6 +228,7 @@ def _json(report: BuildReport) -> dict[str, object]:
         "reproducible": _reproducible(report),
         "rebuild_report": None if report.rebuild_path is None else str(report.rebuild_path),
         "attestation": None if report.bundle is None else str(report.bundle.path),
+        "log": str(report.log),
         "platform": _platform_json(report.wheel.name),
         "upstream_compiled": list(report.upstream_compiled),
         "record": report.record.to_json(),
@@ -285,6 +287,7 @@ def _summary(report: BuildReport) -> None:
             f"wheel(s) of this release for this Python (e.g. {found[0]})"
         )
     console.print(f"  record {report.record_path}")
+    console.print(f"  log {report.log}")
     if report.rebuild is not None:
         verdict = (
             "[bold green]reproducible[/]" if report.rebuild.reproducible else "[bold red]differs[/]"

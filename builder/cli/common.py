@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from rich.markup import escape
 
-from builder.cli.output import TerminalProgress, err_console
+from builder.cli.output import err_console, terminal_progress
 from builder.errors import BuilderError, SandboxUnavailable, UsageError
 from builder.store import Store, default_store_root
 
@@ -164,7 +164,8 @@ def add_backend_option(p: argparse.ArgumentParser) -> None:
 def add_build_options(p: argparse.ArgumentParser) -> None:
     """What every command that builds takes: where wheels go, quiet, store, backend."""
     p.add_argument("--dist", type=folder_path, default=Path("dist"), help="output folder (dist/)")
-    p.add_argument("-q", "--quiet", action="store_true", help="do not stream the build log")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="never stream the build log (it streams only with -v)")  # fmt: skip
     add_store_option(p)
     add_backend_option(p)
 
@@ -205,7 +206,7 @@ def workspace(args: argparse.Namespace, *, signing: Signing | None = None) -> Wo
     from builder.pipeline.request import Workspace
 
     return Workspace(
-        store=open_store(args), progress=TerminalProgress(quiet=args.quiet),
+        store=open_store(args), progress=terminal_progress(args),
         sandbox_factory=lazy_sandbox(args.backend), dist=args.dist, signing=signing,
     )  # fmt: skip
 

@@ -11,7 +11,7 @@ from builder.cli.common import (
     open_store,
     sandbox_factory,
 )
-from builder.cli.output import TerminalProgress, err_console, print_json
+from builder.cli.output import err_console, print_json, terminal_progress
 from builder.images import current_image, find_definition, make_image
 
 
@@ -29,7 +29,7 @@ def register(sub: Subcommands) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     store = open_store(args)
-    progress = TerminalProgress(quiet=False)
+    progress = terminal_progress(args)
     defn = find_definition(args.name)
     image = None if args.force else current_image(defn, store)
     if image is None:

@@ -26,15 +26,28 @@ def print_json(command: str, data: Mapping[str, Any], *, ok: bool) -> None:
 
 
 class TerminalProgress:
-    """Phases as bold lines; tool and build output streamed dim (hidden with --quiet)."""
+    """Phases as bold lines (with `phases`; warnings always), a graph's nodes a line per
+    change, and tool and build output streamed dim only with `stream` (-v): each build's
+    whole log is in the store, and its path is printed."""
 
-    def __init__(self, *, quiet: bool = False) -> None:
-        self.quiet = quiet
+    def __init__(self, *, stream: bool = False, phases: bool = True) -> None:
+        self.stream = stream
+        self.phases = phases
         self.console = err_console()
 
     def status(self, text: str) -> None:
-        self.console.print(f"[bold]==>[/] {escape(text)}")
+        if self.phases or text.startswith("warning:"):
+            self.console.print(f"[bold]==>[/] {escape(text)}")
 
     def log(self, line: str) -> None:
-        if not self.quiet:
+        if self.stream:
             self.console.print(f"[dim]{escape(line)}[/]", soft_wrap=True)
+
+    def node(self, node: str, image: str, state: str) -> None:
+        self.console.print(f"[bold]==>[/] {escape(node)} ({escape(image)}): {escape(state)}")
+
+
+def terminal_progress(args: Any, *, phases: bool = True) -> TerminalProgress:
+    """The progress a command's options ask for: -v streams the logs, -q never does."""
+    verbose = bool(getattr(args, "verbose", False)) and not getattr(args, "quiet", False)
+    return TerminalProgress(stream=verbose, phases=phases or verbose)

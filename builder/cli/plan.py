@@ -15,7 +15,7 @@ from builder.cli.common import (
     open_store,
     sandbox_factory,
 )
-from builder.cli.output import TerminalProgress, err_console, print_json
+from builder.cli.output import err_console, print_json, terminal_progress
 from builder.errors import UsageError
 from builder.gate.check import Gate
 from builder.gate.inputs import requirements_in
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     policy = load_plan_policy(policy_file)
     definitions = [find_definition(name) for name in names]  # an unknown name: said first
     store = open_store(args)
-    progress = TerminalProgress(quiet=args.quiet)
+    progress = terminal_progress(args)
     gate = Gate(policy_for(args.policy), store.root, progress)
     sandbox = sandbox_factory(args.backend)()
     images = []

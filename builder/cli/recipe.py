@@ -15,7 +15,7 @@ from builder.cli.common import (
     open_store,
     sandbox_factory,
 )
-from builder.cli.output import TerminalProgress, err_console
+from builder.cli.output import err_console, terminal_progress
 from builder.gate.check import Gate
 from builder.images import DEFAULT_IMAGE
 from builder.index import Index
@@ -68,7 +68,7 @@ def run_check(args: argparse.Namespace) -> int:
 def run_new(args: argparse.Namespace) -> int:
     parse_pin(args.spec)  # a spec that pins nothing is said before any backend or download
     store = open_store(args)
-    progress = TerminalProgress(quiet=args.quiet)
+    progress = terminal_progress(args)
     recipe = new_recipe(
         args.spec,
         image_name=args.image,

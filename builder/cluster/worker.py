@@ -60,6 +60,9 @@ class _WorkerProgress:
     def log(self, line: str) -> None:
         pass
 
+    def node(self, node: str, image: str, state: str) -> None:
+        _log.info("%s (%s): %s", node, image, state)
+
 
 class _Runs:
     """The builds this worker process runs, by task key, each in a sandbox of its own, so

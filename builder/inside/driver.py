@@ -257,8 +257,12 @@ def run_build(plan: plans.BuildPlan) -> int:
     return 0
 
 
+COLLECTING = threading.Event()  # /out is complete: the end that follows is the expected one
+
+
 def wait_for_collection() -> None:
     """Say /out is complete, then wait: the host copies it out and stops the sandbox."""
+    COLLECTING.set()
     print(OUTPUT_READY, flush=True)
     while True:
         time.sleep(3600)
@@ -367,7 +371,8 @@ def watch_lifeline() -> None:
         with contextlib.suppress(OSError):
             while os.read(0, 4096):
                 pass
-        print(LIFELINE_LOST, flush=True)
+        if not COLLECTING.is_set():  # builder stopped before collecting: say so
+            print(LIFELINE_LOST, flush=True)
         os._exit(LIFELINE_EXIT)
 
     threading.Thread(target=watch, name="lifeline", daemon=True).start()

@@ -50,6 +50,7 @@ class BuildReport:
     record_path: Path
     record: BuildRecord
     cached: bool
+    log: Path  # the build's whole log, in the store (a cache hit's: its build's)
     rebuild: RebuildReport | None = None
     rebuild_path: Path | None = None
     bundle: Bundle | None = None
@@ -381,4 +382,5 @@ def _export(record: BuildRecord, store: Store, dist: Path, cached: bool) -> Buil
         tmp.unlink(missing_ok=True)
     record_path = dist / f"{wheel.name}.build.json"
     write_atomic(record_path, pretty_json(record.to_json()))
-    return BuildReport(wheel=wheel, record_path=record_path, record=record, cached=cached)
+    log = store.path_of(record.log_sha256)
+    return BuildReport(wheel=wheel, record_path=record_path, record=record, cached=cached, log=log)

@@ -107,7 +107,7 @@ def build_graphs(
                     continue
                 pending.remove(key)
                 if state == "ready":
-                    progress.status(f"graph: building {key[1]} ({plans[key[0]].graph.image})")
+                    progress.node(key[1], plans[key[0]].graph.image, "building")
                     running[executor.start(lambda k=key: build_node(k))] = key  # type: ignore[misc]
                 elif state == "shared":
                     outcomes[key] = _share(plans, key, outcomes, store)
@@ -121,7 +121,7 @@ def build_graphs(
                 for future in done:
                     key = running.pop(future)
                     outcomes[key] = _outcome(key, plans[key[0]].graph.image, future)
-                    progress.status(f"graph: {key[1]} {outcomes[key].state}")
+                    progress.node(key[1], plans[key[0]].graph.image, outcomes[key].state)
     except BaseException:
         executor.cancel()
         raise
