@@ -43,7 +43,7 @@ from builder.index import Index  # noqa: E402
 from builder.names import normalize  # noqa: E402
 from builder.pipeline.graph import build_graphs  # noqa: E402
 from builder.pipeline.request import Workspace  # noqa: E402
-from builder.plan.closure import GRAPH_FILE, plan_closure  # noqa: E402
+from builder.plan.closure import GRAPH_FILE, Planner, plan_closure  # noqa: E402
 from builder.plan.graph import read_graph  # noqa: E402
 from builder.plan.policy import PlanPolicy  # noqa: E402
 from builder.progress import Silent  # noqa: E402
@@ -109,11 +109,10 @@ def plan_tiny_stack(store: Store, root: Path) -> tuple[Path, BwrapSandbox, float
         bootstrap=(normalize("acmestack-loop-a"),),
         exceptions={normalize("acmestack-binary"): "wheels only"},
     )
-    plan_closure(
-        [Requirement("acmestack-app")], images=[image], store=store, index=Index(),
-        sandbox=sandbox, progress=Silent(), gate=Gate(GatePolicy()), policy=policy,
-        out=root / "plan",
-    )  # fmt: skip
+    planner = Planner(store=store, index=Index(), sandbox=sandbox, progress=Silent(),
+                      gate=Gate(GatePolicy()), policy=policy)  # fmt: skip
+    plan_closure([Requirement("acmestack-app")], images=[image], planner=planner,
+                 out=root / "plan")  # fmt: skip
     return root / "plan" / GRAPH_FILE, sandbox, time.monotonic() - started
 
 

@@ -16,9 +16,10 @@ import time
 from pathlib import Path
 
 from builder.compare.diff.wheel import diff_wheels
+from builder.compare.rebuild import Rebuilds
 from builder.names import Sha256
 from builder.pipeline.build import BuildReport, build
-from builder.pipeline.request import BuildRequest, Rebuilds, Workspace
+from builder.pipeline.request import BuildRequest, Workspace
 from builder.progress import Silent
 from builder.recipe import load_recipe
 from builder.sandbox.docker import DockerSandbox

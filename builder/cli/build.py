@@ -27,10 +27,11 @@ from builder.cli.common import (
     workspace,
 )
 from builder.cli.output import err_console, print_json, terminal_progress
+from builder.compare.rebuild import Rebuilds
 from builder.errors import BuildFailed, NotReproducible, UsageError
 from builder.image_tags import wheel_platform
 from builder.pipeline.build import BuildReport, build
-from builder.pipeline.request import BuildRequest, Rebuilds, Signing
+from builder.pipeline.request import BuildRequest, Signing
 from builder.provenance.signing import default_key_path, load_signer, new_key
 from builder.recipe import load_recipe
 from builder.variation import DEFAULT_KINDS, KINDS

@@ -22,7 +22,7 @@ from builder.gate.inputs import requirements_in
 from builder.gate.policy import find_policy
 from builder.images import DEFAULT_IMAGE, ensure_image, find_definition
 from builder.index import Index
-from builder.plan.closure import GRAPH_FILE, Planned, plan_closure
+from builder.plan.closure import GRAPH_FILE, Planned, Planner, plan_closure
 from builder.plan.policy import load_plan_policy
 
 
@@ -75,11 +75,12 @@ def run(args: argparse.Namespace) -> int:
     for definition in definitions:
         images.append(ensure_image(definition, store, progress))
         sandbox.prepare(images[-1], store, progress)
-    planned = plan_closure(
-        requirements, images=images, store=store, index=Index(), sandbox=sandbox,
-        progress=progress, gate=gate, policy=policy, out=args.out, force=args.force,
-        overrides=args.overrides if args.overrides.is_dir() else None,
+    planner = Planner(
+        store=store, index=Index(), sandbox=sandbox, progress=progress, gate=gate,
+        policy=policy, overrides=args.overrides if args.overrides.is_dir() else None,
     )  # fmt: skip
+    planned = plan_closure(requirements, images=images, planner=planner, out=args.out,
+                           force=args.force)  # fmt: skip
     if args.json:
         graphs = [{"path": str(p.folder / GRAPH_FILE), **p.graph.to_json()} for p in planned]
         print_json("plan", {"graphs": graphs}, ok=True)

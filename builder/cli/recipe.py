@@ -20,7 +20,7 @@ from builder.gate.check import Gate
 from builder.images import DEFAULT_IMAGE
 from builder.index import Index
 from builder.recipe import load_recipe
-from builder.resolve.new_recipe import new_recipe, parse_pin, write_recipe
+from builder.resolve.new_recipe import RecipeRequest, new_recipe, parse_pin, write_recipe
 
 
 def register(sub: Subcommands) -> None:
@@ -69,16 +69,15 @@ def run_new(args: argparse.Namespace) -> int:
     parse_pin(args.spec)  # a spec that pins nothing is said before any backend or download
     store = open_store(args)
     progress = terminal_progress(args)
+    asked = RecipeRequest(spec=args.spec, image_name=args.image,
+                          extra_packages=tuple(args.extra_package), env=dict(args.env))  # fmt: skip
     recipe = new_recipe(
-        args.spec,
-        image_name=args.image,
+        asked,
         store=store,
         index=Index(),
         sandbox_factory=sandbox_factory(args.backend),
         progress=progress,
         gate=Gate(policy_for(args.policy), store.root, progress),
-        extra_packages=tuple(args.extra_package),
-        env=dict(args.env),
     )
     path = args.output or Path("recipes") / f"{recipe.name}.toml"
     write_recipe(recipe, path, force=args.force)

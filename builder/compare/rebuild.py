@@ -25,7 +25,7 @@ from builder.names import Sha256
 from builder.progress import Progress
 from builder.recipe import Recipe
 from builder.store import Store
-from builder.variation import ALWAYS, KINDS, rebuild_variations
+from builder.variation import ALWAYS, DEFAULT_KINDS, KINDS, rebuild_variations
 
 REPORT_VERSION = 1
 
@@ -112,6 +112,25 @@ class RebuildReport:
         } | _compiled_json(self.upstream_compiled)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rebuilds:
+    """How many rebuilds, under which variations: `kinds` None is the recipe's rebuild
+    policy applied to the default variations; `no_vary` is taken out of either."""
+
+    count: int = 0
+    kinds: frozenset[str] | None = None
+    no_vary: frozenset[str] = frozenset()
+    normalize: bool = False
+    elsewhere: bool = False  # none on the worker of the reference build (a cluster's)
+
+    def variations(self, recipe: Recipe) -> frozenset[str]:
+        kinds = recipe.rebuild.kinds(DEFAULT_KINDS) if self.kinds is None else self.kinds
+        return kinds - self.no_vary
+
+
+NO_REBUILDS = Rebuilds()
+
+
 def rebuild(
     recipe: Recipe,
     image: Image,
@@ -121,15 +140,13 @@ def rebuild(
     store: Store,
     place: BuildPlace,
     progress: Progress,
-    count: int,
-    kinds: frozenset[str],
-    normalize: bool = False,
-    elsewhere: bool = False,
+    asked: Rebuilds,
 ) -> RebuildReport:
-    """`count` rebuilds under the variations `kinds`; with `elsewhere`, none on the worker
-    that made the reference build (a cluster's; on one machine there is no elsewhere)."""
-    reference = record.output
-    avoid = (record.run.worker.address,) if elsewhere and record.run.worker else ()
+    """The rebuilds `asked` for; with `asked.elsewhere`, none on the worker that made the
+    reference build (a cluster's; on one machine there is no elsewhere)."""
+    reference, count, kinds = record.output, asked.count, asked.variations(recipe)
+    worker = record.run.worker
+    avoid = (worker.address,) if asked.elsewhere and worker else ()
     rebuilds = []
     differences = []
     for variation in rebuild_variations(count, kinds):
@@ -156,7 +173,7 @@ def rebuild(
         else:
             progress.status(f"rebuild {variation.index} is bit-for-bit identical")
     normalized = None
-    if normalize:
+    if asked.normalize:
         epoch = record.source_date_epoch
         wheels = [(reference.sha256, reference.wheel)]
         wheels += [(r.sha256, r.wheel) for r in rebuilds]

@@ -37,7 +37,7 @@ from builder.inside import layout as inside
 from builder.inside import plan as plans
 from builder.names import Sha256, is_sha256
 from builder.progress import Progress
-from builder.recipe import Patch, PinnedFile
+from builder.recipe import Patch, PinnedFile, Recipe
 from builder.sandbox import Sandbox
 from builder.store import Store, write_atomic
 
@@ -261,25 +261,25 @@ def cargo_error(lines: list[str]) -> str:
 
 
 def fetch_all(
+    recipe: Recipe,
     *,
-    sdist: PinnedFile,
     requires: Sequence[PinnedFile],
-    tools: Sequence[PinnedFile],
     image: Image,
     store: Store,
     index: Index,
     sandbox_factory: Callable[[], Sandbox],
     progress: Progress,
-    unpack_limit_mib: int = archive.DEFAULT_MAX_BYTES >> 20,
-    patches: Sequence[Patch] = (),
 ) -> Sources:
-    """Everything into the store, verified; the sdist is checked as an archive (every
-    member, and its unpacked size) before anything else reads it."""
+    """Everything the recipe's build reads into the store, verified: its sdist and
+    patches, `requires` (its own and the wheels built here it needs), the image's tools,
+    the crates the sdist locks; the sdist is checked as an archive (every member, and its
+    unpacked size, within the recipe's unpack limit) before anything else reads it."""
+    sdist, tools, patches = recipe.sdist, image.tools, recipe.patches
     for pin in (sdist, *requires, *tools):
         fetch_pinned(pin, store, index, progress)
     for patch in patches:
         store_patch(patch, store)
-    limits = archive.ArchiveLimits(max_bytes=unpack_limit_mib << 20)
+    limits = archive.ArchiveLimits(max_bytes=recipe.limits.unpack_mib << 20)
     check_sdist(sdist, store, limits)
     crates = fetch_crates(sdist, image, store, sandbox_factory, progress, patches)
     return Sources(

@@ -41,7 +41,6 @@ from builder.recipe import PinnedFile, Recipe
 from builder.sandbox import Sandbox
 from builder.scan.pickles import PickleScan, refuse_dangerous, scan_archive
 from builder.store import Store, write_atomic
-from builder.variation import DEFAULT_KINDS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -95,12 +94,11 @@ def build(request: BuildRequest, workspace: Workspace) -> BuildReport:
     place = workspace.place or LocalPlace(store, prepared, progress)
     here = request.built_pins
     sources = fetch_all(
-        sdist=recipe.sdist,
+        recipe,
         requires=(*recipe.requires,
                   *(here if here is not None else _built_requirements(recipe, family, store))),
-        tools=image.tools, image=image, store=store, index=workspace.index,
-        sandbox_factory=prepared, progress=progress,
-        unpack_limit_mib=recipe.limits.unpack_mib, patches=recipe.patches,
+        image=image, store=store, index=workspace.index, sandbox_factory=prepared,
+        progress=progress,
     )  # fmt: skip
     key = build_key(recipe, image, sources)
     record = None if request.force else _cached_record(store, key, recipe, sources)
@@ -179,12 +177,9 @@ def _rebuilt(
     place: BuildPlace,
     workspace: Workspace,
 ) -> RebuildReport:
-    asked, recipe = request.rebuilds, request.recipe
-    kinds = recipe.rebuild.kinds(DEFAULT_KINDS) if asked.kinds is None else asked.kinds
     return rebuild(
-        recipe, image, sources, record=record, store=workspace.store, place=place,
-        progress=workspace.progress, count=asked.count, normalize=asked.normalize,
-        kinds=kinds - asked.no_vary, elsewhere=asked.elsewhere,
+        request.recipe, image, sources, record=record, store=workspace.store, place=place,
+        progress=workspace.progress, asked=request.rebuilds,
     )  # fmt: skip
 
 

@@ -13,13 +13,14 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from builder.compare.rebuild import NO_REBUILDS, Rebuilds
 from builder.errors import BuilderError, RecipeError
 from builder.executor import Executor
 from builder.image_tags import installs
 from builder.images import Image, ensure_image, find_definition
 from builder.names import Sha256
 from builder.pipeline.build import BuildReport, build
-from builder.pipeline.request import NO_REBUILDS, BuildRequest, Rebuilds, Workspace
+from builder.pipeline.request import BuildRequest, Workspace
 from builder.plan.graph import Graph, read_graph
 from builder.recipe import Recipe, load_recipe
 from builder.store import Store

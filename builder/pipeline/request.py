@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from builder.compare.rebuild import NO_REBUILDS, Rebuilds
 from builder.index import Index
 
 if TYPE_CHECKING:  # types only: a command that only reads this module loads none of them
@@ -28,21 +29,6 @@ class Signing:
 
     signer: Signer
     folder: Path
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Rebuilds:
-    """How many rebuilds, under which variations: `kinds` None is the recipe's rebuild
-    policy applied to the default variations; `no_vary` is taken out of either."""
-
-    count: int = 0
-    kinds: frozenset[str] | None = None
-    no_vary: frozenset[str] = frozenset()
-    normalize: bool = False
-    elsewhere: bool = False  # none on the worker of the reference build (a cluster's)
-
-
-NO_REBUILDS = Rebuilds()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

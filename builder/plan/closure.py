@@ -64,54 +64,53 @@ class Planned:
     folder: Path
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Planner:
+    """What planning reads and runs with: the store, the index, a sandbox prepared with
+    the images, progress, the gate every name passes, the plan policy and the folder of
+    per-package overrides."""
+
+    store: Store
+    index: Index
+    sandbox: Sandbox
+    progress: Progress
+    gate: Gate
+    policy: PlanPolicy
+    overrides: Path | None = None
+
+
 def plan_closure(
     requirements: Sequence[Requirement],
     *,
     images: Sequence[Image],
-    store: Store,
-    index: Index,
-    sandbox: Sandbox,
-    progress: Progress,
-    gate: Gate,
-    policy: PlanPolicy,
+    planner: Planner,
     out: Path,
     force: bool = False,
-    overrides: Path | None = None,
 ) -> list[Planned]:
     """Plan the closure for each image (its Python resolves it) and write the plans: into
     `out` for one image, into `out/<image>/` each for several, all renamed into place at
     the end."""
     if out.exists() and not force:
         raise RecipeError(f"{out} exists", hint="pass --force to replace the plan in it")
-    _gate(gate, [r.name for r in requirements])
+    _gate(planner.gate, [r.name for r in requirements])
     plans = []
     for image in images:
-        graph, recipes = _plan_image(
-            requirements, image=image, store=store, index=index, sandbox=sandbox,
-            progress=progress, gate=gate, policy=policy, overrides=overrides,
-        )  # fmt: skip
+        graph, recipes = _plan_image(requirements, image=image, planner=planner)
         folder = Path() if len(images) == 1 else Path(image.name)
-        settings = _settings(recipes, overrides)
+        settings = _settings(recipes, planner.overrides)
         plans.append((folder, graph, _recipes_to_write(graph, recipes, settings, image)))
     _write(plans, out, force)
     return [Planned(graph=graph, folder=out / folder) for folder, graph, _ in plans]
 
 
 def _plan_image(
-    requirements: Sequence[Requirement],
-    *,
-    image: Image,
-    store: Store,
-    index: Index,
-    sandbox: Sandbox,
-    progress: Progress,
-    gate: Gate,
-    policy: PlanPolicy,
-    overrides: Path | None,
+    requirements: Sequence[Requirement], *, image: Image, planner: Planner
 ) -> tuple[Graph, dict[str, NewRecipe]]:
+    gate, policy, progress = planner.gate, planner.policy, planner.progress
     closure = resolve_closure(
-        requirements, image=image, store=store, index=index, sandbox=sandbox, progress=progress
-    )
+        requirements, image=image, store=planner.store, index=planner.index,
+        sandbox=planner.sandbox, progress=progress,
+    )  # fmt: skip
     progress.status(f"advisories: {gate.advisories_said()}")
     gate_releases(gate, [(r.name, r.version) for r in closure], progress)
     runtime = [
@@ -119,10 +118,7 @@ def _plan_image(
              kind="runtime")
         for r in closure for n in r.needs
     ]  # fmt: skip
-    nodes, recipes, build_edges = _plan_nodes(
-        closure, image=image, store=store, index=index, sandbox=sandbox, progress=progress,
-        gate=gate, policy=policy, overrides=overrides,
-    )  # fmt: skip
+    nodes, recipes, build_edges = _plan_nodes(closure, image=image, planner=planner)
     edges = _cut_cycles(nodes, build_edges, policy) + runtime
     graph = Graph(
         image=image.name,
@@ -216,19 +212,17 @@ def _version(closure: list[Resolved], name: NormalizedName) -> str:
 
 
 def _plan_nodes(
-    closure: list[Resolved],
-    *,
-    image: Image,
-    store: Store,
-    index: Index,
-    sandbox: Sandbox,
-    progress: Progress,
-    gate: Gate,
-    policy: PlanPolicy,
-    overrides: Path | None,
+    closure: list[Resolved], *, image: Image, planner: Planner
 ) -> tuple[dict[str, Node], dict[str, NewRecipe], list[Edge]]:
     """Every package of the closure and of every build closure under it, each once; a
     package whose override names another image is pinned for that image."""
+    store, index, sandbox, progress = (
+        planner.store,
+        planner.index,
+        planner.sandbox,
+        planner.progress,
+    )
+    policy, overrides = planner.policy, planner.overrides
     images = {image.name: image}
     nodes: dict[str, Node] = {}
     recipes: dict[str, NewRecipe] = {}
@@ -252,7 +246,7 @@ def _plan_nodes(
         override = _override(overrides, name)
         own = _own_image(override, images, store, sandbox, progress)
         recipe = pin_recipe(sdist, image=own or image, store=store, index=index,
-                            sandbox=sandbox, progress=progress, gate=gate,
+                            sandbox=sandbox, progress=progress, gate=planner.gate,
                             env=override.env if override else None)  # fmt: skip
         recipes[ident] = recipe
         nodes[ident] = Node(name=name, version=version, source="built",

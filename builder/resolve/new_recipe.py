@@ -223,18 +223,27 @@ def _outside_extras(requirements: list[Requirement]) -> list[Requirement]:
     ]  # fmt: skip
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecipeRequest:
+    """What `recipe new` is asked for: NAME==VERSION, the image (None: the default, or
+    the first whose rustc the sdist's crates need), Debian packages to add to it, and the
+    backend's environment when it is asked for its requirements."""
+
+    spec: str
+    image_name: str | None = None
+    extra_packages: tuple[str, ...] = ()
+    env: Mapping[str, str] | None = None
+
+
 def new_recipe(
-    spec: str,
+    asked: RecipeRequest,
     *,
-    image_name: str | None,
     store: Store,
     index: Index,
     sandbox_factory: Callable[[], Sandbox],
     progress: Progress,
     image_search: tuple[Path, ...] | None = None,
     gate: Gate | None = None,
-    extra_packages: tuple[str, ...] = (),
-    env: Mapping[str, str] | None = None,
 ) -> NewRecipe:
     """Every name passes the gate before anything of it is pinned: the package before its
     sdist is downloaded, its declared build and runtime requirements before they are
@@ -244,7 +253,8 @@ def new_recipe(
     setup.py that runs pg_config) are added to it for the resolution and the recipe, and
     `env` (an opt-in such as FONTTOOLS_WITH_CYTHON=1) is the backend's environment when
     it is asked for its requirements, and the recipe's [build] env."""
-    name, version = parse_pin(spec)
+    image_name, extra_packages, env = asked.image_name, asked.extra_packages, asked.env
+    name, version = parse_pin(asked.spec)
     gate = gate or Gate(GatePolicy(), store.root, progress)
     _gate(gate, [name], progress)
     gate_releases(gate, [(name, version)], progress)
@@ -265,9 +275,9 @@ def new_recipe(
         newer = _image_for_crates(recipe, image, store, sandbox_factory, progress, image_search)
         if newer is not None:  # again, in the image named: its build requirements, its locks
             return new_recipe(
-                spec, image_name=newer.name, store=store, index=index,
+                replace(asked, image_name=newer.name), store=store, index=index,
                 sandbox_factory=sandbox_factory, progress=progress, image_search=image_search,
-                gate=gate, extra_packages=extra_packages, env=env,
+                gate=gate,
             )  # fmt: skip
     recipe = _compiled_like_upstream(recipe, index, image, progress)
     if not extra_packages:

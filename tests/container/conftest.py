@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 
 from builder import owner
+from builder.compare.rebuild import Rebuilds
 from builder.errors import ImageError
 from builder.fetch.sources import fetch_pinned
 from builder.images import ensure_image, find_definition
 from builder.index import Index
 from builder.pipeline.build import BuildReport, build
-from builder.pipeline.request import BuildRequest, Rebuilds, Workspace
+from builder.pipeline.request import BuildRequest, Workspace
 from builder.progress import Silent
 from builder.recipe import load_recipe
 from builder.sandbox import Sandbox
