@@ -33,9 +33,6 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.graph import forget_builds  # noqa: E402
-from builder.build.place import BuildPlace  # noqa: E402
-from builder.build.record import BuildRecord  # noqa: E402
-from builder.build.run import BuiltWheel  # noqa: E402
 from builder.cluster.executor import open_cluster  # noqa: E402
 from builder.executor import Executor, LocalExecutor  # noqa: E402
 from builder.fetch.sources import fetch_pinned  # noqa: E402
@@ -51,6 +48,9 @@ from builder.provenance.signing import load_signer, new_key  # noqa: E402
 from builder.recipe import load_recipe  # noqa: E402
 from builder.sandbox.bwrap import BwrapSandbox  # noqa: E402
 from builder.store import Store, default_store_root  # noqa: E402
+from builder.wheelbuild.place import BuildPlace  # noqa: E402
+from builder.wheelbuild.record import BuildRecord  # noqa: E402
+from builder.wheelbuild.run import BuiltWheel  # noqa: E402
 from tests.conftest import make_sdist  # noqa: E402
 
 PACKAGES = 12

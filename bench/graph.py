@@ -33,7 +33,6 @@ sys.path.insert(0, str(REPO))
 
 from packaging.requirements import Requirement  # noqa: E402
 
-from builder.build.record import BuildRecord  # noqa: E402
 from builder.executor import LocalExecutor  # noqa: E402
 from builder.fetch.sources import fetch_pinned  # noqa: E402
 from builder.gate.check import Gate  # noqa: E402
@@ -49,6 +48,7 @@ from builder.plan.policy import PlanPolicy  # noqa: E402
 from builder.progress import Silent  # noqa: E402
 from builder.sandbox.bwrap import BwrapSandbox  # noqa: E402
 from builder.store import Store, default_store_root  # noqa: E402
+from builder.wheelbuild.record import BuildRecord  # noqa: E402
 from tests.fixtures.stack import make_stack_index  # noqa: E402
 
 

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
-from builder.build.place import BuildPlace
 from builder.progress import Progress
 from builder.store import Store
+from builder.wheelbuild.place import BuildPlace
 
 T = TypeVar("T")
 

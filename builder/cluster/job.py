@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from builder.build.run import BuiltWheel, WorkerInfo
 from builder.fetch.sources import Sources
 from builder.images import Image, ImageDefinition
 from builder.recipe import Recipe
 from builder.variation import Variation
+from builder.wheelbuild.run import BuiltWheel, WorkerInfo
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

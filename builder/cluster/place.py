@@ -21,7 +21,6 @@ from distributed import Client, Future
 from distributed.scheduler import KilledWorker
 
 from builder import errors
-from builder.build.run import BuiltWheel
 from builder.cluster.job import BuildJob, JobFailure, JobOutput
 from builder.cluster.worker import run_job
 from builder.errors import BuilderError, ClusterError
@@ -32,6 +31,7 @@ from builder.progress import Progress
 from builder.recipe import Recipe
 from builder.store import Store
 from builder.variation import REFERENCE, Variation
+from builder.wheelbuild.run import BuiltWheel
 
 ATTEMPTS = 3  # submissions of one build whose worker, or whose inputs' worker, was lost
 

@@ -25,13 +25,13 @@ from pathlib import Path
 
 import platformdirs
 
-from builder.build.run import BuiltWheel, WorkerInfo, run_build
 from builder.cluster.job import BuildJob, JobFailure, JobOutput
 from builder.errors import BuilderError, BuildFailed, ImageError, SandboxUnavailable
 from builder.images import Image, ensure_image
 from builder.names import Sha256
 from builder.sandbox import Sandbox
 from builder.store import Store
+from builder.wheelbuild.run import BuiltWheel, WorkerInfo, run_build
 
 STORE_VARIABLE = "BUILDER_WORKER_STORE"
 BACKEND_VARIABLE = "BUILDER_WORKER_BACKEND"

@@ -13,9 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from builder.build.place import BuildPlace
-from builder.build.record import BuildRecord
-from builder.build.run import WorkerInfo
 from builder.compare.diff.model import WheelDiff
 from builder.compare.diff.wheel import diff_wheels
 from builder.compare.normalize import NORMALIZATIONS, normalize_wheel
@@ -26,6 +23,9 @@ from builder.progress import Progress
 from builder.recipe import Recipe
 from builder.store import Store
 from builder.variation import ALWAYS, DEFAULT_KINDS, KINDS, rebuild_variations
+from builder.wheelbuild.place import BuildPlace
+from builder.wheelbuild.record import BuildRecord
+from builder.wheelbuild.run import WorkerInfo
 
 REPORT_VERSION = 1
 

@@ -18,7 +18,6 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from builder.build.staging import StagedFile, run_spec, stage
 from builder.errors import FetchError, RecipeError
 from builder.fetch.network import NETWORK_LIMITS, network_access
 from builder.images import Image
@@ -28,6 +27,7 @@ from builder.inside import plan as plans
 from builder.progress import Progress
 from builder.recipe import Patch, PinnedFile
 from builder.sandbox import Sandbox
+from builder.sandbox.staging import StagedFile, run_spec, stage
 from builder.store import Store
 
 LOCK = "Cargo.lock"

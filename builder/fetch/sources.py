@@ -19,7 +19,6 @@ from typing import Any
 
 from packaging.version import Version
 
-from builder.build.staging import StagedFile, driver_digest, run_spec, stage
 from builder.errors import FetchError
 from builder.fetch.cargo_lock import (
     added_locks,
@@ -39,6 +38,7 @@ from builder.names import Sha256, is_sha256
 from builder.progress import Progress
 from builder.recipe import Patch, PinnedFile, Recipe
 from builder.sandbox import Sandbox
+from builder.sandbox.staging import StagedFile, driver_digest, run_spec, stage
 from builder.store import Store, write_atomic
 
 

@@ -17,9 +17,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from builder.build.place import BuildPlace, LocalPlace
-from builder.build.record import BuildRecord, RebuildSummary, RecordError, build_key, make_record
-from builder.build.record_check import input_problems, record_problems
 from builder.compare.rebuild import RebuildReport, rebuild
 from builder.compare.upstream import compiled_upstream
 from builder.encoding import canonical_json, pretty_json
@@ -41,6 +38,15 @@ from builder.recipe import PinnedFile, Recipe
 from builder.sandbox import Sandbox
 from builder.scan.pickles import PickleScan, refuse_dangerous, scan_archive
 from builder.store import Store, write_atomic
+from builder.wheelbuild.place import BuildPlace, LocalPlace
+from builder.wheelbuild.record import (
+    BuildRecord,
+    RebuildSummary,
+    RecordError,
+    build_key,
+    make_record,
+)
+from builder.wheelbuild.record_check import input_problems, record_problems
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -15,12 +15,12 @@ from builder.index import Index
 if TYPE_CHECKING:  # types only: a command that only reads this module loads none of them
     from securesystemslib.signer import Signer
 
-    from builder.build.place import BuildPlace
     from builder.images import Image
     from builder.progress import Progress
     from builder.recipe import PinnedFile, Recipe
     from builder.sandbox import Sandbox
     from builder.store import Store
+    from builder.wheelbuild.place import BuildPlace
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from builder.build.record import RECORD_VERSION, BuildRecord, RecordError
-from builder.build.record_check import record_problems
 from builder.names import Sha256, is_sha256
 from builder.sandbox.bwrap import place_rootfs
 from builder.store import Store, StoreCheck
 from builder.store_trees import MANIFEST_SUFFIX, differences, discard, summary
+from builder.wheelbuild.record import RECORD_VERSION, BuildRecord, RecordError
+from builder.wheelbuild.record_check import record_problems
 
 Part = Literal["object", "unpacked image", "prepared venvs", "build record", "built catalog"]
 

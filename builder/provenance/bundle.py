@@ -16,13 +16,13 @@ from typing import Any
 
 from securesystemslib.signer import Signer
 
-from builder.build.record import BuildRecord
 from builder.encoding import canonical_json
 from builder.errors import VerificationFailed
 from builder.provenance.sbom import wheel_sbom
 from builder.provenance.signing import sign_statement
 from builder.provenance.statements import provenance_statement, rebuild_statement, sbom_statement
 from builder.store import write_atomic
+from builder.wheelbuild.record import BuildRecord
 
 BUNDLE_SUFFIX = ".intoto.jsonl"
 

@@ -24,7 +24,7 @@ from cyclonedx.model.component import Component, ComponentType
 from cyclonedx.output.json import JsonV1Dot6
 from packageurl import PackageURL
 
-from builder.build.record import BuildRecord
+from builder.wheelbuild.record import BuildRecord
 
 COMPILED = (".so", ".pyd", ".dylib")
 

@@ -11,8 +11,8 @@ import datetime as dt
 from typing import Any
 
 from builder import __version__
-from builder.build.record import BuildRecord, Inputs, compilers_json
 from builder.recipe import PinnedFile
+from builder.wheelbuild.record import BuildRecord, Inputs, compilers_json
 
 PROJECT_URI = "https://github.com/builder-dev/builder"
 DOCS_URI = f"{PROJECT_URI}/blob/main/docs/attestations.md"

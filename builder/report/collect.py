@@ -22,7 +22,6 @@ from typing import Any
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from securesystemslib.signer import Key
 
-from builder.build.record import BuildRecord, RecordError
 from builder.errors import BuilderError, VerificationFailed
 from builder.gate.check import Gate
 from builder.image_tags import wheel_platform
@@ -31,6 +30,7 @@ from builder.provenance.bundle import read_bundle
 from builder.provenance.signing import open_envelope
 from builder.provenance.statements import PREDICATE_TYPES, SLSA_PROVENANCE
 from builder.store import sha256_file
+from builder.wheelbuild.record import BuildRecord, RecordError
 
 BUNDLE_SUFFIX = ".intoto.jsonl"
 

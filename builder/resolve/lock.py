@@ -17,8 +17,6 @@ from pathlib import Path
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from builder.build.staging import StagedFile, run_spec, stage
-from builder.build.venvs import prepared_venvs
 from builder.errors import FetchError
 from builder.fetch.network import NETWORK_LIMITS, network_access
 from builder.fetch.sources import Sources, fetch_pinned
@@ -32,7 +30,9 @@ from builder.names import normalize
 from builder.progress import Progress
 from builder.recipe import PinnedFile
 from builder.sandbox import RunResult, Sandbox
+from builder.sandbox.staging import StagedFile, run_spec, stage
 from builder.store import Store
+from builder.wheelbuild.venvs import prepared_venvs
 
 
 def lock_requirements(

@@ -19,7 +19,6 @@ from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
 from tomlkit.items import Table
 
-from builder.build.toolchain import image_rustc, images_for_rust, rust_images
 from builder.compare.upstream import compiled_upstream
 from builder.errors import FetchError, GateFailed, RecipeError
 from builder.fetch.cargo_lock import lock_patches, lockless_projects, rust_version
@@ -35,6 +34,7 @@ from builder.recipe import BuiltRequirement, PinnedFile, RebuildPolicy, Settings
 from builder.resolve.lock import backend_requirements, lock_requirements, unmet
 from builder.sandbox import Sandbox
 from builder.store import Store, write_atomic
+from builder.wheelbuild.toolchain import image_rustc, images_for_rust, rust_images
 
 # PEP 517: a project without [build-system] is built by setuptools' legacy backend.
 LEGACY_REQUIRES = ("setuptools>=40.8.0",)

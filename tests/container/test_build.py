@@ -164,8 +164,18 @@ def test_a_signal_during_a_build_removes_its_container_and_exits_with_its_code( 
     token = uuid.uuid4().hex
     name = f"sleepy{code}"
     recipe = local_recipe(tmp_path, session_store, name, sleepy_files(name, token))
-    argv = ["build", str(recipe), "--store", str(session_store.root), "--dist", str(tmp_path),
-            "--backend", backend, "--no-attest"]  # fmt: skip
+    argv = [
+        "build",
+        "-v",
+        str(recipe),
+        "--store",
+        str(session_store.root),
+        "--dist",
+        str(tmp_path),
+        "--backend",
+        backend,
+        "--no-attest",
+    ]  # fmt: skip (-v: the log streams)
     builder = BuilderProcess(argv)
     try:
         builder.wait_for(f"SLEEPY {token} started")
@@ -189,8 +199,17 @@ def test_a_builder_killed_with_sigkill_leaves_no_build_running(  # type: ignore[
     token = uuid.uuid4().hex
     recipe = local_recipe(tmp_path, session_store, "killed", sleepy_files("killed", token))
     store = ["--store", str(session_store.root)]
-    argv = ["build", str(recipe), *store, "--dist", str(tmp_path / "a"), "--backend", backend,
-            "--no-attest"]  # fmt: skip
+    argv = [
+        "build",
+        "-v",
+        str(recipe),
+        *store,
+        "--dist",
+        str(tmp_path / "a"),
+        "--backend",
+        backend,
+        "--no-attest",
+    ]  # fmt: skip (-v: the log streams)
     builder = BuilderProcess(argv)
     try:
         builder.wait_for(f"SLEEPY {token} started")
@@ -425,8 +444,8 @@ def test_the_pickle_scans_of_sdist_and_wheel_go_into_the_record_and_provenance( 
     import collections
     import pickle
 
-    from builder.build.record import BuildRecord
     from builder.provenance.statements import provenance
+    from builder.wheelbuild.record import BuildRecord
 
     files = {"pyproject.toml": PYPROJECT, "setup.py": pickle_setup("1.1"), "pk/__init__.py": "",
              "pk/table.pkl": pickle.dumps(collections.OrderedDict(a=1))}  # fmt: skip

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from builder.build.record import BuildRecord, build_key, make_record
-from builder.build.run import BuiltWheel, RunRecord
 from builder.fetch.sources import Crate, Sources
 from builder.images import DebPackage, Image
 from builder.limits import Limits
@@ -15,6 +13,8 @@ from builder.names import Sha256
 from builder.provenance.signing import KeyPair, new_key
 from builder.recipe import load_recipe
 from builder.store import sha256_file
+from builder.wheelbuild.record import BuildRecord, build_key, make_record
+from builder.wheelbuild.run import BuiltWheel, RunRecord
 from tests.conftest import REPO
 
 WHEEL = "markupsafe-3.0.3-cp313-cp313-manylinux2014_x86_64.manylinux_2_17_x86_64.whl"

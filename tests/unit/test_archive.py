@@ -211,7 +211,7 @@ def _unpack_data(archive: Path, dest: Path) -> None:
 
 
 def _unpack_venvs(archive: Path, dest: Path) -> None:
-    from builder.build.venvs import _unpack
+    from builder.wheelbuild.venvs import _unpack
 
     _unpack(archive, dest)
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from builder.build.run import build_env
 from builder.inside.compilers import WRAPPERS, CompilerFlags
 from builder.recipe import load_recipe
+from builder.wheelbuild.run import build_env
 from tests.conftest import REPO
 
 
@@ -53,7 +53,7 @@ def test_the_grafted_libraries_are_the_files_auditwheel_copied_in_not_their_fold
 ) -> None:
     import zipfile
 
-    from builder.build.run import grafted_libraries
+    from builder.wheelbuild.run import grafted_libraries
 
     wheel = tmp_path / "numpy-2.5.5-cp313-cp313-manylinux_2_38_x86_64.whl"
     with zipfile.ZipFile(wheel, "w") as zf:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from builder.build.run import WorkerInfo
 from builder.cli.build import cluster_address
 from builder.cluster.job import JobFailure
 from builder.cluster.local import worker_environment
 from builder.cluster.place import _error
 from builder.cluster.worker import worker_command
 from builder.errors import BuilderError, BuildFailed
+from builder.wheelbuild.run import WorkerInfo
 
 
 @pytest.mark.parametrize("good", ["tcp://10.0.0.1:8786", "tls://head:8786", "local:1", "local:8"])

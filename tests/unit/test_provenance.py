@@ -82,7 +82,7 @@ def test_the_sbom_lists_modules_and_the_crates_compiled_in(tmp_path: Path) -> No
 
 
 def test_a_record_survives_its_json_form_and_other_layouts_are_refused(tmp_path: Path) -> None:
-    from builder.build.record import BuildRecord, RecordError
+    from builder.wheelbuild.record import BuildRecord, RecordError
 
     record = record_for(synthetic_wheel(tmp_path))
     assert BuildRecord.from_json(record.to_json()) == record

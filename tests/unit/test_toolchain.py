@@ -10,15 +10,15 @@ from typing import NoReturn
 
 from packaging.version import Version
 
-from builder.build.toolchain import (
+from builder.fetch.cargo_lock import rust_version
+from builder.images import find_definition
+from builder.store import Store
+from builder.wheelbuild.toolchain import (
     advice,
     debian_upstream,
     images_for_rust,
     rust_too_old,
 )
-from builder.fetch.cargo_lock import rust_version
-from builder.images import find_definition
-from builder.store import Store
 from tests.conftest import REPO, make_sdist
 
 LOG = """\
@@ -236,8 +236,8 @@ error: could not compile `tiktoken` (lib) due to 2 previous errors
 def test_a_crate_rustc_could_not_compile_names_an_image_with_a_newer_rustc(
     tmp_path: Path,
 ) -> None:
-    from builder.build.toolchain import newer_rust, rust_failed
     from builder.images import current_image
+    from builder.wheelbuild.toolchain import newer_rust, rust_failed
 
     failed = rust_failed(COMPILE_LOG)
     assert failed is not None and failed.crate == "`tiktoken`"
@@ -264,9 +264,9 @@ def test_a_crate_rustc_could_not_compile_names_an_image_with_a_newer_rustc(
 def test_rustc_web_is_the_images_rustc() -> None:
     """Debian's older suites carry a newer rustc for browsers, as rustc-web (bullseye-
     security: 1.96), which installs /usr/bin/rustc."""
-    from builder.build.toolchain import image_rustc
     from builder.images import DebPackage, Image
     from builder.names import Sha256
+    from builder.wheelbuild.toolchain import image_rustc
 
     package = DebPackage(name="rustc-web", version="1.96.0+dfsg1-1~deb11u2", architecture="amd64")
     image = Image(name="old", digest=Sha256("1" * 64), definition_sha256=Sha256("2" * 64),

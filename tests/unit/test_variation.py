@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from builder.build.run import build_env
 from builder.errors import BuilderError
 from builder.recipe import load_recipe
 from builder.variation import DEFAULT_KINDS, REFERENCE, parse_kinds, rebuild_variations
+from builder.wheelbuild.run import build_env
 from tests.conftest import REPO
 
 
@@ -61,10 +61,10 @@ def test_an_unknown_variation_is_refused_with_the_known_ones() -> None:
 def test_a_rebuild_on_one_cpu_gets_the_wall_clock_its_lost_cpus_would_have_saved() -> None:
     """grpcio builds in 12 minutes on two CPUs: its rebuild on one needs more than the
     recipe's 30 that the two-CPU build fits in."""
-    from builder.build.staging import run_spec
     from builder.images import Image
     from builder.inside import plan as plans
     from builder.limits import Limits
+    from builder.sandbox.staging import run_spec
 
     image = Image(name="i", digest="1" * 64, definition_sha256="2" * 64,  # type: ignore[arg-type]
                   packages=(), tools=(), made_on="")  # fmt: skip

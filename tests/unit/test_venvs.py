@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from builder.build.venvs import MANIFEST, _read_manifest, _unpack, venvs_key
 from builder.errors import StoreError
 from builder.fetch.sources import Sources
 from builder.images import Image
 from builder.names import Sha256
 from builder.recipe import PinnedFile, load_recipe
 from builder.store import Store
+from builder.wheelbuild.venvs import MANIFEST, _read_manifest, _unpack, venvs_key
 from tests.conftest import REPO
 
 

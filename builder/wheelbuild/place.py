@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Protocol
 
-from builder.build.run import BuiltWheel, run_build
 from builder.fetch.sources import Sources
 from builder.images import Image
 from builder.progress import Progress
@@ -17,6 +16,7 @@ from builder.recipe import Recipe
 from builder.sandbox import Sandbox
 from builder.store import Store
 from builder.variation import REFERENCE, Variation
+from builder.wheelbuild.run import BuiltWheel, run_build
 
 
 class BuildPlace(Protocol):

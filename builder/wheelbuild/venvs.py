@@ -16,7 +16,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from builder.build.staging import StagedFile, driver_digest, run_spec, stage
 from builder.encoding import canonical_json, pretty_json
 from builder.errors import ArchiveError, BuildFailed, StoreError
 from builder.fetch.sources import Sources
@@ -28,6 +27,7 @@ from builder.limits import Limits
 from builder.names import Sha256
 from builder.progress import Progress
 from builder.sandbox import Sandbox
+from builder.sandbox.staging import StagedFile, driver_digest, run_spec, stage
 from builder.store import Store
 from builder.store_trees import check_on_use, discard, seal
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
 
-from builder.build.record import BuildRecord
 from builder.fetch.sources import Sources
 from builder.names import Sha256
 from builder.store import Store
+from builder.wheelbuild.record import BuildRecord
 
 
 def record_problems(record: BuildRecord, key: Sha256, store: Store) -> list[str]:

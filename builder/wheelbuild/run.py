@@ -16,10 +16,6 @@ from pathlib import Path
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import Version
 
-from builder.build.limit_advice import limit_advice, limits_reached
-from builder.build.staging import run_spec, stage
-from builder.build.toolchain import advice, newer_rust, rust_failed, rust_too_old
-from builder.build.venvs import VenvsRef, prepared_venvs
 from builder.errors import BuildFailed
 from builder.fetch.sources import Sources
 from builder.images import Image
@@ -33,8 +29,12 @@ from builder.names import Sha256
 from builder.progress import Progress
 from builder.recipe import Recipe
 from builder.sandbox import RunResult, RunSpec, Sandbox
+from builder.sandbox.staging import run_spec, stage
 from builder.store import Store
 from builder.variation import REFERENCE, Variation
+from builder.wheelbuild.limit_advice import limit_advice, limits_reached
+from builder.wheelbuild.toolchain import advice, newer_rust, rust_failed, rust_too_old
+from builder.wheelbuild.venvs import VenvsRef, prepared_venvs
 
 MAX_LOG_BYTES = 32 << 20
 DRIVER_ERROR = "==> error: "  # how the driver says what stopped it

@@ -15,15 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from builder import __version__
-from builder.build.run import BuiltWheel, MountRecord, RunRecord, WorkerInfo
-from builder.build.staging import driver_digest
-from builder.build.venvs import VenvsRef
 from builder.encoding import canonical_json
 from builder.fetch.sources import Crate, Sources
 from builder.images import DebPackage, Image
 from builder.limits import Limits
 from builder.names import Sha256
 from builder.recipe import Patch, PinnedFile, Recipe
+from builder.sandbox.staging import driver_digest
+from builder.wheelbuild.run import BuiltWheel, MountRecord, RunRecord, WorkerInfo
+from builder.wheelbuild.venvs import VenvsRef
 
 RECORD_VERSION = 2
 
