@@ -319,8 +319,16 @@ def test_a_build_that_falls_back_to_pure_python_skips_repair_or_fails_when_compi
         "fallbackext/_speed.c": "#include <no-such-library.h>\n",
     }
     recipe = local_recipe(tmp_path, session_store, "fallbackext", files)
-    argv = ["build", str(recipe), "--store", str(session_store.root), "--dist",
-            str(tmp_path / "dist"), "--no-attest"]  # fmt: skip
+    argv = [
+        "build",
+        "-v",
+        str(recipe),
+        "--store",
+        str(session_store.root),
+        "--dist",
+        str(tmp_path / "dist"),
+        "--no-attest",
+    ]  # fmt: skip (-v: the log streams)
     assert main(argv) == 0, capsys.readouterr().err
     assert "holds no compiled code" in capsys.readouterr().err  # no auditwheel failure
     required = 'image = "trixie-py"\ncompiled = true'
