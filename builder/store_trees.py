@@ -71,6 +71,15 @@ def seal(tree: Path, placed_at: Path) -> None:
     write_atomic(manifest_path(placed_at), canonical_json({"entries": rows}))
 
 
+def settle_times(tree: Path, seconds: int) -> None:
+    """Give every file and link of `tree` the same modification time. Two runs that make
+    the same tree at once (two builds needing the same venvs) then seal it with the same
+    manifest, whichever writes it last: a tree in place always matches it."""
+    for entry in _walk(tree, contents=False):
+        if entry.kind in ("file", "link"):
+            os.utime(tree / entry.path, ns=(seconds * 10**9,) * 2, follow_symlinks=False)
+
+
 def differences(tree: Path, *, contents: bool) -> list[str]:
     """How `tree` differs from its manifest: by lstat, and with `contents` by sha256 too.
     Empty when it is as made."""

@@ -29,8 +29,9 @@ from builder.progress import Progress
 from builder.sandbox import Sandbox
 from builder.sandbox.staging import StagedFile, driver_digest, run_spec, stage
 from builder.store import Store
-from builder.store_trees import check_on_use, discard, seal
+from builder.store_trees import check_on_use, discard, seal, settle_times
 
+SETTLED = 315_532_800  # 1980-01-01: every file's time in unpacked venvs (store_trees.settle_times)
 MANIFEST = "builder-venvs.json"  # in the folder: the key and the archive it was unpacked from
 LIMITS = Limits(timeout_s=600)
 
@@ -136,6 +137,7 @@ def place(prepared: PreparedVenvs, store: Store) -> PreparedVenvs:
         unpacked = work / "venvs"
         _unpack(tar, unpacked)
         (unpacked / MANIFEST).write_bytes(pretty_json(prepared.describe()))
+        settle_times(unpacked, SETTLED)
         prepared.path.parent.mkdir(parents=True, exist_ok=True)
         seal(unpacked, prepared.path)
         try:

@@ -15,7 +15,15 @@ from builder.images import Image
 from builder.names import Sha256
 from builder.recipe import PinnedFile, load_recipe
 from builder.store import Store
-from builder.wheelbuild.venvs import MANIFEST, _read_manifest, _unpack, venvs_key
+from builder.store_trees import check_on_use, differences
+from builder.wheelbuild.venvs import (
+    MANIFEST,
+    PreparedVenvs,
+    _read_manifest,
+    _unpack,
+    place,
+    venvs_key,
+)
 from tests.conftest import REPO
 
 
@@ -107,3 +115,25 @@ def test_a_manifest_of_another_key_is_refused_and_the_venvs_removed(tmp_path: Pa
     with pytest.raises(StoreError, match="made for key other"):
         _read_manifest(folder, "mine", store)
     assert not folder.exists(), "removed, so that the next run makes them again"
+
+
+def test_two_runs_placing_the_same_venvs_at_once_leave_a_tree_that_checks_clean(
+    tmp_path: Path,
+) -> None:
+    """The second run seals its own copy, then finds the first's in place: its manifest,
+    written last, must describe the first's tree (or a build then in it loses its venvs)."""
+    import time
+
+    store = Store(tmp_path / "store")
+    venvs = tmp_path / "venvs.tar"
+    with tarfile.open(venvs, "w") as tar:
+        info = tarfile.TarInfo("venv/bin/tool")
+        info.size = 3
+        tar.addfile(info, io.BytesIO(b"abc"))
+    target = store.root / "venvs" / "k"
+    prepared = PreparedVenvs(key="k", path=target, archive_sha256=store.add_file(venvs))
+    place(prepared, store)
+    time.sleep(0.01)  # the second unpack's files are younger
+    place(prepared, store)
+    assert check_on_use(target, "the venvs", store)
+    assert differences(target, contents=True) == []
