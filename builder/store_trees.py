@@ -122,12 +122,12 @@ def check_on_use(tree: Path, what: str, store: Store) -> bool:
 
 
 def discard(tree: Path, store: Store) -> None:
-    """Remove a tree and its manifest: moved into the store's tmp/ first (a build that
+    """Remove a tree's manifest, then the tree: moved into the store's tmp/ first (a build that
     has it mounted keeps it until it ends), then removed."""
+    manifest_path(tree).unlink(missing_ok=True)  # first: a tree placed next keeps its own
     with store.temp_dir("damaged-") as work:
         with contextlib.suppress(FileNotFoundError):
             tree.rename(work / tree.name)
-        manifest_path(tree).unlink(missing_ok=True)
         remove_tree(work / tree.name)
 
 

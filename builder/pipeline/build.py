@@ -31,7 +31,6 @@ from builder.images import (
 from builder.inside.archive import compiled_members
 from builder.names import Sha256
 from builder.pipeline.request import BuildRequest, Workspace
-from builder.pipeline.store_check import catalog_entry_problem
 from builder.progress import Progress
 from builder.provenance.bundle import Bundle, attest
 from builder.recipe import PinnedFile, Recipe
@@ -46,7 +45,7 @@ from builder.wheelbuild.record import (
     build_key,
     make_record,
 )
-from builder.wheelbuild.record_check import input_problems, record_problems
+from builder.wheelbuild.record_check import catalog_entry_problem, input_problems, record_problems
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,7 +112,9 @@ def build(request: BuildRequest, workspace: Workspace) -> BuildReport:
         record = _built(recipe, image, sources, key, place, family, workspace)
     else:
         progress.status(f"cache hit: {recipe.name} {recipe.version} (build key {key[:16]})")
-    compiled_elsewhere = _compiled_upstream_only(recipe, record, image, workspace)
+    stored = store.verified_path(record.output.sha256, record.output.wheel)
+    compiled = bool(compiled_members(stored))
+    compiled_elsewhere = () if compiled else _compiled_upstream(recipe, record, image, workspace)
     report = None
     if request.rebuilds.count:
         report = _rebuilt(request, image, sources, record, place, workspace)
@@ -123,10 +124,13 @@ def build(request: BuildRequest, workspace: Workspace) -> BuildReport:
     store.record_built(
         family.digest, recipe.name, recipe.version,
         {"wheel": record.output.wheel, "sha256": record.output.sha256, "build_key": key,
-         "code": "compiled" if _compiled(record, store) else "pure"},
+         "code": "compiled" if compiled else "pure"},
     )  # fmt: skip
-    exported = _export(record, store, workspace.dist, cached=cached)
-    exported = replace(exported, upstream_compiled=compiled_elsewhere)
+    wheel, record_path = _export(record, stored, workspace.dist)
+    exported = BuildReport(
+        wheel=wheel, record_path=record_path, record=record, cached=cached,
+        log=store.path_of(record.log_sha256), upstream_compiled=compiled_elsewhere,
+    )  # fmt: skip
     return _finish(exported, record, report, workspace)
 
 
@@ -166,8 +170,8 @@ def _built(
         started_on=started, finished_on=_now(),
     )  # fmt: skip
     wheel = store.path_of(record.output.sha256)  # stored by the build, by its sha256
-    _stays_compiled(recipe, record, store.find_built(family.digest, recipe.name,
-                                                     recipe.version), store)  # fmt: skip
+    before = store.find_built(family.digest, recipe.name, recipe.version)
+    _stays_compiled(recipe, record, before, bool(compiled_members(wheel)), store)
     wheel_scan = _scanned(wheel, record.output.wheel, recipe, progress)
     record = replace(record, scans={"sdist": sdist_scan.to_json(),
                                     "wheel": wheel_scan.to_json()})  # fmt: skip
@@ -189,17 +193,17 @@ def _rebuilt(
     )  # fmt: skip
 
 
-def _compiled(record: BuildRecord, store: Store) -> bool:
-    return bool(compiled_members(store.verified_path(record.output.sha256, record.output.wheel)))
-
-
 def _stays_compiled(
-    recipe: Recipe, record: BuildRecord, before: dict[str, str] | None, store: Store
+    recipe: Recipe,
+    record: BuildRecord,
+    before: dict[str, str] | None,
+    compiled: bool,
+    store: Store,
 ) -> None:
     """Refuse a pure wheel where the last build of the release in this image family was
     compiled: a build that lost its compiler (a limit, a missing library) and fell back
     to pure Python is a failure, not a new cache entry."""
-    if before is None or before.get("code") != "compiled" or _compiled(record, store):
+    if before is None or before.get("code") != "compiled" or compiled:
         return
     raise BuildFailed(
         f"{recipe.name} {recipe.version} ({recipe.path}) built {record.output.wheel}, which "
@@ -211,14 +215,13 @@ def _stays_compiled(
     )
 
 
-def _compiled_upstream_only(
+def _compiled_upstream(
     recipe: Recipe, record: BuildRecord, image: Image, workspace: Workspace
 ) -> tuple[str, ...]:
-    """Where the wheel holds no compiled code, the index's compiled wheels of the release
-    that the image's Python installs, said as a warning: upstream's is faster there."""
+    """The index's compiled wheels of the release that the image's Python installs, said
+    as a warning (asked where builder's wheel holds no compiled code: upstream's is faster
+    there)."""
     progress = workspace.progress
-    if _compiled(record, workspace.store):
-        return ()
     try:
         found = compiled_upstream(workspace.index, recipe.name, recipe.version, image)
     except (FetchError, ImageError) as exc:
@@ -366,10 +369,10 @@ def _summary(report: RebuildReport, store: Store) -> RebuildSummary:
     )
 
 
-def _export(record: BuildRecord, store: Store, dist: Path, cached: bool) -> BuildReport:
-    """Copy the wheel and its record into dist/, each through a temporary name."""
+def _export(record: BuildRecord, stored: Path, dist: Path) -> tuple[Path, Path]:
+    """Copy the stored wheel (verified) and its record into dist/, each through a
+    temporary name; their paths there."""
     output = record.output
-    stored = store.verified_path(output.sha256, output.wheel)
     dist.mkdir(parents=True, exist_ok=True)
     wheel = dist / output.wheel
     fd, name = tempfile.mkstemp(prefix=f".{wheel.name}.", suffix=".tmp", dir=dist)
@@ -383,5 +386,4 @@ def _export(record: BuildRecord, store: Store, dist: Path, cached: bool) -> Buil
         tmp.unlink(missing_ok=True)
     record_path = dist / f"{wheel.name}.build.json"
     write_atomic(record_path, pretty_json(record.to_json()))
-    log = store.path_of(record.log_sha256)
-    return BuildReport(wheel=wheel, record_path=record_path, record=record, cached=cached, log=log)
+    return wheel, record_path

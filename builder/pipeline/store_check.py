@@ -19,7 +19,7 @@ from builder.sandbox.bwrap import place_rootfs
 from builder.store import Store, StoreCheck
 from builder.store_trees import MANIFEST_SUFFIX, differences, discard, summary
 from builder.wheelbuild.record import RECORD_VERSION, BuildRecord, RecordError
-from builder.wheelbuild.record_check import record_problems
+from builder.wheelbuild.record_check import catalog_entry_problem, record_problems
 
 Part = Literal["object", "unpacked image", "prepared venvs", "build record", "built catalog"]
 
@@ -119,23 +119,6 @@ def _entry_problem(path: Path, store: Store) -> str | None:
     except (OSError, ValueError) as exc:
         return f"not a catalog entry: {exc}"
     return catalog_entry_problem(entry, store)
-
-
-def catalog_entry_problem(entry: Any, store: Store) -> str | None:
-    """Why an entry of the built-here catalog cannot be trusted (its build record does not
-    name its wheel), or None."""
-    try:
-        wheel, sha256, key = entry["wheel"], entry["sha256"], entry["build_key"]
-    except (TypeError, KeyError) as exc:
-        return f"not a catalog entry: {exc!r}"
-    record = store.read_record(str(key))
-    output = (record or {}).get("output", {})
-    if not isinstance(output, dict) or (output.get("wheel"), output.get("sha256")) != (
-        wheel,
-        sha256,
-    ):
-        return f"its build record {key} does not name {wheel} ({sha256})"
-    return None
 
 
 def _mend(damage: Damage, store: Store) -> None:

@@ -122,8 +122,6 @@ def test_two_runs_placing_the_same_venvs_at_once_leave_a_tree_that_checks_clean(
 ) -> None:
     """The second run seals its own copy, then finds the first's in place: its manifest,
     written last, must describe the first's tree (or a build then in it loses its venvs)."""
-    import time
-
     store = Store(tmp_path / "store")
     venvs = tmp_path / "venvs.tar"
     with tarfile.open(venvs, "w") as tar:
@@ -133,7 +131,18 @@ def test_two_runs_placing_the_same_venvs_at_once_leave_a_tree_that_checks_clean(
     target = store.root / "venvs" / "k"
     prepared = PreparedVenvs(key="k", path=target, archive_sha256=store.add_file(venvs))
     place(prepared, store)
-    time.sleep(0.01)  # the second unpack's files are younger
+    _wait_for_the_clock_to_move(tmp_path)  # the second unpack's files are younger
     place(prepared, store)
     assert check_on_use(target, "the venvs", store)
     assert differences(target, contents=True) == []
+
+
+def _wait_for_the_clock_to_move(folder: Path) -> None:
+    """Return once a file written now gets a later time than one written before: the
+    file system's clock is coarse (a few milliseconds)."""
+    before = folder / "clock-before"
+    before.write_bytes(b"")
+    after = folder / "clock-after"
+    after.write_bytes(b"")
+    while after.stat().st_mtime_ns <= before.stat().st_mtime_ns:
+        after.write_bytes(b"")
