@@ -187,23 +187,6 @@ class Store:
     def add_bytes(self, data: bytes) -> Sha256:
         return self.add_stream([data], expected=None, what="bytes")
 
-    def built_path(self, image_digest: str, name: str, version: str) -> Path:
-        return self.root / "built" / image_digest / name / f"{version}.json"
-
-    def record_built(
-        self, image_digest: str, name: str, version: str, entry: dict[str, str]
-    ) -> None:
-        """Say which wheel builder built for NAME VERSION in this image: what a recipe that
-        requires it `source = "built"` is given."""
-        write_atomic(self.built_path(image_digest, name, version), pretty_json(entry))
-
-    def find_built(self, image_digest: str, name: str, version: str) -> dict[str, str] | None:
-        try:
-            data = json.loads(self.built_path(image_digest, name, version).read_text("utf-8"))
-        except (FileNotFoundError, json.JSONDecodeError):
-            return None
-        return data if isinstance(data, dict) and self.has(Sha256(data.get("sha256", ""))) else None
-
     def record_path(self, build_key: str) -> Path:
         return self.root / "builds" / f"{build_key}.json"
 

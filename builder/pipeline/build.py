@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from builder.built_catalog import BuiltCatalog, CatalogEntry
 from builder.compare.rebuild import RebuildReport, rebuild
 from builder.compare.upstream import compiled_upstream
 from builder.encoding import canonical_json, pretty_json
@@ -45,7 +46,7 @@ from builder.wheelbuild.record import (
     build_key,
     make_record,
 )
-from builder.wheelbuild.record_check import catalog_entry_problem, input_problems, record_problems
+from builder.wheelbuild.record_check import input_problems, record_problems
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -121,11 +122,9 @@ def build(request: BuildRequest, workspace: Workspace) -> BuildReport:
         report = replace(report, upstream_compiled=compiled_elsewhere)
         record = record.with_rebuild(_summary(report, store))
         store.write_record(key, record.to_json())
-    store.record_built(
-        family.digest, recipe.name, recipe.version,
-        {"wheel": record.output.wheel, "sha256": record.output.sha256, "build_key": key,
-         "code": "compiled" if compiled else "pure"},
-    )  # fmt: skip
+    entry = CatalogEntry(wheel=record.output.wheel, sha256=record.output.sha256, build_key=key,
+                         code="compiled" if compiled else "pure")  # fmt: skip
+    BuiltCatalog(store).add(family, recipe.name, recipe.version, entry)
     wheel, record_path = _export(record, stored, workspace.dist)
     exported = BuildReport(
         wheel=wheel, record_path=record_path, record=record, cached=cached,
@@ -170,7 +169,7 @@ def _built(
         started_on=started, finished_on=_now(),
     )  # fmt: skip
     wheel = store.path_of(record.output.sha256)  # stored by the build, by its sha256
-    before = store.find_built(family.digest, recipe.name, recipe.version)
+    before = BuiltCatalog(store).find(family, recipe.name, recipe.version)
     _stays_compiled(recipe, record, before, bool(compiled_members(wheel)), store)
     wheel_scan = _scanned(wheel, record.output.wheel, recipe, progress)
     record = replace(record, scans={"sdist": sdist_scan.to_json(),
@@ -196,19 +195,19 @@ def _rebuilt(
 def _stays_compiled(
     recipe: Recipe,
     record: BuildRecord,
-    before: dict[str, str] | None,
+    before: CatalogEntry | None,
     compiled: bool,
     store: Store,
 ) -> None:
     """Refuse a pure wheel where the last build of the release in this image family was
     compiled: a build that lost its compiler (a limit, a missing library) and fell back
     to pure Python is a failure, not a new cache entry."""
-    if before is None or before.get("code") != "compiled" or compiled:
+    if before is None or before.code != "compiled" or compiled:
         return
     raise BuildFailed(
         f"{recipe.name} {recipe.version} ({recipe.path}) built {record.output.wheel}, which "
-        f"holds no compiled code, where its build {before.get('build_key', '?')[:16]} in this "
-        f"image gave the compiled {before.get('wheel')}",
+        f"holds no compiled code, where its build {before.build_key[:16]} in this "
+        f"image gave the compiled {before.wheel}",
         hint="the build fell back to pure Python; its log says why "
         f"({store.path_of(record.log_sha256)}): a [limits] key set too low or a missing "
         "library is the usual cause; nothing was cached",
@@ -262,7 +261,7 @@ def _built_requirements(recipe: Recipe, image: Image, store: Store) -> tuple[Pin
     """The wheels builder built here for the recipe's `source = "built"` requirements."""
     pins = []
     for need in recipe.built:
-        entry = store.find_built(image.digest, need.name, need.version)
+        entry = BuiltCatalog(store).checked(image, need.name, need.version)
         if entry is None:
             raise FetchError(
                 f"{recipe.name} {recipe.version} ({recipe.path}) builds with {need.name} "
@@ -271,22 +270,8 @@ def _built_requirements(recipe: Recipe, image: Image, store: Store) -> tuple[Pin
                 hint=f"build {need.name} {need.version}'s recipe first; "
                 "`builder build --graph` builds a graph in order",
             )
-        if (problem := catalog_entry_problem(entry, store)) is not None:
-            store.built_path(image.digest, need.name, need.version).unlink(missing_ok=True)
-            raise StoreError(
-                f"the store's entry for {need.name} {need.version} built here is damaged: "
-                f"{problem}",
-                hint=f"it was removed; build {need.name} {need.version}'s recipe again",
-            )
-        pins.append(
-            PinnedFile(
-                name=need.name,
-                version=need.version,
-                file=entry["wheel"],
-                sha256=Sha256(entry["sha256"]),
-                source="built",
-            )
-        )
+        pins.append(PinnedFile(name=need.name, version=need.version, file=entry.wheel,
+                               sha256=entry.sha256, source="built"))  # fmt: skip
     return tuple(pins)
 
 

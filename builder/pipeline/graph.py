@@ -13,6 +13,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from builder.built_catalog import BuiltCatalog
 from builder.compare.rebuild import NO_REBUILDS, Rebuilds
 from builder.errors import BuilderError, RecipeError
 from builder.executor import Executor
@@ -186,11 +187,12 @@ def _share(
     twin = outcomes[(source, ident)]
     node = plans[index].graph.node(ident)
     here = NodeOutcome(node=ident, image=plans[index].graph.image, state="shared")
-    entry = store.find_built(plans[source].image.digest, node.name, node.version)
-    if entry is None or entry.get("sha256") != twin.sha256:
+    catalog = BuiltCatalog(store)
+    entry = catalog.find(plans[source].image, node.name, node.version)
+    if entry is None or entry.sha256 != twin.sha256:
         lost = f"the store no longer has the wheel built for {ident} in {twin.image}"
         return replace(here, state="failed", reason=f"{lost} (builder store verify)")
-    store.record_built(plans[index].image.digest, node.name, node.version, entry)
+    catalog.add(plans[index].image, node.name, node.version, entry)
     reason = f"the wheel built in {twin.image} installs here"
     return replace(here, wheel=twin.wheel, sha256=twin.sha256, reason=reason)
 
@@ -211,20 +213,16 @@ def _built(node: str, image: str, report: BuildReport) -> NodeOutcome:
 def _lend(recipe: Recipe, graph_image: Image, own: Image, store: Store) -> None:
     """A package built in an image of its own (its override's) builds with the wheels the
     graph built in the graph's image, where its own image's Python installs them."""
+    catalog = BuiltCatalog(store)
     for need in recipe.built:
-        if store.find_built(own.digest, need.name, need.version) is not None:
-            continue
-        entry = store.find_built(graph_image.digest, need.name, need.version)
-        if entry is not None and installs(own, entry["wheel"]):
-            store.record_built(own.digest, need.name, need.version, entry)
+        if catalog.find(own, need.name, need.version) is None:
+            catalog.lend(need.name, need.version, source=graph_image, target=own)
 
 
 def _lend_back(recipe: Recipe, own: Image, graph_image: Image, store: Store) -> None:
     """Its wheel, in turn, serves the graph image's builds that need it, if it installs
     there (else they fail, saying the store has no such wheel for their image)."""
-    entry = store.find_built(own.digest, recipe.name, recipe.version)
-    if entry is not None and installs(graph_image, entry["wheel"]):
-        store.record_built(graph_image.digest, recipe.name, recipe.version, entry)
+    BuiltCatalog(store).lend(recipe.name, recipe.version, source=own, target=graph_image)
 
 
 def _outcome(key: _Key, image: str, future: Future[NodeOutcome]) -> NodeOutcome:

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from builder.built_catalog import BuiltCatalog
 from builder.names import Sha256, is_sha256
 from builder.sandbox.bwrap import place_rootfs
 from builder.store import Store, StoreCheck
 from builder.store_trees import MANIFEST_SUFFIX, differences, discard, summary
 from builder.wheelbuild.record import RECORD_VERSION, BuildRecord, RecordError
-from builder.wheelbuild.record_check import catalog_entry_problem, record_problems
+from builder.wheelbuild.record_check import record_problems
 
 Part = Literal["object", "unpacked image", "prepared venvs", "build record", "built catalog"]
 
@@ -107,18 +108,8 @@ def _records(store: Store) -> Iterator[Damage]:
 
 
 def _catalog(store: Store) -> Iterator[Damage]:
-    for path in sorted((store.root / "built").glob("*/*/*.json")):
-        why = _entry_problem(path, store)
-        if why is not None:
-            yield Damage(part="built catalog", path=path, why=why)
-
-
-def _entry_problem(path: Path, store: Store) -> str | None:
-    try:
-        entry = json.loads(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        return f"not a catalog entry: {exc}"
-    return catalog_entry_problem(entry, store)
+    for path, why in BuiltCatalog(store).problems():
+        yield Damage(part="built catalog", path=path, why=why)
 
 
 def _mend(damage: Damage, store: Store) -> None:

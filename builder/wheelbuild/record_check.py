@@ -2,8 +2,7 @@
 
 A cache hit serves the wheel a record names, so the record is checked first: stored
 under its own build key, made of the inputs this build has, naming a wheel of its
-package whose archive says so too, and a log and rebuild report the store holds. An
-entry of the built-here catalog is trusted as far as the record it names agrees.
+package whose archive says so too, and a log and rebuild report the store holds.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
 from packaging.version import InvalidVersion, Version
@@ -33,23 +31,6 @@ def record_problems(record: BuildRecord, key: Sha256, store: Store) -> list[str]
     if record.rebuild is not None and not store.has(record.rebuild.report_sha256):
         problems.append(f"its rebuild report {record.rebuild.report_sha256} is not in the store")
     return problems
-
-
-def catalog_entry_problem(entry: Any, store: Store) -> str | None:
-    """Why an entry of the built-here catalog cannot be trusted (its build record does not
-    name its wheel), or None."""
-    try:
-        wheel, sha256, key = entry["wheel"], entry["sha256"], entry["build_key"]
-    except (TypeError, KeyError) as exc:
-        return f"not a catalog entry: {exc!r}"
-    record = store.read_record(str(key))
-    output = (record or {}).get("output", {})
-    if not isinstance(output, dict) or (output.get("wheel"), output.get("sha256")) != (
-        wheel,
-        sha256,
-    ):
-        return f"its build record {key} does not name {wheel} ({sha256})"
-    return None
 
 
 def input_problems(record: BuildRecord, parameters: object, sources: Sources) -> list[str]:
