@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from builder.advisories.osv import Advisory
 from builder.advisories.snapshot import Snapshot
@@ -16,7 +17,7 @@ class Finding:
     version: str | None  # None: the advisory covers every version of the name
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> Literal["malicious", "vulnerable"]:
         return "malicious" if self.advisory.malicious else "vulnerable"
 
     def message(self) -> str:

@@ -15,6 +15,7 @@ from builder.errors import GateFailed, UsageError
 from builder.gate.check import Gate, Issue
 from builder.gate.inputs import direct_urls_in, names_in, pin_of, releases_in
 from builder.gate.policy import GatePolicy, find_policy, load_gate_policy
+from builder.gate.rules import Kind, hints
 
 
 def register(sub: Subcommands) -> None:
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def raise_for_errors(issues: list[Issue]) -> None:
-    refused: dict[str, list[str]] = {}  # name -> the kinds of its errors, once each
+    refused: dict[str, list[Kind]] = {}  # name -> the kinds of its errors, once each
     for issue in issues:
         if issue.severity == "error":
             kinds = refused.setdefault(issue.name, [])
@@ -95,8 +96,7 @@ def raise_for_errors(issues: list[Issue]) -> None:
         raise GateFailed(
             f"{len(refused)} name(s) refused: "
             + "; ".join(f"{name} ({', '.join(kinds)})" for name, kinds in refused.items()),
-            hint="a false alarm? add the name to names.allow in the policy file; an advisory "
-            "you accept: [advisories] allow, by id with a reason (docs/gate.md)",
+            hint=hints(k for kinds in refused.values() for k in kinds),
         )
 
 

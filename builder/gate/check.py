@@ -13,7 +13,7 @@ import re
 import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ from builder.errors import FetchError
 from builder.gate import names as index_names
 from builder.gate.configuration import index_configuration, origin, url_key
 from builder.gate.policy import GatePolicy
+from builder.gate.rules import Grade, Kind, Level, Severity
 from builder.gate.signals import Evidence, history, judge
 from builder.gate.typosquat import Detector, Finding, load_popular
 from builder.index import Index, pip_config_value
@@ -40,8 +41,8 @@ LOOK_UPS = 8  # names looked up on the public index at once (Gate.fetch_evidence
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Issue:
     name: str
-    kind: str
-    severity: str
+    kind: Kind
+    severity: Severity
     message: str
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -173,11 +174,11 @@ class Gate:
             reason = self.policy.allow_advisories.get(found.advisory.id)
             if reason is not None:
                 said = f"{issue.message}; allowed by the policy: {reason}"
-                issue = Issue(**{**asdict(issue), "severity": "note", "message": said})
+                issue = replace(issue, severity="note", message=said)
             issues.append(issue)
         return issues
 
-    def _issue(self, name: str, kind: str, message: str, **details: Any) -> Issue:
+    def _issue(self, name: str, kind: Kind, message: str, **details: Any) -> Issue:
         return Issue(
             name=name,
             kind=kind,
@@ -313,7 +314,7 @@ class Gate:
         return [Issue(name=name, kind="typosquat", severity=severity, message=message,
                       details=details)]  # fmt: skip
 
-    def _near_established(self, name: NormalizedName, policy: str) -> list[Issue]:
+    def _near_established(self, name: NormalizedName, policy: Level) -> list[Issue]:
         """A name new on the index (or absent) within an edit or two of an established
         project of the index's list (gate/names.py): the closest NEAR_LOOKED are looked up."""
         evidence = self.index_evidence(name)
@@ -404,7 +405,7 @@ class Gate:
                 f"internal {latest} is newer today, which can change any day"
             )
         issue = self._issue(name, "confusion", message, **details)
-        return Issue(**{**asdict(issue), "severity": "warning"})
+        return replace(issue, severity="warning")
 
 
 def evidence_on(index: Index, name: NormalizedName) -> Evidence:
@@ -422,7 +423,7 @@ def strongest(findings: list[Finding]) -> Finding:
     return next((f for f in findings if f.grade == "error"), findings[0])
 
 
-def weighed(grade: str, policy: str, evidence: Evidence | None) -> str | None:
+def weighed(grade: Grade, policy: Level, evidence: Evidence | None) -> Level | None:
     """A typosquat finding's severity (None: not reported) from its grade (error, warning,
     hint), the policy's severity, and what the index's history says (None: offline). An
     error-grade finding takes the policy's severity, a warning-grade one at most a
@@ -431,7 +432,7 @@ def weighed(grade: str, policy: str, evidence: Evidence | None) -> str | None:
     for a project first uploaded recently or not on the index, at the policy's severity."""
     if grade == "hint":
         return policy if evidence is not None and evidence.new else None
-    severity = "warning" if grade == "warning" and policy == "error" else policy
+    severity: Level = "warning" if grade == "warning" and policy == "error" else policy
     if evidence is None:
         return severity
     if evidence.severity == "error":

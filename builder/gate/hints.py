@@ -24,6 +24,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from builder.gate import composite
+from builder.gate.rules import NameRule
 
 WORD_LENGTH = 4  # a listed name this long (separators aside) is a hint with a word
 EDGE_WORDS = 2  # ...at the name's start, with at most this many other words
@@ -70,7 +71,7 @@ class Hints:
         low, high = SHORT
         return {p: k for k, p in self._keys.items() if low <= len(k) <= high}
 
-    def find(self, name: str) -> Iterator[tuple[str, list[str], str]]:
+    def find(self, name: str) -> Iterator[tuple[NameRule, list[str], str]]:
         """(rule, targets, detail) for the hints `name` (a PEP 503 name) gives."""
         key = name.replace("-", "")
         if "-" in name and (worded := self.head_word(name)):

@@ -15,27 +15,15 @@ from typing import Any
 
 from builder.errors import RecipeError
 from builder.gate.names import NEAR_RELEASES, NEAR_YEARS
+from builder.gate.rules import DEFAULT_SEVERITY, KINDS, LEVELS, Kind, Level
 from builder.index import configured_index_url
 from builder.names import NormalizedName, normalize
 from builder.problems import Problems, reasons, table
 
-KINDS = (
-    "typosquat", "confusion", "unclaimed", "configuration", "direct-url", "malicious",
-    "vulnerable",
-)  # fmt: skip
 TYPOSQUAT_KEYS = (
     "popular", "flag-popular", "index-signals", "hints", "fetch-index-names",
     "established-years", "established-releases",
 )  # fmt: skip
-DEFAULT_SEVERITY = {
-    "malicious": "error",
-    "vulnerable": "warning",
-    "typosquat": "error",
-    "confusion": "error",
-    "unclaimed": "warning",
-    "configuration": "error",
-    "direct-url": "warning",
-}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -55,7 +43,7 @@ class GatePolicy:
     # with this many releases or more is established.
     established_years: int = NEAR_YEARS
     established_releases: int = NEAR_RELEASES
-    severity: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
+    severity: dict[Kind, Level] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     allow_advisories: dict[str, str] = field(default_factory=dict)  # id -> reason
     source: str = "defaults"
 
@@ -104,8 +92,9 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
     internal_names = _strings(names, "internal", "names.internal", p)
     allow = _strings(names, "allow", "names.allow", p)
     levels = dict(DEFAULT_SEVERITY)
-    for kind, level in severity.items():
-        if level not in ("error", "warning", "ignore"):
+    for kind in KINDS:
+        level = severity.get(kind, levels[kind])
+        if level not in LEVELS:
             p.add(f"severity.{kind}", "expected error, warning or ignore")
         else:
             levels[kind] = level

@@ -27,21 +27,28 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Literal
+
+from builder.gate.rules import NameRule
 
 # A popular name joined with another or with a word (gate/composite.py).
-JOINED_RULES = frozenset({"joined-popular", "glued-popular", "joined-word", "glued-word"})
+JOINED_RULES: frozenset[NameRule] = frozenset(
+    {"joined-popular", "glued-popular", "joined-word", "glued-word"}
+)
 # Single-edit and other rules that real projects of the long tail share by chance.
-LONG_TAIL_RULES = frozenset(
+LONG_TAIL_RULES: frozenset[NameRule] = frozenset(
     {"substituted", "affix", "edit-distance-2", "separator", "word-order", "homoglyph"}
 )
 # Rules whose one changed letter may be a sibling plugin's other name.
-SIBLING_RULES = frozenset({"substituted", "keyboard", "edit-distance-2", "homoglyph"})
+SIBLING_RULES: frozenset[NameRule] = frozenset(
+    {"substituted", "keyboard", "edit-distance-2", "homoglyph"}
+)
 LENIENT_RANK = 1000
 # Names that differ only in digits are versions and forks below the VERSIONED_RANK most
 # downloaded; above it, a digit dropped or added is worth an attacker's while (urllib for
 # urllib3). A doubled or swapped digit is a typing slip, not a version (TYPING_RULES).
 VERSIONED_RANK = 100
-TYPING_RULES = frozenset({"repeated", "swapped"})
+TYPING_RULES: frozenset[NameRule] = frozenset({"repeated", "swapped"})
 _DIGITS = re.compile(r"\d")
 # First words every project uses, which say nothing of a plugin family.
 NOT_HOSTS = frozenset({"py", "py3", "python"})
@@ -49,12 +56,12 @@ NOT_HOSTS = frozenset({"py", "py3", "python"})
 
 @dataclass(frozen=True, slots=True)
 class Grade:
-    level: str  # "error" or "warning"
+    level: Literal["error", "warning"]
     why: str = ""  # for a warning: the reason, in words
 
 
 def grade(
-    rule: str,
+    rule: NameRule,
     name: str,
     target: str,
     rank: Mapping[str, int],

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from builder.errors import FetchError
 from builder.index import Index
@@ -41,7 +42,7 @@ class History:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    severity: str | None  # "error" or "warning" where the history decides; None: it does not
+    severity: Literal["error", "warning"] | None  # where the history decides; None: it does not
     said: str
     new: bool = False  # absent, empty, or first uploaded within NEW_DAYS: what a hint needs
 

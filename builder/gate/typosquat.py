@@ -28,11 +28,12 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from builder.errors import RecipeError
 from builder.gate import composite, hints, severity
+from builder.gate.rules import Grade, NameRule
 from builder.names import NormalizedName, normalize
 
 SUFFIXES = ("-python", "-py", "-dev", "-lib", "-sdk", "-ml", "-nightly", "-api", "2", "3")
 CONFUSABLES = (("rn", "m"), ("vv", "w"), ("1", "l"), ("i", "l"), ("0", "o"), ("5", "s"))
-WEIGHTS = {
+WEIGHTS: dict[NameRule, float] = {
     "homoglyph": 0.95,
     "separator": 0.9,
     "swapped": 0.9,
@@ -71,10 +72,10 @@ _SINGLE_CONFUSABLES = str.maketrans({fake: real for fake, real in CONFUSABLES[2:
 class Finding:
     name: str
     resembles: str
-    rule: str
+    rule: NameRule
     score: float
     detail: str
-    grade: str = "error"  # or "warning": the shapes real projects share (gate/severity.py),
+    grade: Grade = "error"  # or "warning": the shapes real projects share (gate/severity.py),
     # or "hint": a shape too common to report unless the index says the project is new
     # (gate/hints.py)
     why: str = ""  # for a warning: the reason, in words
@@ -146,7 +147,7 @@ def _deletions(key: str) -> set[str]:
     return {key} | {key[:i] + key[i + 1 :] for i in range(len(key))}
 
 
-def classify_edit(name: str, target: str) -> str:
+def classify_edit(name: str, target: str) -> NameRule:
     """Which single edit turns `target` into `name` (or edit-distance-2)."""
     a, b = collapse(name), collapse(target)
     if len(a) == len(b):
@@ -281,7 +282,7 @@ class Detector:
     def _truncated(self) -> dict[str, str]:
         return composite.truncations(self._top_keys)
 
-    def _composite(self, name: str) -> Iterable[tuple[str, Iterable[str], str]]:
+    def _composite(self, name: str) -> Iterable[tuple[NameRule, Iterable[str], str]]:
         """The rules for names built from a popular one (gate/composite.py); a name that
         is popular itself is left to the other rules."""
         if name in self.rank:
@@ -290,7 +291,7 @@ class Detector:
         yield from self._combined(name, key)
         yield from self._reshaped(name, key)
 
-    def _combined(self, name: str, key: str) -> Iterable[tuple[str, Iterable[str], str]]:
+    def _combined(self, name: str, key: str) -> Iterable[tuple[NameRule, Iterable[str], str]]:
         """A popular name joined with another or with a campaign's word. For one target
         the higher score wins: a filler word over a pair, a pair whose first name hosts no
         plugins over a pair that may be a plugin's name."""
@@ -302,11 +303,11 @@ class Detector:
             yield "paired-popular", sorted(pair, key=self.rank.__getitem__), detail
         if combined := composite.combination(name, self.rank):
             target, rest = combined
-            rule = "combination" if any(map(composite.filler, rest)) else "joined-popular"
+            rule: NameRule = "combination" if any(map(composite.filler, rest)) else "joined-popular"
             yield rule, [target], f"{target!r} joined with {', '.join(map(repr, rest))}"
         if "-" not in name and (stuck := composite.glued(key, self._top_keys)):
-            rule = "glued" if composite.filler(stuck[1]) else "glued-popular"
-            yield rule, [stuck[0]], f"{stuck[0]!r} with {stuck[1]!r} glued on"
+            glued: NameRule = "glued" if composite.filler(stuck[1]) else "glued-popular"
+            yield glued, [stuck[0]], f"{stuck[0]!r} with {stuck[1]!r} glued on"
         worded = composite.with_word(name, self.rank) if "-" in name else None
         if worded and not self._plugin_named(name):
             target, rest = worded
@@ -318,7 +319,7 @@ class Detector:
             for target, _ in self._edits(core):
                 yield "combination", [target], f"{target!r} misspelt ({core!r}), words joined"
 
-    def _reshaped(self, name: str, key: str) -> Iterable[tuple[str, Iterable[str], str]]:
+    def _reshaped(self, name: str, key: str) -> Iterable[tuple[NameRule, Iterable[str], str]]:
         """A popular name with another prefix, cut short, or two edits away."""
         if swapped := composite.swapped_prefix(name, self._bare_popular):
             yield "prefix-swap", [swapped], f"{swapped!r} with another prefix"
@@ -498,7 +499,7 @@ class Detector:
         own = self.rank.get(name)
         return own is None or self.rank[target] * 10 < own
 
-    def _candidates(self, name: str) -> Iterable[tuple[str, Iterable[str], str]]:
+    def _candidates(self, name: str) -> Iterable[tuple[NameRule, Iterable[str], str]]:
         yield (
             "separator",
             self.by_collapsed.get(collapse(name), []),
@@ -531,7 +532,7 @@ class Detector:
                 found.setdefault(key, name)
         return found
 
-    def _short_slips(self, key: str) -> Iterator[tuple[str, list[str], str]]:
+    def _short_slips(self, key: str) -> Iterator[tuple[NameRule, list[str], str]]:
         """A short popular name with a letter doubled (cccxt, idnna) or two letters swapped
         (wbe3): typing slips that three of the real projects of ranks 1,001-15,000 have
         (tdqm, daal, ttach), and campaigns many (bench/typosquat.py)."""

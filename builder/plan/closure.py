@@ -32,6 +32,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from builder.errors import FetchError, GateFailed, RecipeError
 from builder.gate.check import Gate
+from builder.gate.rules import hints
 from builder.images import Image, ensure_image, find_definition
 from builder.index import Index
 from builder.inside import plan as plans
@@ -375,6 +376,5 @@ def _gate(gate: Gate, names: list[str]) -> None:
     if errors:
         raise GateFailed(
             "; ".join(f"{i.kind}: {i.message}" for i in errors),
-            hint="nothing was planned; a false alarm? add the name to names.allow in the policy "
-            "(an advisory: [advisories] allow, by id with a reason)",
+            hint="nothing was planned; " + hints(i.kind for i in errors),
         )

@@ -25,6 +25,7 @@ from builder.fetch.cargo_lock import lock_patches, lockless_projects, rust_versi
 from builder.fetch.sources import fetch_crates, fetch_pinned, newest_rust_version
 from builder.gate.check import Gate, Issue
 from builder.gate.policy import GatePolicy
+from builder.gate.rules import hints
 from builder.images import DEFAULT_IMAGE, Image, ensure_image, find_definition
 from builder.index import Index
 from builder.inside import archive
@@ -198,8 +199,7 @@ def _stop_on_errors(issues: list[Issue], progress: Progress) -> None:
     if errors:
         raise GateFailed(
             "; ".join(f"{i.kind}: {i.message}" for i in errors),
-            hint="nothing was pinned; a false alarm? add the name to names.allow in the policy "
-            "(an advisory you accept: [advisories] allow, by id with a reason; docs/gate.md)",
+            hint="nothing was pinned; " + hints(i.kind for i in errors),
         )
 
 
