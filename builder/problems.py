@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from builder.errors import BuilderError, RecipeError
+
+T = TypeVar("T")
+
+
+def choice(value: object, choices: tuple[T, ...]) -> T | None:
+    """`value` as the one of `choices` it equals (typed as they are), else None."""
+    return next((c for c in choices if c == value), None)
 
 
 class Problems:

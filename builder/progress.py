@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Literal, Protocol
+
+# A graph node's state: building, then how it ended (builder.pipeline.graph.Ended).
+NodeState = Literal["building", "built", "cached", "shared", "differs", "failed", "skipped"]
 
 
 class Progress(Protocol):
@@ -12,7 +15,7 @@ class Progress(Protocol):
     def log(self, line: str) -> None:
         """One line of a tool's or a build's output."""
 
-    def node(self, node: str, image: str, state: str) -> None:
+    def node(self, node: str, image: str, state: NodeState) -> None:
         """A node of a graph build changed state (building, built, cached, failed, ...)."""
 
 
@@ -23,5 +26,5 @@ class Silent:
     def log(self, line: str) -> None:
         pass
 
-    def node(self, node: str, image: str, state: str) -> None:
+    def node(self, node: str, image: str, state: NodeState) -> None:
         pass

@@ -12,7 +12,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -25,10 +25,11 @@ from packaging.version import InvalidVersion, Version
 from builder.errors import BuilderError, RecipeError
 from builder.limits import LIMIT_MAXIMA, Limits
 from builder.names import NormalizedName, Sha256, is_sha256, normalize
-from builder.problems import Problems, reasons, required_str, table
+from builder.problems import Problems, choice, reasons, required_str, table
 from builder.variation import KINDS
 
-REPAIR_MODES = ("auto", "skip")
+Repair = Literal["auto", "skip"]  # auditwheel repair, or the wheel as built
+REPAIR_MODES: tuple[Repair, ...] = get_args(Repair)
 ENV_RESERVED = frozenset(
     {"SOURCE_DATE_EPOCH", "TZ", "LC_ALL", "PYTHONHASHSEED", "TMPDIR", "HOME", "PATH", "CARGO_HOME"}
 )
@@ -36,7 +37,8 @@ ENV_RESERVED = frozenset(
 
 # Where a wheel a build reads comes from: downloaded from an index (an exception to "built
 # here from source", see docs/recipes.md), or built here by builder from its sdist.
-SOURCES = ("index", "built")
+Source = Literal["index", "built"]
+SOURCES: tuple[Source, ...] = get_args(Source)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -48,7 +50,7 @@ class PinnedFile:
     file: str
     sha256: Sha256
     index: str | None = None  # the one index this file comes from, where the lock says
-    source: str = "index"
+    source: Source = "index"
 
     def as_dict(self) -> dict[str, str]:
         pin = {"name": self.name, "version": self.version, "file": self.file, "sha256": self.sha256}
@@ -64,7 +66,7 @@ class PinnedFile:
             file=str(data["file"]),
             sha256=Sha256(data["sha256"]),
             index=data.get("index"),
-            source=str(data.get("source", "index")),
+            source=_source(data.get("source", "index")),
         )
 
 
@@ -129,7 +131,7 @@ class Recipe:
     patches: tuple[Patch, ...] = ()
     env: Mapping[str, str] = field(default_factory=dict)
     source_date_epoch: int | None = None
-    repair: str = "auto"
+    repair: Repair = "auto"
     limits: Limits = field(default_factory=Limits)
     rebuild: RebuildPolicy = field(default_factory=RebuildPolicy)
     # pickle members whose dangerous imports a person looked at and accepted: member -> why
@@ -235,9 +237,10 @@ def parse_pinned_wheels(value: Any, array: str, p: Problems) -> tuple[PinnedFile
         allowed = {"name", "version", "file", "sha256", "index", "source"}
         for unknown in sorted(set(entry) - allowed):
             p.add(f"{key}.{unknown}", f"unknown key (allowed: {', '.join(sorted(allowed))})")
-        source = entry.get("source", "index")
-        if source not in SOURCES:
-            p.add(f"{key}.source", f"expected one of {', '.join(SOURCES)}, got {source!r}")
+        source = choice(entry.get("source", "index"), SOURCES)
+        if source is None:
+            p.add(f"{key}.source", f"expected one of {', '.join(SOURCES)}, "
+                  f"got {entry['source']!r}")  # fmt: skip
             source = "index"
         name = required_str(entry, "name", f"{key}.name", p)
         version = required_str(entry, "version", f"{key}.version", p, _check_version)
@@ -373,11 +376,17 @@ def _epoch(value: Any, dotted: str, p: Problems) -> int | None:
     return value
 
 
-def _repair(value: Any, dotted: str, p: Problems) -> str:
-    if value not in REPAIR_MODES:
+def _repair(value: Any, dotted: str, p: Problems) -> Repair:
+    if (mode := choice(value, REPAIR_MODES)) is None:
         p.add(dotted, f"expected one of {', '.join(REPAIR_MODES)}, got {value!r}")
         return "auto"
-    return str(value)
+    return mode
+
+
+def _source(value: object) -> Source:
+    if (source := choice(value, SOURCES)) is None:
+        raise TypeError(f"source {value!r} is not one of {SOURCES}")
+    return source
 
 
 def _limits(table: Mapping[str, Any], dotted: str, p: Problems) -> Limits:

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from builder.encoding import pretty_json
+from builder.progress import NodeState
 
 
 @cache
@@ -43,7 +44,7 @@ class TerminalProgress:
         if self.stream:
             self.console.print(f"[dim]{escape(line)}[/]", soft_wrap=True)
 
-    def node(self, node: str, image: str, state: str) -> None:
+    def node(self, node: str, image: str, state: NodeState) -> None:
         self.console.print(f"[bold]==>[/] {escape(node)} ({escape(image)}): {escape(state)}")
 
 

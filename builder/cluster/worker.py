@@ -29,6 +29,7 @@ from builder.cluster.job import BuildJob, JobFailure, JobOutput
 from builder.errors import BuilderError, BuildFailed, ImageError, SandboxUnavailable
 from builder.images import Image, ensure_image
 from builder.names import Sha256
+from builder.progress import NodeState
 from builder.sandbox import Sandbox
 from builder.store import Store
 from builder.wheelbuild.run import BuiltWheel, WorkerInfo, run_build
@@ -60,7 +61,7 @@ class _WorkerProgress:
     def log(self, line: str) -> None:
         pass
 
-    def node(self, node: str, image: str, state: str) -> None:
+    def node(self, node: str, image: str, state: NodeState) -> None:
         _log.info("%s (%s): %s", node, image, state)
 
 

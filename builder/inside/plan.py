@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from builder.errors import BuilderError
 from builder.inside.compilers import CompilerFlags
@@ -32,7 +32,7 @@ class BuildPlan:
     sdist: str
     patches: tuple[str, ...] = ()  # under /inputs/patches, applied in this order
     crates: tuple[CratePin, ...] = ()
-    repair: str = "auto"
+    repair: Literal["auto", "skip"] = "auto"  # builder.recipe.Repair
     unpack_bytes: int
     env: Mapping[str, str] = field(default_factory=dict)
     build_root: str = str(BUILD)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 from builder.built_catalog import BuiltCatalog
 from builder.compare.rebuild import NO_REBUILDS, Rebuilds
@@ -26,6 +27,8 @@ from builder.plan.graph import Graph, read_graph
 from builder.recipe import Recipe, load_recipe
 from builder.store import Store
 
+Ended = Literal["built", "cached", "shared", "differs", "failed", "skipped"]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class NodeOutcome:
@@ -33,7 +36,7 @@ class NodeOutcome:
 
     node: str
     image: str
-    state: str  # built, cached, shared, differs (a rebuild did not match), failed or skipped
+    state: Ended  # differs: a rebuild did not match
     wheel: Path | None = None
     sha256: Sha256 | None = None
     reason: str | None = None  # shared: whose wheel; failed: the error and its log; skipped: why

@@ -8,9 +8,6 @@ the build and compares its sha256 with the subject's.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +17,7 @@ from securesystemslib.signer import Key
 from builder.errors import ImageError, VerificationFailed
 from builder.images import Image
 from builder.names import Sha256, is_sha256, normalize
-from builder.provenance.bundle import read_bundle
-from builder.provenance.signing import open_envelope
+from builder.provenance.bundle import read_statements, the_statement
 from builder.provenance.statements import SLSA_PROVENANCE
 from builder.recipe import PinnedFile, Recipe, recipe_from_parameters
 
@@ -40,34 +36,17 @@ class AttestedBuild:
 
 def read_provenance(bundle: Path, key: Key | None) -> AttestedBuild:
     """The provenance statement of a bundle; its signature checked when a key is given."""
-    for i, raw in enumerate(read_bundle(bundle)):
-        if key is not None:
-            payload = open_envelope(raw, key, f"{bundle}: envelope[{i}]").payload
-        else:
-            payload = _unverified_payload(raw, f"{bundle}: envelope[{i}]")
-        try:
-            statement = json.loads(payload)
-            if statement.get("predicateType") != SLSA_PROVENANCE:
-                continue
-            (subject,) = statement["subject"]
-            return AttestedBuild(
-                wheel=subject["name"],
-                sha256=Sha256(subject["digest"]["sha256"]),
-                provenance=statement["predicate"],
-                signed=key is not None,
-            )
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise VerificationFailed(
-                f"{bundle}: envelope[{i}] is not a one-subject in-toto statement: {exc!r}"
-            ) from exc
-    raise VerificationFailed(f"{bundle}: no SLSA provenance statement in the bundle")
-
-
-def _unverified_payload(raw: dict[str, Any], where: str) -> bytes:
-    try:
-        return base64.b64decode(raw["payload"], validate=True)
-    except (KeyError, TypeError, binascii.Error) as exc:
-        raise VerificationFailed(f"{where}: not a DSSE envelope: {exc!r}") from exc
+    statement = the_statement(read_statements(bundle, key), SLSA_PROVENANCE)
+    if statement is None:
+        raise VerificationFailed(f"{bundle}: no SLSA provenance statement in the bundle")
+    if len(statement.subjects) != 1:
+        raise VerificationFailed(
+            f"{statement.where}: the provenance names {len(statement.subjects)} subjects, "
+            "not one wheel"
+        )
+    (subject,) = statement.subjects
+    return AttestedBuild(wheel=subject.name, sha256=Sha256(subject.sha256),
+                         provenance=statement.predicate, signed=key is not None)  # fmt: skip
 
 
 def _pins(deps: list[dict[str, Any]]) -> tuple[PinnedFile, ...]:

@@ -15,14 +15,14 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from securesystemslib.signer import Key
 
 from builder.errors import PolicyViolation, RecipeError, VerificationFailed
 from builder.image_tags import parse_glibc
 from builder.names import normalize
-from builder.problems import Problems, table
+from builder.problems import Problems, choice, table
 from builder.provenance.bundle import read_bundle
 from builder.provenance.signing import PAYLOAD_TYPE, open_envelope
 from builder.provenance.statements import (
@@ -34,7 +34,8 @@ from builder.provenance.statements import (
 from builder.recipe import load_recipe
 from builder.store import sha256_file
 
-REPRODUCIBILITY = ("any", "raw", "normalized")
+Reproducible = Literal["any", "raw", "normalized"]  # what a policy asks of the rebuilds
+REPRODUCIBILITY: tuple[Reproducible, ...] = get_args(Reproducible)
 POLICY_KEYS = {
     "builder-ids",
     "reproducible",
@@ -62,7 +63,7 @@ class Check:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Policy:
     builder_ids: tuple[str, ...] = ()
-    reproducible: str = "any"
+    reproducible: Reproducible = "any"
     source_digests: tuple[str, ...] = ()
     recipes: tuple[dict[str, Any], ...] = ()
     image_digests: tuple[str, ...] = ()
@@ -115,8 +116,8 @@ def load_policy(path: Path) -> Policy:
             p.add(f"verify.{key}", "expected an array of strings")
             value = []
         lists[key] = tuple(value)
-    reproducible = t.get("reproducible", "any")
-    if reproducible not in REPRODUCIBILITY:
+    reproducible = choice(t.get("reproducible", "any"), REPRODUCIBILITY)
+    if reproducible is None:
         p.add("verify.reproducible", f"expected one of {', '.join(REPRODUCIBILITY)}")
     age = t.get("max-age-days")
     if age is not None and (isinstance(age, bool) or not isinstance(age, int) or age <= 0):
@@ -125,7 +126,7 @@ def load_policy(path: Path) -> Policy:
     recipes = tuple(load_recipe(path.parent / r).external_parameters() for r in lists["recipes"])
     return Policy(
         builder_ids=lists["builder-ids"],
-        reproducible=reproducible,
+        reproducible=reproducible or "any",
         source_digests=tuple(d.removeprefix("sha256:") for d in lists["source-digests"]),
         recipes=recipes,
         image_digests=tuple(d.removeprefix("sha256:") for d in lists["image-digests"]),
@@ -300,7 +301,7 @@ def _exceptions(allowed: Sequence[str], dependencies: list[dict[str, Any]]) -> C
     return Check("policy: exceptions", not refused, expected, found, True)
 
 
-def _reproducibility(required: str, rebuilds: list[dict[str, Any]]) -> Check:
+def _reproducibility(required: Reproducible, rebuilds: list[dict[str, Any]]) -> Check:
     expected = "bit-for-bit rebuilds" if required == "raw" else "rebuilds equal after normalization"
     if not rebuilds:
         return Check("policy: reproducible", False, expected, "no rebuild statement", True)

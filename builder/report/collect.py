@@ -12,12 +12,11 @@ the PyPI projects among its inputs.
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from securesystemslib.signer import Key
@@ -26,7 +25,7 @@ from builder.errors import BuilderError, VerificationFailed
 from builder.gate.check import Gate
 from builder.image_tags import wheel_platform
 from builder.names import normalize
-from builder.provenance.bundle import read_bundle
+from builder.provenance.bundle import read_bundle, read_statements, the_statement
 from builder.provenance.signing import open_envelope
 from builder.provenance.statements import PREDICATE_TYPES, SLSA_PROVENANCE
 from builder.store import sha256_file
@@ -78,11 +77,16 @@ class Difference:
     text_diff: tuple[str, ...] = ()
 
 
+# What the report says of a wheel, as it counts them.
+Status = Literal["reproducible", "differs", "not rebuilt", "attestations disagree", "wheel missing"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WheelEntry:
     wheel: str
     sha256: str | None  # of the wheel in the dist folder; None: not there
-    status: str  # reproducible, differs, not rebuilt, attestations disagree, wheel missing
+    status: Status
     builds: tuple[Build, ...] = ()
     attestations: tuple[Attestation, ...] = ()
     inputs: tuple[Input, ...] = ()
@@ -147,8 +151,7 @@ def collect(
         names |= set(found)
     entries = tuple(_checked(_entry(n, dist, bundles), bundles, keys, gate) for n in sorted(names))
     counts = {"wheels": len(entries)}
-    for status in ("reproducible", "differs", "not rebuilt", "attestations disagree",
-                   "wheel missing"):  # fmt: skip
+    for status in STATUSES:
         counts[status] = sum(e.status == status for e in entries)
     counts["with exceptions"] = sum(bool(e.exceptions) for e in entries)
     counts["unverified signatures"] = sum(e.unverified for e in entries)
@@ -260,7 +263,7 @@ def _platform(name: str) -> dict[str, Any]:
 def _status(
     sha: str | None, builds: tuple[Build, ...], attestations: list[Attestation],
     record: dict[str, Any] | None,
-) -> str:  # fmt: skip
+) -> Status:  # fmt: skip
     if sha is None:
         return "wheel missing"
     if any(not a.agrees for a in attestations):
@@ -299,16 +302,14 @@ def _worker(build: dict[str, Any]) -> str:
 
 def _attestation(folder: str, path: Path) -> Attestation:
     try:
-        envelopes = read_bundle(path)
-        statements = [json.loads(base64.b64decode(e["payload"])) for e in envelopes]
-    except (BuilderError, KeyError, ValueError, TypeError) as exc:
-        message = exc.message if isinstance(exc, BuilderError) else f"malformed: {exc!r}"
+        statements = read_statements(path)
+    except BuilderError as exc:
         return Attestation(folder=folder, keyids=(), sha256=None, predicate_types=(),
-                           problem=message)  # fmt: skip
-    keyids = sorted({s.get("keyid", "?") for e in envelopes for s in e.get("signatures", [])})
-    types = tuple(str(s.get("predicateType")) for s in statements)
-    subject = next((s["subject"][0]["digest"]["sha256"] for s in statements
-                    if s.get("predicateType") == SLSA_PROVENANCE), None)  # fmt: skip
+                           problem=exc.message)  # fmt: skip
+    keyids = sorted({k for s in statements for k in s.keyids})
+    types = tuple(s.predicate_type for s in statements)
+    provenance = the_statement(statements, SLSA_PROVENANCE)
+    subject = provenance.subjects[0].sha256 if provenance and provenance.subjects else None
     return Attestation(
         folder=folder, keyids=tuple(keyids), sha256=subject, predicate_types=types,
         unknown_types=tuple(t for t in types if t not in PREDICATE_TYPES),
@@ -324,13 +325,10 @@ def _provenance(bundle: Path | None) -> dict[str, Any]:
     if bundle is None:
         return {}
     try:
-        for envelope in read_bundle(bundle):
-            statement = json.loads(base64.b64decode(envelope["payload"]))
-            if statement.get("predicateType") == SLSA_PROVENANCE:
-                return statement["predicate"]  # type: ignore[no-any-return]
-    except (BuilderError, KeyError, ValueError, TypeError):
-        pass  # said in the attestation's row
-    return {}
+        statement = the_statement(read_statements(bundle), SLSA_PROVENANCE)
+    except BuilderError:
+        return {}  # said in the attestation's row
+    return statement.predicate if statement else {}
 
 
 def _inputs(provenance: dict[str, Any]) -> tuple[Input, ...]:

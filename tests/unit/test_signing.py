@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from builder.errors import KeyProblem, VerificationFailed
+from builder.provenance.bundle import Subject, read_statements, the_statement
 from builder.provenance.signing import (
     PAYLOAD_TYPE,
     KeyPair,
@@ -60,3 +61,47 @@ def test_unreadable_keys_name_the_file(tmp_path: Path) -> None:
     (tmp_path / "bad.pub.json").write_text("{}")
     with pytest.raises(KeyProblem, match=r"bad\.pub\.json: not a public key file"):
         load_public_key(tmp_path / "bad.pub.json")
+
+
+def _bundle(path: Path, *envelopes: dict[str, object]) -> Path:
+    path.write_text("".join(json.dumps(e) + "\n" for e in envelopes))
+    return path
+
+
+def test_a_bundle_reads_as_typed_statements_checked_by_the_key(
+    tmp_path: Path, key_pair: KeyPair
+) -> None:
+    provenance = {**STATEMENT, "predicateType": "https://slsa.dev/provenance/v1",
+                  "subject": [{"name": "a-1.0-py3-none-any.whl", "digest": {"sha256": "ab"}}],
+                  "predicate": {"buildDefinition": {}}}  # fmt: skip
+    envelope = sign_statement(provenance, load_signer(key_pair.private))
+    path = _bundle(tmp_path / "a.intoto.jsonl", envelope)
+    key = load_public_key(key_pair.public)
+    for read in (read_statements(path), read_statements(path, key)):
+        (statement,) = read
+        assert statement.subjects == (Subject("a-1.0-py3-none-any.whl", "ab"),)
+        assert statement.predicate == {"buildDefinition": {}}
+        assert statement.keyids == (key.keyid,)
+    assert the_statement(read, "https://slsa.dev/provenance/v1") == statement
+    other = new_key(tmp_path / "other.pem")
+    with pytest.raises(VerificationFailed, match=r"envelope\[0\]: the signature does not verify"):
+        read_statements(path, load_public_key(other.public))
+
+
+@pytest.mark.parametrize(
+    ("payload", "said"),
+    [
+        (b"not json", "not an in-toto statement"),
+        (json.dumps({"subject": "a", "predicateType": "x"}).encode(), "not an in-toto statement"),
+        (json.dumps({**STATEMENT, "predicateType": "x", "predicate": []}).encode(), "a list"),
+    ],
+)
+def test_a_bundle_that_is_no_statement_names_its_envelope(
+    tmp_path: Path, payload: bytes, said: str
+) -> None:
+    raw = {"payloadType": PAYLOAD_TYPE, "payload": base64.b64encode(payload).decode(),
+           "signatures": []}  # fmt: skip
+    path = _bundle(tmp_path / "b.intoto.jsonl", raw)
+    with pytest.raises(VerificationFailed, match=r"b.intoto.jsonl: envelope\[0\]: ") as caught:
+        read_statements(path)
+    assert said in caught.value.message

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-ONLY_IN_A = "only-in-a"
-ONLY_IN_B = "only-in-b"
-CONTENT = "content"
-METADATA = "metadata"
-CODE = "code"
-WHEEL_METADATA = "wheel metadata"
-PACKAGING = "packaging"
+# How a member differs: present in one wheel only, its bytes, or its zip fields.
+MemberKind = Literal["only-in-a", "only-in-b", "content", "metadata"]
+# What a differing member is: code, the wheel's .dist-info files, or packaging (zip
+# fields, RECORD).
+Category = Literal["code", "wheel metadata", "packaging"]
+ONLY_IN_A: MemberKind = "only-in-a"
+ONLY_IN_B: MemberKind = "only-in-b"
+CONTENT: MemberKind = "content"
+METADATA: MemberKind = "metadata"
+CODE: Category = "code"
+WHEEL_METADATA: Category = "wheel metadata"
+PACKAGING: Category = "packaging"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -27,13 +32,13 @@ class SectionDiff:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MemberDiff:
     name: str
-    kind: str
+    kind: MemberKind
     details: tuple[str, ...] = ()
     text_diff: tuple[str, ...] = ()
     sections: tuple[SectionDiff, ...] = ()
 
     @property
-    def category(self) -> str:
+    def category(self) -> Category:
         """packaging (zip fields, RECORD), metadata (other .dist-info files) or code."""
         top = self.name.split("/", 1)[0]
         if self.kind == METADATA or (self.name == f"{top}/RECORD" and top.endswith(".dist-info")):
