@@ -44,8 +44,13 @@ class Problems:
 def table(
     data: Mapping[str, Any], key: str, allowed: set[str], problems: Problems, prefix: str = ""
 ) -> Mapping[str, Any]:
-    value = data.get(key, {})
-    dotted = f"{prefix}{key}"
+    return table_value(data.get(key, {}), f"{prefix}{key}", allowed, problems)
+
+
+def table_value(
+    value: Any, dotted: str, allowed: set[str], problems: Problems
+) -> Mapping[str, Any]:
+    """`value` as a table of the `allowed` keys; {} after a problem."""
     if not isinstance(value, Mapping):
         problems.add(dotted, f"expected a table, got {type(value).__name__}")
         return {}

@@ -11,13 +11,14 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import tomlkit
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
-from tomlkit.items import Table
+from tomlkit.items import AoT, Table
 
 from builder.compare.upstream import compiled_upstream
 from builder.errors import FetchError, GateFailed, RecipeError
@@ -31,7 +32,8 @@ from builder.index import Index
 from builder.inside import archive
 from builder.names import NormalizedName, normalize
 from builder.progress import Progress
-from builder.recipe import BuiltRequirement, PinnedFile, RebuildPolicy, Settings, parse_recipe
+from builder.recipe import BuiltRequirement, PinnedFile, Settings, parse_recipe
+from builder.recipe.schema import toml_settings
 from builder.resolve.lock import backend_requirements, lock_requirements, unmet
 from builder.sandbox import Sandbox
 from builder.store import Store, write_atomic
@@ -71,38 +73,31 @@ class NewRecipe:
         doc["sdist"] = _pin_table(self.sdist, ("file", "sha256", "index"))
         build = tomlkit.table()
         build["image"] = self.image
-        if self.settings.extra_packages:
-            build["extra-packages"] = list(self.settings.extra_packages)
-        if self.settings.env:
-            build["env"] = dict(self.settings.env)
-        if self.settings.compiled:
-            build["compiled"] = True
-        if self.settings.config_settings:
-            build["config-settings"] = {
-                k: list(v) if isinstance(v, tuple) else v
-                for k, v in self.settings.config_settings.items()
-            }
+        said = toml_settings(self.settings.settings())
+        for place, value in said.items():
+            if place[0] == "build":
+                build[place[1]] = value
         requires = tomlkit.aot()
         for pin in self.requires:
             requires.append(_pin_table(pin, ("name", "version", "file", "sha256", "index")))
         for need in self.built:
-            built = tomlkit.table()
-            built.update(need.as_dict())
-            requires.append(built)
+            requires.append(_tables([need.as_dict()])[0])
         build["requires"] = requires
         doc["build"] = build
-        if self.settings.limits:
-            doc["limits"] = dict(self.settings.limits)
-        if self.settings.rebuild != RebuildPolicy():
-            doc["rebuild"] = self.settings.rebuild.as_dict()
-        if self.settings.patches:
-            patches = tomlkit.aot()
-            for patch in self.settings.patches:
-                entry = tomlkit.table()
-                entry.update(patch.as_dict())
-                patches.append(entry)
-            doc["patches"] = patches
+        for place, value in said.items():
+            if place[0] != "build":
+                doc[place[0]] = _tables(value) if isinstance(value, list) else value
         return tomlkit.dumps(doc)
+
+
+def _tables(entries: list[dict[str, Any]]) -> AoT:
+    """An array of tables ([[patches]]), as a recipe writes it."""
+    array = tomlkit.aot()
+    for entry in entries:
+        table = tomlkit.table()
+        table.update(entry)
+        array.append(table)
+    return array
 
 
 def _pin_table(pin: PinnedFile, keys: tuple[str, ...]) -> Table:

@@ -119,20 +119,21 @@ def test_the_safetensors_recipe_keeps_its_build_path_fixed_with_a_reason() -> No
 def test_an_override_sets_image_env_packages_compiled_limits_and_names_every_bad_key(
     tmp_path: Path,
 ) -> None:
+    from builder.limits import Limits
     from builder.recipe import load_settings
 
     good = tmp_path / "pyyaml.toml"
     good.write_text(
         '[build]\nimage = "trixie-backports-py"\nenv = { A = "1" }\n'
         'extra-packages = ["libyaml-dev"]\ncompiled = true\n'
-        '[limits]\nmemory_mib = 4096\n[rebuild]\nfixed = ["build-path"]\n'
+        '[limits]\nmemory_mib = 8192\n[rebuild]\nfixed = ["build-path"]\n'
         'reason = "cargo hashes the path"\n'
     )
     settings = load_settings(good)
     assert settings.image == "trixie-backports-py"
     assert (dict(settings.env), settings.extra_packages, settings.compiled) == (
         {"A": "1"}, ("libyaml-dev",), True)  # fmt: skip
-    assert settings.limits == {"memory_mib": 4096}
+    assert settings.limits == Limits(memory_mib=8192)
     assert (settings.rebuild.fixed, settings.rebuild.reason) == (
         ("build-path",),
         "cargo hashes the path",
