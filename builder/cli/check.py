@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import re
 from dataclasses import asdict, replace
-from pathlib import Path
 
 from rich.markup import escape
 
@@ -14,8 +13,8 @@ from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import GateFailed, UsageError
 from builder.gate.check import Gate, Issue
 from builder.gate.inputs import direct_urls_in, names_in, pin_of, releases_in
-from builder.gate.policy import GatePolicy, find_policy, load_gate_policy
 from builder.gate.rules import Kind, hints
+from builder.policy import policy_here
 
 
 def register(sub: Subcommands) -> None:
@@ -41,10 +40,6 @@ def register(sub: Subcommands) -> None:
     p.set_defaults(handler=run)
 
 
-def policy_for(explicit: Path | None) -> GatePolicy:
-    return load_gate_policy(explicit or find_policy(Path.cwd()))
-
-
 def project_name(value: str) -> str:
     """--name's argument: a project name (PEP 508), or NAME==VERSION."""
     name, _, version = value.partition("==")
@@ -65,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
             "builder check: no names to check",
             hint="name files (requirements.txt, pyproject.toml, recipes, pylock.toml) or --name",
         )
-    policy = policy_for(args.policy)
+    policy = policy_here(args.policy).gate
     if args.offline:
         policy = replace(policy, index_signals=False)
     gate = Gate(policy, args.store, TerminalProgress())

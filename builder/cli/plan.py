@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from builder.cli.check import policy_for
 from builder.cli.common import (
     Subcommands,
     add_backend_option,
@@ -19,11 +18,10 @@ from builder.cli.output import err_console, print_json, terminal_progress
 from builder.errors import UsageError
 from builder.gate.check import Gate
 from builder.gate.inputs import requirements_in
-from builder.gate.policy import find_policy
 from builder.images import DEFAULT_IMAGE, ensure_image, find_definition
 from builder.index import Index
 from builder.plan.closure import GRAPH_FILE, Planned, Planner, plan_closure
-from builder.plan.policy import load_plan_policy
+from builder.policy import policy_here
 
 
 def register(sub: Subcommands) -> None:
@@ -64,12 +62,11 @@ def run(args: argparse.Namespace) -> int:
     if len(set(names)) != len(names):
         raise UsageError(f"builder plan: --image names an image twice ({', '.join(names)})")
     requirements = [r for path in args.requirements for r in requirements_in(path)]
-    policy_file = args.policy or find_policy(Path.cwd())
-    policy = load_plan_policy(policy_file)
+    policy = policy_here(args.policy)
     definitions = [find_definition(name) for name in names]  # an unknown name: said first
     store = open_store(args)
     progress = terminal_progress(args)
-    gate = Gate(policy_for(args.policy), store.root, progress)
+    gate = Gate(policy.gate, store.root, progress)
     sandbox = sandbox_factory(args.backend)()
     images = []
     for definition in definitions:
@@ -77,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         sandbox.prepare(images[-1], store, progress)
     planner = Planner(
         store=store, index=Index(), sandbox=sandbox, progress=progress, gate=gate,
-        policy=policy, overrides=args.overrides if args.overrides.is_dir() else None,
+        policy=policy.plan, overrides=args.overrides if args.overrides.is_dir() else None,
     )  # fmt: skip
     planned = plan_closure(requirements, images=images, planner=planner, out=args.out,
                            force=args.force)  # fmt: skip

@@ -10,8 +10,8 @@ from builder.cli.common import Subcommands, add_store_option, existing_file, fol
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import UsageError
 from builder.pipeline.publish import publish_wheels
+from builder.policy import read_policy
 from builder.provenance.signing import default_key_path, load_public_key, public_key_path
-from builder.provenance.verify import load_policy
 from builder.publish.static import StaticIndex
 
 
@@ -54,7 +54,7 @@ def run_publish(args: argparse.Namespace) -> int:
     if args.to is None and args.upload is None:
         raise UsageError("builder publish: say where to: --to DIR, --upload URL, or both")
     key = load_public_key(args.key or public_key_path(default_key_path()))
-    policy = load_policy(args.policy) if args.policy else None
+    policy = read_policy(args.policy).verify if args.policy else None
     added = publish_wheels(
         args.wheels,
         index=StaticIndex(args.to) if args.to else None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from builder.cli.check import policy_for
 from builder.cli.common import (
     Subcommands,
     add_backend_option,
@@ -19,6 +18,7 @@ from builder.cli.output import err_console, terminal_progress
 from builder.gate.check import Gate
 from builder.images import DEFAULT_IMAGE
 from builder.index import Index
+from builder.policy import policy_here
 from builder.recipe import load_recipe
 from builder.resolve.new_recipe import RecipeRequest, new_recipe, parse_pin, write_recipe
 
@@ -77,7 +77,7 @@ def run_new(args: argparse.Namespace) -> int:
         index=Index(),
         sandbox_factory=sandbox_factory(args.backend),
         progress=progress,
-        gate=Gate(policy_for(args.policy), store.root, progress),
+        gate=Gate(policy_here(args.policy).gate, store.root, progress),
     )
     path = args.output or Path("recipes") / f"{recipe.name}.toml"
     write_recipe(recipe, path, force=args.force)

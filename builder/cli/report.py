@@ -9,7 +9,7 @@ from builder.cli.common import Subcommands, existing_file, existing_folder
 from builder.cli.output import err_console, print_json
 from builder.errors import UsageError
 from builder.gate.check import Gate
-from builder.gate.policy import find_policy, load_gate_policy
+from builder.policy import policy_here
 from builder.provenance.signing import load_public_key
 from builder.report.collect import collect
 from builder.report.render import write_report
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
             hint="name a --dist folder of wheels or an --attestations folder of bundles",
         )
     keys = [load_public_key(path) for path in args.key or []]
-    gate = Gate(load_gate_policy(args.policy or find_policy(Path.cwd())))
+    gate = Gate(policy_here(args.policy).gate)
     report = collect(dist, folders, keys=keys, gate=gate)
     sources = ", ".join([*([f"{dist}"] if dist else []), *map(str, folders)])
     index = write_report(report, args.output, sources, force=args.force)

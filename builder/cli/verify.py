@@ -12,9 +12,10 @@ from builder.cli.common import Subcommands, existing_file, existing_file_argumen
 from builder.cli.output import err_console, print_json
 from builder.errors import UsageError
 from builder.pipeline.publish import verify_published
+from builder.policy import read_policy
 from builder.provenance.bundle import BUNDLE_SUFFIX, find_bundle
 from builder.provenance.signing import load_public_key
-from builder.provenance.verify import Verification, load_policy, verify
+from builder.provenance.verify import Verification, verify
 from builder.publish.remote import RemoteIndex
 from builder.resolve.new_recipe import parse_pin
 
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         return run_from_index(args)
     wheel = existing_file_argument(args.target, "WHEEL")
     key = load_public_key(args.key)
-    policy = load_policy(args.policy) if args.policy else None
+    policy = read_policy(args.policy).verify if args.policy else None
     result = verify(wheel, args.attestation or find_bundle(wheel), key, policy)
     if args.json:
         print_json("verify", result.to_json(), ok=not result.failed)
@@ -62,7 +63,7 @@ def run_from_index(args: argparse.Namespace) -> int:
                          hint="with --index, the provenance comes from the index")  # fmt: skip
     name, version = parse_pin(args.target)
     key = load_public_key(args.key)
-    policy = load_policy(args.policy) if args.policy else None
+    policy = read_policy(args.policy).verify if args.policy else None
     with tempfile.TemporaryDirectory(prefix="builder-verify-") as tmp:
         results = verify_published(
             name, version, index=RemoteIndex(args.index), key=key, policy=policy, dest=Path(tmp)

@@ -1,4 +1,4 @@
-"""The gate's policy: builder.toml, or [tool.builder] in pyproject.toml (docs/gate.md).
+"""The gate's policy: its sections of builder.toml (docs/gate.md; builder/policy.py reads it).
 
 It names the internal and public indexes, the names that must only ever come from an
 internal index (patterns such as `acme-*`), an allow-list, the advisories allowed with a
@@ -8,12 +8,11 @@ reason, and what is an error and what a warning.
 from __future__ import annotations
 
 import fnmatch
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builder.errors import RecipeError
 from builder.gate.names import NEAR_RELEASES, NEAR_YEARS
 from builder.gate.rules import DEFAULT_SEVERITY, KINDS, LEVELS, Kind, Level
 from builder.index import configured_index_url
@@ -54,34 +53,8 @@ class GatePolicy:
         return any(fnmatch.fnmatchcase(name, normalize(p)) for p in self.internal_names)
 
 
-def find_policy(start: Path) -> Path | None:
-    """builder.toml, else a pyproject.toml with [tool.builder], in `start`."""
-    if (start / "builder.toml").is_file():
-        return start / "builder.toml"
-    pyproject = start / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
-            return None
-        if "builder" in data.get("tool", {}):
-            return pyproject
-    return None
-
-
-def load_gate_policy(path: Path | None) -> GatePolicy:
-    if path is None:
-        return GatePolicy()
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read the policy: {exc}") from exc
-    if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("builder", {})
-    p = Problems(path, hint="docs/gate.md lists every key of a policy")
-    allowed = {"indexes", "names", "typosquat", "severity", "verify", "plan", "advisories"}
-    for unknown in sorted(set(data) - allowed):
-        p.add(unknown, f"unknown key (allowed: {', '.join(sorted(allowed))})")
+def gate_policy(data: Mapping[str, Any], path: Path, p: Problems) -> GatePolicy:
+    """The gate's sections of a policy file (builder/policy.py reads the file)."""
     indexes = table(data, "indexes", {"internal", "public"}, p)
     names = table(data, "names", {"internal", "allow"}, p)
     typo = table(data, "typosquat", set(TYPOSQUAT_KEYS), p)
@@ -112,7 +85,6 @@ def load_gate_policy(path: Path | None) -> GatePolicy:
     fetch_index_names = _flag(typo, "fetch-index-names", True, p)
     years = _count(typo, "established-years", NEAR_YEARS, p)
     releases = _count(typo, "established-releases", NEAR_RELEASES, p)
-    p.raise_if_any()
     return GatePolicy(
         internal_indexes=internal_indexes,
         public_indexes=public_indexes,

@@ -13,13 +13,11 @@ Documented in docs/plan.md.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builder.errors import RecipeError
 from builder.names import NormalizedName, normalize
 from builder.problems import Problems, table
 
@@ -32,16 +30,8 @@ class PlanPolicy:
     source: str = "defaults"
 
 
-def load_plan_policy(path: Path | None) -> PlanPolicy:
-    if path is None:
-        return PlanPolicy()
-    try:
-        data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read the policy: {exc}") from exc
-    if path.name == "pyproject.toml":
-        data = data.get("tool", {}).get("builder", {})
-    p = Problems(path, hint="docs/plan.md lists every key of [plan]")
+def plan_policy(data: Mapping[str, Any], path: Path, p: Problems) -> PlanPolicy:
+    """The [plan] section of a policy file (builder/policy.py reads the file)."""
     plan = table(data, "plan", {"exceptions", "bootstrap", "image-packages"}, p)
     exceptions = _reasons(plan.get("exceptions", {}), "plan.exceptions", p)
     packages = _reasons(plan.get("image-packages", {}), "plan.image-packages", p)
@@ -49,7 +39,6 @@ def load_plan_policy(path: Path | None) -> PlanPolicy:
     if not isinstance(bootstrap, list) or not all(isinstance(b, str) for b in bootstrap):
         p.add("plan.bootstrap", "expected an array of package names")
         bootstrap = []
-    p.raise_if_any()
     return PlanPolicy(
         exceptions=exceptions,
         bootstrap=tuple(normalize(b) for b in bootstrap),

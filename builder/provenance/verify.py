@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any, Literal, get_args
 
 from securesystemslib.signer import Key
 
-from builder.errors import PolicyViolation, RecipeError, VerificationFailed
+from builder.errors import PolicyViolation, VerificationFailed
 from builder.image_tags import parse_glibc
 from builder.names import normalize
 from builder.problems import Problems, choice, table
@@ -99,14 +98,9 @@ class Verification:
         raise VerificationFailed(message, hint=f"attestation: {self.attestation}")
 
 
-def load_policy(path: Path) -> Policy:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read the policy: {exc}") from exc
-    p = Problems(path, hint="docs/attestations.md lists every key of a policy")
-    for unknown in sorted(set(data) - {"verify", "publish"}):
-        p.add(unknown, "unknown key (allowed: verify, publish)")
+def verify_policy(data: Mapping[str, Any], path: Path, p: Problems) -> Policy:
+    """The [verify] and [publish] sections of a policy file (builder/policy.py reads the
+    file); the recipes it names are read beside it."""
     t = table(data, "verify", POLICY_KEYS, p)
     max_glibc = _max_glibc(table(data, "publish", PUBLISH_KEYS, p), p)
     lists = {}

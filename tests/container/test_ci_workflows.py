@@ -34,10 +34,11 @@ def _ci_env(stack: Path, store: Store, tmp_path: Path) -> dict[str, str]:
     stack, the store, and the secret key (made here, as an operator makes it once)."""
     key = tmp_path / "ci-key" / "builder-ci.pem"
     assert main(["key", "new", str(key)]) == 0
-    (stack / "verify.toml").write_text(VERIFY_POLICY)
+    policy = stack / "builder.toml"  # the stack's [plan], and [verify] beside it
+    policy.write_text((policy.read_text() if policy.exists() else "") + VERIFY_POLICY)
     return dict(os.environ) | {
-        "REQUIREMENTS": "requirements.txt", "PLAN_POLICY": "builder.toml",
-        "OVERRIDES": "overrides", "PLAN_IMAGE": "trixie-py", "VERIFY_POLICY": "verify.toml",
+        "REQUIREMENTS": "requirements.txt", "POLICY": "builder.toml",
+        "OVERRIDES": "overrides", "PLAN_IMAGE": "trixie-py",
         "INDEX_DIR": str(tmp_path / "internal-index"),
         "PUBLIC_KEY": str(key.with_name("builder-ci.pub.json")),
         "BUILDER_SIGNING_KEY": str(tmp_path / "runner-temp" / "signing-key.pem"),

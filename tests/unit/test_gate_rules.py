@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
-from builder.gate.policy import load_gate_policy
 from builder.gate.rules import KINDS, RULES, Kind, NameRule, hints
 from builder.gate.typosquat import WEIGHTS
+from builder.policy import read_policy
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "gate.md"
 
@@ -31,8 +31,8 @@ def test_the_docs_table_the_rules_as_the_registry_says() -> None:
 def test_a_policy_can_set_every_kind_and_the_defaults_are_the_registry(tmp_path: Path) -> None:
     path = tmp_path / "builder.toml"
     path.write_text("[severity]\n" + "".join(f'{k} = "ignore"\n' for k in KINDS))
-    assert set(load_gate_policy(path).severity.values()) == {"ignore"}
-    assert load_gate_policy(None).severity == {r.kind: r.severity for r in RULES}
+    assert set(read_policy(path).gate.severity.values()) == {"ignore"}
+    assert read_policy(None).gate.severity == {r.kind: r.severity for r in RULES}
 
 
 def test_a_refusal_gives_each_kind_hint_once() -> None:

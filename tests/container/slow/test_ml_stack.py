@@ -66,7 +66,7 @@ def test_the_ml_stack_example_builds_from_source_rebuilds_bit_for_bit_and_publis
 
     index = tmp_path / "index"
     publish = ["publish", *map(str, wheels.values()), "--to", str(index),
-               "--policy", str(STACK / "policy.toml"), "--attestations", str(att), "--json",
+               "--policy", str(STACK / "builder.toml"), "--attestations", str(att), "--json",
                "--store", str(session_store.root)]  # fmt: skip
     assert main(publish) == 0, capsys.readouterr().err
     assert (index / "simple" / "numpy" / "index.html").is_file()

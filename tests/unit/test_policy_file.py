@@ -1,0 +1,69 @@
+"""builder.toml is one file read one way: every command takes every section, and every
+problem in it is said at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builder.cli import main
+from builder.errors import RecipeError
+from builder.policy import read_policy
+from tests.conftest import REPO
+
+WHOLE = """\
+[names]
+allow = ["sklearn"]
+[severity]
+vulnerable = "error"
+[plan]
+bootstrap = ["flit-core"]
+[verify]
+reproducible = "raw"
+[publish]
+max-glibc = "2.36"
+"""
+
+
+def test_one_file_holds_the_gate_the_plan_and_verify(tmp_path: Path) -> None:
+    path = tmp_path / "builder.toml"
+    path.write_text(WHOLE)
+    policy = read_policy(path)
+    assert policy.gate.allow == ("sklearn",) and policy.gate.severity["vulnerable"] == "error"
+    assert policy.plan.bootstrap == ("flit-core",)
+    assert (policy.verify.reproducible, policy.verify.max_glibc) == ("raw", (2, 36))
+
+
+def test_pyproject_holds_it_under_tool_builder(tmp_path: Path) -> None:
+    path = tmp_path / "pyproject.toml"
+    path.write_text("".join(
+        line.replace("[", "[tool.builder.", 1) if line.startswith("[") else line
+        for line in WHOLE.splitlines(keepends=True)
+    ))  # fmt: skip
+    assert read_policy(path).plan.bootstrap == ("flit-core",)
+
+
+def test_every_problem_of_every_section_is_said_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "builder.toml"
+    path.write_text('[tools]\n[severity]\ntyposquat = "loud"\n[plan]\nbootstrap = 3\n'
+                    '[verify]\nreproducible = "mostly"\n')  # fmt: skip
+    with pytest.raises(RecipeError) as caught:
+        read_policy(path)
+    said = caught.value.message
+    for key in ("tools", "severity.typosquat", "plan.bootstrap", "verify.reproducible"):
+        assert f"{path}: {key}:" in said
+
+
+def test_check_takes_a_file_with_verify_and_publish_sections(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`builder check` once refused [publish], and verify refused the gate's sections."""
+    (tmp_path / "builder.toml").write_text(WHOLE)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "--offline", "--name", "requests", "--store", str(tmp_path / "s")]) == 0
+
+
+def test_the_ml_stack_example_is_one_file() -> None:
+    policy = read_policy(REPO / "recipes" / "ml-stack" / "builder.toml")
+    assert policy.plan.image_packages and policy.verify.reproducible == "raw"
