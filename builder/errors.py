@@ -29,11 +29,18 @@ class UsageError(BuilderError):
     default_hint = "`builder --help` lists the commands, `builder COMMAND --help` their options"
 
 
-class RecipeError(BuilderError):
-    """A recipe, image definition or policy file is missing, malformed or inconsistent."""
+class InputError(BuilderError):
+    """An input file (a recipe, an image definition, a policy, a requirements list, a
+    graph) is missing, malformed or inconsistent."""
 
     exit_code = 3
-    default_hint = "docs/recipes.md, docs/images.md and docs/gate.md list every key"
+    default_hint = "docs/recipes.md, docs/images.md, docs/gate.md and docs/plan.md list every key"
+
+
+class RecipeError(InputError):
+    """A recipe is missing, malformed or inconsistent."""
+
+    default_hint = "docs/recipes.md lists every key of a recipe"
 
 
 class FetchError(BuilderError):

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from builder.encoding import canonical_json, pretty_json
-from builder.errors import ImageError, RecipeError
+from builder.errors import ImageError, InputError
 from builder.names import Sha256
 from builder.problems import Problems, required_str
 from builder.progress import Progress
@@ -148,8 +148,10 @@ def load_definition(path: Path) -> ImageDefinition:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read image definition: {exc}") from exc
-    p = Problems(path, hint="docs/images.md lists every key of an image definition")
+        raise InputError(f"{path}: cannot read image definition: {exc}") from exc
+    p = Problems(
+        path, hint="docs/images.md lists every key of an image definition", error=InputError
+    )
     for unknown in sorted(set(data) - _DEFINITION_KEYS):
         p.add(unknown, f"unknown key (allowed: {', '.join(sorted(_DEFINITION_KEYS))})")
     suite = required_str(data, "suite", "suite", p)

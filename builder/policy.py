@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builder.errors import RecipeError
+from builder.errors import InputError
 from builder.gate.policy import GatePolicy, gate_policy
 from builder.plan.policy import PlanPolicy, plan_policy
 from builder.problems import Problems
@@ -54,10 +54,10 @@ def read_policy(path: Path | None) -> PolicyFile:
     try:
         data: Any = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read the policy: {exc}") from exc
+        raise InputError(f"{path}: cannot read the policy: {exc}") from exc
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("builder", {})
-    p = Problems(path, hint=HINT)
+    p = Problems(path, hint=HINT, error=InputError)
     if not isinstance(data, dict):
         p.add("tool.builder", "expected a table")
         p.raise_if_any()

@@ -15,20 +15,20 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # the requirement parser loads when a file or a pin is read
     from packaging.requirements import Requirement
 
-from builder.errors import RecipeError
+from builder.errors import InputError
 
 
 def names_in(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read: {exc}") from exc
+        raise InputError(f"{path}: cannot read: {exc}") from exc
     if path.suffix != ".toml":
         return _requirements_txt(text, path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RecipeError(f"{path}: not valid TOML: {exc}") from exc
+        raise InputError(f"{path}: not valid TOML: {exc}") from exc
     if "package" in data and "sdist" in data:  # a recipe
         build = data.get("build", {})
         return [
@@ -47,13 +47,13 @@ def releases_in(path: Path) -> list[tuple[str, str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read: {exc}") from exc
+        raise InputError(f"{path}: cannot read: {exc}") from exc
     if path.suffix != ".toml":
         return _pins(_requirement(t, w) for t, w in _requirement_lines(text, path))
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RecipeError(f"{path}: not valid TOML: {exc}") from exc
+        raise InputError(f"{path}: not valid TOML: {exc}") from exc
     if "package" in data and "sdist" in data:
         found = [data["package"], *data.get("build", {}).get("requires", [])]
     elif "packages" in data:
@@ -93,16 +93,16 @@ def requirements_in(path: Path) -> list[Requirement]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read: {exc}") from exc
+        raise InputError(f"{path}: cannot read: {exc}") from exc
     if path.suffix != ".toml":
         return [_requirement(t, w) for t, w in _requirement_lines(text, path)]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise RecipeError(f"{path}: not valid TOML: {exc}") from exc
+        raise InputError(f"{path}: not valid TOML: {exc}") from exc
     dependencies = pyproject_requirements(data, path, build_system=False)
     if not dependencies:
-        raise RecipeError(f"{path}: [project] lists no dependencies to plan")
+        raise InputError(f"{path}: [project] lists no dependencies to plan")
     return [_requirement(t, str(path)) for t in dependencies]
 
 
@@ -112,14 +112,14 @@ def direct_urls_in(path: Path) -> list[tuple[str, str, str]]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read: {exc}") from exc
+        raise InputError(f"{path}: cannot read: {exc}") from exc
     if path.suffix != ".toml":
         found = [(_requirement(t, w), w) for t, w in _requirement_lines(text, path)]
     else:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise RecipeError(f"{path}: not valid TOML: {exc}") from exc
+            raise InputError(f"{path}: not valid TOML: {exc}") from exc
         texts = pyproject_requirements(data, path)
         found = [(_requirement(t, str(path)), str(path)) for t in texts]
     return [(r.name, r.url, where) for r, where in found if r.url]
@@ -131,7 +131,7 @@ def _requirement(text: str, where: str) -> Requirement:
     try:
         return Requirement(text)
     except InvalidRequirement as exc:
-        raise RecipeError(f"{where}: {text!r} is not a requirement: {exc}") from exc
+        raise InputError(f"{where}: {text!r} is not a requirement: {exc}") from exc
 
 
 def _requirement_name(text: str, where: str) -> str:
@@ -140,7 +140,7 @@ def _requirement_name(text: str, where: str) -> str:
     try:
         return Requirement(text).name
     except InvalidRequirement as exc:
-        raise RecipeError(f"{where}: {text!r} is not a requirement: {exc}") from exc
+        raise InputError(f"{where}: {text!r} is not a requirement: {exc}") from exc
 
 
 def _requirement_lines(text: str, path: Path) -> list[tuple[str, str]]:
@@ -151,7 +151,7 @@ def _requirement_lines(text: str, path: Path) -> list[tuple[str, str]]:
         if not line or line.startswith("#"):
             continue
         if line.startswith("-"):
-            raise RecipeError(
+            raise InputError(
                 f"{path}:{number}: option lines ({line.split()[0]}) are not followed",
                 hint="list only requirements here: name the indexes in the gate policy "
                 "([indexes] internal and public, docs/gate.md) and in pip's or uv's own "
@@ -172,7 +172,7 @@ def _pyproject(data: dict[str, Any], path: Path) -> list[str]:
     name = _table(data, "project", path).get("name")
     if name is not None:
         if not isinstance(name, str):
-            raise RecipeError(f"{path}: project.name: expected a string, got {name!r}")
+            raise InputError(f"{path}: project.name: expected a string, got {name!r}")
         names.insert(0, name)
     return names
 
@@ -192,7 +192,7 @@ def pyproject_requirements(
     if optional:
         groups = project.get("optional-dependencies", {})
         if not isinstance(groups, dict):
-            raise RecipeError(f"{path}: project.optional-dependencies: expected a table")
+            raise InputError(f"{path}: project.optional-dependencies: expected a table")
         for group, items in groups.items():
             texts += _strings(items, f"project.optional-dependencies.{group}", path)
     return texts
@@ -201,13 +201,13 @@ def pyproject_requirements(
 def _table(data: dict[str, Any], key: str, path: Path) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
-        raise RecipeError(f"{path}: {key}: expected a table, got {value!r}")
+        raise InputError(f"{path}: {key}: expected a table, got {value!r}")
     return value
 
 
 def _strings(value: Any, key: str, path: Path) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise RecipeError(
+        raise InputError(
             f"{path}: {key}: expected an array of requirement strings, got {value!r}",
             hint='write it as an array: dependencies = ["requests>=2"]',
         )

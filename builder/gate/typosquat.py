@@ -26,7 +26,7 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import DamerauLevenshtein
 
-from builder.errors import RecipeError
+from builder.errors import InputError
 from builder.gate import composite, hints, severity
 from builder.gate.rules import Grade, NameRule
 from builder.names import NormalizedName, normalize
@@ -610,7 +610,7 @@ def load_popular(path: Path | None) -> tuple[str, ...]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise RecipeError(f"{path}: cannot read the popular list: {exc}") from exc
+        raise InputError(f"{path}: cannot read the popular list: {exc}") from exc
     return tuple(line.strip() for line in lines if line.strip() and not line.startswith("#"))
 
 

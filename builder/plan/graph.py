@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from builder.encoding import pretty_json
-from builder.errors import RecipeError
+from builder.errors import InputError
 from builder.names import NormalizedName, normalize
 from builder.store import write_atomic
 
@@ -107,7 +107,7 @@ def build_order(nodes: Iterable[Node], edges: Iterable[Edge]) -> tuple[str, ...]
         ready = [n for n in built if n not in done and needs[n] <= done]
         if not ready:
             stuck = sorted(set(built) - done)
-            raise RecipeError(
+            raise InputError(
                 f"the build requirements of {', '.join(stuck)} form a cycle",
                 hint="name one package of the cycle in [plan] bootstrap (docs/plan.md)",
             )
@@ -167,13 +167,13 @@ def read_graph(path: Path) -> Graph:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise RecipeError(f"{path}: no such graph", hint="builder plan writes one") from exc
+        raise InputError(f"{path}: no such graph", hint="builder plan writes one") from exc
     except (OSError, ValueError) as exc:
-        raise RecipeError(f"{path}: not a readable graph: {exc}", hint=_REPLAN) from exc
+        raise InputError(f"{path}: not a readable graph: {exc}", hint=_REPLAN) from exc
     try:
         graph = _graph(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise RecipeError(f"{path}: not a graph builder wrote: {exc!r}", hint=_REPLAN) from exc
+        raise InputError(f"{path}: not a graph builder wrote: {exc!r}", hint=_REPLAN) from exc
     _check(graph, path)
     return graph
 
@@ -242,7 +242,7 @@ def _check(graph: Graph, path: Path) -> None:
                          for d in graph.build_dependencies(ident) if d not in seen]  # fmt: skip
             seen.add(ident)
     if problems:
-        raise RecipeError(
+        raise InputError(
             f"{path}: the graph is inconsistent: " + "; ".join(problems),
             hint="run builder plan again rather than editing graph.json by hand",
         )

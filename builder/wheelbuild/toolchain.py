@@ -14,7 +14,7 @@ from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from builder.errors import ImageError, RecipeError
+from builder.errors import ImageError, InputError
 from builder.images import (
     DEFINITION_FILE,
     Image,
@@ -137,7 +137,7 @@ def rust_images(
     for path in _definitions(search):
         try:
             defn = load_definition(path)
-        except RecipeError:
+        except InputError:
             continue
         if any(p.split("/")[0] in RUSTC_PACKAGES for p in defn.packages):
             made = current_image(defn, store)
@@ -157,7 +157,7 @@ def _same_python(
     base = like.name.split("+", 1)[0]  # an image with a recipe's extra packages: its base
     try:
         return find_definition(base, search).suite == defn.suite
-    except (ImageError, RecipeError):  # not defined here: say what is known
+    except (ImageError, InputError):  # not defined here: say what is known
         return True
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.errors import RecipeError
+from builder.errors import InputError
 from builder.names import normalize
 from builder.plan.closure import _cut_cycles, parse_report
 from builder.plan.graph import Edge, Graph, Node, build_order, cycles, read_graph, write_graph
@@ -42,7 +42,7 @@ def test_a_cycle_is_found_and_cut_by_the_bootstrap_rule_into_an_order() -> None:
 
 
 def test_a_cycle_no_bootstrap_names_is_an_error_naming_its_packages() -> None:
-    with pytest.raises(RecipeError, match=r"loop-a==1.0 and loop-b==1.0 form a cycle") as info:
+    with pytest.raises(InputError, match=r"loop-a==1.0 and loop-b==1.0 form a cycle") as info:
         _cut_cycles(NODES, EDGES, PlanPolicy(bootstrap=(normalize("tool"),)))
     assert info.value.hint is not None and 'bootstrap = ["loop-a"]' in info.value.hint
 
@@ -88,7 +88,7 @@ def test_a_graph_edited_into_an_inconsistent_state_is_refused_naming_what(
     data = json.loads(path.read_text())
     edit(data)
     path.write_text(json.dumps(data))
-    with pytest.raises(RecipeError, match=says):
+    with pytest.raises(InputError, match=says):
         read_graph(path)
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from builder.errors import ImageError, RecipeError
+from builder.errors import ImageError, InputError
 from builder.images import (
     _parse_dpkg_status,
     find_definition,
@@ -82,7 +82,7 @@ def test_a_bad_definition_names_file_and_key(tmp_path: Path) -> None:
     path = tmp_path / "x" / "image.toml"
     path.parent.mkdir()
     path.write_text('suite = "trixie"\nsource-date-epoch = "soon"\npackages = "python3"\n')
-    with pytest.raises(RecipeError) as info:
+    with pytest.raises(InputError) as info:
         load_definition(path)
     assert f"{path}: source-date-epoch: expected a non-negative integer" in info.value.message
     assert f"{path}: packages: expected an array" in info.value.message
@@ -132,7 +132,7 @@ def test_extra_suites_must_be_suite_names(tmp_path: Path) -> None:
     (tmp_path / "x").mkdir()
     bad = tmp_path / "x" / "image.toml"
     bad.write_text(text.replace('["trixie-backports"]', '["trixie main contrib"]'))
-    with pytest.raises(RecipeError, match="extra-suites: expected an array of Debian suite"):
+    with pytest.raises(InputError, match="extra-suites: expected an array of Debian suite"):
         load_definition(bad)
 
 

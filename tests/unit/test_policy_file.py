@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main
-from builder.errors import RecipeError
+from builder.errors import InputError
 from builder.policy import read_policy
 from tests.conftest import REPO
 
@@ -48,7 +48,7 @@ def test_every_problem_of_every_section_is_said_at_once(tmp_path: Path) -> None:
     path = tmp_path / "builder.toml"
     path.write_text('[tools]\n[severity]\ntyposquat = "loud"\n[plan]\nbootstrap = 3\n'
                     '[verify]\nreproducible = "mostly"\n')  # fmt: skip
-    with pytest.raises(RecipeError) as caught:
+    with pytest.raises(InputError) as caught:
         read_policy(path)
     said = caught.value.message
     for key in ("tools", "severity.typosquat", "plan.bootstrap", "verify.reproducible"):
