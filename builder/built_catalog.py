@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from builder.encoding import pretty_json
 from builder.errors import StoreError
-from builder.image_tags import installs
 from builder.images import Image
+from builder.images.tags import installs
 from builder.names import Sha256
 from builder.store import Store, write_atomic
 

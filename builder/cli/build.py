@@ -29,7 +29,7 @@ from builder.cli.common import (
 from builder.cli.output import err_console, print_json, terminal_progress
 from builder.compare.rebuild import Rebuilds
 from builder.errors import BuildFailed, NotReproducible, UsageError
-from builder.image_tags import wheel_platform
+from builder.images.tags import wheel_platform
 from builder.pipeline.build import BuildReport, build
 from builder.pipeline.request import BuildRequest, Signing
 from builder.provenance.signing import default_key_path, load_signer, new_key

@@ -17,8 +17,8 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from packaging.version import Version
 
 from builder.errors import FetchError
-from builder.image_tags import installs
 from builder.images import Image
+from builder.images.tags import installs
 from builder.index import Index, IndexFile
 from builder.names import normalize
 from builder.progress import Progress

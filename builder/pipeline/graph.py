@@ -18,8 +18,8 @@ from builder.built_catalog import BuiltCatalog
 from builder.compare.rebuild import NO_REBUILDS, Rebuilds
 from builder.errors import BuilderError, RecipeError
 from builder.executor import Executor
-from builder.image_tags import installs
 from builder.images import Image, ensure_image, find_definition
+from builder.images.tags import installs
 from builder.names import Sha256
 from builder.pipeline.build import BuildReport, build
 from builder.pipeline.request import BuildRequest, Workspace

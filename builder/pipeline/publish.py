@@ -10,7 +10,7 @@ from pathlib import Path
 from securesystemslib.signer import Key
 
 from builder.errors import PolicyViolation
-from builder.image_tags import wheel_platform
+from builder.images.tags import wheel_platform
 from builder.names import NormalizedName
 from builder.progress import Progress
 from builder.provenance.bundle import find_bundle

@@ -19,7 +19,7 @@ from typing import Any, Literal, get_args
 from securesystemslib.signer import Key
 
 from builder.errors import PolicyViolation, VerificationFailed
-from builder.image_tags import parse_glibc
+from builder.images.tags import parse_glibc
 from builder.names import normalize
 from builder.problems import Problems, choice, table
 from builder.provenance.bundle import read_bundle

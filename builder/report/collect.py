@@ -23,7 +23,7 @@ from securesystemslib.signer import Key
 
 from builder.errors import BuilderError, VerificationFailed
 from builder.gate.check import Gate
-from builder.image_tags import wheel_platform
+from builder.images.tags import wheel_platform
 from builder.names import normalize
 from builder.provenance.bundle import read_bundle, read_statements, the_statement
 from builder.provenance.signing import open_envelope

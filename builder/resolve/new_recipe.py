@@ -28,6 +28,7 @@ from builder.gate.check import Gate, Issue
 from builder.gate.policy import GatePolicy
 from builder.gate.rules import hints
 from builder.images import DEFAULT_IMAGE, Image, ensure_image, find_definition
+from builder.images.toolchain import image_rustc, images_for_rust, rust_images
 from builder.index import Index
 from builder.inside import archive
 from builder.names import NormalizedName, normalize
@@ -37,7 +38,6 @@ from builder.recipe.schema import toml_settings
 from builder.resolve.lock import backend_requirements, lock_requirements, unmet
 from builder.sandbox import Sandbox
 from builder.store import Store, write_atomic
-from builder.wheelbuild.toolchain import image_rustc, images_for_rust, rust_images
 
 # PEP 517: a project without [build-system] is built by setuptools' legacy backend.
 LEGACY_REQUIRES = ("setuptools>=40.8.0",)

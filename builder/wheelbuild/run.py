@@ -19,6 +19,7 @@ from packaging.version import Version
 from builder.errors import BuildFailed
 from builder.fetch.sources import Sources
 from builder.images import Image
+from builder.images.toolchain import advice, newer_rust, rust_failed, rust_too_old
 from builder.inside import archive, compilers
 from builder.inside import layout as inside
 from builder.inside import plan as plans
@@ -33,7 +34,6 @@ from builder.sandbox.staging import run_spec, stage
 from builder.store import Store
 from builder.variation import REFERENCE, Variation
 from builder.wheelbuild.limit_advice import limit_advice, limits_reached
-from builder.wheelbuild.toolchain import advice, newer_rust, rust_failed, rust_too_old
 from builder.wheelbuild.venvs import VenvsRef, prepared_venvs
 
 MAX_LOG_BYTES = 32 << 20

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from builder.errors import ImageError
-from builder.image_tags import installs
 from builder.images import DebPackage, Image
+from builder.images.tags import installs
 from builder.names import Sha256
 
 
@@ -60,7 +60,7 @@ def test_an_image_without_python3_says_it_cannot_judge_wheels() -> None:
 
 
 def test_a_wheels_platform_says_the_oldest_glibc_its_tags_install_on() -> None:
-    from builder.image_tags import parse_glibc, wheel_platform
+    from builder.images.tags import parse_glibc, wheel_platform
 
     legacy = wheel_platform("m-1-cp313-cp313-manylinux2014_x86_64.manylinux_2_17_x86_64.whl")
     assert legacy.glibc == (2, 17)

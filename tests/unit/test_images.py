@@ -7,12 +7,11 @@ from pathlib import Path
 import pytest
 
 from builder.errors import ImageError, InputError
-from builder.images import (
+from builder.images import find_definition, load_definition
+from builder.images.debian import (
     _parse_dpkg_status,
-    find_definition,
     host_debian_mirror,
     host_debian_security_mirror,
-    load_definition,
 )
 from tests.conftest import REPO
 
@@ -91,7 +90,7 @@ def test_a_bad_definition_names_file_and_key(tmp_path: Path) -> None:
 def test_the_backports_image_takes_rust_from_backports_and_the_rest_from_the_suite(
     tmp_path: Path,
 ) -> None:
-    from builder.images import mmdebstrap_command
+    from builder.images.debian import mmdebstrap_command
 
     defn = find_definition("trixie-backports-py", [REPO / "containers"])
     assert (defn.suite, defn.extra_suites) == ("trixie", ("trixie-backports",))
@@ -114,7 +113,7 @@ def test_a_frozen_mirror_skips_the_release_date_and_leaves_no_setting_in_the_ima
     """testing's Release files carry a Valid-Until a snapshot mirror outlives: only where
     the user says the mirror is frozen is the date not checked, and mmdebstrap's setting
     file is removed from the root filesystem (the same packages, the same digest)."""
-    from builder.images import mmdebstrap_command
+    from builder.images.debian import mmdebstrap_command
 
     if shutil.which("mmdebstrap") is None:
         pytest.skip("mmdebstrap is not installed")
@@ -142,7 +141,7 @@ def test_image_making_reads_no_host_setting_but_the_proxy_and_tmpdir(
     """The host's PYTHONDONTWRITEBYTECODE once decided whether python3's byte code was in
     the image (another digest on a machine that sets it); mmdebstrap's environment is
     fixed now (made both ways here: the reference digest)."""
-    from builder.images import image_making_env
+    from builder.images.debian import image_making_env
 
     defn = find_definition("trixie-py", [REPO / "containers"])
     monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
@@ -159,7 +158,7 @@ def test_image_making_reads_no_host_setting_but_the_proxy_and_tmpdir(
 def test_a_security_suite_comes_from_the_security_mirror(tmp_path: Path) -> None:
     """bullseye's newest rustc (rustc-web) is in bullseye-security, which Debian serves
     from another mirror than the suite's own: each suite line names its own mirror."""
-    from builder.images import mmdebstrap_command
+    from builder.images.debian import mmdebstrap_command
 
     if shutil.which("mmdebstrap") is None:
         pytest.skip("mmdebstrap is not installed")

@@ -12,13 +12,13 @@ from packaging.version import Version
 
 from builder.fetch.cargo_lock import rust_version
 from builder.images import find_definition
-from builder.store import Store
-from builder.wheelbuild.toolchain import (
+from builder.images.toolchain import (
     advice,
     debian_upstream,
     images_for_rust,
     rust_too_old,
 )
+from builder.store import Store
 from tests.conftest import REPO, make_sdist
 
 LOG = """\
@@ -237,7 +237,7 @@ def test_a_crate_rustc_could_not_compile_names_an_image_with_a_newer_rustc(
     tmp_path: Path,
 ) -> None:
     from builder.images import current_image
-    from builder.wheelbuild.toolchain import newer_rust, rust_failed
+    from builder.images.toolchain import newer_rust, rust_failed
 
     failed = rust_failed(COMPILE_LOG)
     assert failed is not None and failed.crate == "`tiktoken`"
@@ -265,8 +265,8 @@ def test_rustc_web_is_the_images_rustc() -> None:
     """Debian's older suites carry a newer rustc for browsers, as rustc-web (bullseye-
     security: 1.96), which installs /usr/bin/rustc."""
     from builder.images import DebPackage, Image
+    from builder.images.toolchain import image_rustc
     from builder.names import Sha256
-    from builder.wheelbuild.toolchain import image_rustc
 
     package = DebPackage(name="rustc-web", version="1.96.0+dfsg1-1~deb11u2", architecture="amd64")
     image = Image(name="old", digest=Sha256("1" * 64), definition_sha256=Sha256("2" * 64),

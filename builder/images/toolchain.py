@@ -15,15 +15,15 @@ from pathlib import Path
 from packaging.version import InvalidVersion, Version
 
 from builder.errors import ImageError, InputError
-from builder.images import (
+from builder.images.definition import (
     DEFINITION_FILE,
     Image,
     ImageDefinition,
-    current_image,
     default_search_path,
     find_definition,
     load_definition,
 )
+from builder.images.maker import current_image
 from builder.store import Store
 
 # cargo: "rustc 1.85.1 is not supported by the following package(s):" then one line each,

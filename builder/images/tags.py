@@ -14,7 +14,7 @@ from packaging.tags import Tag, compatible_tags, cpython_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 from builder.errors import ImageError
-from builder.images import Image
+from builder.images.definition import Image
 
 # Debian's architecture names, as wheel platform tags spell them.
 _ARCHITECTURES = {"amd64": "x86_64", "arm64": "aarch64", "i386": "i686", "ppc64el": "ppc64le",
