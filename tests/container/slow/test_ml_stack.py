@@ -15,10 +15,9 @@ from pathlib import Path
 
 from builder.cli import main
 from builder.store import Store
-from tests.conftest import REPO, json_output
+from tests.conftest import json_output
+from tests.readme_blocks import block, checkout_copy
 
-STACK = REPO / "recipes" / "ml-stack"
-IMAGE = "trixie-backports-py"
 # What the closure must hold for the example to show what it claims: numpy and each kind
 # of native build, and the build backends under them, built here.
 EXPECTED = {
@@ -31,23 +30,22 @@ COMPILED = {"numpy": "numpy/_core/_multiarray_umath", "markupsafe": "markupsafe/
 
 
 def test_the_ml_stack_example_builds_from_source_rebuilds_bit_for_bit_and_publishes(  # type: ignore[no-untyped-def]
-    bubblewrap, session_store: Store, tmp_path: Path, capsys
+    bubblewrap, session_store: Store, tmp_path: Path, capsys, monkeypatch
 ) -> None:
-    common = ["--store", str(session_store.root), "--backend", "sandbox", "-q", "--json"]
-    plan = tmp_path / "stack"
-    argv = ["plan", str(STACK / "requirements.txt"), "--image", IMAGE,
-            "--policy", str(STACK / "builder.toml"), "--overrides", str(STACK / "overrides"),
-            "--out", str(plan), *common]  # fmt: skip
-    assert main(argv) == 0, capsys.readouterr().err
+    """The README's three commands as written (in a copy of the checkout), each with the
+    session's store, the sandbox and --json added; then its report command."""
+    work = checkout_copy(tmp_path / "checkout")
+    monkeypatch.chdir(work)
+    stack = block("builder plan recipes/ml-stack")
+    store = ["--store", str(session_store.root)]
+    common = [*store, "--backend", "sandbox", "-q", "--json"]
+    assert main([*stack.argv(0, work), *common]) == 0, capsys.readouterr().err
     (graph,) = json_output(capsys.readouterr().out, "plan")["graphs"]
     sources = {n["name"]: n["source"] for n in graph["nodes"]}
     assert set(sources) >= EXPECTED, sorted(sources)
     assert {n: s for n, s in sources.items() if s != "built"} == {"ninja": "image"}
 
-    dist, att = tmp_path / "dist", tmp_path / "att"
-    build = ["build", "--graph", str(plan / "graph.json"), "--jobs", "2", "--rebuilds", "1",
-             "--dist", str(dist), "--attestations", str(att), *common]  # fmt: skip
-    code = main(build)
+    code = main([*stack.argv(1, work), *common])
     nodes = json_output(capsys.readouterr().out, "build-graph")["nodes"]
     assert code == 0, [n for n in nodes if n["state"] not in ("built", "cached")]
     wheels = {n["node"].split("==")[0]: Path(n["wheel"]) for n in nodes}
@@ -64,9 +62,9 @@ def test_the_ml_stack_example_builds_from_source_rebuilds_bit_for_bit_and_publis
         assert '"name": "openblas"' in config, "numpy built without a BLAS"
         assert any(m.startswith("numpy.libs/libopenblas") for m in zf.namelist())
 
-    index = tmp_path / "index"
-    publish = ["publish", *map(str, wheels.values()), "--to", str(index),
-               "--policy", str(STACK / "builder.toml"), "--attestations", str(att), "--json",
-               "--store", str(session_store.root)]  # fmt: skip
-    assert main(publish) == 0, capsys.readouterr().err
-    assert (index / "simple" / "numpy" / "index.html").is_file()
+    assert main([*stack.argv(2, work), *store, "--json"]) == 0, capsys.readouterr().err
+    assert (work / "index" / "simple" / "numpy" / "index.html").is_file()
+
+    report = block("builder report --dist stack/dist")
+    assert main([*report.argv(0, work), "--json"]) == 0, capsys.readouterr().err
+    assert (work / "report" / "index.html").is_file()
