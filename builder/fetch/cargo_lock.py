@@ -23,7 +23,7 @@ from builder.fetch.network import NETWORK_LIMITS, network_access
 from builder.images import Image
 from builder.inside import archive
 from builder.inside import layout as inside
-from builder.inside import plan as plans
+from builder.inside import task as tasks
 from builder.progress import Progress
 from builder.recipe import Patch, PinnedFile
 from builder.sandbox import Sandbox
@@ -156,10 +156,10 @@ def lock_patches(
         env, ca_mounts = network_access(
             inside.base_env() | {"CARGO_HOME": f"{inside.OUT}/cargo-home"}
         )
-        plan = plans.LockCratesPlan(sdist=sdist.file, projects=tuple(projects), env=env)
+        task = tasks.LockCratesTask(sdist=sdist.file, projects=tuple(projects), env=env)
         staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
-        mounts = (*stage(store, work, staged, plan), *ca_mounts)
-        spec = run_spec(image=image, plan=plan, mounts=mounts, limits=NETWORK_LIMITS, network=True)
+        mounts = (*stage(store, work, staged, task), *ca_mounts)
+        spec = run_spec(image=image, task=task, mounts=mounts, limits=NETWORK_LIMITS, network=True)
         progress.status(f"resolving a Cargo.lock for {sdist.file} (it ships none)")
         result = sandbox.run(spec, progress.log)
         if not result.ok:

@@ -33,7 +33,7 @@ from builder.images import Image
 from builder.index import Index
 from builder.inside import archive
 from builder.inside import layout as inside
-from builder.inside import plan as plans
+from builder.inside import task as tasks
 from builder.names import Sha256, is_sha256
 from builder.progress import Progress
 from builder.recipe import Patch, PinnedFile, Recipe
@@ -220,14 +220,14 @@ def _cargo_fetch(
             inside.base_env() | {"CARGO_HOME": f"{inside.OUT}/cargo-home"}
         )
         names = patch_names(patches)
-        plan = plans.FetchCratesPlan(
+        task = tasks.FetchCratesTask(
             sdist=sdist.file, cargo_locks=tuple(lock_paths), patches=names, env=env
         )
         staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
         staged += [StagedFile(folder="patches", file=name, sha256=p.sha256)
                    for name, p in zip(names, patches, strict=True)]  # fmt: skip
-        mounts = (*stage(store, work, staged, plan), *ca_mounts)
-        spec = run_spec(image=image, plan=plan, mounts=mounts, limits=NETWORK_LIMITS, network=True)
+        mounts = (*stage(store, work, staged, task), *ca_mounts)
+        spec = run_spec(image=image, task=task, mounts=mounts, limits=NETWORK_LIMITS, network=True)
         said: list[str] = []
 
         def on_line(line: str) -> None:

@@ -1,7 +1,7 @@
 """The in-container half of a run: the unprivileged build user, no network but in the
 fetch and lock phases.
 
-The host stages a plan (/inputs/plan.json, builder.inside.plan) and the inputs under
+The host stages a task (/inputs/task.json, builder.inside.task) and the inputs under
 /inputs (read-only); this script unpacks the sdist with the same hostile-archive checks
 the host uses, lays out vendored crates, runs the PEP 517 build through pypa/build with
 the prepared venvs, repairs the wheel with auditwheel and leaves the result in /out.
@@ -27,7 +27,7 @@ from typing import Any
 
 from builder.errors import BuilderError
 from builder.inside import compilers, seeded_tempnames
-from builder.inside import plan as plans
+from builder.inside import task as tasks
 from builder.inside.archive import ArchiveLimits, compiled_members, single_top_dir, unpack
 from builder.inside.build_paths import remap_build_paths
 from builder.inside.layout import (
@@ -120,7 +120,7 @@ def reverse_listing_order(root: Path) -> None:
         parking.rmdir()
 
 
-def vendor_crates(crates: tuple[plans.CratePin, ...], layout: Layout) -> None:
+def vendor_crates(crates: tuple[tasks.CratePin, ...], layout: Layout) -> None:
     """A cargo directory source from the pinned .crate files, so cargo needs no network."""
     if not crates:
         return
@@ -141,8 +141,8 @@ def vendor_crates(crates: tuple[plans.CratePin, ...], layout: Layout) -> None:
     )
 
 
-def _installer_wheel(plan: plans.VenvsPlan) -> Path:
-    (wheel,) = [t for t in plan.tools if t.startswith("installer-")]
+def _installer_wheel(task: tasks.VenvsTask) -> Path:
+    (wheel,) = [t for t in task.tools if t.startswith("installer-")]
     return INPUTS / "tools" / wheel
 
 
@@ -150,7 +150,7 @@ def make_venv(
     path: Path,
     wheels: tuple[str, ...],
     folder: str,
-    plan: plans.VenvsPlan,
+    task: tasks.VenvsTask,
     steps: Steps,
     *,
     seed_tempnames: bool = False,
@@ -161,7 +161,7 @@ def make_venv(
     fraction of a second instead of several. The bytecode is compiled here: the venv is
     kept, and mounted read-only, where Python could not write it.
     """
-    env, cwd = dict(plan.env), path.parent
+    env, cwd = dict(task.env), path.parent
     steps.run(f"venv {path.name}", ["python3", "-m", "venv", "--without-pip", str(path)], env, cwd)
     if seed_tempnames:
         add_seeded_tempnames(path)
@@ -169,7 +169,7 @@ def make_venv(
         files = [str(INPUTS / folder / w) for w in wheels]
         installer = [str(path / "bin" / "python"), "-I", "-c", RUN_INSTALLER]
         options = ["--compile-bytecode", "0", "--validate-record", "all"]
-        argv = [*installer, str(_installer_wheel(plan)), *options, *files]
+        argv = [*installer, str(_installer_wheel(task)), *options, *files]
         steps.run(f"install {folder}", argv, env, cwd)
 
 
@@ -183,28 +183,28 @@ def add_seeded_tempnames(venv: Path) -> None:
           flush=True)  # fmt: skip
 
 
-def build_wheel(plan: plans.BuildPlan, layout: Layout, steps: Steps) -> Path:
+def build_wheel(task: tasks.BuildTask, layout: Layout, steps: Steps) -> Path:
     """The PEP 517 build_wheel hook through pypa/build, run by the build venv's python.
 
     The venvs are already there: prepared by a `venvs` run and mounted read-only."""
-    top = unpack_sdist(plan.sdist, layout.src, ArchiveLimits(max_bytes=plan.unpack_bytes))
-    apply_patches(plan.patches, top, dict(plan.env), steps)
-    vendor_crates(plan.crates, layout)
-    if plan.reverse_listing_order:
+    top = unpack_sdist(task.sdist, layout.src, ArchiveLimits(max_bytes=task.unpack_bytes))
+    apply_patches(task.patches, top, dict(task.env), steps)
+    vendor_crates(task.crates, layout)
+    if task.reverse_listing_order:
         print("==> variation: reversing the listing order of the source tree", flush=True)
         reverse_listing_order(layout.root)
     dist = layout.root / "dist"
     hook = [str(layout.tools / "bin" / "python"), "-I", "-c", BUILD_HOOK, str(top), str(dist)]
     settings = json.dumps({k: list(v) if isinstance(v, tuple) else v
-                           for k, v in plan.config_settings.items()})  # fmt: skip
+                           for k, v in task.config_settings.items()})  # fmt: skip
     python = str(layout.venv / "bin" / "python")
-    steps.run("build", [*hook, python, settings], dict(plan.env), top)
+    steps.run("build", [*hook, python, settings], dict(task.env), top)
     (wheel,) = sorted(dist.glob("*.whl"))
     return wheel
 
 
-def repair_wheel(wheel: Path, plan: plans.BuildPlan, layout: Layout, steps: Steps) -> Path:
-    if plan.repair == "skip" or wheel.name.endswith("-any.whl"):
+def repair_wheel(wheel: Path, task: tasks.BuildTask, layout: Layout, steps: Steps) -> Path:
+    if task.repair == "skip" or wheel.name.endswith("-any.whl"):
         print(f"==> repair: not needed for {wheel.name}", flush=True)
         return wheel
     if not compiled_members(wheel):  # e.g. a setup.py that fell back to pure Python
@@ -213,7 +213,7 @@ def repair_wheel(wheel: Path, plan: plans.BuildPlan, layout: Layout, steps: Step
     repaired = layout.root / "repaired"
     auditwheel = [str(layout.tools / "bin" / "python"), "-I", "-m", "auditwheel", "repair"]
     argv = [*auditwheel, "-w", str(repaired), str(wheel)]
-    steps.run("repair", argv, dict(plan.env), layout.root)
+    steps.run("repair", argv, dict(task.env), layout.root)
     (result,) = sorted(repaired.glob("*.whl"))
     return result
 
@@ -236,22 +236,22 @@ def write_compiler_wrappers(root: str, flags: compilers.CompilerFlags) -> None:
           flush=True)  # fmt: skip
 
 
-def run_build(plan: plans.BuildPlan) -> int:
-    os.umask(int(plan.umask, 8))
-    layout = Layout(Path(plan.build_root))
+def run_build(task: tasks.BuildTask) -> int:
+    os.umask(int(task.umask, 8))
+    layout = Layout(Path(task.build_root))
     steps = Steps()
-    write_compiler_wrappers(plan.build_root, plan.compiler_flags)
+    write_compiler_wrappers(task.build_root, task.compiler_flags)
     layout.tmp.mkdir(parents=True, exist_ok=True)
-    wheel = build_wheel(plan, layout, steps)
-    remapped = remap_build_paths(wheel, plan.build_root)
+    wheel = build_wheel(task, layout, steps)
+    remapped = remap_build_paths(wheel, task.build_root)
     if remapped:
-        print(f"==> build path: {plan.build_root} written as {BUILD} in "
+        print(f"==> build path: {task.build_root} written as {BUILD} in "
               f"{', '.join(remapped)}", flush=True)  # fmt: skip
-    final = repair_wheel(wheel, plan, layout, steps)
+    final = repair_wheel(wheel, task, layout, steps)
     shutil.copyfile(final, OUT / final.name)
-    outcome = plans.BuildOutcome(wheel=final.name, unrepaired=wheel.name,
+    outcome = tasks.BuildOutcome(wheel=final.name, unrepaired=wheel.name,
                                  timings=steps.timings, remapped=remapped)  # fmt: skip
-    outcome.write(OUT / plans.OUTCOME_FILE)
+    outcome.write(OUT / tasks.OUTCOME_FILE)
     print(f"==> wheel {final.name}", flush=True)
     wait_for_collection()
     return 0
@@ -268,13 +268,13 @@ def wait_for_collection() -> None:
         time.sleep(3600)
 
 
-def run_fetch_crates(plan: plans.FetchCratesPlan) -> int:
+def run_fetch_crates(task: tasks.FetchCratesTask) -> int:
     """Fetch phase only (network on): cargo downloads the locked crates into /out."""
-    env = dict(plan.env)
-    top = unpack_sdist(plan.sdist, Layout().src)
+    env = dict(task.env)
+    top = unpack_sdist(task.sdist, Layout().src)
     steps = Steps()
-    apply_patches(plan.patches, top, env, steps)
-    for lock in plan.cargo_locks:
+    apply_patches(task.patches, top, env, steps)
+    for lock in task.cargo_locks:
         manifest = top / Path(lock).parent / "Cargo.toml"
         steps.run(
             f"fetch {lock}",
@@ -285,13 +285,13 @@ def run_fetch_crates(plan: plans.FetchCratesPlan) -> int:
     return 0
 
 
-def run_lock_crates(plan: plans.LockCratesPlan) -> int:
+def run_lock_crates(task: tasks.LockCratesTask) -> int:
     """Network on: a Cargo.lock for each cargo project that ships none, into /out/locks."""
-    env = dict(plan.env)
-    top = unpack_sdist(plan.sdist, Layout().src)
+    env = dict(task.env)
+    top = unpack_sdist(task.sdist, Layout().src)
     steps = Steps()
     (OUT / "locks").mkdir()
-    for number, project in enumerate(plan.projects):
+    for number, project in enumerate(task.projects):
         manifest = top / project / "Cargo.toml"
         argv = ["cargo", "generate-lockfile", "--manifest-path", str(manifest)]
         steps.run(f"lock {project or '.'}", argv, env, cwd=manifest.parent)
@@ -299,59 +299,59 @@ def run_lock_crates(plan: plans.LockCratesPlan) -> int:
     return 0
 
 
-def run_requires(plan: plans.RequiresPlan) -> int:
+def run_requires(task: tasks.RequiresTask) -> int:
     """No network: ask the sdist's backend what else it needs to build a wheel (its code
     runs, so this is a build-like run, with the prepared venvs mounted read-only), and
     leave the answer in /out/requires.json."""
     layout = Layout()
     steps = Steps()
-    top = unpack_sdist(plan.sdist, layout.src)
+    top = unpack_sdist(task.sdist, layout.src)
     hook = [str(layout.tools / "bin" / "python"), "-I", "-c", REQUIRES_HOOK, str(top)]
     argv = [*hook, str(OUT / "requires.json"), str(layout.venv / "bin" / "python")]
-    steps.run("get requires", argv, dict(plan.env), top)
+    steps.run("get requires", argv, dict(task.env), top)
     wait_for_collection()
     return 0
 
 
-def run_venvs(plan: plans.VenvsPlan) -> int:
+def run_venvs(task: tasks.VenvsTask) -> int:
     """No network, no sdist: make the build venv (the recipe's pinned requirements) and the
     tools venv (pypa/build, auditwheel; apart, so that a build's requirements cannot shadow
     them) from the pinned wheels, and leave them in /out/venvs.tar for the host to keep.
     Installing a wheel runs none of its code."""
     layout, steps = Layout(), Steps()
-    make_venv(layout.venv, plan.requires, "wheels", plan, steps, seed_tempnames=True)
-    tools = tuple(t for t in plan.tools if not t.startswith("installer-"))
-    make_venv(layout.tools, tools, "tools", plan, steps)
+    make_venv(layout.venv, task.requires, "wheels", task, steps, seed_tempnames=True)
+    tools = tuple(t for t in task.tools if not t.startswith("installer-"))
+    make_venv(layout.tools, tools, "tools", task, steps)
     print(f"==> archive {ENVS}", flush=True)
     with tarfile.open(OUT / VENVS_ARCHIVE, "w", format=tarfile.PAX_FORMAT) as tar:
         tar.add(ENVS, arcname=".")
-    plans.BuildOutcome(timings=steps.timings).write(OUT / plans.OUTCOME_FILE)
+    tasks.BuildOutcome(timings=steps.timings).write(OUT / tasks.OUTCOME_FILE)
     wait_for_collection()
     return 0
 
 
-def run_lock(plan: plans.LockPlan) -> int:
+def run_lock(task: tasks.LockTask) -> int:
     """Lock phase (network on): the image's own pip resolves the build requirements to
     wheels for the image's Python and platform. Wheels only: no sdist's code runs here."""
-    env = dict(plan.env)
+    env = dict(task.env)
     steps = Steps()
     steps.run("venv resolver", ["python3", "-m", "venv", str(RESOLVER)], env, BUILD)
     pip = [str(RESOLVER / "bin" / "python"), "-m", "pip", "download", *PIP_QUIET]
     flags = ["--only-binary", ":all:", "--dest", str(OUT / "wheels")]
-    steps.run("resolve", [*pip, *flags, *plan.requirements], env, BUILD)
+    steps.run("resolve", [*pip, *flags, *task.requirements], env, BUILD)
     return 0
 
 
-def run_resolve(plan: plans.ResolvePlan) -> int:
+def run_resolve(task: tasks.ResolveTask) -> int:
     """Resolve phase (network on): the image's pip resolves the requirements' closure for
     the image's Python and platform, wheels' metadata only, and reports it."""
-    env = dict(plan.env)
+    env = dict(task.env)
     steps = Steps()
     steps.run("venv resolver", ["python3", "-m", "venv", str(RESOLVER)], env, BUILD)
     pip = [str(RESOLVER / "bin" / "python"), "-m", "pip", "install", *PIP_QUIET]
     flags = ["--dry-run", "--ignore-installed", "--only-binary", ":all:",
              "--report", str(OUT / "report.json")]  # fmt: skip
-    steps.run("resolve", [*pip, *flags, *plan.requirements], env, BUILD)
+    steps.run("resolve", [*pip, *flags, *task.requirements], env, BUILD)
     return 0
 
 
@@ -378,17 +378,17 @@ def watch_lifeline() -> None:
     threading.Thread(target=watch, name="lifeline", daemon=True).start()
 
 
-def run(plan: plans.Plan) -> int:
-    runners: dict[type[plans.Plan], Callable[[Any], int]] = {
-        plans.BuildPlan: run_build,
-        plans.VenvsPlan: run_venvs,
-        plans.RequiresPlan: run_requires,
-        plans.FetchCratesPlan: run_fetch_crates,
-        plans.LockCratesPlan: run_lock_crates,
-        plans.LockPlan: run_lock,
-        plans.ResolvePlan: run_resolve,
+def run(task: tasks.Task) -> int:
+    runners: dict[type[tasks.Task], Callable[[Any], int]] = {
+        tasks.BuildTask: run_build,
+        tasks.VenvsTask: run_venvs,
+        tasks.RequiresTask: run_requires,
+        tasks.FetchCratesTask: run_fetch_crates,
+        tasks.LockCratesTask: run_lock_crates,
+        tasks.LockTask: run_lock,
+        tasks.ResolveTask: run_resolve,
     }
-    return runners[type(plan)](plan)
+    return runners[type(task)](task)
 
 
 def main(argv: list[str]) -> int:
@@ -396,10 +396,10 @@ def main(argv: list[str]) -> int:
     watch_lifeline()
     mode, plan_path = argv
     try:
-        plan = plans.read(Path(plan_path))
-        if plan.mode != mode:
-            raise BuilderError(f"{plan_path}: a {plan.mode} plan, run as {mode}")
-        return run(plan)
+        task = tasks.read(Path(plan_path))
+        if task.mode != mode:
+            raise BuilderError(f"{plan_path}: a {task.mode} task, run as {mode}")
+        return run(task)
     except BuilderError as exc:
         print(f"==> error: {exc.message}", flush=True)
         return 2

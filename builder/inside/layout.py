@@ -21,7 +21,7 @@ PREFIX_SPECS = f"{HOME}/.config/builder/prefix-map.specs"
 BUILD_USER = "1000:1000"  # the unprivileged user a build runs as
 HOSTNAME = "builder"
 LIB = INPUTS / "lib"  # the in-build code: builder/__init__.py, errors.py, inside/
-PLAN = INPUTS / "plan.json"
+TASK = INPUTS / "task.json"
 VENVS_ARCHIVE = "venvs.tar"
 
 # What the driver says on its stdout, one line each.
@@ -42,7 +42,7 @@ def prefix_specs(root: str) -> str:
 
 def command(mode: str) -> tuple[str, ...]:
     """A run's command: the image's python3, isolated (-I), running the driver."""
-    return ("python3", "-I", "-c", BOOTSTRAP, str(LIB), mode, str(PLAN))
+    return ("python3", "-I", "-c", BOOTSTRAP, str(LIB), mode, str(TASK))
 
 
 def base_env(path: str = "/usr/bin:/bin") -> dict[str, str]:

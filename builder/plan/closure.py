@@ -35,7 +35,7 @@ from builder.gate.check import Gate
 from builder.gate.rules import hints
 from builder.images import Image, ensure_image, find_definition
 from builder.index import Index
-from builder.inside import plan as plans
+from builder.inside import task as tasks
 from builder.names import NormalizedName, normalize
 from builder.plan.graph import Edge, Graph, Node, build_order, cycles, node_id, write_graph
 from builder.plan.policy import PlanPolicy
@@ -164,7 +164,7 @@ def resolve_closure(
     """The runtime closure, as the image's pip resolves it (pip's installation report)."""
     texts = tuple(str(r) for r in requirements)
     with pip_in_image(
-        plans.ResolvePlan, texts, image=image, store=store, index=index, sandbox=sandbox,
+        tasks.ResolveTask, texts, image=image, store=store, index=index, sandbox=sandbox,
         progress=progress,
     ) as (result, out):  # fmt: skip
         report = out / "report.json"

@@ -24,7 +24,7 @@ from builder.images import Image
 from builder.index import Index
 from builder.inside import archive
 from builder.inside import layout as inside
-from builder.inside import plan as plans
+from builder.inside import task as tasks
 from builder.limits import Limits
 from builder.names import normalize
 from builder.progress import Progress
@@ -50,7 +50,7 @@ def lock_requirements(
     _refuse_direct_references(requirements)
     texts = tuple(str(r) for r in requirements)
     with pip_in_image(
-        plans.LockPlan, texts, image=image, store=store, index=index, sandbox=sandbox,
+        tasks.LockTask, texts, image=image, store=store, index=index, sandbox=sandbox,
         progress=progress,
     ) as (result, out):  # fmt: skip
         if not result.ok:
@@ -64,7 +64,7 @@ def lock_requirements(
 
 @contextlib.contextmanager
 def pip_in_image(
-    mode: type[plans.LockPlan] | type[plans.ResolvePlan],
+    mode: type[tasks.LockTask] | type[tasks.ResolveTask],
     requirements: tuple[str, ...],
     *,
     image: Image,
@@ -77,9 +77,9 @@ def pip_in_image(
     configured index (wheels only): the run's result and its /out, until the block ends."""
     with store.temp_dir(f"{mode.mode}-") as work:
         env, ca_mounts = network_access(inside.base_env() | {"PIP_INDEX_URL": index.url})
-        plan = mode(requirements=requirements, env=env)
-        mounts = (*stage(store, work, [], plan), *ca_mounts)
-        spec = run_spec(image=image, plan=plan, mounts=mounts, limits=NETWORK_LIMITS, network=True)
+        task = mode(requirements=requirements, env=env)
+        mounts = (*stage(store, work, [], task), *ca_mounts)
+        spec = run_spec(image=image, task=task, mounts=mounts, limits=NETWORK_LIMITS, network=True)
         progress.status(f"resolving {', '.join(requirements)} for {image.name}")
         yield sandbox.run(spec, progress.log), work / "out"
 
@@ -130,11 +130,11 @@ def backend_requirements(
     sources = Sources(sdist=sdist, requires=tuple(pins), tools=image.tools, crates=())
     venvs = prepared_venvs(image, sources, store=store, sandbox=sandbox, progress=progress)
     staged = [StagedFile(folder="sdist", file=sdist.file, sha256=sdist.sha256)]
-    plan = plans.RequiresPlan(sdist=sdist.file, env=dict(sorted(env.items())))
+    task = tasks.RequiresTask(sdist=sdist.file, env=dict(sorted(env.items())))
     with store.temp_dir("requires-") as work:
-        mounts = stage(store, work, staged, plan, bind_output=False)
+        mounts = stage(store, work, staged, task, bind_output=False)
         spec = run_spec(
-            image=image, plan=plan, mounts=mounts, limits=Limits(timeout_s=600),
+            image=image, task=task, mounts=mounts, limits=Limits(timeout_s=600),
             output_to=work / "out", venvs=venvs.path,
         )  # fmt: skip
         progress.status(f"asking {sdist.file}'s build backend what else it needs (no network)")

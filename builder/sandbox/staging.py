@@ -16,7 +16,7 @@ from pathlib import Path
 
 from builder.images import Image
 from builder.inside import layout as inside
-from builder.inside import plan as plans
+from builder.inside import task as tasks
 from builder.limits import Limits
 from builder.names import Sha256
 from builder.sandbox import Mount, RunSpec
@@ -34,7 +34,7 @@ IN_BUILD_CODE = (
     "inside/compilers.py",
     "inside/driver.py",
     "inside/layout.py",
-    "inside/plan.py",
+    "inside/task.py",
     "inside/seeded_tempnames.py",
 )
 SCRATCH = (str(inside.ENVS), "/tmp", inside.HOME)
@@ -68,7 +68,7 @@ def stage(
     store: Store,
     workdir: Path,
     files: Sequence[StagedFile],
-    plan: plans.Plan,
+    task: tasks.Task,
     *,
     bind_output: bool = True,
 ) -> tuple[Mount, ...]:
@@ -87,7 +87,7 @@ def stage(
     for name in IN_BUILD_CODE:
         (lib / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(_PACKAGE_DIR / name, lib / name)
-    plans.write(plan, inputs / "plan.json")
+    tasks.write(task, inputs / "task.json")
     out.mkdir()
     for path in (inputs, *inputs.rglob("*")):
         path.chmod(0o755 if path.is_dir() else 0o444)
@@ -101,7 +101,7 @@ def stage(
 def run_spec(
     *,
     image: Image,
-    plan: plans.Plan,
+    task: tasks.Task,
     mounts: tuple[Mount, ...],
     limits: Limits,
     network: bool = False,
@@ -117,8 +117,8 @@ def run_spec(
         scratch = tuple(s for s in SCRATCH if s != str(inside.ENVS))
     return RunSpec(
         image=image,
-        command=inside.command(plan.mode),
-        env=plan.env,
+        command=inside.command(task.mode),
+        env=task.env,
         mounts=mounts,
         tmpfs=(variation.build_root, *scratch),
         workdir=variation.build_root,

@@ -22,7 +22,7 @@ from builder.images import Image
 from builder.images.toolchain import advice, newer_rust, rust_failed, rust_too_old
 from builder.inside import archive, compilers
 from builder.inside import layout as inside
-from builder.inside import plan as plans
+from builder.inside import task as tasks
 from builder.inside.archive import compiled_members
 from builder.inside.compilers import CompilerFlags
 from builder.limits import Limits
@@ -81,13 +81,13 @@ class RunRecord:
 
     @classmethod
     def of(
-        cls, spec: RunSpec, backend: str, venvs: VenvsRef | None, plan: plans.BuildPlan
+        cls, spec: RunSpec, backend: str, venvs: VenvsRef | None, task: tasks.BuildTask
     ) -> RunRecord:
         return cls(
             backend=backend,
             command=spec.command,
             env=dict(spec.env),
-            compilers=compilers.arguments(plan.build_root, plan.compiler_flags),
+            compilers=compilers.arguments(task.build_root, task.compiler_flags),
             mounts=tuple(MountRecord(target=m.target, read_only=m.read_only) for m in spec.mounts),
             tmpfs=spec.tmpfs,
             workdir=spec.workdir,
@@ -143,14 +143,14 @@ def build_env(recipe: Recipe, epoch: int, root: str = str(inside.BUILD)) -> dict
     return dict(sorted(env.items()))
 
 
-def build_plan(
+def build_task(
     recipe: Recipe, sources: Sources, env: dict[str, str], variation: Variation
-) -> plans.BuildPlan:
-    return plans.BuildPlan(
+) -> tasks.BuildTask:
+    return tasks.BuildTask(
         sdist=sources.sdist.file,
         patches=sources.patch_files,
         crates=tuple(
-            plans.CratePin(name=c.name, version=c.version, file=c.file, sha256=c.sha256)
+            tasks.CratePin(name=c.name, version=c.version, file=c.file, sha256=c.sha256)
             for c in sources.crates
         ),
         repair=recipe.repair,
@@ -180,11 +180,11 @@ def run_build(
     env = variation.environment(build_env(recipe, epoch, variation.build_root))
     started = time.monotonic()
     with store.temp_dir("build-") as work:
-        plan = build_plan(recipe, sources, env, variation)
-        mounts = stage(store, work, sources.staged_files(), plan, bind_output=False)
+        task = build_task(recipe, sources, env, variation)
+        mounts = stage(store, work, sources.staged_files(), task, bind_output=False)
         spec = run_spec(
             image=image,
-            plan=plan,
+            task=task,
             mounts=mounts,
             limits=recipe.limits,
             variation=variation,
@@ -218,7 +218,7 @@ def run_build(
             unrepaired_file=outcome.unrepaired or wheel.name,
             grafted_libraries=grafted_libraries(wheel),
             log_sha256=log_sha,
-            run=RunRecord.of(spec, sandbox.name, venvs.ref, plan),
+            run=RunRecord.of(spec, sandbox.name, venvs.ref, task),
             timings=dict(outcome.timings),
             duration_s=round(time.monotonic() - started, 3),
             remapped=outcome.remapped,
@@ -271,9 +271,9 @@ def _failure(
     )
 
 
-def _collect(out: Path, recipe: Recipe, log: Path) -> tuple[Path, plans.BuildOutcome]:
+def _collect(out: Path, recipe: Recipe, log: Path) -> tuple[Path, tasks.BuildOutcome]:
     try:
-        outcome = plans.BuildOutcome.read(out / plans.OUTCOME_FILE)
+        outcome = tasks.BuildOutcome.read(out / tasks.OUTCOME_FILE)
         if outcome.wheel is None:
             raise ValueError("it names no wheel")
         wheel = out / outcome.wheel

@@ -22,7 +22,7 @@ from builder.fetch.sources import Sources
 from builder.images import Image
 from builder.inside import archive
 from builder.inside import layout as inside
-from builder.inside import plan as plans
+from builder.inside import task as tasks
 from builder.limits import Limits
 from builder.names import Sha256
 from builder.progress import Progress
@@ -104,7 +104,7 @@ def _make(
     sandbox: Sandbox,
     progress: Progress,
 ) -> PreparedVenvs:
-    plan = plans.VenvsPlan(
+    task = tasks.VenvsTask(
         requires=tuple(r.file for r in sources.requires),
         tools=tuple(t.file for t in sources.tools),
         env=inside.base_env(),
@@ -114,9 +114,9 @@ def _make(
         *(StagedFile(folder="tools", file=t.file, sha256=t.sha256) for t in sources.tools),
     ]
     with store.temp_dir("venvs-") as work:
-        mounts = stage(store, work, staged, plan, bind_output=False)
+        mounts = stage(store, work, staged, task, bind_output=False)
         spec = run_spec(
-            image=image, plan=plan, mounts=mounts, limits=LIMITS, output_to=work / "out"
+            image=image, task=task, mounts=mounts, limits=LIMITS, output_to=work / "out"
         )
         count = len(sources.requires) + len(sources.tools)
         progress.status(f"preparing the build venvs ({count} wheels, no network)")

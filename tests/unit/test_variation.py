@@ -62,17 +62,17 @@ def test_a_rebuild_on_one_cpu_gets_the_wall_clock_its_lost_cpus_would_have_saved
     """grpcio builds in 12 minutes on two CPUs: its rebuild on one needs more than the
     recipe's 30 that the two-CPU build fits in."""
     from builder.images import Image
-    from builder.inside import plan as plans
+    from builder.inside import task as tasks
     from builder.limits import Limits
     from builder.sandbox.staging import run_spec
 
     image = Image(name="i", digest="1" * 64, definition_sha256="2" * 64,  # type: ignore[arg-type]
                   packages=(), tools=(), made_on="")  # fmt: skip
-    plan = plans.FetchCratesPlan(sdist="s.tar.gz", cargo_locks=(), patches=(), env={})
+    task = tasks.FetchCratesTask(sdist="s.tar.gz", cargo_locks=(), patches=(), env={})
     limits = Limits(cpus=2.0, timeout_s=1800)
     (one_cpu,) = rebuild_variations(1, {"cpus"})
     (same_cpus,) = rebuild_variations(1, {"hostname"})
     for variation, timeout in ((REFERENCE, 1800), (same_cpus, 1800), (one_cpu, 3600)):
-        spec = run_spec(image=image, plan=plan, mounts=(), limits=limits, variation=variation)
+        spec = run_spec(image=image, task=task, mounts=(), limits=limits, variation=variation)
         assert spec.limits.timeout_s == timeout, variation.applied
     assert Limits(cpus=0.5, timeout_s=600).on_one_cpu().timeout_s == 600, "never less"

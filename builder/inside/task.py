@@ -1,4 +1,4 @@
-"""What the host asks of a run: one frozen dataclass per mode, written as /inputs/plan.json
+"""A task: what the host asks of a run: one frozen dataclass per mode, written as /inputs/task.json
 by the host and read back by the driver. JSON only at these two edges. Standard library
 only (the driver reads it on the image's python3).
 """
@@ -25,7 +25,7 @@ class CratePin:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BuildPlan:
+class BuildTask:
     """Build the sdist's wheel with the prepared venvs, repair it, leave it in /out."""
 
     mode: ClassVar[str] = "build"
@@ -43,7 +43,7 @@ class BuildPlan:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class VenvsPlan:
+class VenvsTask:
     """Make the build venv and the tools venv from the pinned wheels (no sdist)."""
 
     mode: ClassVar[str] = "venvs"
@@ -53,7 +53,7 @@ class VenvsPlan:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RequiresPlan:
+class RequiresTask:
     """Ask the sdist's build backend what else it needs (its code runs; no network)."""
 
     mode: ClassVar[str] = "requires"
@@ -62,7 +62,7 @@ class RequiresPlan:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FetchCratesPlan:
+class FetchCratesTask:
     """Network on: cargo fetches the crates the sdist's Cargo.lock files pin (with the
     recipe's patches applied first: a patch may add a Cargo.lock)."""
 
@@ -74,7 +74,7 @@ class FetchCratesPlan:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LockCratesPlan:
+class LockCratesTask:
     """Network on: cargo resolves a Cargo.lock for each cargo project of the sdist that
     ships none (`cargo generate-lockfile`), left in /out/locks/<n>.lock in this order."""
 
@@ -85,7 +85,7 @@ class LockCratesPlan:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LockPlan:
+class LockTask:
     """Network on: the image's pip resolves requirements to wheels (wheels only)."""
 
     mode: ClassVar[str] = "lock"
@@ -94,7 +94,7 @@ class LockPlan:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ResolvePlan:
+class ResolveTask:
     """Network on: the image's pip resolves requirements for the image's Python and
     platform from wheels' metadata (nothing is built, no sdist's code runs) and reports
     the closure in /out/report.json (pip's installation report)."""
@@ -104,28 +104,28 @@ class ResolvePlan:
     env: Mapping[str, str] = field(default_factory=dict)
 
 
-Plan = (
-    BuildPlan | VenvsPlan | RequiresPlan | FetchCratesPlan | LockCratesPlan | LockPlan | ResolvePlan
+Task = (
+    BuildTask | VenvsTask | RequiresTask | FetchCratesTask | LockCratesTask | LockTask | ResolveTask
 )
-PLANS: dict[str, type[Plan]] = {
+TASKS: dict[str, type[Task]] = {
     p.mode: p
-    for p in (BuildPlan, VenvsPlan, RequiresPlan, FetchCratesPlan, LockCratesPlan, LockPlan,
-              ResolvePlan)
+    for p in (BuildTask, VenvsTask, RequiresTask, FetchCratesTask, LockCratesTask, LockTask,
+              ResolveTask)
 }  # fmt: skip
 
 
-def to_json(plan: Plan) -> dict[str, Any]:
-    return {"mode": plan.mode, **asdict(plan)}
+def to_json(task: Task) -> dict[str, Any]:
+    return {"mode": task.mode, **asdict(task)}
 
 
-def from_json(data: Any, where: str) -> Plan:
-    """The plan `data` describes, or a BuilderError naming the first thing wrong."""
-    if not isinstance(data, dict) or data.get("mode") not in PLANS:
-        raise BuilderError(f"{where}: not a plan of a known mode ({', '.join(PLANS)})")
-    cls = PLANS[data["mode"]]
+def from_json(data: Any, where: str) -> Task:
+    """The task `data` describes, or a BuilderError naming the first thing wrong."""
+    if not isinstance(data, dict) or data.get("mode") not in TASKS:
+        raise BuilderError(f"{where}: not a task of a known mode ({', '.join(TASKS)})")
+    cls = TASKS[data["mode"]]
     known = {f.name for f in fields(cls)}
     if unknown := sorted(set(data) - known - {"mode"}):
-        raise BuilderError(f"{where}: unknown keys for a {cls.mode} plan: {unknown}")
+        raise BuilderError(f"{where}: unknown keys for a {cls.mode} task: {unknown}")
     values = {k: _value(k, v) for k, v in data.items() if k != "mode"}
     try:
         return cls(**values)
@@ -143,11 +143,11 @@ def _value(key: str, value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def write(plan: Plan, path: Path) -> None:
-    path.write_text(json.dumps(to_json(plan), indent=2, sort_keys=True) + "\n", encoding="utf-8")
+def write(task: Task, path: Path) -> None:
+    path.write_text(json.dumps(to_json(task), indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def read(path: Path) -> Plan:
+def read(path: Path) -> Task:
     return from_json(json.loads(path.read_text(encoding="utf-8")), str(path))
 
 
