@@ -7,6 +7,7 @@ Files are found through the simple repository API (PEP 691 JSON, PEP 503 HTML).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -19,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from packaging.version import Version
-    from pypi_simple import DistributionPackage
+    from pypi_simple import DistributionPackage, ProjectPage
 
 from builder.errors import FetchError
 from builder.names import NormalizedName, Sha256
+from builder.web import Page, get_page
 
 TIMEOUT_S = 60
 # pip's --index-url help: "Base URL of the Python Package Index (default <url>)."
@@ -82,6 +84,18 @@ def _pip_default_index() -> str:
     return found.group(1)
 
 
+# Every archive pip takes as an sdist (pip's own list): packaging parses .tar.gz and .zip
+# only, so the others are read as if they were .tar.gz.
+SDIST_SUFFIXES = (".tar.gz", ".zip", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz",
+                  ".tar.lz", ".tar.lzma", ".tgz", ".tar")  # fmt: skip
+
+
+def sdist_as_tar_gz(filename: str) -> str:
+    """An sdist's file name with its archive suffix as .tar.gz (unchanged if none)."""
+    suffix = next((s for s in SDIST_SUFFIXES if filename.lower().endswith(s)), None)
+    return filename if suffix in (None, ".zip") else filename[: -len(suffix)] + ".tar.gz"
+
+
 @dataclass(frozen=True, slots=True)
 class IndexFile:
     filename: str
@@ -104,7 +118,7 @@ class IndexFile:
         try:
             if self.filename.endswith(".whl"):
                 return parse_wheel_filename(self.filename)[1]
-            return parse_sdist_filename(self.filename)[1]
+            return parse_sdist_filename(sdist_as_tar_gz(self.filename))[1]
         except (InvalidWheelFilename, InvalidSdistFilename, InvalidVersion):
             return None
 
@@ -133,16 +147,19 @@ class Index:
         return self._client
 
     def files(self, name: NormalizedName) -> list[IndexFile]:
-        import requests
-        from pypi_simple import NoSuchProjectError
+        """Every file of `name`'s project page (web.get_page's bounds); FetchError where
+        the index does not know the name ("no such project"), fails, or serves a page
+        that is not a project page: never an empty list for a page it could not read."""
+        from pypi_simple import ACCEPT_ANY
 
-        try:
-            page = self._connected().get_project_page(name, timeout=TIMEOUT_S)
-        except NoSuchProjectError:
-            raise FetchError(f"{name}: no such project on the index {self.url}") from None
-        except requests.RequestException as exc:
-            raise FetchError(f"{name}: cannot reach the index {self.url}: {exc}") from exc
-        return [_index_file(p) for p in page.packages]
+        client = self._connected()
+        page = get_page(self._session, client.get_project_url(name), accept=ACCEPT_ANY)
+        if page.status == 404:
+            raise FetchError(f"{name}: no such project on the index {self.url}")
+        if page.status >= 400:
+            raise FetchError(f"{name}: the index {self.url} answered {page.status} for "
+                             f"{page.url}")  # fmt: skip
+        return [_index_file(p) for p in _project_page(name, page).packages]
 
     def find(self, name: NormalizedName, filename: str) -> IndexFile:
         for f in self.files(name):
@@ -163,6 +180,25 @@ class Index:
                 yield from resp.iter_content(chunk_size=1 << 20)
         except requests.RequestException as exc:
             raise FetchError(f"{f.filename}: download failed: {exc}") from exc
+
+
+def _project_page(name: NormalizedName, page: Page) -> ProjectPage:
+    """The page parsed as PEP 691 JSON or PEP 503 HTML; FetchError for anything else."""
+    from pypi_simple import ProjectPage, UnsupportedContentTypeError, UnsupportedRepoVersionError
+
+    kind = page.content_type.split(";")[0].strip().lower()
+    try:
+        if kind == "application/vnd.pypi.simple.v1+json":
+            return ProjectPage.from_json_data(json.loads(page.body), page.url)
+        if kind in ("application/vnd.pypi.simple.v1+html", "text/html"):
+            return ProjectPage.from_html(name, page.body, base_url=page.url)
+        raise UnsupportedContentTypeError(page.url, kind)
+    except (ValueError, TypeError, KeyError, UnsupportedContentTypeError,
+            UnsupportedRepoVersionError) as exc:  # fmt: skip
+        raise FetchError(
+            f"{page.url}: the project page of {name} is malformed: {exc}",
+            hint="the index is broken, or not a simple-API index",
+        ) from exc
 
 
 def _index_file(p: DistributionPackage) -> IndexFile:

@@ -47,14 +47,15 @@ class Issue:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-def files_on(index: Index, name: NormalizedName) -> dict[Version, dict[str, str | None]]:
-    """Every version the index offers for `name`, with its files' sha256 by file name
-    (empty if it does not know the name)."""
+def files_on(index: Index, name: NormalizedName) -> dict[Version, dict[str, str | None]] | None:
+    """Every version the index offers for `name`, with its files' sha256 by file name; None
+    where the index does not know the name (404). A page it cannot serve whole or that is
+    not a project page is a FetchError: the gate fails closed, never "not there"."""
     try:
         files = index.files(name)
     except FetchError as exc:
         if "no such project" in exc.message:
-            return {}
+            return None
         raise
     found: dict[Version, dict[str, str | None]] = {}
     for f in files:
@@ -348,12 +349,17 @@ class Gate:
         return evidence_on(self.index(self.policy.public()[0]), name)
 
     def confusion(self, name: NormalizedName) -> list[Issue]:
+        """An internal name (by the policy's patterns, or hosted by an internal index, even
+        on an empty page) that the public index also has, or that no internal index
+        hosts."""
         if not self.policy.internal_indexes:
             return []
-        internal = {u: files_on(self.index(u), name) for u in self.policy.internal_indexes}
-        if not any(internal.values()) and not self.policy.is_internal_name(name):
-            return []
-        public = {u: files_on(self.index(u), name) for u in self.policy.public()}
+        hosted = {u: files_on(self.index(u), name) for u in self.policy.internal_indexes}
+        by_pattern = self.policy.is_internal_name(name)
+        if all(v is None for v in hosted.values()):
+            return [self._not_hosted(name)] if by_pattern else []
+        internal = {u: v for u, v in hosted.items() if v is not None}
+        public = {u: files_on(self.index(u), name) or {} for u in self.policy.public()}
         details = {
             "internal": {u: [str(v) for v in vs] for u, vs in internal.items()},
             "public": {u: [str(v) for v in vs] for u, vs in public.items()},
@@ -369,6 +375,15 @@ class Gate:
                 )
             ]
         return [self._confusion_issue(name, _merged(internal), _merged(public), details)]
+
+    def _not_hosted(self, name: NormalizedName) -> Issue:
+        where = ", ".join(self.policy.internal_indexes)
+        return self._issue(
+            name, "confusion",
+            f"{name} is internal by the policy's names.internal, and no internal index hosts "
+            f"it ({where} answered 404): a resolver would take it from any other index "
+            "it is configured with", internal=list(self.policy.internal_indexes),
+        )  # fmt: skip
 
     def _confusion_issue(
         self,

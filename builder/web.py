@@ -1,0 +1,86 @@
+"""Bounded HTTP: an index is untrusted, so every page builder reads from one has a total
+deadline (not a time per read: a server that sends a byte a second is stopped), a cap on
+its size once decompressed (a gzip bomb stops at the cap, inflating only as far), and an
+error that names the URL. Redirects are followed; the final URL is returned, so that a
+caller can judge where the page really came from.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from builder.errors import FetchError
+
+if TYPE_CHECKING:
+    import requests
+
+PAGE_DEADLINE_S = 30.0  # a whole page, every byte of it
+PAGE_LIMIT = 32 << 20  # a page once decompressed (the largest PyPI project pages: a few MB)
+CONNECT_S = 10.0
+READ_S = 20.0  # the longest wait for any byte, within the deadline
+_CHUNK = 1 << 16
+_DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    url: str  # the final URL, after redirects
+    status: int
+    content_type: str
+    body: bytes
+
+
+def get_page(
+    session: requests.Session,
+    url: str,
+    *,
+    accept: str,
+    limit: int = PAGE_LIMIT,
+    deadline_s: float = PAGE_DEADLINE_S,
+) -> Page:
+    """The page at `url`, whole, within `deadline_s` and `limit` bytes once decompressed;
+    FetchError naming the URL otherwise (an HTTP error status is returned, not raised)."""
+    import requests
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
+    start = time.monotonic()
+    headers = {"Accept": accept, "Accept-Encoding": "gzip, deflate"}
+    try:
+        with session.get(url, headers=headers, stream=True, timeout=(CONNECT_S, READ_S)) as resp:
+            body = _read(resp, start, limit, deadline_s)
+            kind = resp.headers.get("content-type", "text/html")
+            return Page(url=resp.url, status=resp.status_code, content_type=kind, body=body)
+    except (requests.RequestException, Urllib3Error, OSError) as exc:
+        raise FetchError(f"{url}: cannot be read: {exc}") from exc
+
+
+def _read(resp: requests.Response, start: float, limit: int, deadline_s: float) -> bytes:
+    """The body, decoded here (not by urllib3) so that its size is capped as it inflates."""
+    encoding = resp.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity", *_DECODERS):
+        raise FetchError(f"{resp.url}: an encoding builder did not ask for ({encoding})")
+    inflate = zlib.decompressobj(_DECODERS[encoding]) if encoding in _DECODERS else None
+    body = bytearray()
+    while True:
+        _in_time(resp.url, start, deadline_s)
+        raw = resp.raw.read1(_CHUNK, decode_content=False)
+        if not raw:
+            break
+        body += inflate.decompress(raw, limit + 1 - len(body)) if inflate else raw
+        if len(body) > limit or (inflate is not None and inflate.unconsumed_tail):
+            raise FetchError(
+                f"{resp.url}: the page is over {limit >> 20} MiB once decompressed: refused",
+                hint="an index page that large is an attack or a broken index",
+            )
+    return bytes(body)
+
+
+def _in_time(url: str, start: float, deadline_s: float) -> None:
+    if time.monotonic() - start > deadline_s:
+        raise FetchError(
+            f"{url}: not read whole within {deadline_s:.0f} s: refused",
+            hint="the index sends too slowly (or on purpose, a byte at a time)",
+        )

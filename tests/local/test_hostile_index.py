@@ -1,0 +1,209 @@
+"""An index is untrusted: pages it serves whole or not at all, bombs, a byte a second, an
+internal index that fails, sdists in every archive form pip takes. Real servers on
+127.0.0.1, real pip, builder run as a user runs it."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import os
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import cache
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from tests.local.conftest import StaticIndex
+
+Answer = Callable[[BaseHTTPRequestHandler], None]
+NO_CONFIG = {"PIP_CONFIG_FILE": "/dev/null", "UV_NO_CONFIG": "1"}
+
+
+@cache
+def gzip_bomb() -> bytes:
+    """1 GiB of spaces, gzip-compressed (about 1 MB)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    chunk = b" " * (1 << 20)
+    return b"".join(packer.compress(chunk) for _ in range(1024)) + packer.flush()
+
+
+def _bomb(handler: BaseHTTPRequestHandler) -> None:
+    body = gzip_bomb()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Content-Encoding", "gzip")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def _drip(handler: BaseHTTPRequestHandler) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Content-Length", "100000")
+    handler.end_headers()
+    for _ in range(100000):
+        handler.wfile.write(b" ")
+        handler.wfile.flush()
+        time.sleep(1)
+
+
+def _status(code: int, body: bytes = b"", kind: str = "text/html") -> Answer:
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(code)
+        handler.send_header("Content-Type", kind)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return answer
+
+
+@contextmanager
+def hostile(answers: dict[str, Answer]) -> Iterator[str]:
+    """An index whose project pages are `answers` by name (404 for the rest)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            name = self.path.strip("/").split("/")[-1]
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                answers.get(name, _status(404))(self)  # builder may hang up: as it should
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/simple/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _policy(tmp_path: Path, internal: str, public: str) -> Path:
+    path = tmp_path / "builder.toml"
+    path.write_text(f'[indexes]\ninternal = ["{internal}"]\npublic = ["{public}"]\n'
+                    '[names]\ninternal = ["acme-*"]\n')  # fmt: skip
+    return path
+
+
+def _check(name: str, policy: Path, tmp_path: Path) -> tuple[int, str, float, int]:
+    """`builder check --name NAME` as a user runs it: exit code, stderr, seconds, and the
+    largest resident size it reached (MiB)."""
+    env = os.environ | NO_CONFIG | {"BUILDER_STORE": str(tmp_path / "store")}
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "builder", "check", "--name", name, "--policy", str(policy),
+         "--offline"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=env, text=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    said = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, said, time.monotonic() - start, usage.ru_maxrss // 1024
+
+
+def test_a_gzip_bomb_for_a_page_is_refused_inflating_no_further_than_the_cap(
+    indexes: tuple[StaticIndex, StaticIndex], tmp_path: Path
+) -> None:
+    internal, _ = indexes
+    with hostile({"acme-triton": _bomb}) as public:
+        code, said, _, peak_mib = _check("acme-triton", _policy(tmp_path, internal.url, public),
+                                         tmp_path)  # fmt: skip
+    assert code == 4, said
+    assert "over 32 MiB once decompressed" in said and public in said
+    assert peak_mib < 200, f"{peak_mib} MiB resident"
+
+
+def test_a_page_sent_a_byte_a_second_is_cut_at_the_deadline(
+    indexes: tuple[StaticIndex, StaticIndex], tmp_path: Path
+) -> None:
+    _, public = indexes
+    with hostile({"acme-triton": _drip}) as internal:
+        code, said, seconds, _ = _check("acme-triton", _policy(tmp_path, internal, public.url),
+                                        tmp_path)  # fmt: skip
+    assert code == 4 and "not read whole within 30 s" in said, said
+    assert seconds < 60, "the deadline is for the whole page, not for each read"
+
+
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [
+        (_status(500), "answered 500"),
+        (_status(503), "answered 503"),
+        (_status(200, b"{not json", "application/vnd.pypi.simple.v1+json"), "is malformed"),
+        (_status(200, b'{"meta": {"api-version": "9.0"}}',
+                 "application/vnd.pypi.simple.v1+json"), "is malformed"),
+        (_status(200, b"\x00\x01", "application/octet-stream"), "is malformed"),
+    ],
+    ids=["500", "503", "not JSON", "a future API version", "not a page"],
+)  # fmt: skip
+def test_an_internal_index_that_fails_is_an_error_never_not_internal(
+    indexes: tuple[StaticIndex, StaticIndex], tmp_path: Path, answer: Answer, said: str
+) -> None:
+    """`acme-triton` is internal because the internal index hosts it; the public index has a
+    newer one. Whatever the internal index's failure, the gate must not take the name as
+    public."""
+    _, public = indexes
+    with hostile({"acme-triton": answer}) as internal:
+        code, err, _, _ = _check("acme-triton", _policy(tmp_path, internal, public.url),
+                                 tmp_path)  # fmt: skip
+    assert code == 4 and said in err, err
+
+
+def test_a_name_an_internal_index_lists_on_an_empty_page_is_internal(
+    indexes: tuple[StaticIndex, StaticIndex], tmp_path: Path
+) -> None:
+    """The public index serves `requests`; an internal index that hosts the name (even with
+    no files yet) makes the public one a confusion."""
+    _, public = indexes
+    empty = _status(200, b"<!DOCTYPE html><html><body></body></html>")
+    with hostile({"requests": empty}) as internal:
+        code, said, _, _ = _check("requests", _policy(tmp_path, internal, public.url), tmp_path)
+    assert code == 14 and "confusion" in said, said
+
+
+def test_an_internal_name_no_internal_index_hosts_is_refused(
+    indexes: tuple[StaticIndex, StaticIndex], tmp_path: Path
+) -> None:
+    internal, public = indexes
+    code, said, _, _ = _check("acme-nowhere", _policy(tmp_path, internal.url, public.url),
+                              tmp_path)  # fmt: skip
+    assert code == 14 and "no internal index hosts it" in said, said
+
+
+@pytest.mark.parametrize("suffix", [".tar.bz2", ".tgz", ".tar.xz", ".tar", ".zip"])
+def test_a_public_sdist_in_any_archive_form_pip_takes_counts_as_a_release(
+    indexes: tuple[StaticIndex, StaticIndex], tmp_path: Path, suffix: str
+) -> None:
+    internal, public = indexes
+    sdist = f"acme_core-9.0{suffix}"
+    (public.root / "files").mkdir(exist_ok=True)
+    (public.root / "files" / sdist).write_bytes(b"the attacker's sdist")
+    page = public.root / "simple" / "acme-core"
+    page.mkdir(parents=True)
+    (page / "index.html").write_text(
+        f'<!DOCTYPE html><html><body><a href="../../files/{sdist}">{html.escape(sdist)}</a>'
+        "</body></html>\n"
+    )
+    internal.add("acme-core", "1.0", "internal")
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "index", "versions", "acme-core",
+         "--disable-pip-version-check", "--index-url", internal.url,
+         "--extra-index-url", public.url],
+        capture_output=True, text=True, env=os.environ | NO_CONFIG, check=True,
+    )  # fmt: skip
+    assert "acme-core (9.0)" in pip.stdout, "real pip takes the public sdist as the newest"
+    code, said, _, _ = _check("acme-core", _policy(tmp_path, internal.url, public.url),
+                              tmp_path)  # fmt: skip
+    assert code == 14 and "9.0" in said, said
