@@ -18,8 +18,8 @@ from builder.plan.policy import PlanPolicy, plan_policy
 from builder.problems import Problems
 from builder.provenance.verify import Policy, verify_policy
 
-SECTIONS = ("indexes", "names", "typosquat", "severity", "advisories", "plan", "verify",
-            "publish")  # fmt: skip
+SECTIONS = ("indexes", "names", "typosquat", "severity", "advisories", "releases", "plan",
+            "verify", "publish")  # fmt: skip
 HINT = "docs/gate.md, docs/plan.md and docs/attestations.md list the keys of their sections"
 
 

@@ -14,11 +14,11 @@ import threading
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from builder.errors import FetchError
 from builder.gate import names as index_names
@@ -101,9 +101,56 @@ class Gate:
         return [i for i in issues if i.severity != "ignore"]
 
     def releases(self, pinned: Iterable[tuple[str, str]]) -> list[Issue]:
-        """Known-malicious and known-vulnerable releases among (name, version) pins."""
-        issues = [i for n, v in dict.fromkeys(pinned) for i in self.advised(normalize(n), v)]
+        """Known-malicious and known-vulnerable releases among (name, version) pins, and
+        public releases younger than the policy's cooldown."""
+        issues = []
+        for raw, version in dict.fromkeys(pinned):
+            name = normalize(raw)
+            issues += self.advised(name, version) + self.too_new(name, version)
         return [i for i in issues if i.severity != "ignore"]
+
+    def too_new(self, name: NormalizedName, version: str) -> list[Issue]:
+        """The release, where the policy has a cooldown ([releases] min-age-days) and its
+        newest file on the public index is younger (PEP 700 upload times; an index that
+        does not say is an issue too: the cooldown cannot be checked). Internal names
+        are the organisation's own: no cooldown."""
+        days = self.policy.min_release_age_days
+        if days <= 0 or self.policy.is_internal_name(name):
+            return []
+        try:
+            wanted = Version(version)
+        except InvalidVersion:
+            return []
+        files = [f for f in self.index(self.policy.public()[0]).files(name) if f.version == wanted]
+        if not files:
+            return []
+        times = [f.upload_time for f in files]
+        if any(t is None for t in times):
+            return [
+                self._new(
+                    name,
+                    version,
+                    f"the index does not say when {name} {version} "
+                    f"was uploaded: the {days}-day cooldown cannot be checked",
+                )
+            ]
+        newest = max(t for t in times if t is not None)
+        eligible = newest + timedelta(days=days)
+        if eligible <= datetime.now(UTC):
+            return []
+        message = (f"{name} {version} was uploaded {newest:%Y-%m-%d %H:%M} UTC; the policy "
+                   f"takes public releases {days} days old or more: eligible on "
+                   f"{eligible:%Y-%m-%d %H:%M} UTC")  # fmt: skip
+        return [self._new(name, version, message, uploaded=newest.isoformat())]
+
+    def _new(self, name: NormalizedName, version: str, message: str, **details: Any) -> Issue:
+        issue = self._issue(name, "new-release", message, version=version, **details)
+        reason = self.policy.allow_new.get(f"{name}=={version}")
+        if reason is None:
+            return issue
+        return replace(
+            issue, severity="note", message=f"{message}; allowed by the policy: {reason}"
+        )
 
     @property
     def snapshot(self) -> Snapshot | None:

@@ -44,6 +44,10 @@ class GatePolicy:
     established_releases: int = NEAR_RELEASES
     severity: dict[Kind, Level] = field(default_factory=lambda: dict(DEFAULT_SEVERITY))
     allow_advisories: dict[str, str] = field(default_factory=dict)  # id -> reason
+    # [releases]: a public release must be this many days old (0: no cooldown), unless
+    # allowed by NAME==VERSION with a reason.
+    min_release_age_days: int = 0
+    allow_new: dict[str, str] = field(default_factory=dict)  # NAME==VERSION -> reason
     source: str = "defaults"
 
     def public(self) -> tuple[str, ...]:
@@ -60,6 +64,7 @@ def gate_policy(data: Mapping[str, Any], path: Path, p: Problems) -> GatePolicy:
     typo = table(data, "typosquat", set(TYPOSQUAT_KEYS), p)
     severity = table(data, "severity", set(KINDS), p)
     advisories = table(data, "advisories", {"allow"}, p)
+    releases = table(data, "releases", {"min-age-days", "allow"}, p)
     internal_indexes = _strings(indexes, "internal", "indexes.internal", p)
     public_indexes = _strings(indexes, "public", "indexes.public", p)
     internal_names = _strings(names, "internal", "names.internal", p)
@@ -84,7 +89,7 @@ def gate_policy(data: Mapping[str, Any], path: Path, p: Problems) -> GatePolicy:
     hints = _flag(typo, "hints", True, p)
     fetch_index_names = _flag(typo, "fetch-index-names", True, p)
     years = _count(typo, "established-years", NEAR_YEARS, p)
-    releases = _count(typo, "established-releases", NEAR_RELEASES, p)
+    established = _count(typo, "established-releases", NEAR_RELEASES, p)
     return GatePolicy(
         internal_indexes=internal_indexes,
         public_indexes=public_indexes,
@@ -96,9 +101,11 @@ def gate_policy(data: Mapping[str, Any], path: Path, p: Problems) -> GatePolicy:
         hints=hints,
         fetch_index_names=fetch_index_names,
         established_years=years,
-        established_releases=releases,
+        established_releases=established,
         severity=levels,
         allow_advisories=allow_advisories,
+        min_release_age_days=_count(releases, "min-age-days", 0, p, "releases"),
+        allow_new=_releases_allowed(releases, p),
         source=str(path),
     )
 
@@ -112,13 +119,27 @@ def _flag(typo: Any, key: str, default: bool, p: Problems) -> bool:
     return value
 
 
-def _count(typo: Any, key: str, default: int, p: Problems) -> int:
-    """[typosquat] `key`, a whole number, 0 or more."""
-    value = typo.get(key, default)
+def _count(section: Any, key: str, default: int, p: Problems, name: str = "typosquat") -> int:
+    """[name] `key`, a whole number, 0 or more."""
+    value = section.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        p.add(f"typosquat.{key}", "expected a whole number, 0 or more")
+        p.add(f"{name}.{key}", "expected a whole number, 0 or more")
         return default
     return value
+
+
+def _releases_allowed(releases: Any, p: Problems) -> dict[str, str]:
+    """[releases] allow: NAME==VERSION -> reason, each pin exact."""
+    allowed = {}
+    for release, reason in reasons(
+        releases.get("allow", []), "releases.allow", "release", p
+    ).items():
+        name, _, version = release.partition("==")
+        if not name.strip() or not version.strip():
+            p.add("releases.allow", f"{release!r}: expected NAME==VERSION")
+            continue
+        allowed[f"{normalize(name)}=={version.strip()}"] = reason
+    return allowed
 
 
 def _strings(section: Any, key: str, dotted: str, p: Problems) -> tuple[str, ...]:

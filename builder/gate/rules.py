@@ -14,7 +14,7 @@ from typing import Literal, get_args
 
 Kind = Literal[
     "typosquat", "confusion", "unclaimed", "configuration", "direct-url", "malicious",
-    "vulnerable",
+    "vulnerable", "new-release",
 ]  # fmt: skip
 Level = Literal["error", "warning", "ignore"]  # what a policy sets for a kind
 Severity = Literal["error", "warning", "note", "ignore"]  # an issue's: note, allowed by policy
@@ -80,6 +80,13 @@ RULES: tuple[Rule, ...] = (
         kind="vulnerable", looks_at="release", severity="warning",
         finds="a pinned release an advisory affects",
         hint="pin a fixed release, or accept the advisory in [advisories] allow with a reason",
+    ),
+    Rule(
+        kind="new-release", looks_at="release", severity="error",
+        finds="a pinned public release uploaded less than [releases] min-age-days ago "
+        "(no cooldown unless set)",
+        hint="pin an older release, wait until it is eligible, or allow it in [releases] "
+        "allow with a reason",
     ),
 )  # fmt: skip
 KINDS: tuple[Kind, ...] = tuple(r.kind for r in RULES)
