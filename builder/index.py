@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 from builder.errors import FetchError
 from builder.names import NormalizedName, Sha256
+from builder.pip_config import pip_config_value
 from builder.web import Page, get_page
 
 TIMEOUT_S = 60
@@ -60,16 +61,6 @@ def _pip_says(*args: str) -> str:
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ""
-
-
-@cache
-def pip_config_value(key: str) -> str | None:
-    """A key of pip's configuration files (PIP_* variables are read apart, uncached)."""
-    for line in _pip_says("config", "list").splitlines():
-        name, _, value = line.partition("=")
-        if name.endswith(f".{key}") and not name.startswith(":env:"):
-            return value.strip().strip("'\"")
-    return None
 
 
 @cache

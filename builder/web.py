@@ -22,6 +22,7 @@ PAGE_LIMIT = 32 << 20  # a page once decompressed (the largest PyPI project page
 CONNECT_S = 10.0
 READ_S = 20.0  # the longest wait for any byte, within the deadline
 _CHUNK = 1 << 16
+_STEP = 1 << 20  # the most one decompression step may give
 _DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 
 
@@ -63,19 +64,28 @@ def _read(resp: requests.Response, start: float, limit: int, deadline_s: float) 
     if encoding not in ("", "identity", *_DECODERS):
         raise FetchError(f"{resp.url}: an encoding builder did not ask for ({encoding})")
     inflate = zlib.decompressobj(_DECODERS[encoding]) if encoding in _DECODERS else None
-    body = bytearray()
-    while True:
-        _in_time(resp.url, start, deadline_s)
-        raw = resp.raw.read1(_CHUNK, decode_content=False)
-        if not raw:
-            break
-        body += inflate.decompress(raw, limit + 1 - len(body)) if inflate else raw
-        if len(body) > limit or (inflate is not None and inflate.unconsumed_tail):
-            raise FetchError(
-                f"{resp.url}: the page is over {limit >> 20} MiB once decompressed: refused",
-                hint="an index page that large is an attack or a broken index",
-            )
-    return bytes(body)
+    chunks: list[bytes] = []
+    size = 0
+    while raw := _next(resp, start, deadline_s):
+        while raw:  # inflated a step at a time: no step holds more than _STEP
+            if inflate is None:
+                out, raw = raw, b""
+            else:
+                out, raw = inflate.decompress(raw, _STEP), inflate.unconsumed_tail
+            size += len(out)
+            if size > limit:
+                raise FetchError(
+                    f"{resp.url}: the page is over {limit >> 20} MiB once decompressed: "
+                    "refused", hint="an index page that large is an attack or a broken index",
+                )  # fmt: skip
+            chunks.append(out)
+    return b"".join(chunks)
+
+
+def _next(resp: requests.Response, start: float, deadline_s: float) -> bytes:
+    """The next bytes the server sent (as soon as any came), within the deadline."""
+    _in_time(resp.url, start, deadline_s)
+    return bytes(resp.raw.read1(_CHUNK, decode_content=False))
 
 
 def _in_time(url: str, start: float, deadline_s: float) -> None:

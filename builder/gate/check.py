@@ -8,7 +8,6 @@ would merge candidates across indexes (pip's extra-index-url) is refused.
 
 from __future__ import annotations
 
-import os
 import re
 import threading
 from collections.abc import Iterable
@@ -22,12 +21,18 @@ from packaging.version import InvalidVersion, Version
 
 from builder.errors import FetchError
 from builder.gate import names as index_names
-from builder.gate.configuration import index_configuration, origin, url_key
+from builder.gate.configuration import (
+    find_links,
+    index_configuration,
+    merging_indexes,
+    origin,
+    url_key,
+)
 from builder.gate.policy import GatePolicy
 from builder.gate.rules import Grade, Kind, Level, Severity
 from builder.gate.signals import Evidence, history, judge
 from builder.gate.typosquat import Detector, Finding, load_popular
-from builder.index import Index, pip_config_value
+from builder.index import Index
 from builder.names import NormalizedName, normalize
 from builder.progress import Progress, Silent
 from builder.store import default_store_root
@@ -242,21 +247,24 @@ class Gate:
         first), would serve internal names."""
         if not (self.policy.internal_indexes or self.policy.internal_names):
             return []
-        merging = [("PIP_EXTRA_INDEX_URL", os.environ.get("PIP_EXTRA_INDEX_URL"))]
-        merging.append(
-            ("pip's configuration (extra-index-url)", pip_config_value("extra-index-url"))
-        )
         issues = [
             self._issue(
-                "*",
-                "configuration",
+                "*", "configuration",
                 f"{where} is set: pip merges candidates from every index and picks the "
                 "highest version, so a public package can shadow an internal name",
                 extra_index_url=value,
             )
-            for where, value in merging
-            if value
-        ]
+            for where, value in merging_indexes()
+        ]  # fmt: skip
+        issues += [
+            self._issue(
+                "*", "configuration",
+                f"{where} is set ({value}): pip and uv add the files found there to every "
+                "index's candidates, so a file there can shadow an internal name",
+                find_links=value,
+            )
+            for where, value in find_links()
+        ]  # fmt: skip
         internal = {url_key(u) for u in self.policy.internal_indexes}
         for where, url in index_configuration():
             if url_key(url) not in internal:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from builder.index import pip_config_value
+from builder.pip_config import pip_config_entries
 
 
 def index_configuration(cwd: Path | None = None) -> list[tuple[str, str]]:
@@ -22,8 +22,8 @@ def index_configuration(cwd: Path | None = None) -> list[tuple[str, str]]:
     for var in ("UV_EXTRA_INDEX_URL", "UV_INDEX"):
         for entry in os.environ.get(var, "").split():
             found.append((var, entry.partition("=")[2] if "=" in entry.split("/")[0] else entry))
-    if value := pip_config_value("index-url"):
-        found.append(("pip's configuration (index-url)", value))
+    for name, value in pip_config_entries("index-url"):
+        found.append((f"pip's configuration ({name})", value))
     here = cwd or Path.cwd()
     for path, settings in _uv_settings(here):
         for key in ("index-url", "extra-index-url"):
@@ -33,6 +33,27 @@ def index_configuration(cwd: Path | None = None) -> list[tuple[str, str]]:
         for index in settings.get("index", []):
             if isinstance(index, dict) and isinstance(index.get("url"), str):
                 found.append((f"{path} ([[index]] {index.get('name', '')})", index["url"]))
+    return found
+
+
+def merging_indexes() -> list[tuple[str, str]]:
+    """(where, value) of every extra index pip is configured with: pip merges candidates
+    from them all."""
+    found = [("PIP_EXTRA_INDEX_URL", v) for v in [os.environ.get("PIP_EXTRA_INDEX_URL")] if v]
+    return found + [(f"pip's configuration ({name})", value)
+                    for name, value in pip_config_entries("extra-index-url")]  # fmt: skip
+
+
+def find_links(cwd: Path | None = None) -> list[tuple[str, str]]:
+    """(where, value) of every find-links pip or uv is configured with: files found there
+    are candidates beside every index's."""
+    found = [(var, v) for var in ("PIP_FIND_LINKS", "UV_FIND_LINKS") if (v := os.environ.get(var))]
+    found += [(f"pip's configuration ({name})", value)
+              for name, value in pip_config_entries("find-links")]  # fmt: skip
+    for path, settings in _uv_settings(cwd or Path.cwd()):
+        values = settings.get("find-links")
+        for link in [values] if isinstance(values, str) else values or []:
+            found.append((f"{path} (find-links)", str(link)))
     return found
 
 

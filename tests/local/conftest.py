@@ -105,7 +105,13 @@ def indexes(tmp_path: Path) -> Iterator[tuple[StaticIndex, StaticIndex]]:
 
 
 @pytest.fixture
-def policy(tmp_path: Path, indexes: tuple[StaticIndex, StaticIndex]) -> Path:
+def policy(
+    tmp_path: Path, indexes: tuple[StaticIndex, StaticIndex], monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """The policy of the two indexes, in an environment configured for them alone (the
+    machine's own find-links would be a configuration finding of its own)."""
+    for variable in ("PIP_FIND_LINKS", "UV_FIND_LINKS", "PIP_EXTRA_INDEX_URL"):
+        monkeypatch.delenv(variable, raising=False)
     internal, public = indexes
     path = tmp_path / "builder.toml"
     path.write_text(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -146,3 +147,46 @@ def test_a_uv_toml_index_that_is_not_internal_is_refused(
     monkeypatch.chdir(tmp_path)
     assert main(["check", "--name", "requests", "--policy", str(policy)]) == 14
     assert "uv.toml ([[index]] pypi) is" in capsys.readouterr().err
+
+
+def test_an_install_section_index_in_pip_conf_is_held_to_the_policy(
+    policy: Path, indexes: tuple[StaticIndex, StaticIndex], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """[install] index-url beside [global]: pip install takes the [install] one."""
+    internal, public = indexes
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\nindex-url = {internal.url}\n[install]\nindex-url = {public.url}\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    said = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True,
+                          text=True, check=True).stdout  # fmt: skip
+    assert f"install.index-url='{public.url}'" in said, "pip reads it so"
+    assert main(["check", "--name", "requests", "--policy", str(policy)]) == 14
+    assert f"pip's configuration (install.index-url) is {public.url}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("where", ["PIP_FIND_LINKS", "UV_FIND_LINKS", "pip.conf"])
+def test_find_links_beside_the_indexes_is_refused(
+    where: str, policy: Path, indexes: tuple[StaticIndex, StaticIndex], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """A find-links folder holding the attacker's acme-triton 3.0: real pip, pointed at the
+    internal index only, installs it from there."""
+    internal, public = indexes
+    links = public.root / "files"
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--no-deps", "--no-cache-dir", "-q",
+         "--disable-pip-version-check", "-d", str(tmp_path / "got"), "--index-url",
+         internal.url, "--find-links", str(links), "acme-triton"],
+        check=True, env=NO_CONFIG | {"PATH": os.environ["PATH"]},
+    )  # fmt: skip
+    assert pip.returncode == 0
+    assert [p.name for p in (tmp_path / "got").iterdir()] == ["acme_triton-3.0-py3-none-any.whl"]
+    if where == "pip.conf":
+        conf = tmp_path / "pip.conf"
+        conf.write_text(f"[global]\nfind-links = {links}\n")
+        monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    else:
+        monkeypatch.setenv(where, str(links))
+    assert main(["check", "--name", "acme-triton", "--policy", str(policy)]) == 14
+    assert "shadow an internal name" in capsys.readouterr().err
