@@ -7,7 +7,6 @@ Files are found through the simple repository API (PEP 691 JSON, PEP 503 HTML).
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -20,12 +19,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from packaging.version import Version
-    from pypi_simple import DistributionPackage, ProjectPage
 
 from builder.errors import FetchError
 from builder.names import NormalizedName, Sha256
 from builder.pip_config import pip_config_value
-from builder.web import Page, get_page
+from builder.simple_pages import ACCEPT, PageError, read_page
+from builder.web import get_page
 
 TIMEOUT_S = 60
 # pip's --index-url help: "Base URL of the Python Package Index (default <url>)."
@@ -119,8 +118,8 @@ class Index:
 
     def __init__(self, url: str | None = None) -> None:
         self._url = url or None  # asked of pip on first use: a cache hit never asks
-        self._session: Any = None  # requests and pypi_simple load on first use: a command
-        self._client: Any = None  # that never reaches an index starts without them
+        self._session: Any = None  # requests loads on first use: a command that never
+        # reaches an index starts without it
 
     @property
     def url(self) -> str:
@@ -129,28 +128,35 @@ class Index:
         return self._url
 
     def _connected(self) -> Any:
-        if self._client is None:
+        if self._session is None:
             import requests
-            from pypi_simple import PyPISimple
 
             self._session = requests.Session()
-            self._client = PyPISimple(endpoint=self.url, session=self._session)
-        return self._client
+        return self._session
+
+    def project_url(self, name: NormalizedName) -> str:
+        return f"{self.url.rstrip('/')}/{name}/"
 
     def files(self, name: NormalizedName) -> list[IndexFile]:
         """Every file of `name`'s project page (web.get_page's bounds); FetchError where
         the index does not know the name ("no such project"), fails, or serves a page
         that is not a project page: never an empty list for a page it could not read."""
-        from pypi_simple import ACCEPT_ANY
-
-        client = self._connected()
-        page = get_page(self._session, client.get_project_url(name), accept=ACCEPT_ANY)
+        page = get_page(self._connected(), self.project_url(name), accept=ACCEPT)
         if page.status == 404:
             raise FetchError(f"{name}: no such project on the index {self.url}")
         if page.status >= 400:
             raise FetchError(f"{name}: the index {self.url} answered {page.status} for "
                              f"{page.url}")  # fmt: skip
-        return [_index_file(p) for p in _project_page(name, page).packages]
+        try:
+            listed = read_page(page.body, page.content_type, page.url)
+        except PageError as exc:
+            raise FetchError(
+                f"{page.url}: the project page of {name} is malformed: {exc}",
+                hint="the index is broken, or not a simple-API index",
+            ) from None
+        return [IndexFile(filename=f.filename, url=f.url,
+                          sha256=Sha256(f.sha256) if f.sha256 else None, yanked=f.yanked,
+                          upload_time=f.upload_time) for f in listed]  # fmt: skip
 
     def find(self, name: NormalizedName, filename: str) -> IndexFile:
         for f in self.files(name):
@@ -164,40 +170,9 @@ class Index:
     def download(self, f: IndexFile) -> Iterator[bytes]:
         import requests
 
-        self._connected()
         try:
-            with self._session.get(f.url, stream=True, timeout=TIMEOUT_S) as resp:
+            with self._connected().get(f.url, stream=True, timeout=TIMEOUT_S) as resp:
                 resp.raise_for_status()
                 yield from resp.iter_content(chunk_size=1 << 20)
         except requests.RequestException as exc:
             raise FetchError(f"{f.filename}: download failed: {exc}") from exc
-
-
-def _project_page(name: NormalizedName, page: Page) -> ProjectPage:
-    """The page parsed as PEP 691 JSON or PEP 503 HTML; FetchError for anything else."""
-    from pypi_simple import ProjectPage, UnsupportedContentTypeError, UnsupportedRepoVersionError
-
-    kind = page.content_type.split(";")[0].strip().lower()
-    try:
-        if kind == "application/vnd.pypi.simple.v1+json":
-            return ProjectPage.from_json_data(json.loads(page.body), page.url)
-        if kind in ("application/vnd.pypi.simple.v1+html", "text/html"):
-            return ProjectPage.from_html(name, page.body, base_url=page.url)
-        raise UnsupportedContentTypeError(page.url, kind)
-    except (ValueError, TypeError, KeyError, UnsupportedContentTypeError,
-            UnsupportedRepoVersionError) as exc:  # fmt: skip
-        raise FetchError(
-            f"{page.url}: the project page of {name} is malformed: {exc}",
-            hint="the index is broken, or not a simple-API index",
-        ) from exc
-
-
-def _index_file(p: DistributionPackage) -> IndexFile:
-    sha = p.digests.get("sha256")
-    return IndexFile(
-        filename=p.filename,
-        url=p.url,
-        sha256=Sha256(sha) if sha else None,
-        yanked=p.is_yanked,
-        upload_time=p.upload_time,
-    )

@@ -1,5 +1,5 @@
 """Small value types that must not be mixed up with plain strings: packaging's
-NormalizedName (PEP 503) and a sha256 in lowercase hex."""
+NormalizedName (PEP 503), a sha256 in lowercase hex, a glibc version."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # packaging's type; at run time the same NewType, without imp
 else:
     NormalizedName = NewType("NormalizedName", str)
 
-__all__ = ["NormalizedName", "Sha256", "is_sha256", "normalize"]
+__all__ = ["NormalizedName", "Sha256", "is_sha256", "normalize", "parse_glibc"]
 
 Sha256 = NewType("Sha256", str)
 
@@ -31,3 +31,9 @@ def normalize(name: str) -> NormalizedName:
 
 def is_sha256(value: object) -> bool:
     return isinstance(value, str) and _SHA256.fullmatch(value) is not None
+
+
+def parse_glibc(text: str) -> tuple[int, int] | None:
+    """A glibc version as a policy writes it ("2.36": (2, 36)); None for anything else."""
+    match = re.fullmatch(r"(\d+)\.(\d+)", text.strip())
+    return (int(match[1]), int(match[2])) if match else None

@@ -16,7 +16,7 @@ from builder.errors import InputError
 from builder.gate.policy import GatePolicy, gate_policy
 from builder.plan.policy import PlanPolicy, plan_policy
 from builder.problems import Problems
-from builder.provenance.verify import Policy, verify_policy
+from builder.provenance.verify_policy import Policy, verify_policy
 
 SECTIONS = ("indexes", "names", "typosquat", "severity", "advisories", "releases", "plan",
             "verify", "publish")  # fmt: skip

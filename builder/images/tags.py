@@ -95,12 +95,6 @@ def _tag_glibc(platform: str) -> tuple[int, int] | None:
     return (2, legacy) if legacy is not None else None
 
 
-def parse_glibc(text: str) -> tuple[int, int] | None:
-    """A glibc version as a policy writes it ("2.36": (2, 36)); None for anything else."""
-    match = re.fullmatch(r"(\d+)\.(\d+)", text.strip())
-    return (int(match[1]), int(match[2])) if match else None
-
-
 def _manylinux(glibc_minor: int, arch: str) -> list[str]:
     tags = [f"manylinux_2_{minor}_{arch}" for minor in range(glibc_minor, 4, -1)]
     return tags + [f"{name}_{arch}" for name, minor in _LEGACY.items() if minor <= glibc_minor]

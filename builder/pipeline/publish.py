@@ -20,7 +20,8 @@ from builder.provenance.rebuild_from import (
     attested_image_packages,
     read_provenance,
 )
-from builder.provenance.verify import Policy, Verification, verify
+from builder.provenance.verify import Verification, verify
+from builder.provenance.verify_policy import Policy
 from builder.publish.remote import RemoteIndex
 from builder.publish.static import Added, StaticIndex
 from builder.publish.upload import upload
