@@ -60,7 +60,8 @@ def test_an_image_without_python3_says_it_cannot_judge_wheels() -> None:
 
 
 def test_a_wheels_platform_says_the_oldest_glibc_its_tags_install_on() -> None:
-    from builder.images.tags import parse_glibc, wheel_platform
+    from builder.images.tags import wheel_platform
+    from builder.names import parse_glibc
 
     legacy = wheel_platform("m-1-cp313-cp313-manylinux2014_x86_64.manylinux_2_17_x86_64.whl")
     assert legacy.glibc == (2, 17)
