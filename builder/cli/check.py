@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import re
 from dataclasses import asdict, replace
 
 from rich.markup import escape
@@ -12,7 +11,7 @@ from builder.cli.common import Subcommands, add_store_option, existing_file
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import GateFailed, UsageError
 from builder.gate.check import Gate, Issue
-from builder.gate.inputs import direct_urls_in, names_in, pin_of, releases_in
+from builder.gate.inputs import direct_urls_in, names_in, pin_of, releases_in, requirement
 from builder.gate.rules import Kind, hints
 from builder.policy import policy_here
 
@@ -41,20 +40,22 @@ def register(sub: Subcommands) -> None:
 
 
 def project_name(value: str) -> str:
-    """--name's argument: a project name (PEP 508), or NAME==VERSION."""
-    name, _, version = value.partition("==")
-    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", name.strip()):
-        raise argparse.ArgumentTypeError(f"not a project name: {value!r}")
-    if version and pin_of(value) is None:
-        raise argparse.ArgumentTypeError(f"not NAME==VERSION: {value!r}")
+    """--name's argument: any PEP 508 requirement (a name, NAME==VERSION, a range, extras,
+    markers, a direct URL)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        Requirement(value)
+    except InvalidRequirement as exc:
+        raise argparse.ArgumentTypeError(f"not a requirement: {value!r} ({exc})") from None
     return value.strip()
 
 
 def run(args: argparse.Namespace) -> int:
-    asked = [(n, pin_of(n)) for n in args.name]
-    pins = [pin for _, pin in asked if pin] + [p for f in args.files for p in releases_in(f)]
-    names = [pin[0] if pin else n for n, pin in asked]
-    names += [n for f in args.files for n in names_in(f)]
+    asked = [requirement(n, "--name") for n in args.name]
+    pins = [pin for n in args.name if (pin := pin_of(n))]
+    pins += [p for f in args.files for p in releases_in(f)]
+    names = [r.name for r in asked] + [n for f in args.files for n in names_in(f)]
     if not names:
         raise UsageError(
             "builder check: no names to check",
@@ -65,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         policy = replace(policy, index_signals=False)
     gate = Gate(policy, args.store, TerminalProgress())
     issues = gate.check(names) + gate.releases(pins)
-    issues += gate.direct_urls(u for f in args.files for u in direct_urls_in(f))
+    urls = [(r.name, r.url, "--name") for r in asked if r.url]
+    issues += gate.direct_urls([*urls, *(u for f in args.files for u in direct_urls_in(f))])
     snapshot = gate.snapshot
     if args.json:
         data = {

@@ -49,7 +49,7 @@ def releases_in(path: Path) -> list[tuple[str, str]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from exc
     if path.suffix != ".toml":
-        return _pins(_requirement(t, w) for t, w in _requirement_lines(text, path))
+        return _pins(requirement(t, w) for t, w in _requirement_lines(text, path))
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -60,7 +60,7 @@ def releases_in(path: Path) -> list[tuple[str, str]]:
         found = data["packages"]
     else:
         texts = pyproject_requirements(data, path)
-        return _pins(_requirement(t, str(path)) for t in texts)
+        return _pins(requirement(t, str(path)) for t in texts)
     return [(str(f["name"]), str(f["version"])) for f in found
             if isinstance(f, dict) and f.get("name") and f.get("version")]  # fmt: skip
 
@@ -95,7 +95,7 @@ def requirements_in(path: Path) -> list[Requirement]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from exc
     if path.suffix != ".toml":
-        return [_requirement(t, w) for t, w in _requirement_lines(text, path)]
+        return [requirement(t, w) for t, w in _requirement_lines(text, path)]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -103,7 +103,7 @@ def requirements_in(path: Path) -> list[Requirement]:
     dependencies = pyproject_requirements(data, path, build_system=False)
     if not dependencies:
         raise InputError(f"{path}: [project] lists no dependencies to plan")
-    return [_requirement(t, str(path)) for t in dependencies]
+    return [requirement(t, str(path)) for t in dependencies]
 
 
 def direct_urls_in(path: Path) -> list[tuple[str, str, str]]:
@@ -114,18 +114,18 @@ def direct_urls_in(path: Path) -> list[tuple[str, str, str]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from exc
     if path.suffix != ".toml":
-        found = [(_requirement(t, w), w) for t, w in _requirement_lines(text, path)]
+        found = [(requirement(t, w), w) for t, w in _requirement_lines(text, path)]
     else:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise InputError(f"{path}: not valid TOML: {exc}") from exc
         texts = pyproject_requirements(data, path)
-        found = [(_requirement(t, str(path)), str(path)) for t in texts]
+        found = [(requirement(t, str(path)), str(path)) for t in texts]
     return [(r.name, r.url, where) for r, where in found if r.url]
 
 
-def _requirement(text: str, where: str) -> Requirement:
+def requirement(text: str, where: str) -> Requirement:
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:
@@ -146,7 +146,7 @@ def _requirement_name(text: str, where: str) -> str:
 def _requirement_lines(text: str, path: Path) -> list[tuple[str, str]]:
     """(requirement, where) for each requirement line of a requirements file."""
     found = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in _logical_lines(text):
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue
@@ -160,6 +160,24 @@ def _requirement_lines(text: str, path: Path) -> list[tuple[str, str]]:
         requirement = line.split(" --")[0].split(" \\")[0]  # per-requirement options
         found.append((requirement, f"{path}:{number}"))
     return found
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    """(first line number, line) with backslash continuations joined, as pip reads them:
+    the multi-line `--hash` form of pip-compile and uv pip compile is one requirement."""
+    joined: list[tuple[int, str]] = []
+    pending: tuple[int, str] | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        start, before = pending if pending else (number, "")
+        line = before + raw
+        if line.rstrip().endswith("\\"):
+            pending = (start, line.rstrip()[:-1] + " ")
+            continue
+        pending = None
+        joined.append((start, line))
+    if pending:
+        joined.append(pending)
+    return joined
 
 
 def _requirements_txt(text: str, path: Path) -> list[str]:
@@ -195,6 +213,21 @@ def pyproject_requirements(
             raise InputError(f"{path}: project.optional-dependencies: expected a table")
         for group, items in groups.items():
             texts += _strings(items, f"project.optional-dependencies.{group}", path)
+        texts += _development(data, path)
+    return texts
+
+
+def _development(data: dict[str, Any], path: Path) -> list[str]:
+    """PEP 735 [dependency-groups] (an {include-group} entry adds nothing new) and uv's
+    [tool.uv] dev-dependencies."""
+    texts = []
+    for group, items in _table(data, "dependency-groups", path).items():
+        strings = (
+            [i for i in items if not isinstance(i, dict)] if isinstance(items, list) else items
+        )
+        texts += _strings(strings, f"dependency-groups.{group}", path)
+    uv = _table(_table(data, "tool", path), "uv", path)
+    texts += _strings(uv.get("dev-dependencies", []), "tool.uv.dev-dependencies", path)
     return texts
 
 
