@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from packaging.version import InvalidVersion, Version
+from rapidfuzz.distance import DamerauLevenshtein
 
 from builder.errors import FetchError
 from builder.gate import names as index_names
@@ -31,7 +32,7 @@ from builder.gate.configuration import (
 from builder.gate.policy import GatePolicy
 from builder.gate.rules import Grade, Kind, Level, Severity
 from builder.gate.signals import Evidence, history, judge
-from builder.gate.typosquat import Detector, Finding, load_popular
+from builder.gate.typosquat import Detector, Finding, collapse, deconfuse, load_popular
 from builder.index import Index
 from builder.names import NormalizedName, normalize
 from builder.progress import Progress, Silent
@@ -100,7 +101,7 @@ class Gate:
         unique = list(dict.fromkeys(normalize(n) for n in names))
         self.fetch_evidence([n for n in unique if self._flagged_online(n)])
         for raw in unique:
-            issues += self.typosquats(raw)
+            issues += self.typosquats(raw) + self.internal_lookalikes(raw)
             issues += self.confusion(raw)
             issues += self.advised(raw, None)
         return [i for i in issues if i.severity != "ignore"]
@@ -370,6 +371,29 @@ class Gate:
         return [Issue(name=name, kind="typosquat", severity=severity, message=message,
                       details=details)]  # fmt: skip
 
+    def internal_lookalikes(self, name: NormalizedName) -> list[Issue]:
+        """A name that is not internal but imitates one the policy calls internal: an
+        internal name written out (one edit away, two for ten letters or more, or the same
+        but for confusable characters), or the fixed beginning of a pattern (`acme-` of
+        `acme-*`) with confusable characters: graded as misspellings; the beginning with an
+        edit: a warning (real projects share short beginnings). Online, the index's
+        history weighs it as it weighs any look-alike."""
+        if self.policy.is_internal_name(name):
+            return []
+        for pattern in self.policy.internal_names:
+            found = _imitated(name, normalize(pattern))
+            if found is None:
+                continue
+            grade, how = found
+            evidence = self.index_evidence(name) if self._online() else None
+            severity = weighed(grade, self.policy.severity["typosquat"], evidence)
+            if severity is None:
+                return []
+            message = f"{name} resembles the internal name {pattern} ({how})"
+            return [Issue(name=name, kind="typosquat", severity=severity, message=message,
+                          details={"internal": pattern})]  # fmt: skip
+        return []
+
     def _near_established(self, name: NormalizedName, policy: Level) -> list[Issue]:
         """A name new on the index (or absent) within an edit or two of an established
         project of the index's list (gate/names.py): the closest NEAR_LOOKED are looked up."""
@@ -510,6 +534,32 @@ def weighed(grade: Grade, policy: Level, evidence: Evidence | None) -> Level | N
     if evidence.severity == "warning" and severity == "error":
         return "warning"
     return severity
+
+
+def _imitated(name: NormalizedName, pattern: str) -> tuple[Grade, str] | None:
+    """How `name` imitates an internal name or pattern, and the grade of it; None if not."""
+    wildcard = re.search(r"[*?\[]", pattern)
+    target = collapse(pattern[: wildcard.start()] if wildcard else pattern)
+    key = collapse(name)
+    if len(target) < 3 or key == target:
+        return None
+    if wildcard is None:
+        return _imitated_name(name, pattern, key, target)
+    if key.startswith(target):
+        return None
+    if deconfuse(name).startswith(deconfuse(target)):
+        return "error", "confusable characters in its beginning"
+    near = len(target) >= 4 and DamerauLevenshtein.distance(key[: len(target)], target) <= 1
+    return ("warning", "an edit in its beginning") if near else None
+
+
+def _imitated_name(
+    name: NormalizedName, pattern: str, key: str, target: str
+) -> tuple[Grade, str] | None:
+    if deconfuse(name) == deconfuse(pattern):
+        return "error", "confusable characters"
+    edits = DamerauLevenshtein.distance(key, target)
+    return ("error", f"{edits} edit(s)") if edits <= (1 if len(target) < 10 else 2) else None
 
 
 def _merged(

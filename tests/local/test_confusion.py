@@ -190,3 +190,19 @@ def test_find_links_beside_the_indexes_is_refused(
         monkeypatch.setenv(where, str(links))
     assert main(["check", "--name", "acme-triton", "--policy", str(policy)]) == 14
     assert "shadow an internal name" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("name", "code", "said"),
+    [
+        ("acrne-utils", 14, "resembles the internal name acme-* (confusable characters"),
+        ("acme-triton", 14, "public index has 3.0"),  # internal itself: the confusion rules
+        ("acne-cream", 0, "resembles the internal name acme-* (an edit in its beginning)"),
+        ("acme", 0, ""),
+    ],
+)
+def test_look_alikes_of_internal_names_are_flagged(
+    name: str, code: int, said: str, policy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["check", "--offline", "--name", name, "--policy", str(policy)]) == code
+    assert said in capsys.readouterr().err

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import get_args
 
+import pytest
+
 from builder.gate.rules import KINDS, RULES, Kind, NameRule, hints
 from builder.gate.typosquat import WEIGHTS
 from builder.policy import read_policy
@@ -38,3 +40,24 @@ def test_a_policy_can_set_every_kind_and_the_defaults_are_the_registry(tmp_path:
 def test_a_refusal_gives_each_kind_hint_once() -> None:
     said = hints(["typosquat", "typosquat", "vulnerable"])
     assert said.count("[names] allow") == 1 and "[advisories] allow" in said
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern", "grade"),
+    [
+        ("wcorp-biling", "corp-billing", "error"),  # two edits on ten letters or more
+        ("corp-biling", "corp-billing", "error"),
+        ("c0rp-billing", "corp-billing", "error"),  # a confusable character
+        ("corp-billing-v2", "corp-billing", "error"),  # an affix: what campaigns add
+        ("acrne-utils", "acme-*", "error"),  # confusable characters in the beginning
+        ("acne-cream", "acme-*", "warning"),  # an edit in the beginning: real projects
+        ("acme-utils", "acme-*", None),  # internal itself
+        ("ab-x", "ab-*", None),  # too short a beginning to judge
+    ],
+)
+def test_look_alikes_of_internal_names(name: str, pattern: str, grade: str | None) -> None:
+    from builder.gate.check import _imitated
+    from builder.names import normalize
+
+    found = _imitated(normalize(name), normalize(pattern))
+    assert (found[0] if found else None) == grade
