@@ -48,7 +48,9 @@ def explicit_index_url() -> str | None:
 
 
 def _pip_says(*args: str) -> str:
-    """What pip (beside builder) prints for `args`; empty when it cannot be run."""
+    """What pip (beside builder) prints for `args`, under no configuration of the user's
+    (its help shows a configured index as its default); empty when it cannot be run."""
+    mine = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     try:
         return subprocess.run(
             [sys.executable, "-m", "pip", *args],
@@ -56,7 +58,7 @@ def _pip_says(*args: str) -> str:
             text=True,
             timeout=60,
             check=False,
-            env={**os.environ, "COLUMNS": "200"},
+            env=mine | {"COLUMNS": "200", "PIP_CONFIG_FILE": os.devnull},
         ).stdout
     except (OSError, subprocess.TimeoutExpired):
         return ""

@@ -7,8 +7,9 @@ same way, and every problem in it is said at once.
 
 from __future__ import annotations
 
+import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,19 +32,29 @@ class PolicyFile:
     source: str = "defaults"
 
 
+POLICY_ENV = "BUILDER_POLICY"  # the organisation's policy file, where a team keeps it
+
+
 def find_policy(start: Path) -> Path | None:
-    """builder.toml, else a pyproject.toml with [tool.builder], in `start`."""
-    if (start / "builder.toml").is_file():
-        return start / "builder.toml"
-    pyproject = start / "pyproject.toml"
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
-            return None
-        if "builder" in data.get("tool", {}):
-            return pyproject
+    """The organisation's builder.toml: $BUILDER_POLICY, else the first builder.toml in
+    `start` or a folder above it."""
+    if named := os.environ.get(POLICY_ENV):
+        return Path(named)
+    for folder in (start.resolve(), *start.resolve().parents):
+        if (folder / "builder.toml").is_file():
+            return folder / "builder.toml"
     return None
+
+
+def project_policy(start: Path) -> Path | None:
+    """The checked project's own [tool.builder] (in its pyproject.toml), if it has one."""
+    pyproject = start / "pyproject.toml"
+    try:
+        data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    tool = data.get("tool")
+    return pyproject if isinstance(tool, dict) and "builder" in tool else None
 
 
 def read_policy(path: Path | None) -> PolicyFile:
@@ -69,6 +80,51 @@ def read_policy(path: Path | None) -> PolicyFile:
     return PolicyFile(gate=gate, plan=plan, verify=verify, source=str(path))
 
 
-def policy_here(explicit: Path | None) -> PolicyFile:
-    """--policy's file, else ./builder.toml, else [tool.builder] in ./pyproject.toml."""
-    return read_policy(explicit or find_policy(Path.cwd()))
+def policy_here(explicit: Path | None, checked: Path | None = None) -> PolicyFile:
+    """The policy a command runs under: --policy's file, else the organisation's
+    (find_policy, from the checked path's folder up), tightened by the checked project's
+    own [tool.builder], which can never weaken it; alone, where there is no other."""
+    start = checked or Path.cwd()
+    organisation = explicit or find_policy(start)
+    project = project_policy(start)
+    if project is None or (organisation is not None and project.samefile(organisation)):
+        return read_policy(organisation)
+    if organisation is None:
+        return read_policy(project)
+    strict = read_policy(organisation)
+    own = read_policy(project)
+    source = f"{strict.source}, tightened by {own.source}"
+    gate = replace(tightened(strict.gate, own.gate), source=source)
+    return replace(strict, gate=gate, source=source)
+
+
+_ORDER = {"ignore": 0, "warning": 1, "error": 2}
+
+
+def tightened(policy: GatePolicy, project: GatePolicy) -> GatePolicy:
+    """`policy` with what a project's own policy may add: higher severities, more
+    internal names, a longer cooldown. Never its allow-lists, indexes or look-ups (a
+    project cannot declare its own index internal, nor allow a name)."""
+    severity = {k: max(v, project.severity[k], key=_ORDER.__getitem__)
+                for k, v in policy.severity.items()}  # fmt: skip
+    return replace(
+        policy,
+        severity=severity,
+        internal_names=tuple(dict.fromkeys((*policy.internal_names, *project.internal_names))),
+        min_release_age_days=max(policy.min_release_age_days, project.min_release_age_days),
+    )
+
+
+def unguarded(policy: PolicyFile) -> str | None:
+    """What to say where no policy was found but pip is configured with an index of its
+    own: an organisation with a private index has internal names to guard."""
+    if policy.source != "defaults":
+        return None
+    from builder.index import explicit_index_url
+
+    configured = explicit_index_url()
+    if configured is None:
+        return None
+    return (f"no policy found ({POLICY_ENV}, builder.toml here or above, --policy) while "
+            f"pip is configured with the index {configured}: internal names are not "
+            "guarded against dependency confusion (docs/gate.md)")  # fmt: skip

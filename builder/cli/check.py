@@ -13,7 +13,7 @@ from builder.errors import GateFailed, UsageError
 from builder.gate.check import Gate, Issue
 from builder.gate.inputs import direct_urls_in, names_in, pin_of, releases_in, requirement
 from builder.gate.rules import Kind, hints
-from builder.policy import policy_here
+from builder.policy import policy_here, unguarded
 
 
 def register(sub: Subcommands) -> None:
@@ -28,7 +28,8 @@ def register(sub: Subcommands) -> None:
     )  # fmt: skip
     p.add_argument(
         "--policy", type=existing_file, default=None,
-        help="policy file (default: ./builder.toml, else [tool.builder] in ./pyproject.toml)",
+        help="policy file (default: $BUILDER_POLICY, else the first builder.toml here or above; "
+        "the project's own [tool.builder] only tightens it)",
     )  # fmt: skip
     p.add_argument("--json", action="store_true", help="every finding as JSON on stdout")
     p.add_argument(
@@ -61,7 +62,10 @@ def run(args: argparse.Namespace) -> int:
             "builder check: no names to check",
             hint="name files (requirements.txt, pyproject.toml, recipes, pylock.toml) or --name",
         )
-    policy = policy_here(args.policy).gate
+    found = policy_here(args.policy, args.files[0].parent if args.files else None)
+    policy = found.gate
+    if (said := unguarded(found)) is not None:
+        err_console().print(f"[yellow]warning[/] policy: {escape(said)}")
     if args.offline:
         policy = replace(policy, index_signals=False)
     gate = Gate(policy, args.store, TerminalProgress())

@@ -9,7 +9,7 @@ import pytest
 
 from builder.cli import main
 from builder.errors import InputError
-from builder.policy import read_policy
+from builder.policy import policy_here, read_policy
 from tests.conftest import REPO
 
 WHOLE = """\
@@ -67,3 +67,50 @@ def test_check_takes_a_file_with_verify_and_publish_sections(
 def test_the_ml_stack_example_is_one_file() -> None:
     policy = read_policy(REPO / "recipes" / "ml-stack" / "builder.toml")
     assert policy.plan.image_packages and policy.verify.reproducible == "raw"
+
+
+def test_the_organisations_policy_is_found_from_a_subfolder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BUILDER_POLICY", raising=False)
+    (tmp_path / "builder.toml").write_text('[names]\ninternal = ["acme-*"]\n')
+    deep = tmp_path / "services" / "api"
+    deep.mkdir(parents=True)
+    assert policy_here(None, deep).gate.internal_names == ("acme-*",)
+    monkeypatch.setenv("BUILDER_POLICY", str(tmp_path / "builder.toml"))
+    assert policy_here(None, Path("/")).gate.internal_names == ("acme-*",)
+
+
+def test_a_checked_projects_own_policy_only_tightens_the_organisations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The project under check cannot set a severity to ignore, allow a name or declare
+    its own index internal; it may raise a severity or add internal names."""
+    monkeypatch.delenv("BUILDER_POLICY", raising=False)
+    (tmp_path / "builder.toml").write_text(
+        '[indexes]\ninternal = ["https://org.example/simple/"]\n[names]\ninternal = ["acme-*"]\n'
+    )
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[tool.builder.severity]\ntyposquat = "ignore"\nconfusion = "ignore"\n'
+        'vulnerable = "error"\n[tool.builder.names]\nallow = ["reqeusts"]\n'
+        'internal = ["team-*"]\n[tool.builder.indexes]\n'
+        'internal = ["https://attacker.example/simple/"]\n'
+    )
+    gate = policy_here(None, project).gate
+    assert gate.severity["typosquat"] == "error" and gate.severity["confusion"] == "error"
+    assert gate.severity["vulnerable"] == "error", "raised"
+    assert gate.allow == () and gate.internal_indexes == ("https://org.example/simple/",)
+    assert gate.internal_names == ("acme-*", "team-*")
+    assert "tightened by" in gate.source
+
+
+def test_no_policy_beside_a_private_index_is_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("BUILDER_POLICY", raising=False)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PIP_INDEX_URL", "https://private.example/simple/")
+    assert main(["check", "--offline", "--name", "requests", "--store", str(tmp_path / "s")]) == 0
+    assert "internal names are not guarded" in capsys.readouterr().err
