@@ -89,6 +89,7 @@ def build(request: BuildRequest, workspace: Workspace) -> BuildReport:
     stored, unless forced); rebuild it as asked; write the wheel and its record to dist/
     and, with a signer, the attestations its record supports."""
     recipe, store, progress = request.recipe, workspace.store, workspace.progress
+    _bound(recipe, workspace)
     image, family = _images(request, workspace)
     lazy = LazySandbox(workspace.sandbox_factory)
 
@@ -131,6 +132,16 @@ def build(request: BuildRequest, workspace: Workspace) -> BuildReport:
         log=store.path_of(record.log_sha256), upstream_compiled=compiled_elsewhere,
     )  # fmt: skip
     return _finish(exported, record, report, workspace)
+
+
+def _bound(recipe: Recipe, workspace: Workspace) -> None:
+    """Every file the recipe pins from an index, held to the policy's binding of names to
+    indexes before anything is fetched (GateFailed, exit 14)."""
+    if workspace.binding is None:
+        return
+    for pin in (recipe.sdist, *recipe.requires):
+        url = pin.index or workspace.index.url
+        workspace.binding.check(pin.name, url, f"{recipe.path}: {pin.name} {pin.version}")
 
 
 def _images(request: BuildRequest, workspace: Workspace) -> tuple[Image, Image]:

@@ -15,6 +15,7 @@ from builder.index import Index
 if TYPE_CHECKING:  # types only: a command that only reads this module loads none of them
     from securesystemslib.signer import Signer
 
+    from builder.gate.binding import IndexBinding
     from builder.images import Image
     from builder.progress import Progress
     from builder.recipe import PinnedFile, Recipe
@@ -55,7 +56,8 @@ class BuildRequest:
 class Workspace:
     """Where builds run and where what they make goes: the store, the backend (asked for
     only when a run is really needed), the index, progress, the image definitions, the
-    place builds run (default: here; a cluster's workers), dist/ and the signer."""
+    place builds run (default: here; a cluster's workers), dist/, the signer, and the
+    policy's binding of names to indexes, checked before anything is fetched."""
 
     store: Store
     progress: Progress
@@ -65,3 +67,4 @@ class Workspace:
     image_search: tuple[Path, ...] | None = None
     place: BuildPlace | None = None
     signing: Signing | None = None
+    binding: IndexBinding | None = None  # which indexes may serve which names (the policy)

@@ -1,0 +1,48 @@
+"""The policy's binding of names to indexes, held where builder fetches: a recipe whose
+`index` may not serve its name is refused before anything is fetched or made."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from builder.cli import main
+from builder.gate.binding import IndexBinding
+from builder.gate.policy import GatePolicy
+from builder.names import normalize
+from tests.conftest import REPO
+
+ORG = "https://org.example/simple/"
+POLICY = GatePolicy(internal_indexes=(ORG,), internal_names=("acme-*",))
+
+
+@pytest.mark.parametrize(
+    ("name", "url", "refused"),
+    [
+        ("acme-core", ORG, False),
+        ("acme-core", "https://org.example/simple", False),  # the same, without its slash
+        ("acme-core", "https://attacker.example/simple/", True),
+        ("requests", "https://attacker.example/simple/", True),  # no index the policy names
+    ],
+)
+def test_internal_names_come_only_from_internal_indexes(name: str, url: str, refused: bool) -> None:
+    assert (IndexBinding(policy=POLICY).refusal(normalize(name), url) is not None) == refused
+
+
+def test_a_recipe_pointing_an_internal_name_elsewhere_is_refused_before_any_fetch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    recipe = tmp_path / "markupsafe.toml"
+    text = (REPO / "recipes" / "markupsafe.toml").read_text()
+    recipe.write_text(
+        text.replace("[sdist]\n", '[sdist]\nindex = "https://attacker.example/simple/"\n')
+    )
+    (tmp_path / "builder.toml").write_text(f'[indexes]\ninternal = ["{ORG}"]\n'
+                                           '[names]\ninternal = ["markupsafe"]\n')  # fmt: skip
+    store = tmp_path / "store"
+    assert main(["build", str(recipe), "--store", str(store)]) == 14
+    said = capsys.readouterr().err
+    assert "https://attacker.example/simple/ is not an internal index" in said
+    assert not (store / "images").exists() or not any((store / "images").iterdir())
+    assert not any((store / "objects").rglob("*.tar.gz")), "nothing fetched"
