@@ -248,24 +248,17 @@ class Gate:
         first), would serve internal names."""
         if not (self.policy.internal_indexes or self.policy.internal_names):
             return []
+        shadowing = (
+            (merging_indexes(), "pip merges candidates from every index and picks the highest "
+             "version, so a public package can shadow an internal name"),
+            (find_links(), "pip and uv add the files found there to every index's "
+             "candidates, so a file there can shadow an internal name"),
+        )  # fmt: skip
         issues = [
-            self._issue(
-                "*", "configuration",
-                f"{where} is set: pip merges candidates from every index and picks the "
-                "highest version, so a public package can shadow an internal name",
-                extra_index_url=value,
-            )
-            for where, value in merging_indexes()
-        ]  # fmt: skip
-        issues += [
-            self._issue(
-                "*", "configuration",
-                f"{where} is set ({value}): pip and uv add the files found there to every "
-                "index's candidates, so a file there can shadow an internal name",
-                find_links=value,
-            )
-            for where, value in find_links()
-        ]  # fmt: skip
+            self._issue("*", "configuration", f"{where} is set ({value}): {why}", setting=value)
+            for found, why in shadowing
+            for where, value in found
+        ]
         internal = {url_key(u) for u in self.policy.internal_indexes}
         for where, url in index_configuration():
             if url_key(url) not in internal:

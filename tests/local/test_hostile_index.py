@@ -9,17 +9,17 @@ import html
 import os
 import subprocess
 import sys
-import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.json_index import served
 from tests.local.conftest import StaticIndex
 
 Answer = Callable[[BaseHTTPRequestHandler], None]
@@ -79,14 +79,8 @@ def hostile(answers: dict[str, Answer]) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/simple/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served(Handler) as url:  # type: ignore[arg-type]
+        yield url
 
 
 def _policy(tmp_path: Path, internal: str, public: str) -> Path:

@@ -21,6 +21,21 @@ WHEEL = "markupsafe-3.0.3-cp313-cp313-manylinux2014_x86_64.manylinux_2_17_x86_64
 IMAGE_DIGEST = Sha256("28" * 32)
 
 
+def debian_image(python: str, libc: str, digest: str = "12") -> Image:
+    """An image known only by its package list: what decides which wheels it installs."""
+    return Image(
+        name=f"py{python}",
+        digest=Sha256(digest * 32),
+        definition_sha256=Sha256("ab" * 32),
+        packages=(
+            DebPackage(name="libc6", version=libc, architecture="amd64"),
+            DebPackage(name="python3", version=python, architecture="amd64"),
+        ),
+        tools=(),
+        made_on="2026-11-01T00:00:00+00:00",
+    )
+
+
 def synthetic_wheel(folder: Path, name: str = WHEEL, payload: bytes = b"x = 1\n") -> Path:
     from tests.unit.test_diff import make_wheel
 

@@ -10,30 +10,16 @@ import pytest
 
 from builder.built_catalog import BuiltCatalog, CatalogEntry
 from builder.errors import StoreError
-from builder.images import DebPackage, Image
 from builder.names import Sha256
 from builder.store import Store
+from tests.unit.conftest import debian_image
 
 WHEEL = "pkg-1.0-cp313-cp313-manylinux_2_17_x86_64.whl"
 
 
-def _image(python: str, libc: str, digest: str) -> Image:
-    return Image(
-        name=f"py{python}",
-        digest=Sha256(digest * 32),
-        definition_sha256=Sha256("ab" * 32),
-        packages=(
-            DebPackage(name="libc6", version=libc, architecture="amd64"),
-            DebPackage(name="python3", version=python, architecture="amd64"),
-        ),
-        tools=(),
-        made_on="2026-11-01T00:00:00+00:00",
-    )
-
-
-TRIXIE = _image("3.13.5-1", "2.41-12+deb13u5", "12")
-TRIXIE_EXTRA = _image("3.13.5-1", "2.41-12+deb13u5", "34")
-BOOKWORM = _image("3.11.2-1+b1", "2.36-9+deb12u14", "56")
+TRIXIE = debian_image("3.13.5-1", "2.41-12+deb13u5", "12")
+TRIXIE_EXTRA = debian_image("3.13.5-1", "2.41-12+deb13u5", "34")
+BOOKWORM = debian_image("3.11.2-1+b1", "2.36-9+deb12u14", "56")
 
 
 def _built(store: Store, wheel: str = WHEEL) -> CatalogEntry:

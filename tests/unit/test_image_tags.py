@@ -6,27 +6,13 @@ from __future__ import annotations
 import pytest
 
 from builder.errors import ImageError
-from builder.images import DebPackage, Image
+from builder.images import Image
 from builder.images.tags import installs
 from builder.names import Sha256
+from tests.unit.conftest import debian_image
 
-
-def _image(python: str, libc: str) -> Image:
-    return Image(
-        name=f"py{python}",
-        digest=Sha256("12" * 32),
-        definition_sha256=Sha256("ab" * 32),
-        packages=(
-            DebPackage(name="libc6", version=libc, architecture="amd64"),
-            DebPackage(name="python3", version=python, architecture="amd64"),
-        ),
-        tools=(),
-        made_on="2026-11-01T00:00:00+00:00",
-    )
-
-
-BOOKWORM = _image("3.11.2-1+b1", "2.36-9+deb12u14")
-TRIXIE = _image("3.13.5-1", "2.41-12+deb13u5")
+BOOKWORM = debian_image("3.11.2-1+b1", "2.36-9+deb12u14")
+TRIXIE = debian_image("3.13.5-1", "2.41-12+deb13u5")
 
 
 @pytest.mark.parametrize(
