@@ -62,9 +62,9 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         kind="configuration", looks_at="index configuration", severity="error",
-        finds="pip or uv configured to merge indexes, or to take internal names from a "
-        "public one",
-        hint="name the internal index as the index URL and drop extra-index-url",
+        finds="pip or uv configured to merge indexes or add find-links, or to take internal "
+        "names from a public index",
+        hint="name the internal index as the index URL; drop extra-index-url and find-links",
     ),
     Rule(
         kind="direct-url", looks_at="direct URL", severity="warning",
