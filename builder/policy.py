@@ -82,16 +82,15 @@ def read_policy(path: Path | None) -> PolicyFile:
 
 def policy_here(explicit: Path | None, checked: Path | None = None) -> PolicyFile:
     """The policy a command runs under: --policy's file, else the organisation's
-    (find_policy, from the checked path's folder up), tightened by the checked project's
-    own [tool.builder], which can never weaken it; alone, where there is no other."""
+    (find_policy, from the checked path's folder up), else the defaults; tightened by the
+    checked project's own [tool.builder], which can never weaken it (a project under
+    check may be anyone's)."""
     start = checked or Path.cwd()
     organisation = explicit or find_policy(start)
     project = project_policy(start)
     if project is None or (organisation is not None and project.samefile(organisation)):
         return read_policy(organisation)
-    if organisation is None:
-        return read_policy(project)
-    strict = read_policy(organisation)
+    strict = read_policy(organisation)  # the defaults, where there is none
     own = read_policy(project)
     source = f"{strict.source}, tightened by {own.source}"
     gate = replace(tightened(strict.gate, own.gate), source=source)
@@ -118,7 +117,7 @@ def tightened(policy: GatePolicy, project: GatePolicy) -> GatePolicy:
 def unguarded(policy: PolicyFile) -> str | None:
     """What to say where no policy was found but pip is configured with an index of its
     own: an organisation with a private index has internal names to guard."""
-    if policy.source != "defaults":
+    if not policy.source.startswith("defaults"):
         return None
     from builder.index import explicit_index_url
 

@@ -114,3 +114,20 @@ def test_no_policy_beside_a_private_index_is_said(
     monkeypatch.setenv("PIP_INDEX_URL", "https://private.example/simple/")
     assert main(["check", "--offline", "--name", "requests", "--store", str(tmp_path / "s")]) == 0
     assert "internal names are not guarded" in capsys.readouterr().err
+
+
+def test_without_an_organisations_policy_a_project_cannot_weaken_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The attack the issue names: a checked project whose [tool.builder] ignores every
+    finding, with no builder.toml around it."""
+    monkeypatch.delenv("BUILDER_POLICY", raising=False)
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.builder.severity]\ntyposquat = "ignore"\nconfusion = "ignore"\n'
+        'malicious = "ignore"\n[tool.builder.names]\nallow = ["reqeusts"]\n'
+    )
+    gate = policy_here(None, tmp_path).gate
+    assert gate.severity["typosquat"] == "error" and gate.severity["malicious"] == "error"
+    assert gate.allow == ()
+    assert main(["check", "--offline", "--name", "reqeusts", "--store", str(tmp_path / "s"),
+                 str(tmp_path / "pyproject.toml")]) == 14  # fmt: skip
