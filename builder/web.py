@@ -54,7 +54,7 @@ def get_page(
             body = _read(resp, start, limit, deadline_s)
             kind = resp.headers.get("content-type", "text/html")
             return Page(url=resp.url, status=resp.status_code, content_type=kind, body=body)
-    except (requests.RequestException, Urllib3Error, OSError) as exc:
+    except (requests.RequestException, Urllib3Error, OSError, zlib.error) as exc:
         raise FetchError(f"{url}: cannot be read: {exc}") from exc
 
 

@@ -44,6 +44,16 @@ def _bomb(handler: BaseHTTPRequestHandler) -> None:
     handler.wfile.write(body)
 
 
+def _gzip_garbage(handler: BaseHTTPRequestHandler) -> None:
+    body = b"\x1f\x8b\x08\x00" + b"not deflate at all" * 10
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Content-Encoding", "gzip")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 def _drip(handler: BaseHTTPRequestHandler) -> None:
     handler.send_response(200)
     handler.send_header("Content-Type", "text/html")
@@ -148,8 +158,9 @@ def test_a_page_sent_a_byte_a_second_is_cut_at_the_deadline(
         (_status(200, b'{"meta": {"api-version": "9.0"}}',
                  "application/vnd.pypi.simple.v1+json"), "is malformed"),
         (_status(200, b"\x00\x01", "application/octet-stream"), "is malformed"),
+        (_gzip_garbage, "cannot be read"),
     ],
-    ids=["500", "503", "not JSON", "a future API version", "not a page"],
+    ids=["500", "503", "not JSON", "a future API version", "not a page", "broken gzip"],
 )  # fmt: skip
 def test_an_internal_index_that_fails_is_an_error_never_not_internal(
     indexes: tuple[StaticIndex, StaticIndex], tmp_path: Path, answer: Answer, said: str
