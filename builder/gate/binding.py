@@ -1,6 +1,7 @@
 """Which indexes may serve which names: the policy's rule, checked where builder fetches.
-Internal names (the policy's patterns) come only from internal indexes; where the policy
-declares indexes, no name comes from any other. A recipe's `index` is checked before
+Internal names (the policy's patterns) come only from internal indexes; no name comes
+from an index that is neither internal nor public (the declared public indexes, else the
+one pip is configured with). A recipe's `index` is checked before
 anything is fetched (a recipe is reviewed text: an edited one could point an internal
 name at an attacker's index and pin the attacker's bytes)."""
 
@@ -27,15 +28,15 @@ class IndexBinding:
     def refusal(self, name: NormalizedName, url: str) -> str | None:
         """Why `url` may not serve `name`; None where it may."""
         internal = {url_key(u) for u in self.policy.internal_indexes}
-        public = {url_key(u) for u in self.policy.public_indexes}
         where = url_key(url)
         if self.policy.is_internal_name(name):
             if where in internal:
                 return None
             return (f"{name} is internal by the policy's names.internal, and {url} is not "
                     "an internal index")  # fmt: skip
-        if (internal or public) and where not in internal | public:
-            return f"{url} is none of the indexes the policy declares"
+        public = {url_key(u) for u in self.policy.public()}  # declared, or the configured one
+        if where not in internal | public:
+            return f"{url} is none of the indexes the policy declares (or pip's configured one)"
         return None
 
     def check(self, name: str, url: str, what: str) -> None:

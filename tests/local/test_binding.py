@@ -24,9 +24,13 @@ POLICY = GatePolicy(internal_indexes=(ORG,), internal_names=("acme-*",))
         ("acme-core", "https://org.example/simple", False),  # the same, without its slash
         ("acme-core", "https://attacker.example/simple/", True),
         ("requests", "https://attacker.example/simple/", True),  # no index the policy names
+        ("requests", "https://configured.example/simple/", False),  # pip's configured index
     ],
 )
-def test_internal_names_come_only_from_internal_indexes(name: str, url: str, refused: bool) -> None:
+def test_internal_names_come_only_from_internal_indexes(
+    name: str, url: str, refused: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BUILDER_INDEX_URL", "https://configured.example/simple/")
     assert (IndexBinding(policy=POLICY).refusal(normalize(name), url) is not None) == refused
 
 
