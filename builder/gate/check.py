@@ -118,28 +118,19 @@ class Gate:
     def too_new(self, name: NormalizedName, version: str) -> list[Issue]:
         """The release, where the policy has a cooldown ([releases] min-age-days) and its
         newest file on the public index is younger (PEP 700 upload times; an index that
-        does not say is an issue too: the cooldown cannot be checked). Internal names
-        are the organisation's own: no cooldown."""
+        does not say is an issue too: the cooldown cannot be checked). Internal names,
+        and names the public index does not know, are the organisation's own: no
+        cooldown."""
         days = self.policy.min_release_age_days
         if days <= 0 or self.policy.is_internal_name(name):
             return []
-        try:
-            wanted = Version(version)
-        except InvalidVersion:
+        times = self._upload_times(name, version)
+        if not times:
             return []
-        files = [f for f in self.index(self.policy.public()[0]).files(name) if f.version == wanted]
-        if not files:
-            return []
-        times = [f.upload_time for f in files]
         if any(t is None for t in times):
-            return [
-                self._new(
-                    name,
-                    version,
-                    f"the index does not say when {name} {version} "
-                    f"was uploaded: the {days}-day cooldown cannot be checked",
-                )
-            ]
+            said = (f"the index does not say when {name} {version} was uploaded: the "
+                    f"{days}-day cooldown cannot be checked")  # fmt: skip
+            return [self._new(name, version, said)]
         newest = max(t for t in times if t is not None)
         eligible = newest + timedelta(days=days)
         if eligible <= datetime.now(UTC):
@@ -148,6 +139,20 @@ class Gate:
                    f"takes public releases {days} days old or more: eligible on "
                    f"{eligible:%Y-%m-%d %H:%M} UTC")  # fmt: skip
         return [self._new(name, version, message, uploaded=newest.isoformat())]
+
+    def _upload_times(self, name: NormalizedName, version: str) -> list[datetime | None]:
+        """When each file of the release was uploaded to the public index (None where it
+        does not say); none for a release or a name it does not have."""
+        try:
+            wanted = Version(version)
+            listed = self.index(self.policy.public()[0]).files(name)
+        except InvalidVersion:
+            return []
+        except FetchError as exc:
+            if "no such project" in exc.message:
+                return []
+            raise
+        return [f.upload_time for f in listed if f.version == wanted]
 
     def _new(self, name: NormalizedName, version: str, message: str, **details: Any) -> Issue:
         issue = self._issue(name, "new-release", message, version=version, **details)

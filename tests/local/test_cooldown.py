@@ -66,3 +66,10 @@ def test_an_index_that_gives_no_upload_times_cannot_pass_a_cooldown(
     code, (issue,) = _check(tmp_path, "[releases]\nmin-age-days = 7\n", "untimed-lib==1.0",
                             capsys)  # fmt: skip
     assert code == 14 and "cannot be checked" in issue["message"]
+
+
+def test_a_release_the_public_index_does_not_know_has_no_cooldown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An internal project (hosted by an internal index, not by the public one)."""
+    assert _check(tmp_path, "[releases]\nmin-age-days = 7\n", "acme-own==1.0", capsys) == (0, [])
