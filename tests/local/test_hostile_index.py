@@ -34,26 +34,6 @@ def gzip_bomb() -> bytes:
     return b"".join(packer.compress(chunk) for _ in range(1024)) + packer.flush()
 
 
-def _bomb(handler: BaseHTTPRequestHandler) -> None:
-    body = gzip_bomb()
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/html")
-    handler.send_header("Content-Encoding", "gzip")
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
-
-
-def _gzip_garbage(handler: BaseHTTPRequestHandler) -> None:
-    body = b"\x1f\x8b\x08\x00" + b"not deflate at all" * 10
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/html")
-    handler.send_header("Content-Encoding", "gzip")
-    handler.send_header("Content-Length", str(len(body)))
-    handler.end_headers()
-    handler.wfile.write(body)
-
-
 def _drip(handler: BaseHTTPRequestHandler) -> None:
     handler.send_response(200)
     handler.send_header("Content-Type", "text/html")
@@ -65,15 +45,29 @@ def _drip(handler: BaseHTTPRequestHandler) -> None:
         time.sleep(1)
 
 
-def _status(code: int, body: bytes = b"", kind: str = "text/html") -> Answer:
+def _status(
+    code: int,
+    body: bytes | Callable[[], bytes] = b"",
+    kind: str = "text/html",
+    encoding: str | None = None,
+) -> Answer:
+    """An answer with this status and body (made when asked for, if a callable)."""
+
     def answer(handler: BaseHTTPRequestHandler) -> None:
+        sent = body() if callable(body) else body
         handler.send_response(code)
         handler.send_header("Content-Type", kind)
-        handler.send_header("Content-Length", str(len(body)))
+        if encoding is not None:
+            handler.send_header("Content-Encoding", encoding)
+        handler.send_header("Content-Length", str(len(sent)))
         handler.end_headers()
-        handler.wfile.write(body)
+        handler.wfile.write(sent)
 
     return answer
+
+
+_bomb = _status(200, gzip_bomb, encoding="gzip")
+_gzip_garbage = _status(200, b"\x1f\x8b\x08\x00" + b"not deflate at all" * 10, encoding="gzip")
 
 
 @contextmanager
