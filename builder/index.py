@@ -20,13 +20,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from packaging.version import Version
 
+    from builder.gate.binding import IndexBinding
+
 from builder.errors import FetchError
 from builder.names import NormalizedName, Sha256
 from builder.pip_config import pip_config_value
 from builder.simple_pages import ACCEPT, PageError, read_page
-from builder.web import get_page
+from builder.web import get_page, session, stream_file
 
-TIMEOUT_S = 60
 # pip's --index-url help: "Base URL of the Python Package Index (default <url>)."
 _PIP_DEFAULT = re.compile(r"--index-url.*?\(default\s+(\S+?)\)", re.DOTALL)
 
@@ -88,8 +89,9 @@ def sdist_as_tar_gz(filename: str) -> str:
     return filename if suffix in (None, ".zip") else filename[: -len(suffix)] + ".tar.gz"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IndexFile:
+    project: NormalizedName
     filename: str
     url: str
     sha256: Sha256 | None
@@ -115,13 +117,25 @@ class IndexFile:
             return None
 
 
-class Index:
-    """A read-only client of one simple-API index."""
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """A project page: its final URL (after redirects) and its files."""
 
-    def __init__(self, url: str | None = None) -> None:
+    url: str
+    files: tuple[IndexFile, ...]
+
+
+class Index:
+    """A read-only client of one simple-API index. With a binding (the policy's rule of
+    which indexes may serve which names), every page and file is held to it at its final
+    URL, after redirects (GateFailed, exit 14). Each project page is read once per client."""
+
+    def __init__(self, url: str | None = None, binding: IndexBinding | None = None) -> None:
         self._url = url or None  # asked of pip on first use: a cache hit never asks
+        self.binding = binding
         self._session: Any = None  # requests loads on first use: a command that never
         # reaches an index starts without it
+        self._listings: dict[NormalizedName, Listing] = {}
 
     @property
     def url(self) -> str:
@@ -131,24 +145,32 @@ class Index:
 
     def _connected(self) -> Any:
         if self._session is None:
-            import requests
-
-            self._session = requests.Session()
+            self._session = session()
         return self._session
 
     def project_url(self, name: NormalizedName) -> str:
         return f"{self.url.rstrip('/')}/{name}/"
 
     def files(self, name: NormalizedName) -> list[IndexFile]:
-        """Every file of `name`'s project page (web.get_page's bounds); FetchError where
-        the index does not know the name ("no such project"), fails, or serves a page
-        that is not a project page: never an empty list for a page it could not read."""
+        return list(self.listing(name).files)
+
+    def listing(self, name: NormalizedName) -> Listing:
+        """`name`'s project page (web.get_page's bounds); FetchError where the index does
+        not know the name ("no such project"), fails, or serves a page that is not a
+        project page: never an empty list for a page it could not read."""
+        if name not in self._listings:
+            self._listings[name] = self._read(name)
+        return self._listings[name]
+
+    def _read(self, name: NormalizedName) -> Listing:
         page = get_page(self._connected(), self.project_url(name), accept=ACCEPT)
         if page.status == 404:
             raise FetchError(f"{name}: no such project on the index {self.url}")
         if page.status >= 400:
             raise FetchError(f"{name}: the index {self.url} answered {page.status} for "
                              f"{page.url}")  # fmt: skip
+        if self.binding is not None:
+            self.binding.check(name, page.url, f"the project page of {name} ({page.url})")
         try:
             listed = read_page(page.body, page.content_type, page.url)
         except PageError as exc:
@@ -156,9 +178,10 @@ class Index:
                 f"{page.url}: the project page of {name} is malformed: {exc}",
                 hint="the index is broken, or not a simple-API index",
             ) from None
-        return [IndexFile(filename=f.filename, url=f.url,
-                          sha256=Sha256(f.sha256) if f.sha256 else None, yanked=f.yanked,
-                          upload_time=f.upload_time) for f in listed]  # fmt: skip
+        files = tuple(IndexFile(project=name, filename=f.filename, url=f.url,
+                                sha256=Sha256(f.sha256) if f.sha256 else None, yanked=f.yanked,
+                                upload_time=f.upload_time) for f in listed)  # fmt: skip
+        return Listing(url=page.url, files=files)
 
     def find(self, name: NormalizedName, filename: str) -> IndexFile:
         for f in self.files(name):
@@ -170,11 +193,9 @@ class Index:
         )
 
     def download(self, f: IndexFile) -> Iterator[bytes]:
-        import requests
+        """`f`'s bytes (web.stream_file's bounds), its final URL held to the binding."""
+        return stream_file(self._connected(), f.url, where=lambda url: self._bound_file(f, url))
 
-        try:
-            with self._connected().get(f.url, stream=True, timeout=TIMEOUT_S) as resp:
-                resp.raise_for_status()
-                yield from resp.iter_content(chunk_size=1 << 20)
-        except requests.RequestException as exc:
-            raise FetchError(f"{f.filename}: download failed: {exc}") from exc
+    def _bound_file(self, f: IndexFile, url: str) -> None:
+        if self.binding is not None:
+            self.binding.check_file(f.project, url, f"{f.filename} ({url})")

@@ -34,13 +34,25 @@ class PageFile:
 
 
 def read_page(body: bytes, content_type: str, base_url: str) -> list[PageFile]:
-    """The files a project page lists, by its content type."""
+    """The files a project page lists, by its content type; a page listing two different
+    files (URL or sha256) under one file name is a PageError (which one a client takes
+    would be up to it)."""
     kind = content_type.split(";", maxsplit=1)[0].strip().lower()
     if kind == JSON_TYPE:
-        return _json_files(body, base_url)
+        return _one_each(_json_files(body, base_url))
     if kind in HTML_TYPES:
-        return _html_files(body, base_url)
+        return _one_each(_html_files(body, base_url))
     raise PageError(f"a {kind or 'typeless'} answer, not a project page")
+
+
+def _one_each(files: list[PageFile]) -> list[PageFile]:
+    """`files`, each file name once: a name listed again for the same file is dropped."""
+    seen: dict[str, PageFile] = {}
+    for f in files:
+        first = seen.setdefault(f.filename, f)
+        if (first.url, first.sha256) != (f.url, f.sha256):
+            raise PageError(f"two different files are listed as {f.filename}")
+    return list(seen.values())
 
 
 def _json_files(body: bytes, base_url: str) -> list[PageFile]:

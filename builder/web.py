@@ -1,18 +1,23 @@
-"""Bounded HTTP: an index is untrusted, so every page builder reads from one has a total
-deadline (not a time per read: a server that sends a byte a second is stopped), a cap on
-its size once decompressed (a gzip bomb stops at the cap, inflating only as far), and an
-error that names the URL. Redirects are followed; the final URL is returned, so that a
-caller can judge where the page really came from.
+"""Bounded HTTP: an index is untrusted, so every page and file builder reads from one has
+a total deadline (not a time per read: a server that sends a byte a second is stopped), a
+cap on its size once decompressed (a gzip bomb stops at the cap, inflating only as far),
+and an error that names the URL. Redirects are followed; the final URL is given to the
+caller before a byte is kept, so that it can judge where a page or file really came from.
+Sessions trust what pip is told to trust (PIP_CERT, pip.conf's `cert`), unless
+REQUESTS_CA_BUNDLE says otherwise.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from builder.errors import FetchError
+from builder.pip_config import pip_config_value
 
 if TYPE_CHECKING:
     import requests
@@ -21,6 +26,8 @@ PAGE_DEADLINE_S = 30.0  # a whole page, every byte of it
 PAGE_LIMIT = 32 << 20  # a page once decompressed (the largest PyPI project pages: a few MB)
 CONNECT_S = 10.0
 READ_S = 20.0  # the longest wait for any byte, within the deadline
+FILE_DEADLINE_S = 1800.0  # a whole file: a 2 GiB wheel at 1.2 MB/s
+FILE_LIMIT = 4 << 30  # the largest wheels on PyPI are under 2 GiB
 _CHUNK = 1 << 16
 _STEP = 1 << 20  # the most one decompression step may give
 _DECODERS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
@@ -32,6 +39,18 @@ class Page:
     status: int
     content_type: str
     body: bytes
+
+
+def session() -> requests.Session:
+    """A requests session that trusts what pip trusts (pip's `cert`), where
+    REQUESTS_CA_BUNDLE (which requests reads first) does not say."""
+    import requests
+
+    made = requests.Session()
+    cert = os.environ.get("PIP_CERT") or pip_config_value("cert")
+    if cert and os.path.isfile(cert):
+        made.verify = cert
+    return made
 
 
 def get_page(
@@ -94,3 +113,35 @@ def _in_time(url: str, start: float, deadline_s: float) -> None:
             f"{url}: not read whole within {deadline_s:.0f} s: refused",
             hint="the index sends too slowly (or on purpose, a byte at a time)",
         )
+
+
+def stream_file(
+    session: requests.Session,
+    url: str,
+    *,
+    where: Callable[[str], None],
+    limit: int = FILE_LIMIT,
+    deadline_s: float = FILE_DEADLINE_S,
+) -> Iterator[bytes]:
+    """The file at `url`, a chunk at a time, within `deadline_s` and `limit` bytes; its
+    final URL (after redirects) is passed to `where` before any byte is given, which may
+    refuse it by raising. FetchError naming the URL otherwise."""
+    import requests
+    from urllib3.exceptions import HTTPError as Urllib3Error
+
+    start = time.monotonic()
+    headers = {"Accept-Encoding": "identity"}
+    try:
+        with session.get(url, headers=headers, stream=True, timeout=(CONNECT_S, READ_S)) as resp:
+            where(resp.url)
+            if resp.status_code >= 400:
+                raise FetchError(f"{url}: the server answered {resp.status_code}")
+            size = 0
+            while chunk := _next(resp, start, deadline_s):
+                size += len(chunk)
+                if size > limit:
+                    raise FetchError(f"{resp.url}: over {limit >> 20} MiB: refused",
+                                     hint="no Python package file is that large")  # fmt: skip
+                yield chunk
+    except (requests.RequestException, Urllib3Error, OSError) as exc:
+        raise FetchError(f"{url}: cannot be read: {exc}") from exc

@@ -203,15 +203,16 @@ def say_removed(leftovers: list[str]) -> None:
 
 def workspace(args: argparse.Namespace, *, signing: Signing | None = None) -> Workspace:
     """Where a command that builds runs its builds: its options, resolved."""
-    from builder.gate.binding import IndexBinding
+    from builder.gate.binding import binding_of
+    from builder.index import Index
     from builder.pipeline.request import Workspace
     from builder.policy import policy_here
 
-    binding = IndexBinding(policy=policy_here(None).gate)
+    binding = binding_of(policy_here(getattr(args, "policy", None)).gate)
     return Workspace(
         store=open_store(args), progress=terminal_progress(args),
         sandbox_factory=lazy_sandbox(args.backend), dist=args.dist, signing=signing,
-        binding=binding if binding.binds else None,
+        index=Index(binding=binding), binding=binding,
     )  # fmt: skip
 
 

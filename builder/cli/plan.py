@@ -16,6 +16,7 @@ from builder.cli.common import (
 )
 from builder.cli.output import err_console, print_json, terminal_progress
 from builder.errors import UsageError
+from builder.gate.binding import binding_of
 from builder.gate.check import Gate
 from builder.gate.inputs import requirements_in
 from builder.images import DEFAULT_IMAGE, ensure_image, find_definition
@@ -72,8 +73,9 @@ def run(args: argparse.Namespace) -> int:
     for definition in definitions:
         images.append(ensure_image(definition, store, progress))
         sandbox.prepare(images[-1], store, progress)
+    index = Index(binding=binding_of(policy.gate))
     planner = Planner(
-        store=store, index=Index(), sandbox=sandbox, progress=progress, gate=gate,
+        store=store, index=index, sandbox=sandbox, progress=progress, gate=gate,
         policy=policy.plan, overrides=args.overrides if args.overrides.is_dir() else None,
     )  # fmt: skip
     planned = plan_closure(requirements, images=images, planner=planner, out=args.out,

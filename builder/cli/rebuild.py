@@ -12,7 +12,9 @@ from builder.cli.common import (
 )
 from builder.cli.output import err_console, print_json
 from builder.errors import NotReproducible
+from builder.gate.binding import binding_of
 from builder.pipeline.audit import rebuild_from_attestation
+from builder.policy import policy_here
 from builder.provenance.signing import load_public_key
 from builder.publish.remote import RemoteIndex
 
@@ -43,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         args.bundle,
         key=key,
         workspace=workspace(args),
-        index=RemoteIndex(args.index) if args.index else None,
+        index=RemoteIndex(args.index, binding_of(policy_here(None).gate)) if args.index else None,
     )
     attested, report = result.attested, result.report
     if args.json:

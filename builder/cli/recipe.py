@@ -15,6 +15,7 @@ from builder.cli.common import (
     sandbox_factory,
 )
 from builder.cli.output import err_console, terminal_progress
+from builder.gate.binding import binding_of
 from builder.gate.check import Gate
 from builder.images import DEFAULT_IMAGE
 from builder.index import Index
@@ -71,13 +72,14 @@ def run_new(args: argparse.Namespace) -> int:
     progress = terminal_progress(args)
     asked = RecipeRequest(spec=args.spec, image_name=args.image,
                           extra_packages=tuple(args.extra_package), env=dict(args.env))  # fmt: skip
+    policy = policy_here(args.policy).gate
     recipe = new_recipe(
         asked,
         store=store,
-        index=Index(),
+        index=Index(binding=binding_of(policy)),
         sandbox_factory=sandbox_factory(args.backend),
         progress=progress,
-        gate=Gate(policy_here(args.policy).gate, store.root, progress),
+        gate=Gate(policy, store.root, progress),
     )
     path = args.output or Path("recipes") / f"{recipe.name}.toml"
     write_recipe(recipe, path, force=args.force)

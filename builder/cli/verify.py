@@ -11,8 +11,9 @@ from rich.markup import escape
 from builder.cli.common import Subcommands, existing_file, existing_file_argument
 from builder.cli.output import err_console, print_json
 from builder.errors import UsageError
+from builder.gate.binding import binding_of
 from builder.pipeline.publish import verify_published
-from builder.policy import read_policy
+from builder.policy import policy_here, read_policy
 from builder.provenance.bundle import BUNDLE_SUFFIX, find_bundle
 from builder.provenance.signing import load_public_key
 from builder.provenance.verify import Verification, verify
@@ -64,9 +65,10 @@ def run_from_index(args: argparse.Namespace) -> int:
     name, version = parse_pin(args.target)
     key = load_public_key(args.key)
     policy = read_policy(args.policy).verify if args.policy else None
+    index = RemoteIndex(args.index, binding_of(policy_here(None).gate))
     with tempfile.TemporaryDirectory(prefix="builder-verify-") as tmp:
         results = verify_published(
-            name, version, index=RemoteIndex(args.index), key=key, policy=policy, dest=Path(tmp)
+            name, version, index=index, key=key, policy=policy, dest=Path(tmp)
         )
     if args.json:
         data = {"index": args.index, "name": name, "version": version,

@@ -94,7 +94,7 @@ def fetch_pinned(pin: PinnedFile, store: Store, index: Index, progress: Progress
     if store.has(pin.sha256):
         return
     if pin.index is not None and pin.index != index.url:
-        index = Index(pin.index)
+        index = Index(pin.index, index.binding)
     progress.status(f"fetching {pin.file}")
     found = index.find(pin.name, pin.file)
     if found.sha256 is not None and found.sha256 != pin.sha256:

@@ -22,13 +22,8 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from builder.errors import FetchError
 from builder.gate import names as index_names
-from builder.gate.configuration import (
-    find_links,
-    index_configuration,
-    merging_indexes,
-    origin,
-    url_key,
-)
+from builder.gate.binding import IndexBinding, Place
+from builder.gate.configuration import find_links, index_configuration, merging_indexes, url_key
 from builder.gate.policy import GatePolicy
 from builder.gate.rules import Grade, Kind, Level, Severity
 from builder.gate.signals import Evidence, history, judge
@@ -280,16 +275,17 @@ class Gate:
 
     def direct_urls(self, requested: Iterable[tuple[str, str, str]]) -> list[Issue]:
         """Requirements by direct URL (name, URL, where): an internal name must point into
-        an internal index, and any URL should be pinned by a hash fragment."""
-        internal = {origin(u) for u in self.policy.internal_indexes}
+        an internal index's files (its path, not only its host: gate/binding.py), and any
+        URL should be pinned by a hash fragment."""
+        binding = IndexBinding(policy=self.policy)
         issues = []
         for raw, url, where in requested:
             name = normalize(raw)
-            if self.policy.is_internal_name(name) and origin(url) not in internal:
+            if binding.file_refusal(name, url) is not None:
                 issues.append(self._issue(
                     name, "confusion",
                     f"{where}: {name} is an internal name, asked for by a direct URL outside "
-                    f"the internal indexes ({url})", url=url,
+                    f"the internal indexes' files ({url})", url=url,
                 ))  # fmt: skip
             if not re.search(r"#(sha256|sha384|sha512)=[0-9a-f]+", url):
                 issues.append(self._issue(
@@ -426,15 +422,23 @@ class Gate:
         return evidence_on(self.index(self.policy.public()[0]), name)
 
     def confusion(self, name: NormalizedName) -> list[Issue]:
-        """An internal name (by the policy's patterns, or hosted by an internal index, even
-        on an empty page) that the public index also has, or that no internal index
-        hosts."""
-        if not self.policy.internal_indexes:
-            return []
-        hosted = {u: files_on(self.index(u), name) for u in self.policy.internal_indexes}
+        """An internal name (by the policy's patterns, or hosted by an internal index that
+        is not a mirror, even on an empty page) that the public index also has, that no
+        internal index hosts, or whose page an internal index sends elsewhere; for other
+        names, files a mirror serves that are not the public index's."""
         by_pattern = self.policy.is_internal_name(name)
+        mirrored = [] if by_pattern else self.mirrored(name)
+        return mirrored + self._internal_confusion(name, by_pattern)
+
+    def _internal_confusion(self, name: NormalizedName, by_pattern: bool) -> list[Issue]:
+        urls = self.policy.internal_indexes if by_pattern else self.policy.hosting()
+        if not urls:
+            return []
+        hosted = {u: files_on(self.index(u), name) for u in urls}
         if all(v is None for v in hosted.values()):
             return [self._not_hosted(name)] if by_pattern else []
+        if moved := self._redirected(name, [u for u, v in hosted.items() if v is not None]):
+            return moved
         internal = {u: v for u, v in hosted.items() if v is not None}
         public = {u: files_on(self.index(u), name) or {} for u in self.policy.public()}
         details = {
@@ -452,6 +456,48 @@ class Gate:
                 )
             ]
         return [self._confusion_issue(name, _merged(internal), _merged(public), details)]
+
+    def mirrored(self, name: NormalizedName) -> list[Issue]:
+        """Files a declared mirror serves for `name` that are not the public index's
+        (another sha256, none, or a file the public index does not list)."""
+        if not self.policy.mirrors:
+            return []
+        theirs = {f: h for files in (self._public_files(name) or {}).values()
+                  for f, h in files.items()}  # fmt: skip
+        issues = []
+        for url in self.policy.mirrors:
+            for files in (files_on(self.index(url), name) or {}).values():
+                for filename, sha256 in files.items():
+                    if sha256 is not None and theirs.get(filename) == sha256:
+                        continue
+                    why = (
+                        "which the public index does not list"
+                        if filename not in theirs
+                        else "with other bytes than the public index's (or no sha256)"
+                    )
+                    issues.append(self._issue(
+                        name, "confusion",
+                        f"the mirror {url} serves {filename} {why}: a mirror passes the "
+                        "public index's files on, pinned by their sha256", mirror=url,
+                    ))  # fmt: skip
+        return issues
+
+    def _public_files(self, name: NormalizedName) -> dict[Version, dict[str, str | None]] | None:
+        return files_on(self.index(self.policy.public()[0]), name)
+
+    def _redirected(self, name: NormalizedName, urls: list[str]) -> list[Issue]:
+        """An internal index whose page for `name` came, after redirects, from outside it
+        (an internal index sending a name on to the public index)."""
+        issues = []
+        for url in urls:
+            final = self.index(url).listing(name).url
+            if not Place.of(url).holds(Place.of(final)):
+                issues.append(self._issue(
+                    name, "confusion",
+                    f"the internal index {url} sends {name}'s page on to {final}: files "
+                    "from there would pass as internal", internal=url, page=final,
+                ))  # fmt: skip
+        return issues
 
     def _not_hosted(self, name: NormalizedName) -> Issue:
         where = ", ".join(self.policy.internal_indexes)
@@ -486,10 +532,14 @@ class Gate:
                 "tie-breaking between indexes"
             )
             return self._issue(name, "confusion", message, **details)
+        if shared := self._shared(internal, public):
+            return self._issue(name, "confusion", f"{name} is an internal name, and {shared}",
+                               **details)  # fmt: skip
         if newest == latest:
             message = (
                 f"{name} is an internal name, and the public index serves the same files of "
-                f"{latest} (a mirror?); a newer public version would shadow it any day"
+                f"{latest}, published by the organisation (the policy's names.published); a "
+                "newer public version would shadow it any day"
             )
         else:
             message = (
@@ -498,6 +548,34 @@ class Gate:
             )
         issue = self._issue(name, "confusion", message, **details)
         return replace(issue, severity="warning")
+
+    def _shared(
+        self,
+        internal: dict[Version, dict[str, str | None]],
+        public: dict[Version, dict[str, str | None]],
+    ) -> str | None:
+        """What is wrong with the files both sides list under one name, if anything: other
+        bytes than the public index's, or the public file itself passed on by the internal
+        index (a proxy merging the public index), unless the policy says the organisation
+        published it (names.published, by sha256)."""
+        theirs = {f: h for files in public.values() for f, h in files.items()}
+        for files in internal.values():
+            for filename, sha256 in files.items():
+                if filename not in theirs:
+                    continue
+                if sha256 is None or theirs[filename] is None or sha256 != theirs[filename]:
+                    return (
+                        f"the internal index serves {filename} with other bytes than the "
+                        "public index's file of that name (or without a sha256 to tell)"
+                    )
+                if sha256 not in self.policy.published:
+                    return (
+                        f"the internal index serves the public index's own {filename} "
+                        f"(sha256 {sha256[:12]}…): an index merging the public one "
+                        "passes public files on as internal; if the organisation "
+                        "published it, pin it in the policy's names.published"
+                    )
+        return None
 
 
 def evidence_on(index: Index, name: NormalizedName) -> Evidence:

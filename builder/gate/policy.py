@@ -29,8 +29,17 @@ TYPOSQUAT_KEYS = (
 class GatePolicy:
     internal_indexes: tuple[str, ...] = ()
     public_indexes: tuple[str, ...] = ()
+    # Where internal indexes' files may be, beside the folder holding each index
+    # (gate/binding.py).
+    internal_files: tuple[str, ...] = ()
+    # Indexes that pass the public index's projects on (proxies, merging or not): every
+    # file they serve must be the public index's, by sha256; hosting makes no name internal.
+    mirrors: tuple[str, ...] = ()
     internal_names: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
+    # Files of internal names the public index may serve too (the organisation publishes
+    # them there): sha256 -> reason. Any other such file is refused.
+    published: dict[str, str] = field(default_factory=dict)
     popular: Path | None = None
     flag_popular: bool = False
     index_signals: bool = True  # look a flagged name up on the public index (gate/signals.py)
@@ -53,20 +62,27 @@ class GatePolicy:
     def public(self) -> tuple[str, ...]:
         return self.public_indexes or (configured_index_url(),)
 
+    def hosting(self) -> tuple[str, ...]:
+        """The internal indexes whose hosting a name makes it internal: not mirrors."""
+        mirrors = {u.rstrip("/") for u in self.mirrors}
+        return tuple(u for u in self.internal_indexes if u.rstrip("/") not in mirrors)
+
     def is_internal_name(self, name: NormalizedName) -> bool:
         return any(fnmatch.fnmatchcase(name, normalize(p)) for p in self.internal_names)
 
 
 def gate_policy(data: Mapping[str, Any], path: Path, p: Problems) -> GatePolicy:
     """The gate's sections of a policy file (builder/policy.py reads the file)."""
-    indexes = table(data, "indexes", {"internal", "public"}, p)
-    names = table(data, "names", {"internal", "allow"}, p)
+    indexes = table(data, "indexes", {"internal", "public", "internal-files", "mirrors"}, p)
+    names = table(data, "names", {"internal", "allow", "published"}, p)
     typo = table(data, "typosquat", set(TYPOSQUAT_KEYS), p)
     severity = table(data, "severity", set(KINDS), p)
     advisories = table(data, "advisories", {"allow"}, p)
     releases = table(data, "releases", {"min-age-days", "allow"}, p)
     internal_indexes = _strings(indexes, "internal", "indexes.internal", p)
     public_indexes = _strings(indexes, "public", "indexes.public", p)
+    internal_files = _strings(indexes, "internal-files", "indexes.internal-files", p)
+    mirrors = _strings(indexes, "mirrors", "indexes.mirrors", p)
     internal_names = _strings(names, "internal", "names.internal", p)
     allow = _strings(names, "allow", "names.allow", p)
     levels = dict(DEFAULT_SEVERITY)
@@ -93,8 +109,11 @@ def gate_policy(data: Mapping[str, Any], path: Path, p: Problems) -> GatePolicy:
     return GatePolicy(
         internal_indexes=internal_indexes,
         public_indexes=public_indexes,
+        internal_files=internal_files,
+        mirrors=mirrors,
         internal_names=internal_names,
         allow=allow,
+        published=reasons(names.get("published", []), "names.published", "sha256", p),
         popular=(path.parent / popular) if popular else None,
         flag_popular=flag_popular,
         index_signals=index_signals,

@@ -4,6 +4,8 @@ A wheel must have the sha256 its project page names; its metadata file the sha25
 page names and the wheel's own METADATA bytes; its provenance must be there. The
 signature and the policy are checked afterwards, by builder.provenance.verify, on the
 files fetched here. Images are fetched by digest and stored only if they hash to it.
+Every read is bounded (builder/web.py); with a binding (the policy's rule of which
+indexes may serve which names), pages and files are held to it at their final URLs.
 """
 
 from __future__ import annotations
@@ -14,24 +16,28 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
-import requests
 from packaging.utils import InvalidWheelFilename, canonicalize_version, parse_wheel_filename
 
 from builder.errors import FetchError, VerificationFailed
 from builder.names import NormalizedName, Sha256
+from builder.simple_pages import JSON_TYPE
 from builder.store import Store
+from builder.web import get_page, session, stream_file
 
-TIMEOUT_S = 60
-CHUNK = 1 << 20
+if TYPE_CHECKING:
+    from builder.gate.binding import IndexBinding
+
+IMAGE_LIMIT = 32 << 30  # an image's root filesystem archive
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServedFile:
     """A file as a project's JSON page lists it, its URLs made absolute."""
 
+    project: NormalizedName
     filename: str
     url: str
     sha256: Sha256
@@ -49,17 +55,26 @@ class FetchedWheel:
 class RemoteIndex:
     """An index builder published, at `url` (its root: simple/, files/, images/)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, binding: IndexBinding | None = None) -> None:
         self.url = url.rstrip("/") + "/"
-        self._session = requests.Session()
+        self.binding = binding
+        self._session = session()
 
     def release(self, name: NormalizedName, version: str) -> list[ServedFile]:
         """The wheels of NAME VERSION its project's JSON page (PEP 691, at its stable
         URL simple/<project>/index.json) lists."""
         page_url = urljoin(self.url, f"simple/{name}/index.json")
         try:
-            data = json.loads(self._get(page_url, f"the page of {name}"))
-            files = [_served(f, page_url) for f in data["files"]]
+            page = get_page(self._session, page_url, accept=JSON_TYPE)
+        except FetchError as exc:
+            raise VerificationFailed(f"the page of {name}: cannot fetch: {exc.message}") from exc
+        if page.status >= 400:
+            raise VerificationFailed(f"the page of {name}: {page_url} answered {page.status}")
+        if self.binding is not None:
+            self.binding.check(name, page.url, f"the project page of {name} ({page.url})")
+        try:
+            data = json.loads(page.body)
+            files = [_served(f, page.url, name) for f in data["files"]]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise VerificationFailed(f"{page_url}: not a project page: {exc!r}") from exc
         wanted = canonicalize_version(version)
@@ -71,7 +86,7 @@ class RemoteIndex:
     def fetch(self, package: ServedFile, dest: Path) -> FetchedWheel:
         """The wheel, its metadata file and its provenance, each checked against the page."""
         wheel = dest / package.filename
-        self._download(package.url, wheel, package.sha256, package.filename)
+        self._download(package.url, wheel, package.sha256, package.filename, package.project)
         self._check_metadata(package, wheel)
         if package.provenance_url is None:
             raise VerificationFailed(
@@ -79,14 +94,16 @@ class RemoteIndex:
                 hint="builder publishes every wheel with its signed provenance; this index did not",
             )
         provenance = dest / f"{package.filename}.intoto.jsonl"
-        self._download(package.provenance_url, provenance, None, f"{package.filename} provenance")
+        self._download(package.provenance_url, provenance, None,
+                       f"{package.filename} provenance", package.project)  # fmt: skip
         return FetchedWheel(wheel=wheel, provenance=provenance, url=package.url)
 
     def _check_metadata(self, package: ServedFile, wheel: Path) -> None:
         digest = package.metadata_sha256
         if digest is None:
             raise VerificationFailed(f"{package.filename}: the index page serves no metadata file")
-        served = self._get(package.url + ".metadata", f"{package.filename} metadata")
+        what = f"{package.filename} metadata"
+        served = b"".join(self._stream(package.url + ".metadata", what, package.project))
         if hashlib.sha256(served).hexdigest() != digest:
             raise VerificationFailed(
                 f"{package.filename}.metadata: its sha256 is not the one the index page names"
@@ -101,21 +118,18 @@ class RemoteIndex:
         if not store.has(digest):
             url = urljoin(self.url, f"images/{digest}.tar")
             try:
-                with self._session.get(url, stream=True, timeout=TIMEOUT_S) as resp:
-                    resp.raise_for_status()
-                    store.add_stream(
-                        resp.iter_content(CHUNK),
-                        expected=digest,
-                        what=f"image {digest[:12]} from {url}",
-                    )
-            except requests.RequestException as exc:
-                raise FetchError(f"cannot fetch the image {digest[:12]} from {url}: {exc}") from exc
+                chunks = stream_file(self._session, url, where=lambda _: None, limit=IMAGE_LIMIT)
+                store.add_stream(chunks, expected=digest, what=f"image {digest[:12]} from {url}")
+            except FetchError as exc:
+                raise FetchError(f"cannot fetch the image {digest[:12]}: {exc.message}") from exc
         return store.path_of(digest)
 
-    def _download(self, url: str, target: Path, sha256: Sha256 | None, what: str) -> None:
+    def _download(
+        self, url: str, target: Path, sha256: Sha256 | None, what: str, name: NormalizedName
+    ) -> None:
         digest = hashlib.sha256()
         with target.open("wb") as out:
-            for chunk in self._stream(url, what):
+            for chunk in self._stream(url, what, name):
                 digest.update(chunk)
                 out.write(chunk)
         if sha256 is not None and digest.hexdigest() != sha256:
@@ -125,22 +139,22 @@ class RemoteIndex:
                 hint="the file or the page was changed after publishing: trust neither",
             )
 
-    def _get(self, url: str, what: str) -> bytes:
-        return b"".join(self._stream(url, what))
+    def _stream(self, url: str, what: str, name: NormalizedName) -> Iterator[bytes]:
+        def bound(final: str) -> None:
+            if self.binding is not None:
+                self.binding.check_file(name, final, f"{what} ({final})")
 
-    def _stream(self, url: str, what: str) -> Iterator[bytes]:
         try:
-            with self._session.get(url, stream=True, timeout=TIMEOUT_S) as resp:
-                resp.raise_for_status()
-                yield from resp.iter_content(CHUNK)
-        except requests.RequestException as exc:
-            raise VerificationFailed(f"{what}: cannot fetch {url}: {exc}") from exc
+            yield from stream_file(self._session, url, where=bound)
+        except FetchError as exc:
+            raise VerificationFailed(f"{what}: cannot fetch: {exc.message}") from exc
 
 
-def _served(entry: dict[str, Any], page_url: str) -> ServedFile:
+def _served(entry: dict[str, Any], page_url: str, name: NormalizedName) -> ServedFile:
     metadata = entry.get("core-metadata") or entry.get("dist-info-metadata")
     provenance = entry.get("provenance")
     return ServedFile(
+        project=name,
         filename=str(entry["filename"]),
         url=urljoin(page_url, str(entry["url"])).split("#", 1)[0],
         sha256=Sha256(entry["hashes"]["sha256"]),

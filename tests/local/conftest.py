@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import io
+import tarfile
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -47,20 +49,46 @@ def make_wheel(folder: Path, name: str, version: str, who: str, tag: str = "py3-
     return path
 
 
+def make_sdist(folder: Path, name: str, version: str, who: str) -> Path:
+    """A minimal sdist (PKG-INFO and a pyproject.toml) whose module says who made it."""
+    stem = f"{name.replace('-', '_')}-{version}"
+    members = {
+        f"{stem}/PKG-INFO": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{stem}/pyproject.toml": f'[project]\nname = "{name}"\nversion = "{version}"\n',
+        f"{stem}/{name.replace('-', '_')}.py": f"WHO = {who!r}\n",
+    }
+    path = folder / f"{stem}.tar.gz"
+    with tarfile.open(path, "w:gz") as tf:
+        for member, text in members.items():
+            info = tarfile.TarInfo(member)
+            info.size = len(text.encode())
+            tf.addfile(info, io.BytesIO(text.encode()))
+    return path
+
+
 @dataclass
 class StaticIndex:
     url: str
     root: Path
 
+    @property
+    def files(self) -> Path:
+        (self.root / "files").mkdir(exist_ok=True)
+        return self.root / "files"
+
     def add(self, name: str, version: str, who: str) -> None:
-        files = self.root / "files"
-        files.mkdir(exist_ok=True)
-        wheel = make_wheel(files, name, version, who)
-        digest = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        self.link(name, make_wheel(self.files, name, version, who))
+
+    def add_sdist(self, name: str, version: str, who: str) -> None:
+        self.link(name, make_sdist(self.files, name, version, who))
+
+    def link(self, name: str, path: Path, sha256: str | None = None) -> None:
+        """List `path` (under files/) on `name`'s page, with its sha256 (or `sha256`)."""
+        digest = sha256 or hashlib.sha256(path.read_bytes()).hexdigest()
         page = self.root / "simple" / name
         page.mkdir(parents=True, exist_ok=True)
         links = page / "links.txt"
-        line = f'<a href="../../files/{wheel.name}#sha256={digest}">{html.escape(wheel.name)}</a>'
+        line = f'<a href="../../files/{path.name}#sha256={digest}">{html.escape(path.name)}</a>'
         existing = links.read_text().splitlines() if links.exists() else []
         links.write_text("\n".join([*existing, line]) + "\n")
         body = "<br>\n".join(links.read_text().splitlines())

@@ -11,6 +11,7 @@ from builder.cli import main
 from builder.gate.binding import IndexBinding
 from builder.gate.policy import GatePolicy
 from builder.names import normalize
+from builder.web import session
 from tests.conftest import REPO
 
 ORG = "https://org.example/simple/"
@@ -32,6 +33,46 @@ def test_internal_names_come_only_from_internal_indexes(
 ) -> None:
     monkeypatch.setenv("BUILDER_INDEX_URL", "https://configured.example/simple/")
     assert (IndexBinding(policy=POLICY).refusal(normalize(name), url) is not None) == refused
+
+
+ORG_PATH = "https://org.example/pypi/simple/"
+
+
+@pytest.mark.parametrize(
+    ("url", "refused"),
+    [
+        ("https://org.example/pypi/files/acme_core-1.0.tar.gz", False),  # beside simple/
+        ("https://ORG.example:443/pypi/files/acme_core-1.0.tar.gz", False),  # the same place
+        ("https://org.example/pypi/simple/../../other/acme_core-1.0.tar.gz", True),
+        ("https://org.example/pypi/%2e%2e/other/acme_core-1.0.tar.gz", True),
+        ("https://org.example/other/acme_core-1.0.tar.gz", True),  # the host, not the index
+        ("http://org.example/pypi/files/acme_core-1.0.tar.gz", True),  # another scheme
+        ("https://org.example:8443/pypi/files/acme_core-1.0.tar.gz", True),  # another port
+        ("https://files.org.example/acme_core-1.0.tar.gz", False),  # [indexes] internal-files
+    ],
+)
+def test_an_internal_names_files_come_only_from_the_internal_indexes_files(
+    url: str, refused: bool
+) -> None:
+    policy = GatePolicy(internal_indexes=(ORG_PATH,), internal_names=("acme-*",),
+                        internal_files=("https://files.org.example/",))  # fmt: skip
+    binding = IndexBinding(policy=policy)
+    assert (binding.file_refusal(normalize("acme-core"), url) is not None) == refused
+    assert binding.file_refusal(normalize("requests"), url) is None  # the page vouches
+
+
+def test_pip_cert_is_what_builders_sessions_trust(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cert = tmp_path / "proxy-ca.pem"
+    cert.write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("PIP_CERT", str(cert))
+    assert session().verify == str(cert)
+    monkeypatch.delenv("PIP_CERT")
+    conf = tmp_path / "pip.conf"
+    conf.write_text(f"[global]\ncert = {cert}\n")
+    monkeypatch.setenv("PIP_CONFIG_FILE", str(conf))
+    assert session().verify == str(cert)
 
 
 def test_a_recipe_pointing_an_internal_name_elsewhere_is_refused_before_any_fetch(

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from builder.errors import FetchError
+from builder.web import session, stream_file
 from tests.fixtures.json_index import served
 from tests.local.conftest import StaticIndex
 
@@ -215,3 +217,34 @@ def test_a_public_sdist_in_any_archive_form_pip_takes_counts_as_a_release(
     code, said, _, _ = _check("acme-core", _policy(tmp_path, internal.url, public.url),
                               tmp_path)  # fmt: skip
     assert code == 14 and "9.0" in said, said
+
+
+def test_a_file_larger_than_the_cap_is_cut_naming_its_url() -> None:
+    big = _status(200, b"x" * (3 << 20), "application/octet-stream")
+    with hostile({"big.whl": big}) as url:
+        chunks = stream_file(session(), f"{url}big.whl", where=lambda _: None, limit=1 << 20)
+        with pytest.raises(FetchError, match=r"big\.whl: over 1 MiB: refused"):
+            b"".join(chunks)
+
+
+def test_a_file_sent_a_byte_a_second_is_cut_at_the_deadline() -> None:
+    with hostile({"slow.whl": _drip}) as url:
+        start = time.monotonic()
+        chunks = stream_file(session(), f"{url}slow.whl", where=lambda _: None, deadline_s=2)
+        with pytest.raises(FetchError, match=r"slow\.whl: not read whole within 2 s"):
+            b"".join(chunks)
+    assert time.monotonic() - start < 10, "the deadline is for the whole file"
+
+
+def test_a_file_is_refused_at_its_final_url_before_a_byte_is_kept() -> None:
+    kept: list[bytes] = []
+
+    def refuse(final: str) -> None:
+        raise FetchError(f"refused {final}")
+
+    with (
+        hostile({"file.whl": _status(200, b"attacker")}) as url,
+        pytest.raises(FetchError, match=r"refused .*file\.whl"),
+    ):
+        kept.extend(stream_file(session(), f"{url}file.whl", where=refuse))
+    assert kept == []
