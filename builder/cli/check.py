@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import argparse
+import shutil
 from dataclasses import asdict, replace
+from pathlib import Path
+from typing import cast
 
 from rich.markup import escape
 
 from builder.cli.common import Subcommands, add_store_option, existing_file
 from builder.cli.output import TerminalProgress, err_console, print_json
 from builder.errors import GateFailed, UsageError
+from builder.gate.binding import binding_of
 from builder.gate.check import Gate, Issue
-from builder.gate.inputs import direct_urls_in, names_in, pin_of, releases_in, requirement
+from builder.gate.inputs import (
+    direct_urls_in,
+    locked_in,
+    names_in,
+    pin_of,
+    releases_in,
+    requirement,
+    requirement_texts,
+)
+from builder.gate.outcome import ResolutionFailed, Resolver, resolve, uv_configured
 from builder.gate.rules import Kind, hints
 from builder.policy import policy_here, unguarded
 
@@ -35,6 +48,12 @@ def register(sub: Subcommands) -> None:
     p.add_argument(
         "--offline", action="store_true",
         help="no index lookups: the name rules alone judge look-alikes",
+    )  # fmt: skip
+    p.add_argument(
+        "--resolver", choices=("auto", "pip", "uv", "none"), default="auto",
+        help="the resolver whose outcome a requirements file or pyproject.toml is judged by, "
+        "run under your configuration (default: uv where uv is configured, else pip; "
+        "only with a policy that declares indexes or internal names)",
     )  # fmt: skip
     add_store_option(p)
     p.set_defaults(handler=run)
@@ -69,21 +88,63 @@ def run(args: argparse.Namespace) -> int:
     if args.offline:
         policy = replace(policy, index_signals=False)
     gate = Gate(policy, args.store, TerminalProgress())
-    issues = gate.check(names) + gate.releases(pins)
+    here = args.files[0].parent if args.files else None  # pip's and uv's folder
+    issues = gate.check(names, here) + gate.releases(pins)
     urls = [(r.name, r.url, "--name") for r in asked if r.url]
     issues += gate.direct_urls([*urls, *(u for f in args.files for u in direct_urls_in(f))])
+    found_outcome, outcome_said = _outcome(args, gate)
+    issues += found_outcome
     snapshot = gate.snapshot
     if args.json:
         data = {
             "policy": policy.source, "names": names, "releases": [f"{n}=={v}" for n, v in pins],
             "advisories": snapshot.summary() if snapshot else None,
-            "index_names": gate.names_said(),
+            "index_names": gate.names_said(), "outcome": outcome_said,
             "issues": [asdict(i) for i in issues],
         }  # fmt: skip
         print_json("check", data, ok=not any(i.severity == "error" for i in issues))
     render(issues, len(set(names)), policy.source, gate.advisories_said(), gate.names_said())
+    err_console().print(f"outcome: {escape(outcome_said)}")
     raise_for_errors(issues)
     return 0
+
+
+def _outcome(args: argparse.Namespace, gate: Gate) -> tuple[list[Issue], str]:
+    """The files the checked files take (gate/outcome.py): each lock file's entries, and
+    what the user's resolver takes for the requirements files and pyproject.tomls; what
+    was judged, said."""
+    if binding_of(gate.policy) is None:
+        return [], "not judged: the policy declares no index and no internal name"
+    taken, requested, locks = [], [], 0
+    for path in args.files:
+        entries = locked_in(path)
+        if entries is None:
+            requested += requirement_texts(path)
+        else:
+            taken += entries
+            locks += 1
+    issues = gate.outcome(taken)
+    said = [f"{locks} lock file(s), {len(taken)} entries"] if locks else []
+    if requested and args.resolver != "none":
+        here = args.files[0].parent
+        resolver = _resolver(args.resolver, here)
+        TerminalProgress().status(f"resolving {len(requested)} requirement(s) with {resolver}, "
+                                  "as you would (builds forbidden)")  # fmt: skip
+        try:
+            resolved = resolve(requested, resolver, here)
+        except ResolutionFailed as exc:
+            issues += gate.unresolved(str(exc))
+            said.append(f"{resolver} could not resolve: outcome not judged")
+        else:
+            issues += gate.outcome(resolved)
+            said.append(f"{resolver} takes {sum(len(t.files) for t in resolved)} file(s)")
+    return issues, "; ".join(said) or "no files to resolve (--name is judged by name)"
+
+
+def _resolver(asked: str, here: Path) -> Resolver:
+    if asked in ("pip", "uv"):
+        return cast(Resolver, asked)
+    return "uv" if uv_configured(here) and shutil.which("uv") else "pip"
 
 
 def raise_for_errors(issues: list[Issue]) -> None:

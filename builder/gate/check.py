@@ -23,12 +23,19 @@ from rapidfuzz.distance import DamerauLevenshtein
 from builder.errors import FetchError
 from builder.gate import names as index_names
 from builder.gate.binding import IndexBinding, Place
-from builder.gate.configuration import find_links, index_configuration, merging_indexes, url_key
+from builder.gate.configuration import (
+    find_links,
+    index_configuration,
+    merging_indexes,
+    url_key,
+    uv_sources,
+)
+from builder.gate.outcome import LockedFile, Taken
 from builder.gate.policy import GatePolicy
 from builder.gate.rules import Grade, Kind, Level, Severity
 from builder.gate.signals import Evidence, history, judge
 from builder.gate.typosquat import Detector, Finding, collapse, deconfuse, load_popular
-from builder.index import Index
+from builder.index import Index, IndexFile
 from builder.names import NormalizedName, normalize
 from builder.progress import Progress, Silent
 from builder.store import default_store_root
@@ -36,6 +43,8 @@ from builder.store import default_store_root
 if TYPE_CHECKING:  # the advisory modules load when a snapshot is read
     from builder.advisories.snapshot import Snapshot
 
+# Where a primary index is configured (else pip's default one serves every name).
+PRIMARY = ("BUILDER_INDEX_URL", "PIP_INDEX_URL", "UV_INDEX_URL", "UV_DEFAULT_INDEX")
 LOOK_UPS = 8  # names looked up on the public index at once (Gate.fetch_evidence)
 
 
@@ -91,8 +100,10 @@ class Gate:
             self._indexes[url] = Index(url)
         return self._indexes[url]
 
-    def check(self, names: Iterable[str]) -> list[Issue]:
-        issues = self.configuration()
+    def check(self, names: Iterable[str], here: Path | None = None) -> list[Issue]:
+        """The names' findings, and the configuration's pip and uv would run with in
+        `here` (default: the current folder)."""
+        issues = self.configuration(here)
         unique = list(dict.fromkeys(normalize(n) for n in names))
         self.fetch_evidence([n for n in unique if self._flagged_online(n)])
         for raw in unique:
@@ -241,17 +252,19 @@ class Gate:
             details=details,
         )
 
-    def configuration(self) -> list[Issue]:
-        """The index configuration pip and uv will run with, against the policy: pip's
-        extra-index-url merges candidates across indexes (the torchtriton route), and an
-        index that is not internal, as the primary one or as a uv extra index (searched
-        first), would serve internal names."""
+    def configuration(self, here: Path | None = None) -> list[Issue]:
+        """The index configuration pip and uv will run with in `here`, against the
+        policy: pip's extra-index-url merges candidates across indexes (the torchtriton
+        route), an index that is not internal, as the primary one or as a uv extra index
+        (searched first), would serve internal names, and a uv source takes an internal
+        name from elsewhere."""
         if not (self.policy.internal_indexes or self.policy.internal_names):
             return []
+        here = here or Path.cwd()
         shadowing = (
             (merging_indexes(), "pip merges candidates from every index and picks the highest "
              "version, so a public package can shadow an internal name"),
-            (find_links(), "pip and uv add the files found there to every index's "
+            (find_links(here), "pip and uv add the files found there to every index's "
              "candidates, so a file there can shadow an internal name"),
         )  # fmt: skip
         issues = [
@@ -260,7 +273,14 @@ class Gate:
             for where, value in found
         ]
         internal = {url_key(u) for u in self.policy.internal_indexes}
-        for where, url in index_configuration():
+        configured = index_configuration(here)
+        if not any(where in PRIMARY or re.search(r"[(.]index-url\)$", where)
+                   for where, _ in configured):  # fmt: skip
+            issues.append(self._issue(
+                "*", "configuration", "no index is configured: pip's and uv's default index "
+                "serves every name, internal ones too", index_url=None,
+            ))  # fmt: skip
+        for where, url in configured:
             if url_key(url) not in internal:
                 issues.append(
                     self._issue(
@@ -271,6 +291,23 @@ class Gate:
                         index_url=url,
                     )
                 )
+        return issues + self._uv_sources(here)
+
+    def _uv_sources(self, here: Path) -> list[Issue]:
+        """uv sources that take an internal name from outside the internal indexes (an
+        index not internal, a URL or git repository outside their files; a local path is
+        the project's own)."""
+        binding = IndexBinding(policy=self.policy)
+        issues = []
+        for where, raw, source in uv_sources(here):
+            name = normalize(raw)
+            if not self.policy.is_internal_name(name) or where.endswith(".path)"):
+                continue
+            by_index = where.endswith(".index)")
+            why = (binding.refusal(name, source) if by_index
+                   else binding.file_refusal(name, source))  # fmt: skip
+            if why is not None:
+                issues.append(self._issue(name, "confusion", f"{where}: {why}", source=source))
         return issues
 
     def direct_urls(self, requested: Iterable[tuple[str, str, str]]) -> list[Issue]:
@@ -485,6 +522,53 @@ class Gate:
     def _public_files(self, name: NormalizedName) -> dict[Version, dict[str, str | None]] | None:
         return files_on(self.index(self.policy.public()[0]), name)
 
+    def outcome(self, taken: Iterable[Taken]) -> list[Issue]:
+        """Each release a resolution or a lock takes, file by file (gate/outcome.py): the
+        index it records must be one the name may come from, each file listed by such an
+        index (by URL, or by file name and sha256), an internal name's file under the
+        internal indexes' files, an internal name's direct source too."""
+        binding = IndexBinding(policy=self.policy)
+        issues = []
+        for t in taken:
+            why = [binding.refusal(t.name, t.index)] if t.index else []
+            if t.direct is not None and "://" in t.direct:
+                why.append(binding.file_refusal(t.name, t.direct))
+            for f in t.files:
+                why.append(self._unlisted_file(t, f, binding))
+            issues += [self._issue(t.name, "outcome", f"{t.where}: {t.name} {t.version}: {w}",
+                                   version=t.version) for w in why if w]  # fmt: skip
+        return [i for i in issues if i.severity != "ignore"]
+
+    def unresolved(self, message: str) -> list[Issue]:
+        issue = self._issue("*", "unresolved", message)
+        return [issue] if issue.severity != "ignore" else []
+
+    def _unlisted_file(self, t: Taken, f: LockedFile, binding: IndexBinding) -> str | None:
+        """Why `f` may not be taken for `t.name`; None where an allowed index lists it."""
+        if f.url is not None and (why := binding.file_refusal(t.name, f.url)):
+            return why
+        internal = self.policy.is_internal_name(t.name) or self._hosted_internally(t.name)
+        allowed = (
+            self.policy.internal_indexes
+            if internal
+            else (*self.policy.internal_indexes, *self.policy.mirrors, *self.policy.public())
+        )
+        for url in dict.fromkeys(allowed):
+            try:
+                listed = self.index(url).listing(t.name).files
+            except FetchError as exc:
+                if "no such project" in exc.message:
+                    continue
+                raise
+            if any(_same_file(f, mine) for mine in listed):
+                return None
+        shown = f.url or f.filename or f"sha256 {f.sha256}"
+        side = "internal index" if internal else "index the policy allows for it"
+        return f"{shown} is listed by no {side}"
+
+    def _hosted_internally(self, name: NormalizedName) -> bool:
+        return any(files_on(self.index(u), name) is not None for u in self.policy.hosting())
+
     def _redirected(self, name: NormalizedName, urls: list[str]) -> list[Issue]:
         """An internal index whose page for `name` came, after redirects, from outside it
         (an internal index sending a name on to the public index)."""
@@ -576,6 +660,16 @@ class Gate:
                         "published it, pin it in the policy's names.published"
                     )
         return None
+
+
+def _same_file(f: LockedFile, listed: IndexFile) -> bool:
+    """Whether an index's file is the one a resolution or lock takes: the same URL (and
+    sha256, where both say), else the same sha256 (and file name, where the lock says)."""
+    if f.url is not None and f.url == listed.url:
+        return f.sha256 is None or listed.sha256 is None or f.sha256 == listed.sha256
+    if f.sha256 is None or listed.sha256 != f.sha256:
+        return False
+    return not f.filename or f.filename == listed.filename
 
 
 def evidence_on(index: Index, name: NormalizedName) -> Evidence:

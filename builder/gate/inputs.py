@@ -7,6 +7,7 @@ of a requirements file (-r, --index-url...) are reported, not followed.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +17,7 @@ if TYPE_CHECKING:  # the requirement parser loads when a file or a pin is read
     from packaging.requirements import Requirement
 
 from builder.errors import InputError
+from builder.gate.outcome import Taken, lock_entries
 
 
 def names_in(path: Path) -> list[str]:
@@ -23,7 +25,7 @@ def names_in(path: Path) -> list[str]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from exc
-    if path.suffix != ".toml":
+    if path.suffix not in TOML:
         return _requirements_txt(text, path)
     try:
         data = tomllib.loads(text)
@@ -37,6 +39,8 @@ def names_in(path: Path) -> list[str]:
         ]
     if "packages" in data:  # pylock.toml (PEP 751)
         return [p.get("name", "") for p in data["packages"]]
+    if isinstance(data.get("package"), list):  # uv.lock
+        return [p.get("name", "") for p in data["package"] if isinstance(p, dict)]
     return _pyproject(data, path)
 
 
@@ -48,7 +52,7 @@ def releases_in(path: Path) -> list[tuple[str, str]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from exc
-    if path.suffix != ".toml":
+    if path.suffix not in TOML:
         return _pins(requirement(t, w) for t, w in _requirement_lines(text, path))
     try:
         data = tomllib.loads(text)
@@ -58,11 +62,39 @@ def releases_in(path: Path) -> list[tuple[str, str]]:
         found = [data["package"], *data.get("build", {}).get("requires", [])]
     elif "packages" in data:
         found = data["packages"]
+    elif isinstance(data.get("package"), list):  # uv.lock
+        found = data["package"]
     else:
         texts = pyproject_requirements(data, path)
         return _pins(requirement(t, str(path)) for t in texts)
     return [(str(f["name"]), str(f["version"])) for f in found
             if isinstance(f, dict) and f.get("name") and f.get("version")]  # fmt: skip
+
+
+TOML = (".toml", ".lock")  # pyproject.toml, recipes, pylock.toml; uv.lock
+
+
+def locked_in(path: Path) -> list[Taken] | None:
+    """The entries of a lock file (pylock.toml, uv.lock, a recipe, requirements pinned
+    by --hash: gate/outcome.py); None where `path` is none of those."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read: {exc}") from exc
+    return lock_entries(path, text)
+
+
+def requirement_texts(path: Path) -> list[str]:
+    """The requirements a requirements file or a pyproject.toml asks for (with its
+    optional, development and build requirements): what a resolver is asked for."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix != ".toml":
+        return [t for t, _ in _requirement_lines(text, path)]
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}") from exc
+    return pyproject_requirements(data, path, optional=True)
 
 
 def pin_of(text: str) -> tuple[str, str] | None:
@@ -113,7 +145,7 @@ def direct_urls_in(path: Path) -> list[tuple[str, str, str]]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read: {exc}") from exc
-    if path.suffix != ".toml":
+    if path.suffix not in TOML:
         found = [(requirement(t, w), w) for t, w in _requirement_lines(text, path)]
     else:
         try:
@@ -141,6 +173,18 @@ def _requirement_name(text: str, where: str) -> str:
         return Requirement(text).name
     except InvalidRequirement as exc:
         raise InputError(f"{where}: {text!r} is not a requirement: {exc}") from exc
+
+
+def hashed_lines(text: str, path: Path) -> list[tuple[str, list[str], str]]:
+    """(requirement, its --hash sha256 digests, where) for each requirement line of a
+    requirements file (the digests empty where it pins none)."""
+    lines = dict(_logical_lines(text))
+    found = []
+    for requirement_text, where in _requirement_lines(text, path):
+        line = lines[int(where.rsplit(":", 1)[1])]
+        digests = re.findall(r"--hash[= ]sha256:([0-9a-fA-F]{64})", line)
+        found.append((requirement_text, [d.lower() for d in digests], where))
+    return found
 
 
 def _requirement_lines(text: str, path: Path) -> list[tuple[str, str]]:

@@ -14,11 +14,11 @@ from typing import Literal, get_args
 
 Kind = Literal[
     "typosquat", "confusion", "unclaimed", "configuration", "direct-url", "malicious",
-    "vulnerable", "new-release",
+    "vulnerable", "new-release", "outcome", "unresolved",
 ]  # fmt: skip
 Level = Literal["error", "warning", "ignore"]  # what a policy sets for a kind
 Severity = Literal["error", "warning", "note", "ignore"]  # an issue's: note, allowed by policy
-Looks = Literal["name", "release", "index configuration", "direct URL"]
+Looks = Literal["name", "release", "index configuration", "direct URL", "resolution"]
 LEVELS: tuple[Level, ...] = get_args(Level)
 
 # The typosquat detector's rules: how a name imitates a popular one (gate/typosquat.py
@@ -87,6 +87,20 @@ RULES: tuple[Rule, ...] = (
         "(no cooldown unless set)",
         hint="pin an older release, wait until it is eligible, or allow it in [releases] "
         "allow with a reason",
+    ),
+    Rule(
+        kind="outcome", looks_at="resolution", severity="error",
+        finds="a file the user's resolver or a lock file takes that no index the policy "
+        "allows for its name lists, or an internal name's file from outside the internal "
+        "indexes' files",
+        hint="find the configuration that sends the name there (the finding names the file "
+        "and its URL), and take internal names only from internal indexes",
+    ),
+    Rule(
+        kind="unresolved", looks_at="resolution", severity="warning",
+        finds="the user's resolver could not resolve without building an sdist: the outcome "
+        "was not checked, the names were",
+        hint="check a lock file instead (pylock.toml, uv.lock, requirements with --hash)",
     ),
 )  # fmt: skip
 KINDS: tuple[Kind, ...] = tuple(r.kind for r in RULES)

@@ -141,6 +141,7 @@ def policy(
     for variable in ("PIP_FIND_LINKS", "UV_FIND_LINKS", "PIP_EXTRA_INDEX_URL"):
         monkeypatch.delenv(variable, raising=False)
     internal, public = indexes
+    monkeypatch.setenv("PIP_INDEX_URL", internal.url)  # internal names: the internal index
     path = tmp_path / "builder.toml"
     path.write_text(
         f'[indexes]\ninternal = ["{internal.url}"]\npublic = ["{public.url}"]\n\n'

@@ -83,9 +83,14 @@ def _pip_takes(index_url: str, name: str, out: Path) -> list[str]:
 
 
 @pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for variable in ("PIP_FIND_LINKS", "UV_FIND_LINKS", "PIP_EXTRA_INDEX_URL", "PIP_INDEX_URL"):
+def clean_env(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, indexes: tuple[StaticIndex, StaticIndex]
+) -> None:
+    """pip configured with the internal index alone (as a policy with internal names
+    asks), and a store of the test's own."""
+    for variable in ("PIP_FIND_LINKS", "UV_FIND_LINKS", "PIP_EXTRA_INDEX_URL"):
         monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("PIP_INDEX_URL", indexes[0].url)
     monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("BUILDER_STORE", str(tmp_path / "store"))
 
@@ -102,12 +107,14 @@ def test_an_internal_index_redirecting_a_page_to_the_public_index_is_refused(
         taken = _pip_takes(internal.url, "acme-triton", tmp_path / "pip")
         assert taken[0].startswith("acme_triton-3.0"), "pip follows the redirect to the attacker"
         policy = _policy(tmp_path, internal.url, public.url)
+        monkeypatch.setenv("PIP_INDEX_URL", internal.url)
         assert main(["check", "--name", "acme-triton", "--policy", str(policy)]) == 14
         assert "sends acme-triton's page on to" in capsys.readouterr().err
 
         # The gate told to ignore confusion: the fetch still holds the page to the binding.
         policy.write_text(policy.read_text() + '[severity]\nconfusion = "ignore"\n')
         monkeypatch.setenv("BUILDER_INDEX_URL", internal.url)
+        monkeypatch.setenv("PIP_INDEX_URL", internal.url)
         monkeypatch.chdir(tmp_path)
         assert main(["recipe", "new", "acme-triton==3.0", "--policy", str(policy)]) == 14
         err = capsys.readouterr().err
@@ -137,6 +144,7 @@ def test_an_internal_file_redirected_to_the_public_index_is_refused_before_a_byt
 
         policy = _policy(tmp_path, internal.url, public.url)
         monkeypatch.setenv("BUILDER_INDEX_URL", internal.url)
+        monkeypatch.setenv("PIP_INDEX_URL", internal.url)
         monkeypatch.chdir(tmp_path)
         assert main(["recipe", "new", "acme-moved==1.0", "--policy", str(policy)]) == 14
         assert f"its file came from {_origin(public)}files/" in capsys.readouterr().err
@@ -145,11 +153,12 @@ def test_an_internal_file_redirected_to_the_public_index_is_refused_before_a_byt
 
 def test_a_merging_proxy_declared_internal_is_refused_for_internal_names(
     indexes: tuple[StaticIndex, StaticIndex], tmp_path: Path, clean_env: None,
-    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:  # fmt: skip
     internal, public = indexes
     proxy = _merged(tmp_path / "proxy", internal, public)
     with _served(proxy) as url:
+        monkeypatch.setenv("PIP_INDEX_URL", url)
         assert _pip_takes(url, "acme-triton", tmp_path / "pip") == [
             "acme_triton-3.0-py3-none-any.whl"
         ], "through the proxy, pip takes the attacker's newer release"
