@@ -206,3 +206,17 @@ def test_look_alikes_of_internal_names_are_flagged(
 ) -> None:
     assert main(["check", "--offline", "--name", name, "--policy", str(policy)]) == code
     assert said in capsys.readouterr().err
+
+
+def test_no_index_configured_at_all_is_refused_with_internal_names(
+    policy: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing configured: pip and uv take every name, internal ones too, from their own
+    default index."""
+    for variable in ("PIP_INDEX_URL", "BUILDER_INDEX_URL", "UV_INDEX_URL", "UV_DEFAULT_INDEX"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("UV_NO_CONFIG", "1")
+    monkeypatch.chdir(policy.parent)
+    assert main(["check", "--name", "acme-secret", "--policy", str(policy)]) == 14
+    assert "no index is configured" in capsys.readouterr().err
