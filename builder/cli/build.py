@@ -227,6 +227,7 @@ def _json(report: BuildReport) -> dict[str, object]:
         "sha256": report.sha256,
         "cached": report.cached,
         "reproducible": _reproducible(report),
+        "rebuilds": "recorded" if report.rebuilds_recorded else "run" if report.rebuild else None,
         "rebuild_report": None if report.rebuild_path is None else str(report.rebuild_path),
         "attestation": None if report.bundle is None else str(report.bundle.path),
         "log": str(report.log),

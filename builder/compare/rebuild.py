@@ -10,6 +10,7 @@ off the reference build's worker: agreement then holds across machines.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,6 +192,51 @@ def rebuild(
         differences=tuple(differences),
         reference_worker=record.run.worker,
     )
+
+
+def recorded_rebuilds(
+    data: Mapping[str, Any], recipe: Recipe, record: BuildRecord, asked: Rebuilds
+) -> RebuildReport | None:
+    """The rebuilds a cache hit's record holds (its stored report, `data`), where they
+    are what `asked` asks for now (the same count, variations, recipe policy and
+    normalization; on a cluster, elsewhere) and agreed bit for bit: then they need not
+    run again. None otherwise (a disagreement is run again: the report says why)."""
+    try:
+        kinds = tuple(sorted(asked.variations(recipe)))
+        wanted = [v.describe() for v in rebuild_variations(asked.count, kinds)]
+        rebuilds = tuple(_rebuild_of(r) for r in data["rebuilds"])
+        normalized = data.get("normalized")
+        same = (
+            data.get("report_version") == REPORT_VERSION
+            and [r.variation for r in rebuilds] == wanted
+            and data.get("recipe_policy") == recipe.rebuild.as_dict()
+            and data["reference"]["sha256"] == record.output.sha256
+            and (normalized is not None or not asked.normalize)
+            and all(r.sha256 == record.output.sha256 for r in rebuilds)
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+    worker = record.run.worker
+    if not same or (asked.elsewhere and any(r.worker == worker for r in rebuilds)):
+        return None
+    return RebuildReport(
+        name=recipe.name, version=recipe.version, build_key=record.build_key,
+        reference_wheel=record.output.wheel, reference_sha256=record.output.sha256,
+        kinds=kinds, rebuilds=rebuilds, differences=(), policy=recipe.rebuild.as_dict(),
+        normalized_sha256s=tuple(normalized["sha256s"]) if normalized else None,
+        reference_worker=worker,
+    )  # fmt: skip
+
+
+def _rebuild_of(data: Mapping[str, Any]) -> Rebuild:
+    worker = data.get("worker")
+    return Rebuild(
+        variation=dict(data["variation"]), wheel=str(data["wheel"]),
+        sha256=Sha256(data["sha256"]), log_sha256=Sha256(data["log_sha256"]),
+        duration_s=float(data["duration_s"]),
+        worker=WorkerInfo(**worker) if isinstance(worker, dict) else None,
+        remapped=tuple(data.get("build_path_remapped", ())),
+    )  # fmt: skip
 
 
 def _compiled_json(upstream: tuple[str, ...]) -> dict[str, Any]:

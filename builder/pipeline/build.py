@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from builder.built_catalog import BuiltCatalog, CatalogEntry
-from builder.compare.rebuild import RebuildReport, rebuild
+from builder.compare.rebuild import RebuildReport, rebuild, recorded_rebuilds
 from builder.compare.upstream import compiled_upstream
 from builder.encoding import canonical_json, pretty_json
 from builder.errors import BuildFailed, FetchError, ImageError, StoreError
@@ -57,6 +57,7 @@ class BuildReport:
     cached: bool
     log: Path  # the build's whole log, in the store (a cache hit's: its build's)
     rebuild: RebuildReport | None = None
+    rebuilds_recorded: bool = False  # the rebuilds are a cache hit's, not run again
     rebuild_path: Path | None = None
     bundle: Bundle | None = None
     # The index's compiled wheels of the release, where this wheel holds no compiled code.
@@ -117,8 +118,11 @@ def build(request: BuildRequest, workspace: Workspace) -> BuildReport:
     stored = store.verified_path(record.output.sha256, record.output.wheel)
     compiled = bool(compiled_members(stored))
     compiled_elsewhere = () if compiled else _compiled_upstream(recipe, record, image, workspace)
-    report = None
-    if request.rebuilds.count:
+    report = _reused(request, record, workspace) if cached and request.rebuilds.count else None
+    reused = report is not None
+    if report is not None:
+        report = replace(report, upstream_compiled=compiled_elsewhere)
+    elif request.rebuilds.count:
         report = _rebuilt(request, image, sources, record, place, workspace)
         report = replace(report, upstream_compiled=compiled_elsewhere)
         record = record.with_rebuild(_summary(report, store))
@@ -130,6 +134,7 @@ def build(request: BuildRequest, workspace: Workspace) -> BuildReport:
     exported = BuildReport(
         wheel=wheel, record_path=record_path, record=record, cached=cached,
         log=store.path_of(record.log_sha256), upstream_compiled=compiled_elsewhere,
+        rebuilds_recorded=reused,
     )  # fmt: skip
     return _finish(exported, record, report, workspace)
 
@@ -201,6 +206,23 @@ def _rebuilt(
         request.recipe, image, sources, record=record, store=workspace.store, place=place,
         progress=workspace.progress, asked=request.rebuilds,
     )  # fmt: skip
+
+
+def _reused(
+    request: BuildRequest, record: BuildRecord, workspace: Workspace
+) -> RebuildReport | None:
+    """A cache hit's recorded rebuilds, where they are the ones asked for and agreed
+    (compare/rebuild.py recorded_rebuilds); said, so that nobody waits for them."""
+    data = _recorded_rebuild(record, workspace.store)
+    if data is None:
+        return None
+    found = recorded_rebuilds(data, request.recipe, record, request.rebuilds)
+    if found is not None:
+        workspace.progress.status(
+            f"rebuilds recorded: {len(found.rebuilds)} bit for bit under the variations "
+            "asked (--force builds and rebuilds again)"
+        )
+    return found
 
 
 def _stays_compiled(

@@ -138,6 +138,29 @@ def test_a_cache_hit_after_rebuilds_signs_the_rebuild_statement_again(
     assert main(verify) == 0, capsys.readouterr().err
 
 
+def test_a_cache_hit_reuses_the_rebuilds_it_recorded_when_the_same_are_asked_for(
+    own_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    recipe = local_recipe(tmp_path, own_store, "reusedext", c_extension_files("reusedext"))
+    argv = ["--backend", "docker", "--rebuilds", "1", "--json"]
+    assert _build(recipe, own_store, tmp_path / "a", *argv) == 0, capsys.readouterr().err
+    first = json_output(capsys.readouterr().out, "build")
+    with monkeypatch.context() as no_backend:  # a run would fail: none may be needed
+        no_backend.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
+        assert _build(recipe, own_store, tmp_path / "b", *argv) == 0, capsys.readouterr().err
+        again = json_output(capsys.readouterr().out, "build")
+    assert again["cached"] is True and again["reproducible"] is True
+    assert (first["rebuilds"], again["rebuilds"]) == ("run", "recorded")
+    report = json.loads(Path(again["rebuild_report"]).read_text())
+    assert report == json.loads(Path(first["rebuild_report"]).read_text())
+    # Other rebuilds than those recorded run: two, or one without the user's variation.
+    for other in (["--rebuilds", "2"], ["--rebuilds", "1", "--no-vary", "user"]):
+        assert _build(recipe, own_store, tmp_path / "c", "--json", *other) == 0
+        said = json_output(capsys.readouterr().out, "build")
+        assert said["rebuilds"] == "run" and said["reproducible"] is True
+
+
 @pytest.mark.parametrize("backend", ["sandbox"], indirect=True)
 def test_a_tampered_unpacked_image_is_refused_naming_it_and_made_again(
     backend: str, own_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
