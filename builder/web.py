@@ -122,10 +122,12 @@ def stream_file(
     where: Callable[[str], None],
     limit: int = FILE_LIMIT,
     deadline_s: float = FILE_DEADLINE_S,
+    status: Callable[[int], None] | None = None,
 ) -> Iterator[bytes]:
     """The file at `url`, a chunk at a time, within `deadline_s` and `limit` bytes; its
     final URL (after redirects) is passed to `where` before any byte is given, which may
-    refuse it by raising. FetchError naming the URL otherwise."""
+    refuse it by raising, and its HTTP status to `status`. FetchError naming the URL
+    otherwise (an HTTP error status included)."""
     import requests
     from urllib3.exceptions import HTTPError as Urllib3Error
 
@@ -134,6 +136,8 @@ def stream_file(
     try:
         with session.get(url, headers=headers, stream=True, timeout=(CONNECT_S, READ_S)) as resp:
             where(resp.url)
+            if status is not None:
+                status(resp.status_code)
             if resp.status_code >= 400:
                 raise FetchError(f"{url}: the server answered {resp.status_code}")
             size = 0

@@ -10,6 +10,7 @@ from pathlib import Path
 from securesystemslib.signer import Key
 
 from builder.errors import PolicyViolation
+from builder.images.archive import SUFFIX, compressed_archive
 from builder.images.tags import wheel_platform
 from builder.names import NormalizedName
 from builder.progress import Progress
@@ -95,8 +96,13 @@ def _publish_image(
     if not store.has(digest):
         progress.status(f"image {digest[:12]} is not in the store: not served by the index")
         return
-    description = {"digest": digest, "packages": attested_image_packages(attested)}
-    if index.add_image(digest, store.verified_path(digest, f"image {digest[:12]}"), description):
+    if (index.images / f"{digest}{SUFFIX}").is_file():
+        return
+    archive = compressed_archive(store, digest, progress)
+    description = {"digest": digest, "packages": attested_image_packages(attested),
+                   "archive": {"file": f"{digest}{SUFFIX}", "sha256": archive.name,
+                               "encoding": "gzip"}}  # fmt: skip
+    if index.add_image(digest, archive, description):
         progress.status(f"published image {digest[:12]}")
 
 

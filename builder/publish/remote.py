@@ -22,6 +22,7 @@ from urllib.parse import urljoin
 from packaging.utils import InvalidWheelFilename, canonicalize_version, parse_wheel_filename
 
 from builder.errors import FetchError, VerificationFailed
+from builder.images.archive import SUFFIX, decompress
 from builder.names import NormalizedName, Sha256
 from builder.simple_pages import JSON_TYPE
 from builder.store import Store
@@ -114,15 +115,27 @@ class RemoteIndex:
             )
 
     def fetch_image(self, digest: Sha256, store: Store) -> Path:
-        """The image's root filesystem, by digest, into the store (checked before stored)."""
-        if not store.has(digest):
-            url = urljoin(self.url, f"images/{digest}.tar")
+        """The image's root filesystem, by digest, into the store: its compressed archive
+        (images/archive.py), else the plain tar an older builder published; decompressed
+        as it comes, and stored only if the tar hashes to the digest."""
+        if store.has(digest):
+            return store.path_of(digest)
+        what = f"image {digest[:12]}"
+        for suffix in (SUFFIX, ".tar"):
+            url = urljoin(self.url, f"images/{digest}{suffix}")
+            found: list[int] = []
+            chunks = stream_file(self._session, url, where=lambda _: None, limit=IMAGE_LIMIT,
+                                 status=found.append)  # fmt: skip
+            if suffix == SUFFIX:
+                chunks = decompress(chunks, limit=IMAGE_LIMIT, what=f"{what} from {url}")
             try:
-                chunks = stream_file(self._session, url, where=lambda _: None, limit=IMAGE_LIMIT)
-                store.add_stream(chunks, expected=digest, what=f"image {digest[:12]} from {url}")
+                store.add_stream(chunks, expected=digest, what=f"{what} from {url}")
+                return store.path_of(digest)
             except FetchError as exc:
-                raise FetchError(f"cannot fetch the image {digest[:12]}: {exc.message}") from exc
-        return store.path_of(digest)
+                if found == [404] and suffix == SUFFIX:
+                    continue
+                raise FetchError(f"cannot fetch the {what}: {exc.message}") from exc
+        raise FetchError(f"the index {self.url} serves no {what}")
 
     def _download(
         self, url: str, target: Path, sha256: Sha256 | None, what: str, name: NormalizedName

@@ -5,7 +5,8 @@
     DIR/files/<project>/<wheel>                       the wheel
     DIR/files/<project>/<wheel>.metadata              its METADATA (PEP 658/714)
     DIR/files/<project>/<wheel>.intoto.jsonl          its signed provenance (DSSE bundle)
-    DIR/images/<digest>.tar, <digest>.json            build images by digest, for auditors
+    DIR/images/<digest>.tar.gz, <digest>.json         build images by digest, for auditors
+                                                      (gzip; linked from the store)
 
 A project's JSON page (PEP 691, api-version 1.3: PEP 700 versions, upload times and
 sizes, PEP 714 core-metadata, PEP 740 provenance URLs, PEP 592 yanks) is the one record of
@@ -42,6 +43,7 @@ from packaging.version import Version
 
 from builder.encoding import pretty_json
 from builder.errors import PublishError
+from builder.images.archive import SUFFIX
 from builder.names import NormalizedName, Sha256, normalize
 from builder.store import sha256_file, write_atomic
 
@@ -183,13 +185,14 @@ class StaticIndex:
         self._write_project(replace(project, files=files))
         return [f.filename for f in hits]
 
-    def add_image(self, digest: Sha256, rootfs: Path, description: dict[str, Any]) -> bool:
-        """Serve an image's root filesystem by its digest, with what it holds; False when
-        it is there already."""
-        target = self.images / f"{digest}.tar"
+    def add_image(self, digest: Sha256, archive: Path, description: dict[str, Any]) -> bool:
+        """Serve an image's compressed root filesystem archive by its digest, with what
+        it holds (images/archive.py); linked from the store where the index is on its
+        filesystem, else copied. False when it is there already."""
+        target = self.images / f"{digest}{SUFFIX}"
         if target.is_file():
             return False
-        _copy_atomic(rootfs, target)
+        _link_or_copy(archive, target)
         write_atomic(self.images / f"{digest}.json", pretty_json(description))
         return True
 
@@ -337,6 +340,23 @@ def _timestamp(when: dt.datetime) -> str:
 
 def _sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """`dst` as a hard link to `src` (one copy on disk), else a copy; through a temporary
+    name either way."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dst.parent / f".{dst.name}.{os.getpid()}.tmp"
+    try:
+        os.link(src, tmp)
+    except OSError:  # another filesystem, or links not allowed
+        _copy_atomic(src, dst)
+        return
+    try:
+        os.replace(tmp, dst)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def _copy_atomic(src: Path, dst: Path) -> None:

@@ -3,6 +3,7 @@ auditor does: verified from the index, and rebuilt in the very image the index s
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -28,7 +29,13 @@ def test_an_auditor_verifies_from_the_index_and_rebuilds_in_the_image_it_serves(
     argv = ["publish", str(wheel), "--to", str(nginx.root), "--key", str(pair.public),
             "--attestations", str(att), "--store", str(session_store.root)]  # fmt: skip
     assert main(argv) == 0
-    assert (nginx.root / "images" / f"{image.digest}.tar").is_file()
+    served = nginx.root / "images" / f"{image.digest}.tar.gz"
+    tar = session_store.path_of(image.digest)
+    assert served.stat().st_size < tar.stat().st_size / 2, "compressed"
+    archive = json.loads((nginx.root / "images" / f"{image.digest}.json").read_text())["archive"]
+    kept = session_store.path_of(archive["sha256"])
+    if served.stat().st_dev == kept.stat().st_dev:  # one filesystem: linked, not copied
+        assert served.stat().st_ino == kept.stat().st_ino
     capsys.readouterr()
 
     verify = ["verify", "markupsafe==3.0.3", "--index", nginx.url, "--key", str(pair.public)]
@@ -41,5 +48,5 @@ def test_an_auditor_verifies_from_the_index_and_rebuilds_in_the_image_it_serves(
     assert main(argv) == 0, capsys.readouterr().err
     result = json_output(capsys.readouterr().out, "rebuild")
     assert result["matches"] is True
-    assert f"/images/{image.digest}.tar" in nginx.requests()
+    assert f"/images/{image.digest}.tar.gz" in nginx.requests()
     assert (fresh / "objects" / "sha256" / image.digest[:2] / image.digest).is_file()
