@@ -28,3 +28,21 @@ class Silent:
 
     def node(self, node: str, image: str, state: NodeState) -> None:
         pass
+
+
+class Labelled:
+    """Another progress, each line labelled with what it belongs to (a graph's node):
+    builds running side by side write lines that say whose they are."""
+
+    def __init__(self, inner: Progress, label: str) -> None:
+        self.inner = inner
+        self.label = label
+
+    def status(self, text: str) -> None:
+        self.inner.status(f"{self.label}: {text}")
+
+    def log(self, line: str) -> None:
+        self.inner.log(f"[{self.label}] {line}")
+
+    def node(self, node: str, image: str, state: NodeState) -> None:
+        self.inner.node(node, image, state)

@@ -86,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
     for plan in planned:
         _summary(plan)
     paths = " ".join(str(p.folder / GRAPH_FILE) for p in planned)
-    err_console().print(f"build it: builder build --graph {paths}")
+    out = args.out
+    err_console().print(
+        f"build it: builder build --graph {paths} --dist {out / 'dist'} --attestations "
+        f"{out / 'attestations'} --rebuilds 1"
+    )
     return 0
 
 

@@ -85,6 +85,7 @@ class Gate:
         self.progress = progress or Silent()
         self._snapshot: Snapshot | None = None
         self._snapshot_read = False
+        self._advisories_told = False
         self.detector = Detector(
             load_popular(policy.popular), allow=policy.allow, flag_popular=policy.flag_popular
         )
@@ -216,6 +217,14 @@ class Gate:
                     "fetched for the first name outside the popular list)")  # fmt: skip
         return ("no snapshot of the index's names: names outside the popular list were "
                 "not compared with the index's (builder names refresh)")  # fmt: skip
+
+    def advisories_news(self) -> str | None:
+        """advisories_said() the first time a run asks, None after: a plan of many
+        packages says it once."""
+        if self._advisories_told:
+            return None
+        self._advisories_told = True
+        return self.advisories_said()
 
     def advisories_said(self) -> str:
         """What the gate knew of advisories: said beside every report."""

@@ -24,6 +24,7 @@ from builder.names import Sha256
 from builder.pipeline.build import BuildReport, build
 from builder.pipeline.request import BuildRequest, Workspace
 from builder.plan.graph import Graph, read_graph
+from builder.progress import Labelled
 from builder.recipe import Recipe, load_recipe
 from builder.store import Store
 
@@ -95,7 +96,7 @@ def build_graphs(
         if own != plan.image:
             _lend(recipe, plan.image, own, store)
         request = BuildRequest(recipe=recipe, rebuilds=rebuilds, base_image=own)
-        report = build(request, shared)
+        report = build(request, replace(shared, progress=Labelled(progress, key[1])))
         if own != plan.image:
             _lend_back(recipe, own, plan.image, store)
         return _built(key[1], plan.graph.image, report)

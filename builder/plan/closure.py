@@ -112,7 +112,8 @@ def _plan_image(
         requirements, image=image, store=planner.store, index=planner.index,
         sandbox=planner.sandbox, progress=progress,
     )  # fmt: skip
-    progress.status(f"advisories: {gate.advisories_said()}")
+    if (said := gate.advisories_news()) is not None:
+        progress.status(f"advisories: {said}")
     gate_releases(gate, [(r.name, r.version) for r in closure], progress)
     runtime = [
         Edge(dependent=node_id(r.name, r.version), dependency=node_id(n, _version(closure, n)),

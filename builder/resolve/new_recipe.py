@@ -438,7 +438,8 @@ def pin_recipe(
         )  # fmt: skip
     _gate(gate, [r.name for r in requires], progress)
     gate_releases(gate, [(r.name, r.version) for r in requires], progress)
-    progress.status(f"advisories: {gate.advisories_said()}")
+    if (said := gate.advisories_news()) is not None:
+        progress.status(f"advisories: {said}")
     return NewRecipe(
         name=sdist.name,
         version=sdist.version,
