@@ -4,7 +4,10 @@ build closure under it, and the graph to build them in (docs/plan.md)."""
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
+
+from rich.markup import escape
 
 from builder.cli.common import (
     Subcommands,
@@ -15,14 +18,18 @@ from builder.cli.common import (
     sandbox_factory,
 )
 from builder.cli.output import err_console, print_json, terminal_progress
+from builder.encoding import pretty_json
 from builder.errors import UsageError
 from builder.gate.binding import binding_of
 from builder.gate.check import Gate
 from builder.gate.inputs import requirements_in
 from builder.images import DEFAULT_IMAGE, ensure_image, find_definition
 from builder.index import Index
+from builder.plan.changes import CHANGES_JSON, CHANGES_TEXT, PlannedGraph, changes, render
 from builder.plan.closure import GRAPH_FILE, Planned, Planner, plan_closure
 from builder.policy import policy_here
+from builder.resolve.answers import Answers
+from builder.store import write_atomic
 
 
 def register(sub: Subcommands) -> None:
@@ -51,6 +58,11 @@ def register(sub: Subcommands) -> None:
         "(default: overrides/, where there is one)",
     )  # fmt: skip
     p.add_argument("--force", action="store_true", help="replace the plan in --out")
+    p.add_argument(
+        "--update", action="store_true",
+        help="resolve again against the index (no answer kept from earlier plans), replace "
+        "the plan in --out and say what changed (changes.txt beside graph.json)",
+    )  # fmt: skip
     p.add_argument("-q", "--quiet", action="store_true", help="do not stream the runs' logs")
     p.add_argument("--json", action="store_true", help="the graph as JSON on stdout")
     add_store_option(p)
@@ -74,15 +86,24 @@ def run(args: argparse.Namespace) -> int:
         images.append(ensure_image(definition, store, progress))
         sandbox.prepare(images[-1], store, progress)
     index = Index(binding=binding_of(policy.gate))
+    answers = Answers(store, fresh=args.update)
     planner = Planner(
         store=store, index=index, sandbox=sandbox, progress=progress, gate=gate,
         policy=policy.plan, overrides=args.overrides if args.overrides.is_dir() else None,
+        answers=answers,
     )  # fmt: skip
+    folders = [args.out] if len(images) == 1 else [args.out / i.name for i in images]
+    before = {f: PlannedGraph.read(f) for f in folders}
     planned = plan_closure(requirements, images=images, planner=planner, out=args.out,
-                           force=args.force)  # fmt: skip
+                           force=args.force or args.update)  # fmt: skip
+    progress.status(f"plan answers: {answers.said()}")
+    if args.update:
+        for plan in planned:
+            _say_changes(before.get(plan.folder), plan)
     if args.json:
         graphs = [{"path": str(p.folder / GRAPH_FILE), **p.graph.to_json()} for p in planned]
-        print_json("plan", {"graphs": graphs}, ok=True)
+        said = {"asked": answers.asked, "kept": answers.kept}
+        print_json("plan", {"answers": said, "graphs": graphs}, ok=True)
     for plan in planned:
         _summary(plan)
     paths = " ".join(str(p.folder / GRAPH_FILE) for p in planned)
@@ -92,6 +113,22 @@ def run(args: argparse.Namespace) -> int:
         f"{out / 'attestations'} --rebuilds 1"
     )
     return 0
+
+
+def _say_changes(before: PlannedGraph | None, plan: Planned) -> None:
+    """What the update changed, printed and written beside the new graph."""
+    after = PlannedGraph.read(plan.folder)
+    if after is None:
+        return
+    empty = PlannedGraph(graph=replace(after.graph, nodes=(), edges=(), order=()), recipes={})
+    found = changes(before or empty, after)
+    text = render(found)
+    write_atomic(plan.folder / CHANGES_TEXT, text.encode())
+    write_atomic(plan.folder / CHANGES_JSON, pretty_json([c.to_json() for c in found]))
+    console = err_console()
+    console.print(f"[bold]changes[/] in {plan.folder} ({plan.folder / CHANGES_TEXT}):")
+    for line in text.splitlines():
+        console.print(f"  {escape(line)}")
 
 
 def _summary(planned: Planned) -> None:

@@ -41,7 +41,8 @@ from builder.plan.graph import Edge, Graph, Node, build_order, cycles, node_id, 
 from builder.plan.policy import PlanPolicy
 from builder.progress import Progress
 from builder.recipe import BuiltRequirement, PinnedFile, Settings, load_settings
-from builder.resolve.lock import pip_in_image
+from builder.resolve.answers import Answers
+from builder.resolve.lock import ImageRuns, pip_in_image
 from builder.resolve.new_recipe import NewRecipe, find_sdist, gate_releases, pin_recipe
 from builder.sandbox import Sandbox
 from builder.store import Store, new_folder
@@ -78,6 +79,11 @@ class Planner:
     gate: Gate
     policy: PlanPolicy
     overrides: Path | None = None
+    answers: Answers | None = None  # answers kept from earlier plans (resolve/answers.py)
+
+    def runs(self, image: Image) -> ImageRuns:
+        return ImageRuns(image=image, store=self.store, index=self.index, sandbox=self.sandbox,
+                         progress=self.progress, answers=self.answers)  # fmt: skip
 
 
 def plan_closure(
@@ -108,10 +114,7 @@ def _plan_image(
     requirements: Sequence[Requirement], *, image: Image, planner: Planner
 ) -> tuple[Graph, dict[str, NewRecipe]]:
     gate, policy, progress = planner.gate, planner.policy, planner.progress
-    closure = resolve_closure(
-        requirements, image=image, store=planner.store, index=planner.index,
-        sandbox=planner.sandbox, progress=progress,
-    )  # fmt: skip
+    closure = resolve_closure(requirements, planner.runs(image))
     if (said := gate.advisories_news()) is not None:
         progress.status(f"advisories: {said}")
     gate_releases(gate, [(r.name, r.version) for r in closure], progress)
@@ -153,30 +156,26 @@ def _settings(recipes: dict[str, NewRecipe], overrides: Path | None) -> dict[str
     return found
 
 
-def resolve_closure(
-    requirements: Sequence[Requirement],
-    *,
-    image: Image,
-    store: Store,
-    index: Index,
-    sandbox: Sandbox,
-    progress: Progress,
-) -> list[Resolved]:
+def resolve_closure(requirements: Sequence[Requirement], runs: ImageRuns) -> list[Resolved]:
     """The runtime closure, as the image's pip resolves it (pip's installation report)."""
     texts = tuple(str(r) for r in requirements)
-    with pip_in_image(
-        tasks.ResolveTask, texts, image=image, store=store, index=index, sandbox=sandbox,
-        progress=progress,
-    ) as (result, out):  # fmt: skip
-        report = out / "report.json"
-        if not result.ok or not report.is_file():
-            raise FetchError(
-                f"the requirements {list(texts)} do not resolve for {image.name}: "
-                f"{result.reason()}",
-                hint="every package of the closure needs a wheel for the image's Python on "
-                "the index, for its metadata (the build is from its sdist)",
-            )
-        return parse_report(json.loads(report.read_text(encoding="utf-8")))
+
+    def ask() -> dict[str, Any]:
+        with pip_in_image(tasks.ResolveTask, texts, runs) as (result, out):
+            report = out / "report.json"
+            if not result.ok or not report.is_file():
+                raise FetchError(
+                    f"the requirements {list(texts)} do not resolve for {runs.image.name}: "
+                    f"{result.reason()}",
+                    hint="every package of the closure needs a wheel for the image's Python "
+                    "on the index, for its metadata (the build is from its sdist)",
+                )
+            data: dict[str, Any] = json.loads(report.read_text(encoding="utf-8"))
+            return data
+
+    return parse_report(
+        runs.kept(ask, lambda a, q: a.closure(runs.image, runs.index.url, texts, q))
+    )
 
 
 def parse_report(report: dict[str, Any]) -> list[Resolved]:
@@ -247,8 +246,7 @@ def _plan_nodes(
         progress.status(f"planning {name} {version}")
         override = _override(overrides, name)
         own = _own_image(override, images, store, sandbox, progress)
-        recipe = pin_recipe(sdist, image=own or image, store=store, index=index,
-                            sandbox=sandbox, progress=progress, gate=planner.gate,
+        recipe = pin_recipe(sdist, planner.runs(own or image), gate=planner.gate,
                             env=override.env if override else None)  # fmt: skip
         recipes[ident] = recipe
         nodes[ident] = Node(name=name, version=version, source="built",

@@ -35,7 +35,7 @@ from builder.names import NormalizedName, normalize
 from builder.progress import Progress
 from builder.recipe import BuiltRequirement, PinnedFile, Settings, parse_recipe
 from builder.recipe.schema import toml_settings
-from builder.resolve.lock import backend_requirements, lock_requirements, unmet
+from builder.resolve.lock import ImageRuns, backend_requirements, lock_requirements, unmet
 from builder.sandbox import Sandbox
 from builder.store import Store, write_atomic
 
@@ -262,10 +262,8 @@ def new_recipe(
         image = ensure_image(definition, store, progress)
     sandbox = sandbox_factory()
     sandbox.prepare(image, store, progress)
-    recipe = pin_recipe(
-        sdist, image=image, store=store, index=index, sandbox=sandbox, progress=progress,
-        gate=gate, env=env,
-    )  # fmt: skip
+    runs = ImageRuns(image=image, store=store, index=index, sandbox=sandbox, progress=progress)
+    recipe = pin_recipe(sdist, runs, gate=gate, env=env)
     if image_name is None:
         newer = _image_for_crates(recipe, image, store, sandbox_factory, progress, image_search)
         if newer is not None:  # again, in the image named: its build requirements, its locks
@@ -396,19 +394,13 @@ def _check_rust(sdist: PinnedFile, path: Path, image: Image, store: Store) -> No
 
 
 def pin_recipe(
-    sdist: PinnedFile,
-    *,
-    image: Image,
-    store: Store,
-    index: Index,
-    sandbox: Sandbox,
-    progress: Progress,
-    gate: Gate,
-    env: Mapping[str, str] | None = None,
+    sdist: PinnedFile, runs: ImageRuns, *, gate: Gate, env: Mapping[str, str] | None = None
 ) -> NewRecipe:
     """The recipe of an sdist: its build requirements (declared, then what its backend
     asks for, with `env` set) locked to wheels for the image, each name through the gate
     first."""
+    image, store, index, sandbox, progress = (runs.image, runs.store, runs.index, runs.sandbox,
+                                              runs.progress)  # fmt: skip
     gate_releases(gate, [(sdist.name, sdist.version)], progress)
     fetch_pinned(sdist, store, index, progress)
     sdist_path = store.verified_path(sdist.sha256, sdist.file)
@@ -422,20 +414,12 @@ def pin_recipe(
     installed = _outside_extras(_requirements((*declared, *runtime), sdist.file))
     _gate(gate, [r.name for r in installed], progress)
     static = _requirements(declared, sdist.file)
-    requires = lock_requirements(
-        static, image=image, store=store, index=index, sandbox=sandbox, progress=progress
-    )
-    asked = backend_requirements(
-        sdist, requires, image=image, store=store, index=index, sandbox=sandbox,
-        progress=progress, env=env,
-    )  # fmt: skip
+    requires = lock_requirements(static, runs)
+    asked = backend_requirements(sdist, requires, runs, env)
     missing = unmet(asked, requires)
     if missing:
         _gate(gate, [r.name for r in missing], progress)
-        requires = lock_requirements(
-            [*static, *missing], image=image, store=store, index=index, sandbox=sandbox,
-            progress=progress,
-        )  # fmt: skip
+        requires = lock_requirements([*static, *missing], runs)
     _gate(gate, [r.name for r in requires], progress)
     gate_releases(gate, [(r.name, r.version) for r in requires], progress)
     if (said := gate.advisories_news()) is not None:

@@ -17,6 +17,7 @@ from builder.provenance.bundle import read_bundle
 from builder.recipe import load_recipe
 from builder.store import Store
 from tests.conftest import json_output
+from tests.fixtures.stack import Package, add_release
 
 BUILT = ["acmestack-app", "acmestack-backend", "acmestack-lib", "acmestack-loop-a",
          "acmestack-loop-b", "acmestack-tool"]  # fmt: skip
@@ -103,6 +104,34 @@ def _provenance(folder: Path, prefix: str) -> list[dict]:  # type: ignore[type-a
     (bundle,) = folder.glob(f"{prefix}-*.intoto.jsonl")
     statement = json.loads(base64.b64decode(read_bundle(bundle)[0]["payload"]))
     return statement["predicate"]["buildDefinition"]["resolvedDependencies"]  # type: ignore[no-any-return]
+
+
+def test_an_update_says_what_changed_and_only_that_builds_again(  # type: ignore[no-untyped-def]
+    stack: Path, session_store: Store, nginx, capsys
+) -> None:
+    assert _plan(stack, session_store) == 0, capsys.readouterr().err
+    argv = ["build", "--graph", str(stack / "plan" / "graph.json"), "-q", "--store",
+            str(session_store.root), "--dist", str(stack / "dist"), "--no-attest",
+            "--backend", "sandbox", "--json"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    # A plan again, nothing new on the index: every question answered by the kept answers.
+    assert _plan(stack, session_store, "--force", "--json") == 0
+    assert json_output(capsys.readouterr().out, "plan")["answers"]["asked"] == 0
+
+    add_release(nginx.root, Package("acmestack-lib", version="1.1",
+                                    dependencies=("acmestack-binary",)))  # fmt: skip
+    assert _plan(stack, session_store, "--update", "--json") == 0, capsys.readouterr().err
+    assert json_output(capsys.readouterr().out, "plan")["answers"]["kept"] == 0, "asked again"
+    found = json.loads((stack / "plan" / "changes.json").read_text())
+    assert found == [{"kind": "upgraded", "name": "acmestack-lib", "before": "1.0",
+                      "after": "1.1", "why": ""}]  # fmt: skip
+    assert "upgraded   acmestack-lib 1.0 -> 1.1" in (stack / "plan" / "changes.txt").read_text()
+    assert main(argv) == 0, capsys.readouterr().err
+    states = {n["node"]: n["state"] for n in json_output(capsys.readouterr().out,
+                                                         "build-graph")["nodes"]}  # fmt: skip
+    assert states.pop("acmestack-lib==1.1") == "built"
+    assert set(states.values()) == {"cached"}, states
 
 
 def test_a_wheel_only_package_that_the_policy_does_not_name_fails_the_plan_naming_it(  # type: ignore[no-untyped-def]

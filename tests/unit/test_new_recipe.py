@@ -79,11 +79,7 @@ def test_direct_url_build_requirements_are_refused_before_anything_runs() -> Non
     with pytest.raises(FetchError, match="direct URL reference"):
         lock_requirements(
             [Requirement("evil @ https://example.invalid/evil.whl")],
-            image=None,  # type: ignore[arg-type]
-            store=None,  # type: ignore[arg-type]
-            index=None,  # type: ignore[arg-type]
-            sandbox=None,  # type: ignore[arg-type]
-            progress=None,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]  # nothing may run: no image, store or sandbox
         )
 
 
