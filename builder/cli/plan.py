@@ -15,6 +15,7 @@ from builder.cli.common import (
     add_store_option,
     existing_file,
     open_store,
+    positive_int,
     sandbox_factory,
 )
 from builder.cli.output import err_console, print_json, terminal_progress
@@ -59,6 +60,10 @@ def register(sub: Subcommands) -> None:
     )  # fmt: skip
     p.add_argument("--force", action="store_true", help="replace the plan in --out")
     p.add_argument(
+        "--jobs", type=positive_int, default=2, metavar="N",
+        help="packages planned at once (default: 2)",
+    )  # fmt: skip
+    p.add_argument(
         "--update", action="store_true",
         help="resolve again against the index (no answer kept from earlier plans), replace "
         "the plan in --out and say what changed (changes.txt beside graph.json)",
@@ -90,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     planner = Planner(
         store=store, index=index, sandbox=sandbox, progress=progress, gate=gate,
         policy=policy.plan, overrides=args.overrides if args.overrides.is_dir() else None,
-        answers=answers,
+        answers=answers, jobs=args.jobs,
     )  # fmt: skip
     folders = [args.out] if len(images) == 1 else [args.out / i.name for i in images]
     before = {f: PlannedGraph.read(f) for f in folders}

@@ -86,6 +86,7 @@ class Gate:
         self._snapshot: Snapshot | None = None
         self._snapshot_read = False
         self._advisories_told = False
+        self._reading = threading.RLock()  # the store's snapshots: read once across threads
         self.detector = Detector(
             load_popular(policy.popular), allow=policy.allow, flag_popular=policy.flag_popular
         )
@@ -173,23 +174,25 @@ class Gate:
     @property
     def snapshot(self) -> Snapshot | None:
         """The store's advisory snapshot, read once; None where there is none."""
-        if not self._snapshot_read:
-            from builder.advisories.snapshot import load
+        with self._reading:
+            if not self._snapshot_read:
+                from builder.advisories.snapshot import load
 
-            self._snapshot = load(self.store_root or default_store_root())
-            self._snapshot_read = True
+                self._snapshot = load(self.store_root or default_store_root())
+                self._snapshot_read = True
         return self._snapshot
 
     @property
     def names(self) -> index_names.NameList | None:
         """The store's snapshot of the index's names (gate/names.py), read once; fetched
         into the store the first time a run needs it, online, unless the policy says not."""
-        if not self._names_read:
-            root = self.store_root or default_store_root()
-            self._names = index_names.load(root)
-            if self._names is None and self.policy.fetch_index_names and self._online():
-                self._names = self._fetch_names(root)
-            self._names_read = True
+        with self._reading:  # read (or fetched) once, whatever thread asks first
+            if not self._names_read:
+                root = self.store_root or default_store_root()
+                self._names = index_names.load(root)
+                if self._names is None and self.policy.fetch_index_names and self._online():
+                    self._names = self._fetch_names(root)
+                self._names_read = True
         return self._names
 
     def _fetch_names(self, root: Path) -> index_names.NameList | None:
@@ -221,9 +224,10 @@ class Gate:
     def advisories_news(self) -> str | None:
         """advisories_said() the first time a run asks, None after: a plan of many
         packages says it once."""
-        if self._advisories_told:
-            return None
-        self._advisories_told = True
+        with self._reading:
+            if self._advisories_told:
+                return None
+            self._advisories_told = True
         return self.advisories_said()
 
     def advisories_said(self) -> str:

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections import deque
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ class Planner:
     policy: PlanPolicy
     overrides: Path | None = None
     answers: Answers | None = None  # answers kept from earlier plans (resolve/answers.py)
+    jobs: int = 2  # packages pinned at once
 
     def runs(self, image: Image) -> ImageRuns:
         return ImageRuns(image=image, store=self.store, index=self.index, sandbox=self.sandbox,
@@ -216,46 +218,64 @@ def _plan_nodes(
     closure: list[Resolved], *, image: Image, planner: Planner
 ) -> tuple[dict[str, Node], dict[str, NewRecipe], list[Edge]]:
     """Every package of the closure and of every build closure under it, each once; a
-    package whose override names another image is pinned for that image."""
-    store, index, sandbox, progress = (
-        planner.store,
-        planner.index,
-        planner.sandbox,
-        planner.progress,
-    )
-    policy, overrides = planner.policy, planner.overrides
+    package whose override names another image is pinned for that image. Planned a wave
+    at a time: the packages a wave finds are pinned side by side (planner.jobs at once),
+    each wave after the one that found them; the graph is the same whatever the order."""
     images = {image.name: image}
     nodes: dict[str, Node] = {}
     recipes: dict[str, NewRecipe] = {}
     edges: list[Edge] = []
-    todo = deque((r.name, r.version) for r in closure)
-    while todo:
-        name, version = todo.popleft()
-        ident = node_id(name, version)
-        if ident in nodes:
-            continue
-        if name in policy.image_packages:
-            package = policy.image_packages[name]
-            nodes[ident] = Node(name=name, version=version, source="image", reason=package)
-            continue
-        if name in policy.exceptions:
-            reason = policy.exceptions[name]
-            nodes[ident] = Node(name=name, version=version, source="exception", reason=reason)
-            continue
-        sdist = _sdist(index, name, version)
-        progress.status(f"planning {name} {version}")
-        override = _override(overrides, name)
-        own = _own_image(override, images, store, sandbox, progress)
-        recipe = pin_recipe(sdist, planner.runs(own or image), gate=planner.gate,
-                            env=override.env if override else None)  # fmt: skip
-        recipes[ident] = recipe
-        nodes[ident] = Node(name=name, version=version, source="built",
-                            recipe=f"{RECIPES}/{name}-{version}.toml")  # fmt: skip
-        for pin in recipe.requires:
-            edges.append(Edge(dependent=ident, dependency=node_id(pin.name, pin.version),
-                              kind="build"))  # fmt: skip
-            todo.append((pin.name, pin.version))
+    wave = list(dict.fromkeys((r.name, r.version) for r in closure))
+    with ThreadPoolExecutor(max(1, planner.jobs), thread_name_prefix="plan") as pool:
+        while wave:
+            built = []
+            for name, version in wave:
+                ident = node_id(name, version)
+                if ident not in nodes:
+                    nodes[ident] = _not_built(name, version, planner.policy) or Node(
+                        name=name, version=version, source="built",
+                        recipe=f"{RECIPES}/{name}-{version}.toml",
+                    )  # fmt: skip
+                    if nodes[ident].source == "built":
+                        built.append((name, version))
+            for (name, version), recipe in zip(built, pool.map(
+                lambda nv: _pin_node(*nv, image=image, images=images, planner=planner), built,
+            ), strict=True):  # fmt: skip
+                ident = node_id(name, version)
+                recipes[ident] = recipe
+                edges += [Edge(dependent=ident, dependency=node_id(p.name, p.version),
+                               kind="build") for p in recipe.requires]  # fmt: skip
+            wave = list(dict.fromkeys((p.name, p.version) for n, v in built
+                                      for p in recipes[node_id(n, v)].requires))  # fmt: skip
     return nodes, recipes, edges
+
+
+def _not_built(name: NormalizedName, version: str, policy: PlanPolicy) -> Node | None:
+    """The node of a package the plan does not build: a Debian stand-in or an exception."""
+    if name in policy.image_packages:
+        reason = policy.image_packages[name]
+        return Node(name=name, version=version, source="image", reason=reason)
+    if name in policy.exceptions:
+        reason = policy.exceptions[name]
+        return Node(name=name, version=version, source="exception", reason=reason)
+    return None
+
+
+_IMAGES = threading.Lock()  # an override's own image is made once, by one planning thread
+
+
+def _pin_node(
+    name: NormalizedName, version: str, *, image: Image, images: dict[str, Image],
+    planner: Planner,
+) -> NewRecipe:  # fmt: skip
+    """One package's recipe: its sdist, its override, its locks."""
+    sdist = _sdist(planner.index, name, version)
+    planner.progress.status(f"planning {name} {version}")
+    override = _override(planner.overrides, name)
+    with _IMAGES:
+        own = _own_image(override, images, planner.store, planner.sandbox, planner.progress)
+    return pin_recipe(sdist, planner.runs(own or image), gate=planner.gate,
+                      env=override.env if override else None)  # fmt: skip
 
 
 def _own_image(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -35,6 +36,7 @@ class Answers:
         self.fresh = fresh
         self.asked = 0  # questions a run of the image answered
         self.kept = 0  # questions a kept answer answered
+        self._counting = threading.Lock()  # a plan asks from several threads
 
     def lock(
         self, image: Image, index_url: str, requirements: Sequence[str],
@@ -72,10 +74,12 @@ class Answers:
             except (OSError, ValueError, KeyError, TypeError):
                 found = None
             if found is not None:
-                self.kept += 1
+                with self._counting:
+                    self.kept += 1
                 return found
         answer = ask()
-        self.asked += 1
+        with self._counting:
+            self.asked += 1
         path.parent.mkdir(parents=True, exist_ok=True)
         write_atomic(path, canonical_json(to_json(answer)))
         return answer
