@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Literal, Protocol
 
 # A graph node's state: building, then how it ended (builder.pipeline.graph.Ended).
-NodeState = Literal["building", "built", "cached", "shared", "differs", "failed", "skipped"]
+NodeState = Literal[
+    "building", "built", "cached", "shared", "differs", "failed", "skipped", "exception", "image"
+]
 
 
 class Progress(Protocol):

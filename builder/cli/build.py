@@ -26,14 +26,17 @@ from builder.cli.common import (
     variations,
     workspace,
 )
-from builder.cli.output import err_console, print_json, terminal_progress
+from builder.cli.output import err_console, print_json, terminal_progress, with_schema
 from builder.compare.rebuild import Rebuilds
+from builder.encoding import pretty_json
 from builder.errors import BuildFailed, NotReproducible, UsageError
 from builder.images.tags import wheel_platform
 from builder.pipeline.build import BuildReport, build
 from builder.pipeline.request import BuildRequest, Signing
 from builder.provenance.signing import default_key_path, load_signer, new_key
 from builder.recipe import load_recipe
+from builder.report.collect import GRAPH_SUMMARY
+from builder.store import write_atomic
 from builder.variation import DEFAULT_KINDS, KINDS
 
 if TYPE_CHECKING:  # a graph's modules load when a graph is built
@@ -167,16 +170,16 @@ def run_graph(args: argparse.Namespace) -> int:
         executor.close()
     failed = [o for o in outcomes if o.state in ("failed", "skipped")]
     differs = [o for o in outcomes if o.state == "differs"]
+    ok = not failed and (not differs or args.allow_unreproducible)
+    said = {
+        "graphs": [str(path) for path in args.graph],
+        "nodes": [_node_json(o) for o in outcomes],
+    }
+    summary = where.dist / GRAPH_SUMMARY
+    write_atomic(summary, pretty_json(with_schema("build-graph", said, ok=ok)))
     if args.json:
-        nodes = [
-            {"node": o.node, "image": o.image, "state": o.state,
-             "wheel": str(o.wheel) if o.wheel else None, "sha256": o.sha256, "reason": o.reason}
-            for o in outcomes
-        ]  # fmt: skip
-        graphs = [str(path) for path in args.graph]
-        ok = not failed and (not differs or args.allow_unreproducible)
-        print_json("build-graph", {"graphs": graphs, "nodes": nodes}, ok=ok)
-    _graph_summary(outcomes)
+        print_json("build-graph", said, ok=ok)
+    _graph_summary(outcomes, summary)
     if failed:
         raise BuildFailed(
             f"{sum(o.state == 'failed' for o in outcomes)} of {len(outcomes)} builds failed, "
@@ -205,20 +208,36 @@ def cluster_address(value: str) -> str:
     raise argparse.ArgumentTypeError(f"{value}: give tcp://HOST:PORT or local:N")
 
 
-def _graph_summary(outcomes: list[NodeOutcome]) -> None:
+def _node_json(o: NodeOutcome) -> dict[str, object]:
+    return {"node": o.node, "image": o.image, "state": o.state,
+            "wheel": str(o.wheel) if o.wheel else None, "sha256": o.sha256, "reason": o.reason,
+            "reproducible": o.reproducible, "seconds": o.seconds,
+            "platform": _platform_of(o)}  # fmt: skip
+
+
+def _platform_of(o: NodeOutcome) -> str | None:
+    return ", ".join(wheel_platform(o.wheel.name).tags) if o.wheel else None
+
+
+def _graph_summary(outcomes: list[NodeOutcome], summary: Path) -> None:
     table = Table(title="graph build", show_lines=False)
-    for column in ("node", "image", "state", "wheel or reason", "glibc"):
+    for column in ("node", "image", "state", "reproducible", "platform", "glibc", "time",
+                   "wheel or reason"):  # fmt: skip
         table.add_column(column, overflow="fold")
     colors = {"built": "green", "cached": "green", "shared": "green", "differs": "bold red",
-              "failed": "bold red", "skipped": "yellow"}  # fmt: skip
+              "failed": "bold red", "skipped": "yellow", "exception": "yellow",
+              "image": "dim"}  # fmt: skip
     for o in outcomes:
         said = o.wheel.name if o.wheel else ""
         if o.reason:
             said = f"{said} ({o.reason})" if said else o.reason
         glibc = wheel_platform(o.wheel.name).glibc_text if o.wheel else None
-        table.add_row(o.node, o.image, f"[{colors[o.state]}]{o.state}[/]", escape(said),
-                      glibc or "")  # fmt: skip
+        same = {True: "yes", False: "[bold red]no[/]", None: ""}[o.reproducible]
+        seconds = f"{o.seconds:.0f} s" if o.seconds is not None else ""
+        table.add_row(o.node, o.image, f"[{colors[o.state]}]{o.state}[/]", same,
+                      _platform_of(o) or "", glibc or "", seconds, escape(said))  # fmt: skip
     err_console().print(table)
+    err_console().print(f"the table as JSON: {escape(str(summary))}")
 
 
 def _json(report: BuildReport) -> dict[str, object]:

@@ -22,8 +22,11 @@ def err_console() -> Console:
 def print_json(command: str, data: Mapping[str, Any], *, ok: bool) -> None:
     """A command's result for machines: `schema` names its layout (docs/json.md, and
     docs/schemas/<command>.schema.json), `ok` is whether the command succeeds."""
-    document = {"schema": f"builder/{command}/v1", **data, "ok": ok}
-    sys.stdout.write(pretty_json(document).decode())
+    sys.stdout.write(pretty_json(with_schema(command, data, ok=ok)).decode())
+
+
+def with_schema(command: str, data: Mapping[str, Any], *, ok: bool) -> dict[str, Any]:
+    return {"schema": f"builder/{command}/v1", **data, "ok": ok}
 
 
 class TerminalProgress:

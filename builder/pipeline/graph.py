@@ -8,7 +8,8 @@ build once per image, each with its own provenance.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -29,6 +30,9 @@ from builder.recipe import Recipe, load_recipe
 from builder.store import Store
 
 Ended = Literal["built", "cached", "shared", "differs", "failed", "skipped"]
+# A node the graph does not build here: an exception (the index's wheel) or an image
+# package (a Debian package stands in).
+Taken = Literal["exception", "image"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -37,10 +41,12 @@ class NodeOutcome:
 
     node: str
     image: str
-    state: Ended  # differs: a rebuild did not match
+    state: Ended | Taken  # differs: a rebuild did not match
     wheel: Path | None = None
     sha256: Sha256 | None = None
     reason: str | None = None  # shared: whose wheel; failed: the error and its log; skipped: why
+    reproducible: bool | None = None  # by this run's rebuilds or the record's; None: none
+    seconds: float | None = None  # this run's time on the node (a cache hit's: its check)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,10 +102,12 @@ def build_graphs(
         if own != plan.image:
             _lend(recipe, plan.image, own, store)
         request = BuildRequest(recipe=recipe, rebuilds=rebuilds, base_image=own)
-        report = build(request, replace(shared, progress=Labelled(progress, key[1])))
+        report, seconds = _timed(
+            build, request, replace(shared, progress=Labelled(progress, key[1]))
+        )
         if own != plan.image:
             _lend_back(recipe, own, plan.image, store)
-        return _built(key[1], plan.graph.image, report)
+        return replace(_built(key[1], plan.graph.image, report), seconds=seconds)
 
     outcomes: dict[_Key, NodeOutcome] = {}
     order = [(i, ident) for i, plan in enumerate(plans) for ident in plan.graph.order]
@@ -131,7 +139,26 @@ def build_graphs(
     except BaseException:
         executor.cancel()
         raise
-    return [outcomes[k] for k in order]
+    return [outcomes[k] for k in order] + _not_built_here(plans)
+
+
+def _timed(
+    run: Callable[[BuildRequest, Workspace], BuildReport], request: BuildRequest, where: Workspace
+) -> tuple[BuildReport, float]:
+    start = time.monotonic()
+    report = run(request, where)
+    return report, round(time.monotonic() - start, 1)
+
+
+def _not_built_here(plans: list[_Planned]) -> list[NodeOutcome]:
+    """The graphs' exceptions and image packages, each with its reason."""
+    found = []
+    for plan in plans:
+        for n in plan.graph.nodes:
+            if n.source == "exception" or n.source == "image":  # noqa: PLR1714 (narrows)
+                found.append(NodeOutcome(node=n.id, image=plan.graph.image, state=n.source,
+                                         reason=n.reason))  # fmt: skip
+    return found
 
 
 def _graph_recipes(graph: Graph, graph_path: Path) -> dict[str, Recipe]:
@@ -203,9 +230,12 @@ def _share(
 
 def _built(node: str, image: str, report: BuildReport) -> NodeOutcome:
     """built or cached; differs where a rebuild gave another sha256."""
+    recorded = report.record.rebuild
+    reproducible = (report.rebuild.reproducible if report.rebuild is not None
+                    else recorded.reproducible if recorded is not None else None)  # fmt: skip
     outcome = NodeOutcome(
         node=node, image=image, state="cached" if report.cached else "built",
-        wheel=report.wheel, sha256=report.sha256,
+        wheel=report.wheel, sha256=report.sha256, reproducible=reproducible,
     )  # fmt: skip
     if report.rebuild is not None and not report.rebuild.passed:
         why = f"{len(set(report.rebuild.sha256s))} different sha256 in "

@@ -21,7 +21,7 @@ from typing import Any, Literal, get_args
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from securesystemslib.signer import Key
 
-from builder.errors import BuilderError, VerificationFailed
+from builder.errors import BuilderError, InputError, VerificationFailed
 from builder.gate.check import Gate
 from builder.images.tags import wheel_platform
 from builder.names import normalize
@@ -120,12 +120,26 @@ class WheelEntry:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class GraphRow:
+    """A node of the graph build that made the dist folder (its graph-build.json)."""
+
+    node: str
+    image: str
+    state: str
+    reproducible: bool | None
+    platform: str | None
+    seconds: float | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
     wheels: tuple[WheelEntry, ...]
     folders: tuple[str, ...]  # the attestation folders, in the order given
     counts: dict[str, int] = field(default_factory=dict)
     keys: tuple[str, ...] = ()  # the key ids signatures were checked against
     advisories: str = ""  # what the gate knew of advisories (the snapshot's date), if run
+    graph: tuple[GraphRow, ...] = ()  # the graph build's table, where dist holds one
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -133,6 +147,7 @@ class Report:
             "folders": list(self.folders),
             "keys": list(self.keys),
             "counts": dict(self.counts),
+            "graph": [asdict(r) for r in self.graph],
             "wheels": [_entry_json(w) for w in self.wheels],
         }
 
@@ -158,7 +173,29 @@ def collect(
     counts["gate findings"] = sum(bool(e.gate) for e in entries)
     return Report(wheels=entries, folders=tuple(str(f) for f in attestation_folders),
                   counts=counts, keys=tuple(k.keyid for k in keys),
-                  advisories=gate.advisories_said() if gate else "")  # fmt: skip
+                  advisories=gate.advisories_said() if gate else "",
+                  graph=graph_rows(dist))  # fmt: skip
+
+
+GRAPH_SUMMARY = "graph-build.json"  # what builder build --graph writes into its dist
+
+
+def graph_rows(dist: Path | None) -> tuple[GraphRow, ...]:
+    """The graph build's table from dist/graph-build.json (none where there is none)."""
+    path = dist / GRAPH_SUMMARY if dist is not None else None
+    if path is None or not path.is_file():
+        return ()
+    try:
+        nodes = json.loads(path.read_text(encoding="utf-8"))["nodes"]
+        return tuple(GraphRow(node=str(n["node"]), image=str(n["image"]), state=str(n["state"]),
+                              reproducible=n.get("reproducible"), platform=n.get("platform"),
+                              seconds=n.get("seconds"), reason=n.get("reason"))
+                     for n in nodes)  # fmt: skip
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        raise InputError(
+            f"{path}: not a graph build's table: {exc!r}",
+            hint="builder build --graph writes it; build again",
+        ) from exc
 
 
 def _checked(

@@ -25,6 +25,8 @@ STATUS_CLASS = {
     "attestations disagree": "bad",
     "wheel missing": "warn",
 }
+GRAPH_CLASS = {"built": "ok", "cached": "ok", "shared": "ok", "differs": "bad",
+               "failed": "bad", "skipped": "warn", "exception": "warn"}  # fmt: skip
 _templates = Environment(
     loader=PackageLoader("builder.report", "templates"),
     autoescape=select_autoescape(default=True, default_for_string=True),
@@ -40,7 +42,8 @@ def write_report(report: Report, out: Path, sources: str, *, force: bool = False
     index.html."""
     with new_folder(out, made_by="builder report", force=force) as work:
         (work / "wheels").mkdir()
-        common = {"status_class": STATUS_CLASS, "version": __version__}
+        common = {"status_class": STATUS_CLASS, "version": __version__,
+                  "graph_class": GRAPH_CLASS}  # fmt: skip
         index = _templates.get_template("index.html.j2").render(
             report=report, sources=sources, attestation_in=_attestation_in, **common
         )

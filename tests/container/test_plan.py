@@ -62,7 +62,7 @@ def test_a_closure_is_planned_and_built_from_source_in_order_with_its_cycle_and_
             "--attestations", str(stack / "att"), "--backend", "sandbox", "--json"]  # fmt: skip
     assert main(argv) == 0, capsys.readouterr().err
     built = json_output(capsys.readouterr().out, "build-graph")
-    assert [n["state"] for n in built["nodes"]] == ["built"] * 6
+    _summary_holds(built, stack / "dist")
     assert sorted(p.name.split("-")[0] for p in (stack / "dist").glob("*.whl")) == [
         n.replace("-", "_") for n in BUILT
     ]
@@ -87,7 +87,7 @@ def test_a_closure_is_planned_and_built_from_source_in_order_with_its_cycle_and_
 
     assert main([*argv[:-1], "--json"]) == 0  # a rerun: every node a cache hit
     again = json_output(capsys.readouterr().out, "build-graph")
-    assert [n["state"] for n in again["nodes"]] == ["cached"] * 6
+    assert [n["state"] for n in again["nodes"]] == ["cached"] * 6 + ["exception"]
 
     # Rebuilt under variation: the tool records its build path, so it differs (exit 10,
     # its rebuild report named); what builds with it still builds.
@@ -95,7 +95,19 @@ def test_a_closure_is_planned_and_built_from_source_in_order_with_its_cycle_and_
     rebuilt = {n["node"]: n for n in json_output(capsys.readouterr().out, "build-graph")["nodes"]}
     tool_node = rebuilt.pop("acmestack-tool==1.0")
     assert tool_node["state"] == "differs" and "rebuild.json" in tool_node["reason"]
+    assert rebuilt.pop("acmestack-binary==1.0")["state"] == "exception"
     assert {n["state"] for n in rebuilt.values()} == {"cached"}
+    assert {n["reproducible"] for n in rebuilt.values()} == {True}
+
+
+def _summary_holds(built: dict, dist: Path) -> None:  # type: ignore[type-arg]
+    """Six built, in order, then the exception with its reason: the table of the run, in
+    the JSON output and in dist/graph-build.json alike."""
+    assert [n["state"] for n in built["nodes"]] == ["built"] * 6 + ["exception"]
+    assert built == json.loads((dist / "graph-build.json").read_text())
+    binary = built["nodes"][-1]
+    assert binary["node"] == "acmestack-binary==1.0" and "wheels only" in binary["reason"]
+    assert all(n["platform"] == "any" and n["seconds"] > 0 for n in built["nodes"][:6])
 
 
 def _provenance(folder: Path, prefix: str) -> list[dict]:  # type: ignore[type-arg]
@@ -131,6 +143,7 @@ def test_an_update_says_what_changed_and_only_that_builds_again(  # type: ignore
     states = {n["node"]: n["state"] for n in json_output(capsys.readouterr().out,
                                                          "build-graph")["nodes"]}  # fmt: skip
     assert states.pop("acmestack-lib==1.1") == "built"
+    assert states.pop("acmestack-binary==1.0") == "exception"
     assert set(states.values()) == {"cached"}, states
 
 

@@ -116,3 +116,29 @@ def test_the_report_shows_counts_differences_and_disagreeing_signers_in_a_real_b
     browse(chromium, (out / "index.html").as_uri(), f"--screenshot={shot}",
            "--window-size=1280,800")  # fmt: skip
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_report_shows_the_graph_build_s_table_in_a_real_browser(  # type: ignore[no-untyped-def]
+    chromium: str, tmp_path: Path, capsys
+) -> None:
+    """The table builder build --graph writes into its dist folder: per node its state,
+    reproducibility, platform and time (the graph build itself: tests/container/test_plan.py)."""
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    table = {"schema": "builder/build-graph/v1", "ok": True, "graphs": ["plan/graph.json"],
+             "nodes": [{"node": "plain==1.0", "image": "trixie-py", "state": "built",
+                        "wheel": None, "sha256": None, "reason": None, "reproducible": True,
+                        "platform": "manylinux_2_36_x86_64", "seconds": 12.3},
+                       {"node": "vendor-only==2.0", "image": "trixie-py", "state": "exception",
+                        "wheel": None, "sha256": None, "reason": "wheels only",
+                        "reproducible": None, "platform": None, "seconds": None}]}  # fmt: skip
+    (dist / "graph-build.json").write_text(json.dumps(table))
+    out = tmp_path / "report"
+    assert main(["report", "--dist", str(dist), "-o", str(out), "--json"]) == 0
+    data = json_output(capsys.readouterr().out, "report")
+    assert [r["state"] for r in data["graph"]] == ["built", "exception"]
+    index = browse(chromium, (out / "index.html").as_uri(), "--dump-dom")
+    graph = re.search(r'<table id="graph">(.*?)</table>', index, re.DOTALL)
+    assert graph is not None and "vendor-only==2.0" in graph[1] and "wheels only" in graph[1]
+    built = r'<td class="ok">built</td>\s*<td><span class="ok">yes</span></td>'
+    assert re.search(built, graph[1]) and "12 s" in graph[1]

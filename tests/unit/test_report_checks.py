@@ -73,3 +73,15 @@ def test_the_gate_judges_the_inputs_pypi_projects_not_their_file_names(tmp_path:
     assert [i.project for i in entry.inputs] == ["build", "setuptoools", "", ""]
     flagged = sorted(message.split(" resembles ")[0] for message in entry.gate)
     assert flagged == ["reqeusts", "setuptoools"]
+
+
+def test_a_graph_table_that_does_not_read_is_a_clear_error(tmp_path: Path) -> None:
+    import pytest
+
+    from builder.errors import InputError
+
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "graph-build.json").write_text('{"nodes": [{"node": "x"}]}')
+    with pytest.raises(InputError, match=r"graph-build\.json: not a graph build's table"):
+        collect(dist, [])

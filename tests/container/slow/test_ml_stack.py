@@ -46,8 +46,11 @@ def test_the_ml_stack_example_builds_from_source_rebuilds_bit_for_bit_and_publis
     assert {n: s for n, s in sources.items() if s != "built"} == {"ninja": "image"}
 
     code = main([*stack.argv(1, work), *common])
-    nodes = json_output(capsys.readouterr().out, "build-graph")["nodes"]
-    assert code == 0, [n for n in nodes if n["state"] not in ("built", "cached")]
+    every = json_output(capsys.readouterr().out, "build-graph")["nodes"]
+    assert code == 0, [n for n in every if n["state"] not in ("built", "cached", "image")]
+    assert [n["node"].split("==")[0] for n in every if n["state"] == "image"] == ["ninja"]
+    nodes = [n for n in every if n["state"] != "image"]
+    assert all(n["reproducible"] and n["platform"] for n in nodes), nodes
     wheels = {n["node"].split("==")[0]: Path(n["wheel"]) for n in nodes}
     assert set(wheels) == set(sources) - {"ninja"}
     for name, wheel in wheels.items():
