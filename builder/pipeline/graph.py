@@ -19,10 +19,10 @@ from builder.built_catalog import BuiltCatalog
 from builder.compare.rebuild import NO_REBUILDS, Rebuilds
 from builder.errors import BuilderError, RecipeError
 from builder.executor import Executor
-from builder.images import Image, ensure_image, find_definition
+from builder.images import Image, current_image, ensure_image, find_definition
 from builder.images.tags import installs
 from builder.names import Sha256
-from builder.pipeline.build import BuildReport, build
+from builder.pipeline.build import BuildReport, build, recipe_image
 from builder.pipeline.request import BuildRequest, Workspace
 from builder.plan.graph import Graph, read_graph
 from builder.progress import Labelled
@@ -139,7 +139,7 @@ def build_graphs(
     except BaseException:
         executor.cancel()
         raise
-    return [outcomes[k] for k in order] + _not_built_here(plans)
+    return [outcomes[k] for k in order] + _not_built_here(plans, store, workspace.image_search)
 
 
 def _timed(
@@ -150,15 +150,37 @@ def _timed(
     return report, round(time.monotonic() - start, 1)
 
 
-def _not_built_here(plans: list[_Planned]) -> list[NodeOutcome]:
-    """The graphs' exceptions and image packages, each with its reason."""
+def _not_built_here(
+    plans: list[_Planned], store: Store, search: tuple[Path, ...] | None
+) -> list[NodeOutcome]:
+    """The graphs' exceptions and image packages, each with its reason: for a Debian
+    stand-in, the version its builds' images held."""
     found = []
     for plan in plans:
         for n in plan.graph.nodes:
-            if n.source == "exception" or n.source == "image":  # noqa: PLR1714 (narrows)
-                found.append(NodeOutcome(node=n.id, image=plan.graph.image, state=n.source,
+            if n.source == "exception":
+                found.append(NodeOutcome(node=n.id, image=plan.graph.image, state="exception",
                                          reason=n.reason))  # fmt: skip
+            elif n.source == "image":
+                said = _stand_in(plan, n.reason or "", store, search)
+                found.append(NodeOutcome(node=n.id, image=plan.graph.image, state="image",
+                                         reason=said))  # fmt: skip
     return found
+
+
+def _stand_in(plan: _Planned, package: str, store: Store, search: tuple[Path, ...] | None) -> str:
+    """Which version of the Debian package stood in, as the images of the builds that
+    added it hold it."""
+    versions = set()
+    for recipe in plan.recipes.values():
+        if package in recipe.extra_packages:
+            made = current_image(recipe_image(recipe, search), store)
+            held = made.package(package) if made is not None else None
+            if held is not None:
+                versions.add(held.version)
+    if not versions:
+        return f"{package} from Debian (no build here added it)"
+    return f"{package} {', '.join(sorted(versions))} from Debian"
 
 
 def _graph_recipes(graph: Graph, graph_path: Path) -> dict[str, Recipe]:
