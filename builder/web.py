@@ -145,7 +145,8 @@ def stream_file(
                 size += len(chunk)
                 if size > limit:
                     raise FetchError(f"{resp.url}: over {limit >> 20} MiB: refused",
-                                     hint="no Python package file is that large")  # fmt: skip
+                                     hint="a file that large is an attack or a broken "
+                                     "index")  # fmt: skip
                 yield chunk
     except (requests.RequestException, Urllib3Error, OSError) as exc:
         raise FetchError(f"{url}: cannot be read: {exc}") from exc

@@ -128,8 +128,8 @@ def _outcome(args: argparse.Namespace, gate: Gate) -> tuple[list[Issue], str]:
     if requested and args.resolver != "none":
         here = args.files[0].parent
         resolver = _resolver(args.resolver, here)
-        TerminalProgress().status(f"resolving {len(requested)} requirement(s) with {resolver}, "
-                                  "as you would (builds forbidden)")  # fmt: skip
+        gate.progress.status(f"resolving {len(requested)} requirement(s) with {resolver}, as "
+                             "you would (builds forbidden)")  # fmt: skip
         try:
             resolved = resolve(requested, resolver, here)
         except ResolutionFailed as exc:
