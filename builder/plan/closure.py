@@ -269,7 +269,10 @@ def _pin_node(
     planner: Planner,
 ) -> NewRecipe:  # fmt: skip
     """One package's recipe: its sdist, its override, its locks."""
-    sdist = _sdist(planner.index, name, version)
+    sdist = planner.runs(image).kept(
+        lambda: _sdist(planner.index, name, version),
+        lambda a, q: a.sdist(planner.index.url, name, version, q),
+    )
     planner.progress.status(f"planning {name} {version}")
     override = _override(planner.overrides, name)
     with _IMAGES:

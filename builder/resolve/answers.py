@@ -20,11 +20,14 @@ from typing import Any, TypeVar
 from builder.encoding import canonical_json
 from builder.images import Image
 from builder.recipe import PinnedFile
+from builder.resolve.sdist_facts import SdistFacts
 from builder.sandbox.staging import driver_digest
 from builder.store import Store, write_atomic
 
 T = TypeVar("T")
 VERSION = 1
+FACTS_VERSION = 1  # how pinning reads an sdist (resolve/sdist_facts.py): a change
+# to that reading is a new version
 
 
 class Answers:
@@ -63,12 +66,27 @@ class Answers:
         key = _key("closure", image.digest, index_url, list(requirements))
         return self._answer(key, ask, dict, _report_of)
 
+    def facts(self, sdist: PinnedFile, ask: Callable[[], SdistFacts]) -> SdistFacts:
+        """What pinning reads from the sdist's files (a function of its bytes: kept even
+        when the plan asks fresh questions of the index)."""
+        key = _key("facts", FACTS_VERSION, sdist.sha256)
+        return self._answer(key, ask, SdistFacts.to_json, _facts_of, always=True)
+
+    def sdist(
+        self, index_url: str, name: str, version: str, ask: Callable[[], PinnedFile]
+    ) -> PinnedFile:
+        """The sdist the index serves for NAME VERSION."""
+        key = _key("sdist", index_url, name, version)
+        return self._answer(key, ask, PinnedFile.as_dict, _pin_of)
+
     def _answer(
         self, key: str, ask: Callable[[], T], to_json: Callable[[T], Any],
-        read: Callable[[Any, Store], T | None],
+        read: Callable[[Any, Store], T | None], *, always: bool = False,
     ) -> T:  # fmt: skip
+        """The kept answer to the question `key` (unless fresh answers are asked for, and
+        the answer is not `always` the same), else `ask`'s, kept."""
         path = self.store.root / "answers" / f"{key}.json"
-        if not self.fresh:
+        if always or not self.fresh:
             try:
                 found = read(json.loads(path.read_bytes()), self.store)
             except (OSError, ValueError, KeyError, TypeError):
@@ -101,6 +119,14 @@ def _pins_of(data: Any, store: Store) -> tuple[PinnedFile, ...] | None:
     """The kept pins, where every file is still in the store (else None: ask again)."""
     pins = tuple(PinnedFile.from_json(d) for d in data)
     return pins if all(store.has(p.sha256) for p in pins) else None
+
+
+def _facts_of(data: Any, store: Store) -> SdistFacts | None:
+    return SdistFacts.from_json(data)
+
+
+def _pin_of(data: Any, store: Store) -> PinnedFile | None:
+    return PinnedFile.from_json(data)
 
 
 def _report_of(data: Any, store: Store) -> dict[str, Any] | None:

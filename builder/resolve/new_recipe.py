@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import InvalidSdistFilename, parse_sdist_filename
 from packaging.version import InvalidVersion, Version
@@ -22,7 +21,7 @@ from tomlkit.items import AoT, Table
 
 from builder.compare.upstream import compiled_upstream
 from builder.errors import FetchError, GateFailed, RecipeError
-from builder.fetch.cargo_lock import lock_patches, lockless_projects, rust_version
+from builder.fetch.cargo_lock import lock_patches, rust_version
 from builder.fetch.sources import fetch_crates, fetch_pinned, newest_rust_version
 from builder.gate.check import Gate, Issue
 from builder.gate.policy import GatePolicy
@@ -30,17 +29,14 @@ from builder.gate.rules import hints
 from builder.images import DEFAULT_IMAGE, Image, ensure_image, find_definition
 from builder.images.toolchain import image_rustc, images_for_rust, rust_images
 from builder.index import Index
-from builder.inside import archive
 from builder.names import NormalizedName, normalize
 from builder.progress import Progress
 from builder.recipe import BuiltRequirement, PinnedFile, Settings, parse_recipe
 from builder.recipe.schema import toml_settings
 from builder.resolve.lock import ImageRuns, backend_requirements, lock_requirements, unmet
+from builder.resolve.sdist_facts import SdistFacts
 from builder.sandbox import Sandbox
 from builder.store import Store, write_atomic
-
-# PEP 517: a project without [build-system] is built by setuptools' legacy backend.
-LEGACY_REQUIRES = ("setuptools>=40.8.0",)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -139,37 +135,6 @@ def find_sdist(index: Index, name: NormalizedName, version: str) -> PinnedFile:
         f"{name} {version}: the index {index.url} has no sdist for this version",
         hint="builder builds from source distributions only",
     )
-
-
-def build_system_requires(sdist: Path) -> tuple[str, ...]:
-    """`[build-system].requires` of the sdist's top-level pyproject.toml, read in place."""
-    members = archive.read_members(sdist, "pyproject.toml")
-    top = [m for m in members if m.count("/") == 1]
-    if not top:
-        return LEGACY_REQUIRES
-    member = top[0]
-    try:
-        data = tomllib.loads(members[member].decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RecipeError(f"{sdist.name}:{member}: not readable TOML: {exc}") from exc
-    system = data.get("build-system")
-    if system is None:
-        return LEGACY_REQUIRES
-    requires = system.get("requires") if isinstance(system, dict) else None
-    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
-        raise RecipeError(f"{sdist.name}:{member}: build-system.requires is not a list of strings")
-    return tuple(requires)
-
-
-def runtime_requirements(sdist: Path) -> tuple[str, ...]:
-    """Requires-Dist of the sdist's PKG-INFO (static metadata, read by packaging's own
-    parser; nothing runs)."""
-    members = archive.read_members(sdist, "PKG-INFO")
-    top = [m for m in members if m.count("/") == 1]
-    if not top:
-        return ()
-    raw, _ = parse_email(members[top[0]])
-    return tuple(r for r in raw.get("requires_dist", []) if r.strip())
 
 
 def _gate(gate: Gate, names: list[str], progress: Progress) -> None:
@@ -372,10 +337,10 @@ def _rust_at_least(image: Image, need: Version) -> bool:
     return have is not None and have >= need
 
 
-def _check_rust(sdist: PinnedFile, path: Path, image: Image, store: Store) -> None:
+def _check_rust(sdist: PinnedFile, declared: str | None, image: Image, store: Store) -> None:
     """A package whose Cargo.toml needs a newer rustc than the image has fails here,
     before anything is locked or built, naming the images that have one."""
-    need = rust_version(path)
+    need = Version(declared) if declared is not None else None
     if need is None or _rust_at_least(image, need):
         return
     have = image_rustc(image)
@@ -403,14 +368,16 @@ def pin_recipe(
                                               runs.progress)  # fmt: skip
     gate_releases(gate, [(sdist.name, sdist.version)], progress)
     fetch_pinned(sdist, store, index, progress)
-    sdist_path = store.verified_path(sdist.sha256, sdist.file)
-    _check_rust(sdist, sdist_path, image, store)
-    lockless = lockless_projects(sdist_path)
+    facts = runs.kept(
+        lambda: SdistFacts.read(store.verified_path(sdist.sha256, sdist.file)),
+        lambda a, q: a.facts(sdist, q),
+    )
+    _check_rust(sdist, facts.rust_version, image, store)
+    lockless = list(facts.lockless)
     locks = lock_patches(
         sdist, lockless, image=image, store=store, sandbox=sandbox, progress=progress
     ) if lockless else ()  # fmt: skip
-    declared = build_system_requires(sdist_path)
-    runtime = runtime_requirements(sdist_path)
+    declared, runtime = facts.declared, facts.runtime
     installed = _outside_extras(_requirements((*declared, *runtime), sdist.file))
     _gate(gate, [r.name for r in installed], progress)
     static = _requirements(declared, sdist.file)

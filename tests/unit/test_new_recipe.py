@@ -12,7 +12,8 @@ from builder.errors import FetchError, RecipeError
 from builder.names import Sha256, normalize
 from builder.recipe import PinnedFile, parse_recipe
 from builder.resolve.lock import lock_requirements
-from builder.resolve.new_recipe import LEGACY_REQUIRES, NewRecipe, build_system_requires, parse_pin
+from builder.resolve.new_recipe import NewRecipe, parse_pin
+from builder.resolve.sdist_facts import LEGACY_REQUIRES, build_system_requires
 from tests.conftest import make_sdist
 
 SHA = Sha256("ab" * 32)

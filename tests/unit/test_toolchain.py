@@ -119,6 +119,7 @@ def test_planning_a_package_whose_cargo_toml_needs_a_newer_rustc_fails_naming_th
     from builder.images import DebPackage, Image
     from builder.recipe import PinnedFile
     from builder.resolve.new_recipe import _check_rust
+    from builder.resolve.sdist_facts import SdistFacts
 
     manifest = {"Cargo.toml": '[package]\nrust-version = "1.89"\n'}
     sdist = make_sdist(tmp_path / "maturin-1.16.0.tar.gz", manifest, top="maturin-1.16.0")
@@ -127,19 +128,21 @@ def test_planning_a_package_whose_cargo_toml_needs_a_newer_rustc_fails_naming_th
     old = Image(name="trixie-py", digest="1" * 64, definition_sha256="2" * 64,  # type: ignore[arg-type]
                 packages=(rustc,), tools=(), made_on="")  # fmt: skip
     store = Store(tmp_path / "store")
+    declared = SdistFacts.read(sdist).rust_version
     with pytest.raises(RecipeError) as info:
-        _check_rust(pin, sdist, old, store)
+        _check_rust(pin, declared, old, store)
     assert "needs rustc 1.89 or newer, and the image trixie-py has rustc 1.85.1" in str(info.value)
     assert info.value.hint is not None and "trixie-backports-py" in info.value.hint
     newer = DebPackage(name="rustc", version="1.96.1+dfsg1-2~bpo13+1", architecture="amd64")
-    _check_rust(pin, sdist, replace(old, packages=(newer,)), store)  # no error
+    _check_rust(pin, declared, replace(old, packages=(newer,)), store)  # no error
     # No image here is new enough (ruff 0.17.6 needs 1.98): the hint names the newest one.
     _made(store, "trixie-py", "1.85.1+dfsg1-1+deb13u1")
     _made(store, "trixie-backports-py", "1.96.1+dfsg1-2~bpo13+1")
     manifest = {"Cargo.toml": '[package]\nrust-version = "1.98"\n'}
     sdist = make_sdist(tmp_path / "ruff-0.17.6.tar.gz", manifest, top="ruff-0.17.6")
     with pytest.raises(RecipeError) as info:
-        _check_rust(replace(pin, name="ruff", version="0.17.6"), sdist, old, store)  # type: ignore[arg-type]
+        _check_rust(replace(pin, name="ruff", version="0.17.6"),  # type: ignore[arg-type]
+                    SdistFacts.read(sdist).rust_version, old, store)  # fmt: skip
     assert info.value.hint is not None
     assert (
         "no image here has one (the newest: trixie-backports-py, rustc 1.96.1)" in info.value.hint
