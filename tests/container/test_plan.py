@@ -134,7 +134,8 @@ def test_an_update_says_what_changed_and_only_that_builds_again(  # type: ignore
     add_release(nginx.root, Package("acmestack-lib", version="1.1",
                                     dependencies=("acmestack-binary",)))  # fmt: skip
     assert _plan(stack, session_store, "--update", "--json") == 0, capsys.readouterr().err
-    assert json_output(capsys.readouterr().out, "plan")["answers"]["kept"] == 0, "asked again"
+    asked = json_output(capsys.readouterr().out, "plan")["answers"]
+    assert asked["asked"] > 0, "the index asked again (what an sdist's files say stays kept)"
     found = json.loads((stack / "plan" / "changes.json").read_text())
     assert found == [{"kind": "upgraded", "name": "acmestack-lib", "before": "1.0",
                       "after": "1.1", "why": ""}]  # fmt: skip
