@@ -154,8 +154,8 @@ def test_a_cache_hit_reuses_the_rebuilds_it_recorded_when_the_same_are_asked_for
     assert (first["rebuilds"], again["rebuilds"]) == ("run", "recorded")
     report = json.loads(Path(again["rebuild_report"]).read_text())
     assert report == json.loads(Path(first["rebuild_report"]).read_text())
-    # Other rebuilds than those recorded run: two, or one without the user's variation.
-    for other in (["--rebuilds", "2"], ["--rebuilds", "1", "--no-vary", "user"]):
+    # Other rebuilds than those recorded run: two, or one without the uid variation.
+    for other in (["--rebuilds", "2"], ["--rebuilds", "1", "--no-vary", "uid"]):
         assert _build(recipe, own_store, tmp_path / "c", "--json", *other) == 0
         said = json_output(capsys.readouterr().out, "build")
         assert said["rebuilds"] == "run" and said["reproducible"] is True
