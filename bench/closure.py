@@ -33,6 +33,7 @@ REPO = BENCH.parent
 EXAMPLE = REPO / "recipes" / "data-science"
 RESULTS = BENCH / "data" / "closure"
 TABLE = REPO / "docs" / "closure.md"
+IMAGE = "trixie-backports-py"  # maturin and uv-build need a newer rustc than trixie's
 BACKENDS = ("setuptools", "hatchling", "flit-core", "poetry-core", "pdm-backend",
             "meson-python", "scikit-build-core", "maturin", "cython")  # fmt: skip
 
@@ -46,7 +47,8 @@ def builder(*args: str) -> tuple[int, float, str]:
 
 
 def plan_args(work: Path, *extra: str) -> list[str]:
-    return ["plan", str(EXAMPLE / "requirements.txt"), "--policy", str(EXAMPLE / "builder.toml"),
+    return ["plan", str(EXAMPLE / "requirements.txt"), "--image", IMAGE,
+            "--policy", str(EXAMPLE / "builder.toml"),
             "--overrides", str(EXAMPLE / "overrides"), "--out", str(work / "plan"), "--json",
             *extra]  # fmt: skip
 

@@ -40,7 +40,7 @@ from builder.inside import task as tasks
 from builder.names import NormalizedName, normalize
 from builder.plan.graph import Edge, Graph, Node, build_order, cycles, node_id, write_graph
 from builder.plan.policy import PlanPolicy
-from builder.progress import Progress
+from builder.progress import Labelled, Progress
 from builder.recipe import BuiltRequirement, PinnedFile, Settings, load_settings
 from builder.resolve.answers import Answers
 from builder.resolve.lock import ImageRuns, pip_in_image
@@ -277,7 +277,8 @@ def _pin_node(
     override = _override(planner.overrides, name)
     with _IMAGES:
         own = _own_image(override, images, planner.store, planner.sandbox, planner.progress)
-    return pin_recipe(sdist, planner.runs(own or image), gate=planner.gate,
+    runs = replace(planner.runs(own or image), progress=Labelled(planner.progress, name))
+    return pin_recipe(sdist, runs, gate=planner.gate,
                       env=override.env if override else None)  # fmt: skip
 
 
