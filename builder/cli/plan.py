@@ -143,10 +143,10 @@ def _summary(planned: Planned) -> None:
     console.print(
         f"[bold green]planned[/] {len(graph.nodes)} packages for {graph.image}: "
         f"{counts['built']} built here, {counts['exception']} exceptions, "
-        f"{counts['image']} image packages ({planned.folder / GRAPH_FILE})"
+        f"{counts['image']} image packages ({escape(str(planned.folder / GRAPH_FILE))})"
     )
     for node in graph.nodes:
         if node.source != "built":
-            console.print(f"  {node.source}: {node.id} ({node.reason})")
+            console.print(f"  {node.source}: {node.id} ({escape(node.reason or '')})")
     for edge in (e for e in graph.edges if e.bootstrap):
         console.print(f"  bootstrap: {edge.dependent} builds with {edge.dependency} from the index")
