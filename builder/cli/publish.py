@@ -66,15 +66,16 @@ def run_publish(args: argparse.Namespace) -> int:
         progress=TerminalProgress(),
     )
     if args.json:
-        published = [{"project": a.project, "file": a.filename, "sha256": a.sha256, "new": a.new}
-                     for a in added]  # fmt: skip
+        published = [{"project": a.project, "file": a.filename, "sha256": a.sha256, "new": a.new,
+                      "attested": a.attested} for a in added]  # fmt: skip
         data = {"index": None if args.to is None else str(args.to), "uploaded_to": args.upload,
                 "published": published}  # fmt: skip
         print_json("publish", data, ok=True)
     if args.to is not None:
-        new = sum(a.new for a in added)
+        new, attested = sum(a.new for a in added), sum(a.attested for a in added)
         err_console().print(
-            f"[bold green]{args.to}:[/] {new} new, {len(added) - new} there already"
+            f"[bold green]{args.to}:[/] {new} new, {attested} attested by another signer, "
+            f"{len(added) - new - attested} there already"
         )
     if args.upload is not None:
         err_console().print(f"[bold green]uploaded[/] {len(args.wheels)} to {args.upload}")

@@ -7,18 +7,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from packaging.utils import parse_wheel_filename
 from securesystemslib.signer import Key
 
-from builder.errors import PolicyViolation
+from builder.errors import PolicyViolation, PublishError
 from builder.images.archive import SUFFIX, compressed_archive
 from builder.images.tags import wheel_platform
-from builder.names import NormalizedName
+from builder.names import NormalizedName, normalize
 from builder.progress import Progress
 from builder.provenance.bundle import find_bundle
 from builder.provenance.rebuild_from import (
     AttestedBuild,
     attested_image_digest,
     attested_image_packages,
+    attested_inputs,
     read_provenance,
 )
 from builder.provenance.verify import Verification, verify
@@ -26,7 +28,7 @@ from builder.provenance.verify_policy import Policy
 from builder.publish.remote import RemoteIndex
 from builder.publish.static import Added, StaticIndex
 from builder.publish.upload import upload
-from builder.store import Store
+from builder.store import Store, sha256_file
 
 
 def publish_wheels(
@@ -59,13 +61,37 @@ def publish_wheels(
         return []
     added = []
     with index.locked():
+        for wheel, bundle in checked:  # every other signer's agrees, before anything is written
+            _agrees(index, wheel, bundle, key)
         for wheel, bundle in checked:
             result = index.add(wheel, bundle)
-            progress.status(f"{'published' if result.new else 'already published'}: {wheel.name}")
+            said = ("published" if result.new else "attested by another signer" if
+                    result.attested else "already published")  # fmt: skip
+            progress.status(f"{said}: {wheel.name}")
             added.append(result)
             if store is not None:
                 _publish_image(index, read_provenance(bundle, key), store, progress)
     return added
+
+
+def _agrees(index: StaticIndex, wheel: Path, bundle: Path, key: Key) -> None:
+    """A wheel already on the index, attested by another signer: both provenances must
+    name the same build inputs (recipe, sdist, wheels, image), else it is refused
+    (PublishError, exit 15) and nothing is published."""
+    name = normalize(parse_wheel_filename(wheel.name)[0])
+    existing = index.project(name).file(wheel.name)
+    if existing is None or existing.sha256 != sha256_file(wheel):
+        return  # new here, or another file under a published name: index.add says so
+    theirs = attested_inputs(read_provenance(index.bundle_path(name, wheel.name), None))
+    ours = attested_inputs(read_provenance(bundle, key))
+    if theirs != ours:
+        differ = [k for k in ours if ours[k] != theirs.get(k)]
+        raise PublishError(
+            f"{wheel.name}: this attestation and the one on the index name other build "
+            f"inputs ({', '.join(differ)}): not added, nothing was published",
+            hint="independent rebuilders agree only from the same recipe, sdist, build "
+            "requirements and image; builder report compares the two",
+        )
 
 
 def _installable(wheels: Sequence[Path], max_glibc: tuple[int, int]) -> None:

@@ -102,6 +102,14 @@ def _line(envelope: dict[str, Any]) -> bytes:
     return canonical_json(envelope) + b"\n"
 
 
+def bundle_keyids(path: Path) -> tuple[str, ...]:
+    """The key ids that signed a bundle's envelopes, each once, in order."""
+    found: dict[str, None] = {}
+    for envelope in read_bundle(path):
+        found.update(dict.fromkeys(_keyids(envelope)))
+    return tuple(found)
+
+
 def read_bundle(path: Path) -> Sequence[dict[str, Any]]:
     """The envelopes of a bundle file, each a JSON object; a clear error for anything else."""
     try:

@@ -8,6 +8,7 @@ the build and compares its sha256 with the subject's.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,16 @@ def read_provenance(bundle: Path, key: Key | None) -> AttestedBuild:
     (subject,) = statement.subjects
     return AttestedBuild(wheel=subject.name, sha256=Sha256(subject.sha256),
                          provenance=statement.predicate, signed=key is not None)  # fmt: skip
+
+
+def attested_inputs(attested: AttestedBuild) -> dict[str, Any]:
+    """What a provenance says the build took: its external parameters (the recipe) and
+    every resolved dependency by name and digest. Two signers attest the same build when
+    these are equal."""
+    definition = attested.provenance["buildDefinition"]
+    deps = sorted((str(d.get("uri") or d.get("name")), json.dumps(d.get("digest"), sort_keys=True))
+                  for d in definition["resolvedDependencies"])  # fmt: skip
+    return {"externalParameters": definition["externalParameters"], "dependencies": deps}
 
 
 def _pins(deps: list[dict[str, Any]]) -> tuple[PinnedFile, ...]:

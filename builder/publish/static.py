@@ -45,6 +45,7 @@ from builder.encoding import pretty_json
 from builder.errors import PublishError
 from builder.images.archive import SUFFIX
 from builder.names import NormalizedName, Sha256, normalize
+from builder.provenance.bundle import bundle_keyids
 from builder.store import sha256_file, write_atomic
 
 API_VERSION = "1.3"
@@ -61,6 +62,15 @@ _templates = Environment(
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SignedBundle:
+    """One signer's attestation bundle of a file: its name beside the wheel, and the key
+    ids that signed it."""
+
+    file: str
+    keyids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PublishedFile:
     filename: str
     sha256: Sha256
@@ -70,6 +80,9 @@ class PublishedFile:
     metadata_sha256: Sha256
     provenance: bool
     yanked: str | None = None  # the reason ("" for none given); None: not yanked
+    # Every signer's bundle, the first publisher's first (its `provenance` URL); pages
+    # an older builder wrote list none.
+    attestations: tuple[SignedBundle, ...] = ()
 
     @property
     def version(self) -> Version:
@@ -97,6 +110,7 @@ class Added:
     filename: str
     sha256: Sha256
     new: bool
+    attested: bool = False  # another signer's attestation was added to a published file
 
 
 class StaticIndex:
@@ -141,8 +155,9 @@ class StaticIndex:
     # writing
 
     def add(self, wheel: Path, provenance: Path, *, now: dt.datetime | None = None) -> Added:
-        """Publish a wheel and its provenance; the same file again is a no-op, another file
-        under a published name is refused."""
+        """Publish a wheel and its provenance; the same file again adds its bundle where
+        another signer made it (never replacing one), another file under a published
+        name is refused."""
         name, _version, *_ = _parse_filename(wheel)
         project = self.project(name)
         sha = sha256_file(wheel)
@@ -154,8 +169,10 @@ class StaticIndex:
                     f"this file has {sha}",
                     hint="a published file never changes: build a new version, or yank it",
                 )
-            return Added(project=name, filename=wheel.name, sha256=sha, new=False)
+            return self._attested_again(project, existing, provenance)
         metadata = wheel_metadata(wheel)
+        first = SignedBundle(file=f"{wheel.name}{PROVENANCE_SUFFIX}",
+                             keyids=bundle_keyids(provenance))  # fmt: skip
         folder = self.files / name
         _copy_atomic(wheel, folder / wheel.name)
         write_atomic(folder / f"{wheel.name}{METADATA_SUFFIX}", metadata)
@@ -168,10 +185,31 @@ class StaticIndex:
             requires_python=parse_email(metadata)[0].get("requires_python"),
             metadata_sha256=Sha256(_sha256_bytes(metadata)),
             provenance=True,
+            attestations=(first,),
         )
         files = sorted((*project.files, published), key=lambda f: (f.version, f.filename))
         self._write_project(replace(project, files=tuple(files)))
         return Added(project=name, filename=wheel.name, sha256=sha, new=True)
+
+    def bundle_path(self, project: NormalizedName, filename: str) -> Path:
+        """The first publisher's bundle of a published file."""
+        return self.files / project / f"{filename}{PROVENANCE_SUFFIX}"
+
+    def _attested_again(self, project: Project, existing: PublishedFile, provenance: Path) -> Added:
+        """A published file's bundle from another signer, kept beside the others (the
+        caller checked that it attests the same build); the same signer's again: nothing."""
+        keyids = bundle_keyids(provenance)
+        same = Added(project=project.name, filename=existing.filename,
+                     sha256=existing.sha256, new=False)  # fmt: skip
+        if any(set(keyids) <= set(b.keyids) for b in existing.attestations):
+            return same
+        file = f"{existing.filename}.{keyids[0][:16]}{PROVENANCE_SUFFIX}"
+        _copy_atomic(provenance, self.files / project.name / file)
+        added = SignedBundle(file=file, keyids=keyids)
+        signed = replace(existing, attestations=(*existing.attestations, added))
+        files = tuple(signed if f is existing else f for f in project.files)
+        self._write_project(replace(project, files=files))
+        return replace(same, attested=True)
 
     def yank(self, name: str, version: str, reason: str, *, undo: bool = False) -> list[str]:
         """Mark every file of NAME VERSION yanked with `reason` (PEP 592), or not any more."""
@@ -269,6 +307,10 @@ def project_page(project: Project) -> dict[str, Any]:
                 "size": f.size,
                 "upload-time": f.upload_time,
                 "provenance": urls["provenance"] if f.provenance else None,
+                "_attestations": [
+                    {"url": f"../../files/{project.name}/{b.file}", "keyids": list(b.keyids)}
+                    for b in f.attestations
+                ],
             }
         )
     return {
@@ -320,10 +362,16 @@ def _project_from_page(data: dict[str, Any]) -> Project:
                 metadata_sha256=Sha256(f["core-metadata"]["sha256"]),
                 provenance=f.get("provenance") is not None,
                 yanked=None if yanked is False else ("" if yanked is True else str(yanked)),
+                attestations=tuple(_signed(b) for b in f.get("_attestations", [])),
             )
         )
         parse_wheel_filename(f["filename"])
     return Project(name=normalize(data["name"]), files=tuple(files))
+
+
+def _signed(entry: dict[str, Any]) -> SignedBundle:
+    url, keyids = str(entry["url"]), tuple(map(str, entry["keyids"]))
+    return SignedBundle(file=url.rsplit("/", 1)[-1], keyids=keyids)
 
 
 def _parse_filename(wheel: Path) -> tuple[NormalizedName, Version]:

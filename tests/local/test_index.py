@@ -9,11 +9,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
 from builder.cli import main
+from builder.fetch.sources import Crate
 from builder.provenance.bundle import attest
 from builder.provenance.signing import KeyPair, load_signer, new_key
 from tests.conftest import REPO, Served, json_output
@@ -55,7 +58,7 @@ def test_publish_writes_simple_pages_with_metadata_provenance_and_upload_times(
     said = json_output(capsys.readouterr().out, "publish")
     assert said["published"] == [
         {"project": "acme-lib", "file": wheel.name, "sha256": said["published"][0]["sha256"],
-         "new": True}
+         "new": True, "attested": False}
     ]  # fmt: skip
     page = json.loads((index / "simple" / "acme-lib" / "index.json").read_text())
     assert page["meta"]["api-version"] == "1.3" and page["versions"] == ["1.0"]
@@ -396,3 +399,53 @@ def test_publish_refuses_a_wheel_that_needs_a_newer_glibc_than_the_policy_allows
     policy.write_text("[publish]\nmax-glibc = 2.36\n")
     assert publish(old, to=index, pair=pair, extra=extra) == 3
     assert "publish.max-glibc" in capsys.readouterr().err
+
+
+def test_another_signer_s_attestation_of_a_published_file_is_added_and_a_disagreeing_one_refused(
+    tmp_path: Path, pair: KeyPair, nginx: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Independent rebuilders: a second signer who attests the same wheel from the same
+    inputs is added beside the first (never replacing it); one whose provenance names
+    other inputs is refused and nothing changes; the same signer again adds nothing."""
+    index = nginx.root
+    wheel = signed(tmp_path / "dist", "acme-agreed", "1.0", pair)
+    assert publish(wheel, to=index, pair=pair) == 0
+    second = new_key(tmp_path / "second" / "k.pem")
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    shutil.copy(wheel, theirs / wheel.name)
+    attest(theirs / wheel.name, record_for(wheel), None, signer=load_signer(second.private),
+           folder=theirs / "attestations")  # fmt: skip
+    capsys.readouterr()
+    assert publish(theirs / wheel.name, to=index, pair=second, extra=("--json",)) == 0
+    (said,) = json_output(capsys.readouterr().out, "publish")["published"]
+    assert (said["new"], said["attested"]) == (False, True)
+    page = json.loads((index / "simple" / "acme-agreed" / "index.json").read_text())
+    (entry,) = page["files"]
+    signers = [b["keyids"] for b in entry["_attestations"]]
+    assert signers == [[load_signer(pair.private).public_key.keyid],
+                       [load_signer(second.private).public_key.keyid]]  # fmt: skip
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    for bundle in entry["_attestations"]:  # each served, each its signer's
+        url = urljoin(f"{nginx.url}simple/acme-agreed/", bundle["url"])
+        with direct.open(url) as served:
+            assert json.loads(served.readline())["signatures"][0]["keyid"] == bundle["keyids"][0]
+    assert entry["provenance"].endswith(f"{wheel.name}.intoto.jsonl"), "the first stays first"
+    verify = ["verify", "acme-agreed==1.0", "--index", nginx.url, "--key", str(pair.public)]
+    assert main(verify) == 0, capsys.readouterr().err
+
+    pages_before = pages(index)
+    assert publish(theirs / wheel.name, to=index, pair=second) == 0  # the same signer again
+    assert pages(index) == pages_before
+
+    other = tmp_path / "other-inputs"
+    other.mkdir()
+    shutil.copy(wheel, other / wheel.name)
+    third = new_key(tmp_path / "third" / "k.pem")
+    crate = Crate(name="evil", version="1.0.0", sha256="e" * 64)  # type: ignore[arg-type]
+    attest(other / wheel.name, record_for(wheel, crates=(crate,)), None,
+           signer=load_signer(third.private), folder=other / "attestations")  # fmt: skip
+    capsys.readouterr()
+    assert publish(other / wheel.name, to=index, pair=third) == 15
+    assert "name other build inputs (dependencies)" in capsys.readouterr().err
+    assert pages(index) == pages_before
