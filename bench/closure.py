@@ -37,7 +37,7 @@ RESULTS = BENCH / "data" / "closure"
 TABLE = REPO / "docs" / "closure.md"
 IMAGE = "trixie-backports-py"  # maturin and uv-build need a newer rustc than trixie's
 BACKENDS = ("setuptools", "hatchling", "flit-core", "poetry-core", "pdm-backend",
-            "meson-python", "scikit-build-core", "maturin", "cython")  # fmt: skip
+            "meson-python", "scikit-build-core", "maturin", "uv-build")  # fmt: skip
 
 
 def builder(*args: str) -> tuple[int, float, str]:
@@ -114,13 +114,16 @@ def table(work: Path) -> None:
     TABLE.write_text("\n".join(text) + "\n")
 
 
-def _plan_lines(graph: dict[str, Any]) -> list[str]:
+def _plan_lines(graph: dict[str, Any], work: Path) -> list[str]:
     sources = Counter(n["source"] for n in graph["nodes"])
+    backends = Counter(backend_of(work / "plan" / n["recipe"]) for n in graph["nodes"]
+                       if n.get("recipe"))  # fmt: skip
     lines = [
         "## The plan",
         "",
         f"{len(graph['nodes'])} packages: {sources['built']} built here, "
-        f"{sources['exception']} exceptions, {sources['image']} Debian stand-ins.",
+        f"{sources['exception']} exceptions, {sources['image']} Debian stand-ins. Their "
+        "build backends: " + ", ".join(f"{b} {k}" for b, k in backends.most_common()) + ".",
         "",
     ]
     lines += [f"- {n['source']}: {n['name']} {n['version']}: {n['reason']}"
