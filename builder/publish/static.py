@@ -201,12 +201,16 @@ class StaticIndex:
         keyids = bundle_keyids(provenance)
         same = Added(project=project.name, filename=existing.filename,
                      sha256=existing.sha256, new=False)  # fmt: skip
-        if any(set(keyids) <= set(b.keyids) for b in existing.attestations):
+        first = self.bundle_path(project.name, existing.filename)
+        known = existing.attestations or (  # a page an older builder wrote lists none
+            (SignedBundle(file=first.name, keyids=bundle_keyids(first)),) if first.is_file() else ()
+        )
+        if not keyids or any(set(keyids) <= set(b.keyids) for b in known):
             return same
         file = f"{existing.filename}.{keyids[0][:16]}{PROVENANCE_SUFFIX}"
         _copy_atomic(provenance, self.files / project.name / file)
         added = SignedBundle(file=file, keyids=keyids)
-        signed = replace(existing, attestations=(*existing.attestations, added))
+        signed = replace(existing, attestations=(*known, added))
         files = tuple(signed if f is existing else f for f in project.files)
         self._write_project(replace(project, files=files))
         return replace(same, attested=True)
