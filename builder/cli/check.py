@@ -92,8 +92,8 @@ def run(args: argparse.Namespace) -> int:
     issues = gate.check(names, here) + gate.releases(pins)
     urls = [(r.name, r.url, "--name") for r in asked if r.url]
     issues += gate.direct_urls([*urls, *(u for f in args.files for u in direct_urls_in(f))])
-    found_outcome, outcome_said = _outcome(args, gate)
-    issues += found_outcome
+    found_outcome, outcome_said, decided = _outcome(args, gate)
+    issues = _explained(issues) + found_outcome if decided else issues + found_outcome
     snapshot = gate.snapshot
     if args.json:
         data = {
@@ -109,12 +109,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _outcome(args: argparse.Namespace, gate: Gate) -> tuple[list[Issue], str]:
+def _outcome(args: argparse.Namespace, gate: Gate) -> tuple[list[Issue], str, bool]:
     """The files the checked files take (gate/outcome.py): each lock file's entries, and
     what the user's resolver takes for the requirements files and pyproject.tomls; what
-    was judged, said."""
+    was judged, said; and whether the outcome of everything checked was judged."""
     if binding_of(gate.policy) is None:
-        return [], "not judged: the policy declares no index and no internal name"
+        return [], "not judged: the policy declares no index and no internal name", False
     taken, requested, locks = [], [], 0
     for path in args.files:
         entries = locked_in(path)
@@ -125,6 +125,7 @@ def _outcome(args: argparse.Namespace, gate: Gate) -> tuple[list[Issue], str]:
             locks += 1
     issues = gate.outcome(taken)
     said = [f"{locks} lock file(s), {len(taken)} entries"] if locks else []
+    whole = bool(args.files) and not args.name and not requested
     if requested and args.resolver != "none":
         here = args.files[0].parent
         resolver = _resolver(args.resolver, here)
@@ -138,7 +139,17 @@ def _outcome(args: argparse.Namespace, gate: Gate) -> tuple[list[Issue], str]:
         else:
             issues += gate.outcome(resolved)
             said.append(f"{resolver} takes {sum(len(t.files) for t in resolved)} file(s)")
-    return issues, "; ".join(said) or "no files to resolve (--name is judged by name)"
+            whole = bool(args.files) and not args.name
+    return issues, "; ".join(said) or "no files to resolve (--name is judged by name)", whole
+
+
+def _explained(issues: list[Issue]) -> list[Issue]:
+    """Configuration findings as warnings, where the outcome of everything checked was
+    judged: they say what could go wrong; the files the resolution takes decide."""
+    return [replace(i, severity="warning",
+                    message=f"{i.message} (a warning: the outcome decides, and was judged)")
+            if i.kind == "configuration" and i.severity == "error" else i
+            for i in issues]  # fmt: skip
 
 
 def _resolver(asked: str, here: Path) -> Resolver:

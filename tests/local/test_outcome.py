@@ -180,3 +180,22 @@ def test_the_configuration_is_read_from_the_checked_files_folder(
     monkeypatch.chdir(elsewhere)
     assert _check(str(user / "requirements.txt"), "--resolver", "none") == 14
     assert f"{user / 'uv.toml'} ([[index]] ) is {public.url}" in capsys.readouterr().err
+
+
+def test_configuration_findings_are_warnings_where_the_outcome_was_judged_clean(
+    indexes: tuple[StaticIndex, StaticIndex], user: Path, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    """find-links that holds nothing the resolution takes: said, and the outcome decides;
+    without a resolution to judge, the configuration decides (an error)."""
+    internal, _ = indexes
+    (user / "requirements.txt").write_text("acme-secret\n")
+    empty = tmp_path / "links"
+    empty.mkdir()
+    monkeypatch.setenv("PIP_INDEX_URL", internal.url)
+    monkeypatch.setenv("PIP_FIND_LINKS", str(empty))
+    assert _check(str(user / "requirements.txt"), "--resolver", "pip") == 0
+    said = capsys.readouterr().err
+    assert "warning configuration: PIP_FIND_LINKS is set" in said
+    assert "the outcome decides, and was judged" in said
+    assert _check(str(user / "requirements.txt"), "--resolver", "none") == 14
