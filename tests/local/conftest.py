@@ -95,7 +95,7 @@ class StaticIndex:
         (page / "index.html").write_text(f"<!DOCTYPE html><html><body>\n{body}\n</body></html>\n")
 
 
-def _serve(root: Path) -> tuple[ThreadingHTTPServer, str]:
+def serve(root: Path) -> tuple[ThreadingHTTPServer, str]:
     handler = partial(QuietHandler, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -114,7 +114,7 @@ def indexes(tmp_path: Path) -> Iterator[tuple[StaticIndex, StaticIndex]]:
     for label in ("internal", "public"):
         root = tmp_path / label
         (root / "simple").mkdir(parents=True)
-        server, url = _serve(root)
+        server, url = serve(root)
         made.append((server, StaticIndex(url=url, root=root)))
     internal, public = made[0][1], made[1][1]
     internal.add("acme-triton", "1.0", "internal")

@@ -25,7 +25,7 @@ from builder.gate.binding import IndexBinding
 from builder.gate.policy import GatePolicy
 from builder.index import Index
 from builder.names import normalize
-from tests.local.conftest import QuietHandler, StaticIndex, make_sdist, make_wheel
+from tests.local.conftest import QuietHandler, StaticIndex, make_sdist, make_wheel, serve
 
 NO_CONFIG = {"PIP_CONFIG_FILE": "/dev/null", "PATH": "/usr/bin:/bin"}
 
@@ -244,10 +244,9 @@ def _merged(root: Path, *indexes: StaticIndex) -> StaticIndex:
 
 @contextmanager
 def _served(index: StaticIndex) -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(index.root)))
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server, url = serve(index.root)
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/simple/"
+        yield url
     finally:
         server.shutdown()
         server.server_close()
