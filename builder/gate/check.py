@@ -27,7 +27,6 @@ from builder.gate.configuration import (
     find_links,
     index_configuration,
     merging_indexes,
-    url_key,
     uv_sources,
 )
 from builder.gate.outcome import LockedFile, Taken
@@ -43,8 +42,6 @@ from builder.store import default_store_root
 if TYPE_CHECKING:  # the advisory modules load when a snapshot is read
     from builder.advisories.snapshot import Snapshot
 
-# Where a primary index is configured (else pip's default one serves every name).
-PRIMARY = ("BUILDER_INDEX_URL", "PIP_INDEX_URL", "UV_INDEX_URL", "UV_DEFAULT_INDEX")
 LOOK_UPS = 8  # names looked up on the public index at once (Gate.fetch_evidence)
 
 
@@ -285,25 +282,17 @@ class Gate:
             for found, why in shadowing
             for where, value in found
         ]
-        internal = {url_key(u) for u in self.policy.internal_indexes}
+        internal = {Place.of(u) for u in self.policy.internal_indexes}
         configured = index_configuration(here)
-        if not any(where in PRIMARY or re.search(r"[(.]index-url\)$", where)
-                   for where, _ in configured):  # fmt: skip
+        if not any(c.primary for c in configured):
             issues.append(self._issue(
                 "*", "configuration", "no index is configured: pip's and uv's default index "
                 "serves every name, internal ones too", index_url=None,
             ))  # fmt: skip
-        for where, url in configured:
-            if url_key(url) not in internal:
-                issues.append(
-                    self._issue(
-                        "*",
-                        "configuration",
-                        f"{where} is {url}, which the policy does not name internal: "
-                        "internal names would resolve from it",
-                        index_url=url,
-                    )
-                )
+        issues += [self._issue("*", "configuration", f"{c.where} is {c.url}, which the policy "
+                               "does not name internal: internal names would resolve from it",
+                               index_url=c.url)
+                   for c in configured if Place.of(c.url) not in internal]  # fmt: skip
         return issues + self._uv_sources(here)
 
     def _uv_sources(self, here: Path) -> list[Issue]:
@@ -312,15 +301,15 @@ class Gate:
         the project's own)."""
         binding = IndexBinding(policy=self.policy)
         issues = []
-        for where, raw, source in uv_sources(here):
-            name = normalize(raw)
-            if not self.policy.is_internal_name(name) or where.endswith(".path)"):
+        for source in uv_sources(here):
+            name = normalize(source.name)
+            if not self.policy.is_internal_name(name) or source.kind == "path":
                 continue
-            by_index = where.endswith(".index)")
-            why = (binding.refusal(name, source) if by_index
-                   else binding.file_refusal(name, source))  # fmt: skip
+            why = (binding.refusal(name, source.value) if source.kind == "index"
+                   else binding.file_refusal(name, source.value))  # fmt: skip
             if why is not None:
-                issues.append(self._issue(name, "confusion", f"{where}: {why}", source=source))
+                issues.append(self._issue(name, "confusion", f"{source.where}: {why}",
+                                          source=source.value))  # fmt: skip
         return issues
 
     def direct_urls(self, requested: Iterable[tuple[str, str, str]]) -> list[Issue]:

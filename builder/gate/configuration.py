@@ -6,33 +6,44 @@ from __future__ import annotations
 
 import os
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, Literal
 
 from builder.pip_config import pip_config_entries
 
 
-def index_configuration(cwd: Path | None = None) -> list[tuple[str, str]]:
-    """(where, URL) of every index pip, uv or builder is configured to resolve a name from:
-    builder's and pip's primary index, uv's default and extra indexes, from the
-    environment, pip's configuration files, uv.toml and pyproject.toml's [tool.uv]."""
-    found = [(var, os.environ[var]) for var in ("BUILDER_INDEX_URL", "PIP_INDEX_URL",
-             "UV_INDEX_URL", "UV_DEFAULT_INDEX") if os.environ.get(var)]  # fmt: skip
+@dataclass(frozen=True, slots=True)
+class ConfiguredIndex:
+    """An index pip, uv or builder is configured with: where it is set, its URL, and
+    whether it replaces the default index (else it is searched beside it)."""
+
+    where: str
+    url: str
+    primary: bool
+
+
+def index_configuration(cwd: Path | None = None) -> list[ConfiguredIndex]:
+    """Every index pip, uv or builder is configured to resolve a name from: builder's and
+    pip's primary index, uv's default and extra indexes, from the environment, pip's
+    configuration files, uv.toml and pyproject.toml's [tool.uv]."""
+    primary = ("BUILDER_INDEX_URL", "PIP_INDEX_URL", "UV_INDEX_URL", "UV_DEFAULT_INDEX")
+    found = [ConfiguredIndex(v, os.environ[v], True) for v in primary if os.environ.get(v)]
     for var in ("UV_EXTRA_INDEX_URL", "UV_INDEX"):
         for entry in os.environ.get(var, "").split():
-            found.append((var, entry.partition("=")[2] if "=" in entry.split("/")[0] else entry))
+            url = entry.partition("=")[2] if "=" in entry.split("/")[0] else entry
+            found.append(ConfiguredIndex(var, url, False))
     for name, value in pip_config_entries("index-url"):
-        found.append((f"pip's configuration ({name})", value))
-    here = cwd or Path.cwd()
-    for path, settings in uv_settings(here):
+        found.append(ConfiguredIndex(f"pip's configuration ({name})", value, True))
+    for path, settings in uv_settings(cwd or Path.cwd()):
         for key in ("index-url", "extra-index-url"):
             values = settings.get(key)
             for url in [values] if isinstance(values, str) else values or []:
-                found.append((f"{path} ({key})", str(url)))
+                found.append(ConfiguredIndex(f"{path} ({key})", str(url), key == "index-url"))
         for index in settings.get("index", []):
             if isinstance(index, dict) and isinstance(index.get("url"), str):
-                found.append((f"{path} ([[index]] {index.get('name', '')})", index["url"]))
+                where = f"{path} ([[index]] {index.get('name', '')})"
+                found.append(ConfiguredIndex(where, index["url"], index.get("default") is True))
     return found
 
 
@@ -89,9 +100,23 @@ def _uv_file(path: Path, inner: tuple[str, ...]) -> list[tuple[Path, dict[str, A
     return [(path, data)] if isinstance(data, dict) and data else []
 
 
-def uv_sources(here: Path) -> list[tuple[str, str, str]]:
-    """(where, name, source) of each [tool.uv.sources] entry uv takes from elsewhere than
-    an index (url, git, path) or from a named index (source: the index's URL)."""
+SourceKind = Literal["url", "git", "path", "index"]
+
+
+@dataclass(frozen=True, slots=True)
+class UvSource:
+    """A [tool.uv.sources] entry: where, for which name, of which kind, and its URL or
+    path (for an index: the named index's URL)."""
+
+    where: str
+    name: str
+    kind: SourceKind
+    value: str
+
+
+def uv_sources(here: Path) -> list[UvSource]:
+    """Each [tool.uv.sources] entry uv takes from elsewhere than an index (url, git, path)
+    or from a named index."""
     found = []
     for path, settings in uv_settings(here):
         indexes = {i.get("name"): i.get("url") for i in settings.get("index", [])
@@ -101,19 +126,13 @@ def uv_sources(here: Path) -> list[tuple[str, str, str]]:
             for entry in entries if isinstance(entries, list) else [entries]:
                 if not isinstance(entry, dict):
                     continue
-                for key in ("url", "git", "path"):
-                    if isinstance(entry.get(key), str):
-                        found.append((f"{path} (sources.{name}.{key})", name, entry[key]))
+                kinds: tuple[SourceKind, ...] = ("url", "git", "path")
+                for kind in kinds:
+                    if isinstance(entry.get(kind), str):
+                        found.append(UvSource(f"{path} (sources.{name}.{kind})", name, kind,
+                                              entry[kind]))  # fmt: skip
                 if isinstance(entry.get("index"), str):
                     url = indexes.get(entry["index"]) or f"an undefined index {entry['index']}"
-                    found.append((f"{path} (sources.{name}.index)", name, str(url)))
+                    found.append(UvSource(f"{path} (sources.{name}.index)", name, "index",
+                                          str(url)))  # fmt: skip
     return found
-
-
-def url_key(url: str) -> str:
-    return url.rstrip("/")
-
-
-def origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
