@@ -162,10 +162,20 @@ def run_graph(args: argparse.Namespace) -> int:
         from builder.cluster.executor import open_cluster
 
         executor = open_cluster(args.cluster, store=where.store, backend=args.backend)
+    summary = where.dist / GRAPH_SUMMARY
+    so_far: list[NodeOutcome] = []
+
+    def ended(outcome: NodeOutcome) -> None:  # the table so far: a killed build leaves it
+        so_far.append(outcome)
+        said = {"graphs": [str(path) for path in args.graph], "complete": False,
+                "nodes": [_node_json(o) for o in so_far]}  # fmt: skip
+        write_atomic(summary, pretty_json(with_schema("build-graph", said, ok=False)))
+
     try:
         outcomes = build_graphs(
-            args.graph, workspace=where, executor=executor, rebuilds=_rebuilds(args)
-        )
+            args.graph, workspace=where, executor=executor, rebuilds=_rebuilds(args),
+            ended=ended,
+        )  # fmt: skip
     finally:  # also when the graph fails before its first build (a local cluster's processes)
         executor.close()
     failed = [o for o in outcomes if o.state in ("failed", "skipped")]
@@ -173,9 +183,9 @@ def run_graph(args: argparse.Namespace) -> int:
     ok = not failed and (not differs or args.allow_unreproducible)
     said = {
         "graphs": [str(path) for path in args.graph],
+        "complete": True,
         "nodes": [_node_json(o) for o in outcomes],
     }
-    summary = where.dist / GRAPH_SUMMARY
     write_atomic(summary, pretty_json(with_schema("build-graph", said, ok=ok)))
     if args.json:
         print_json("build-graph", said, ok=ok)

@@ -67,13 +67,15 @@ def build_graphs(
     workspace: Workspace,
     executor: Executor,
     rebuilds: Rebuilds = NO_REBUILDS,
+    ended: Callable[[NodeOutcome], None] = lambda outcome: None,
 ) -> list[NodeOutcome]:
     """Build every node of the graphs that is built here, each once its build requirements
     are built, as many at once as the executor takes; each build's venv holds the wheels
     built here before it (its recipe requires them `source = "built"`). A failure skips
     what builds with it, and only that; a rerun finds what was built as cache hits. The
     executor's place runs the builds (a cluster's workers); this process fetches, checks
-    what comes back and signs. The caller closes the executor (it made it)."""
+    what comes back and signs. `ended` hears each node's outcome as it is known (a table
+    kept as the build goes). The caller closes the executor (it made it)."""
     store, progress = workspace.store, workspace.progress
     sandbox = workspace.sandbox_factory()
     shared = replace(workspace, sandbox_factory=lambda: sandbox,
@@ -123,23 +125,30 @@ def build_graphs(
                 if state == "ready":
                     progress.node(key[1], plans[key[0]].graph.image, "building")
                     running[executor.start(lambda k=key: build_node(k))] = key  # type: ignore[misc]
-                elif state == "shared":
-                    outcomes[key] = _share(plans, key, outcomes, store)
                 else:
-                    outcomes[key] = NodeOutcome(
-                        node=key[1], image=plans[key[0]].graph.image, state="skipped",
-                        reason=state,
-                    )  # fmt: skip
+                    outcomes[key] = _without_a_build(plans, key, state, outcomes, store)
+                    ended(outcomes[key])
             if running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
                     key = running.pop(future)
                     outcomes[key] = _outcome(key, plans[key[0]].graph.image, future)
                     progress.node(key[1], plans[key[0]].graph.image, outcomes[key].state)
+                    ended(outcomes[key])
     except BaseException:
         executor.cancel()
         raise
     return [outcomes[k] for k in order] + _not_built_here(plans, store, workspace.image_search)
+
+
+def _without_a_build(
+    plans: list[_Planned], key: _Key, state: str, outcomes: dict[_Key, NodeOutcome], store: Store
+) -> NodeOutcome:
+    """A node that takes an earlier graph's wheel (shared), or is skipped (state: why)."""
+    if state == "shared":
+        return _share(plans, key, outcomes, store)
+    return NodeOutcome(node=key[1], image=plans[key[0]].graph.image, state="skipped",
+                       reason=state)  # fmt: skip
 
 
 def _timed(

@@ -9,6 +9,8 @@ backend shares the host's network for them (docker's bridge does not reach 127.0
 from __future__ import annotations
 
 import json
+import signal
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from builder.provenance.bundle import read_bundle
 from builder.recipe import load_recipe
 from builder.store import Store
 from tests.conftest import json_output
+from tests.container.conftest import BuilderProcess, wait_until
 from tests.fixtures.stack import Package, add_release
 
 BUILT = ["acmestack-app", "acmestack-backend", "acmestack-lib", "acmestack-loop-a",
@@ -165,3 +168,39 @@ def test_a_requirement_that_resolves_to_nothing_is_a_clear_error(  # type: ignor
     assert _plan(stack, session_store) == 4
     assert "do not resolve" in capsys.readouterr().err
     assert not (stack / "plan").exists()
+
+
+def test_a_graph_build_killed_midway_leaves_the_table_of_the_nodes_that_ended(  # type: ignore[no-untyped-def]
+    stack: Path, session_store: Store, capsys
+) -> None:
+    """dist/graph-build.json is rewritten as each node ends: SIGTERM after the first node
+    leaves that node's row, marked incomplete, and the whole table only once all ended."""
+    token = uuid.uuid4().hex  # the first node's build is this test's own: no cache hit
+    (stack / "overrides" / "acmestack-backend.toml").write_text(
+        f'[build]\nenv = {{ KILLED_TEST = "{token}" }}\n'
+    )
+    assert _plan(stack, session_store) == 0, capsys.readouterr().err
+    dist = stack / "killed-dist"
+    summary = dist / "graph-build.json"
+    argv = ["build", "--graph", str(stack / "plan" / "graph.json"), "--jobs", "1",
+            "--store", str(session_store.root), "--dist", str(dist), "--no-attest",
+            "--backend", "sandbox"]  # fmt: skip
+    builder = BuilderProcess(argv)
+    try:
+        assert wait_until(lambda: _ended(summary) >= 1, 600), builder.err[-3000:]
+        builder.proc.send_signal(signal.SIGTERM)
+        assert builder.finish() == 143, builder.err[-3000:]
+    finally:
+        builder.proc.kill()
+    table = json.loads(summary.read_text())
+    assert table["complete"] is False and table["ok"] is False
+    assert 1 <= len(table["nodes"]) < 7
+    assert table["nodes"][0]["node"] == "acmestack-backend==1.0"
+    assert table["nodes"][0]["state"] == "built"
+
+
+def _ended(summary: Path) -> int:
+    try:
+        return len(json.loads(summary.read_text())["nodes"])
+    except (OSError, ValueError):
+        return 0
