@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 
 from rich.markup import escape
 from rich.table import Table
-from securesystemslib.signer import Signer
 
 from builder.cli.common import (
     Subcommands,
@@ -23,6 +22,7 @@ from builder.cli.common import (
     non_negative_int,
     positive_int,
     sandbox_factory,
+    user_signer,
     variations,
     workspace,
 )
@@ -33,7 +33,6 @@ from builder.errors import BuildFailed, NotReproducible, UsageError
 from builder.images.tags import wheel_platform
 from builder.pipeline.build import BuildReport, build
 from builder.pipeline.request import BuildRequest, Signing
-from builder.provenance.signing import default_key_path, load_signer, new_key
 from builder.recipe import load_recipe
 from builder.report.collect import GRAPH_SUMMARY
 from builder.store import write_atomic
@@ -289,20 +288,7 @@ def _platform_json(wheel: str) -> dict[str, object]:
 def _signing(args: argparse.Namespace) -> Signing | None:
     if args.no_attest:
         return None
-    return Signing(signer=_signer(args.key), folder=args.attestations)
-
-
-def _signer(explicit: Path | None) -> Signer:
-    if explicit is not None:
-        return load_signer(explicit)
-    path = default_key_path()
-    if not path.exists():
-        pair = new_key(path)
-        err_console().print(
-            f"[yellow]note:[/] made a signing key {pair.private} (public: {pair.public}); "
-            "`builder key new` makes others"
-        )
-    return load_signer(path)
+    return Signing(signer=user_signer(args.key), folder=args.attestations)
 
 
 def _summary(report: BuildReport) -> None:

@@ -15,6 +15,8 @@ from builder.errors import BuilderError, SandboxUnavailable, UsageError
 from builder.store import Store, default_store_root
 
 if TYPE_CHECKING:  # the sandbox and image modules load when a command builds, not before
+    from securesystemslib.signer import Signer
+
     from builder.pipeline.request import Signing, Workspace
     from builder.sandbox import Sandbox
 
@@ -269,3 +271,19 @@ def _auto(sandbox: Callable[[], Sandbox], docker: Callable[[], Sandbox]) -> Sand
         return chosen
     say("backend: docker (auto: the sandbox could make no cgroup for the limits here)")
     return fallback
+
+
+def user_signer(explicit: Path | None) -> Signer:
+    """The signer of a private key file, else the user's own key (made on first use)."""
+    from builder.provenance.signing import default_key_path, load_signer, new_key
+
+    if explicit is not None:
+        return load_signer(explicit)
+    path = default_key_path()
+    if not path.exists():
+        pair = new_key(path)
+        err_console().print(
+            f"[yellow]note:[/] made a signing key {pair.private} (public: {pair.public}); "
+            "`builder key new` makes others"
+        )
+    return load_signer(path)

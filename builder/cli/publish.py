@@ -1,4 +1,5 @@
-"""builder publish WHEEL... --to DIR: verify each wheel, then add it to a static index;
+"""builder publish WHEEL... --to DIR: verify each wheel, then add it to a static index
+(with --quorum TRUSTFILE: staged until k trusted signers agree);
 builder yank DIR NAME VERSION --reason TEXT: mark a release yanked (PEP 592)."""
 
 from __future__ import annotations
@@ -8,10 +9,12 @@ from pathlib import Path
 
 from builder.cli.common import Subcommands, add_store_option, existing_file, folder_path, open_store
 from builder.cli.output import TerminalProgress, err_console, print_json
-from builder.errors import UsageError
-from builder.pipeline.publish import publish_wheels
+from builder.errors import PublishError, UsageError
+from builder.pipeline.publish import publish_wheels, submit_wheels
 from builder.policy import read_policy
 from builder.provenance.signing import default_key_path, load_public_key, public_key_path
+from builder.provenance.trust import read_trust
+from builder.publish.quorum import Submission
 from builder.publish.static import StaticIndex
 
 
@@ -37,6 +40,11 @@ def register(sub: Subcommands) -> None:
         "--attestations", type=folder_path, default=Path("attestations"), metavar="DIR",
         help="where the bundles are when not beside the wheels (default: attestations/)",
     )  # fmt: skip
+    p.add_argument(
+        "--quorum", type=existing_file, default=None, metavar="TRUSTFILE",
+        help="list a wheel only once the trust file's quorum of signers attest it (each "
+        "bundle checked with its signer's key; docs/quorum.md)",
+    )  # fmt: skip
     p.add_argument("--json", action="store_true", help="what was published, as JSON on stdout")
     add_store_option(p)
     p.set_defaults(handler=run_publish)
@@ -53,6 +61,8 @@ def register(sub: Subcommands) -> None:
 def run_publish(args: argparse.Namespace) -> int:
     if args.to is None and args.upload is None:
         raise UsageError("builder publish: say where to: --to DIR, --upload URL, or both")
+    if args.quorum is not None:
+        return run_quorum(args)
     key = load_public_key(args.key or public_key_path(default_key_path()))
     policy = read_policy(args.policy).verify if args.policy else None
     added = publish_wheels(
@@ -80,6 +90,47 @@ def run_publish(args: argparse.Namespace) -> int:
     if args.upload is not None:
         err_console().print(f"[bold green]uploaded[/] {len(args.wheels)} to {args.upload}")
     return 0
+
+
+def run_quorum(args: argparse.Namespace) -> int:
+    if args.upload is not None or args.to is None or args.key is not None:
+        raise UsageError(
+            "builder publish --quorum: give --to DIR alone",
+            hint="the trust file names every signer's key; an upload would serve a wheel "
+            "before its quorum agrees",
+        )
+    trust = read_trust(args.quorum)
+    said = submit_wheels(
+        args.wheels,
+        index=StaticIndex(args.to),
+        trust=trust,
+        policy=read_policy(args.policy).verify if args.policy else None,
+        attestations=args.attestations,
+        store=open_store(args),
+        progress=TerminalProgress(),
+    )
+    if args.json:
+        data = {"index": str(args.to), "quorum": trust.quorum, "signers": list(trust.names),
+                "submitted": [_submission_json(s) for s in said]}  # fmt: skip
+        print_json("publish-quorum", data, ok=not any(s.outcome == "quarantined" for s in said))
+    counts = {o: sum(s.outcome == o for s in said) for o in ("published", "staged", "attested")}
+    err_console().print(
+        f"[bold]{args.to}[/] (quorum {trust.describe()}): {counts['published']} listed, "
+        f"{counts['staged']} staged, {counts['attested']} attested by another signer"
+    )
+    if quarantined := [s for s in said if s.outcome == "quarantined"]:
+        raise PublishError(
+            f"{len(quarantined)} file(s) in quarantine: "
+            + "; ".join(f"{s.filename} ({s.why})" for s in quarantined),
+            hint=f"trusted signers built other sha256s; builder report --index {args.to} "
+            "shows both wheels and what differs. The file is on no page",
+        )
+    return 0
+
+
+def _submission_json(s: Submission) -> dict[str, object]:
+    return {"project": s.project, "file": s.filename, "sha256": s.sha256, "signer": s.signer,
+            "outcome": s.outcome, "agreed": list(s.agreed), "why": s.why}  # fmt: skip
 
 
 def run_yank(args: argparse.Namespace) -> int:

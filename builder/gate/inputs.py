@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +19,7 @@ if TYPE_CHECKING:  # the requirement parser loads when a file or a pin is read
 
 from builder.errors import InputError
 from builder.gate.outcome import Taken, lock_entries
+from builder.names import NormalizedName, normalize
 
 
 def names_in(path: Path) -> list[str]:
@@ -116,6 +118,34 @@ def _pins(requirements: Iterable[Requirement]) -> list[tuple[str, str]]:
         exact = [s.version for s in r.specifier if s.operator in ("==", "===")]
         if len(exact) == 1 and "*" not in exact[0]:
             pins.append((r.name, exact[0]))
+    return pins
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pin:
+    """A requirement that pins one version, with the sha256 digests it allows (none: any)."""
+
+    name: NormalizedName
+    version: str
+    hashes: tuple[str, ...]
+
+
+def read_pins(path: Path) -> list[Pin]:
+    """Every requirement of a requirements file (a lock), each pinned `NAME==VERSION`, with
+    its `--hash` digests; an unpinned one is an error naming its line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the requirements file: {exc}") from exc
+    pins = []
+    for line, hashes, where in hashed_lines(text, path):
+        pinned = pin_of(line)
+        if pinned is None:
+            raise InputError(
+                f"{where}: {line!r} does not pin one version (NAME==VERSION)",
+                hint="verify a lock: uv pip compile or pip-compile writes one",
+            )
+        pins.append(Pin(name=normalize(pinned[0]), version=pinned[1], hashes=tuple(hashes)))
     return pins
 
 

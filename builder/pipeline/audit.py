@@ -9,6 +9,7 @@ from pathlib import Path
 
 from securesystemslib.signer import Key
 
+from builder.errors import FetchError
 from builder.images import (
     ensure_image,
     image_from_rootfs,
@@ -17,6 +18,7 @@ from builder.pipeline.build import BuildReport, build, recipe_image
 from builder.pipeline.request import BuildRequest, Workspace
 from builder.provenance.rebuild_from import (
     AttestedBuild,
+    attested_built,
     attested_image_digest,
     attested_recipe,
     check_image,
@@ -39,8 +41,10 @@ def rebuild_from_attestation(
 ) -> RebuildFromResult:
     """The auditor's path: the recipe is the provenance's externalParameters, the tools
     the attested ones, the image must have the attested digest (fetched by digest from
-    `index` when given, else made here from Debian's packages); then the same build,
-    forced (a cache hit proves nothing), and its sha256 against the subject's."""
+    `index` when given, else made here from Debian's packages), the wheels built here
+    that it read the attested ones by sha256 (from the store, else from `index`, where
+    they are published); then the same build, forced (a cache hit proves nothing), and
+    its sha256 against the subject's."""
     store, progress, image_search = workspace.store, workspace.progress, workspace.image_search
     attested, recipe, tools = attested_recipe(bundle, key)
     definition = recipe_image(recipe, image_search)
@@ -59,5 +63,13 @@ def rebuild_from_attestation(
     else:
         image = ensure_image(definition, store, progress)
     check_image(image, attested)
-    report = build(BuildRequest(recipe=recipe, tools=tools, force=True, image=image), workspace)
-    return RebuildFromResult(attested=attested, report=report)
+    built = attested_built(attested, None if index is None else index.simple_url)
+    if index is None and (missing := [p.file for p in built if not store.has(p.sha256)]):
+        raise FetchError(
+            f"{attested.wheel} was built with wheels built here that this store lacks: "
+            + ", ".join(missing),
+            hint="give --index URL, the builder index that serves them: each is fetched by "
+            "the sha256 the provenance names",
+        )
+    request = BuildRequest(recipe=recipe, tools=tools, force=True, image=image, built_pins=built)
+    return RebuildFromResult(attested=attested, report=build(request, workspace))

@@ -10,12 +10,13 @@ from pathlib import Path
 from packaging.utils import parse_wheel_filename
 from securesystemslib.signer import Key
 
-from builder.errors import PolicyViolation, PublishError
+from builder.errors import PolicyViolation, PublishError, VerificationFailed
 from builder.images.archive import SUFFIX, compressed_archive
 from builder.images.tags import wheel_platform
 from builder.names import NormalizedName, normalize
 from builder.progress import Progress
-from builder.provenance.bundle import find_bundle
+from builder.provenance.agreement import Agreement, agreement
+from builder.provenance.bundle import bundle_keyids, find_bundle
 from builder.provenance.rebuild_from import (
     AttestedBuild,
     attested_image_digest,
@@ -23,8 +24,10 @@ from builder.provenance.rebuild_from import (
     attested_inputs,
     read_provenance,
 )
+from builder.provenance.trust import Trust, TrustedSigner
 from builder.provenance.verify import Verification, verify
 from builder.provenance.verify_policy import Policy
+from builder.publish.quorum import Quorum, Submission
 from builder.publish.remote import RemoteIndex
 from builder.publish.static import Added, StaticIndex
 from builder.publish.upload import upload
@@ -72,6 +75,68 @@ def publish_wheels(
             if store is not None:
                 _publish_image(index, read_provenance(bundle, key), store, progress)
     return added
+
+
+def submit_wheels(
+    wheels: Sequence[Path],
+    *,
+    index: StaticIndex,
+    trust: Trust,
+    policy: Policy | None,
+    attestations: Path,
+    store: Store | None,
+    progress: Progress,
+) -> list[Submission]:
+    """Publishing under a quorum: every wheel's bundle verified with the key of the
+    trusted signer who signed it, and under the policy (one that does not is refused, and
+    then none is submitted); every bundle checked against the others of its sha256; then
+    each submitted: staged until the trust file's quorum agrees, listed when it does, the
+    file quarantined when a trusted signer's sha256 differs. Images are served by digest
+    at once: the other signers rebuild in them."""
+    checked = []
+    for wheel in wheels:
+        bundle = find_bundle(wheel, attestations)
+        signer = trusted_signer(trust, bundle)
+        verify(wheel, bundle, signer.key, policy).raise_for_failures()
+        checked.append((wheel, bundle, signer))
+    if policy is not None and policy.max_glibc is not None:
+        _installable(wheels, policy.max_glibc)
+    quorum = Quorum(index, trust)
+    submitted = []
+    with index.locked():
+        for wheel, bundle, _ in checked:
+            quorum.check(wheel, bundle)
+        for wheel, bundle, signer in checked:
+            said = quorum.submit(wheel, bundle, signer)
+            progress.status(_submitted(said))
+            submitted.append(said)
+            if store is not None:
+                _publish_image(index, read_provenance(bundle, signer.key), store, progress)
+    return submitted
+
+
+def trusted_signer(trust: Trust, bundle: Path) -> TrustedSigner:
+    """The trust file's signer who signed this bundle (else VerificationFailed, exit 12)."""
+    keyids = bundle_keyids(bundle)
+    signer = trust.signer_of(keyids)
+    if signer is None:
+        raise VerificationFailed(
+            f"{bundle}: signed by {', '.join(keyids) or 'no key'}, which the trust file "
+            f"{trust.path} does not name",
+            hint=f"the trust file names {', '.join(trust.names)}; add a signer there first",
+        )
+    return signer
+
+
+def _submitted(said: Submission) -> str:
+    agreed = f"{len(said.agreed)} of {said.quorum} agree ({', '.join(said.agreed)})"
+    return {
+        "staged": f"staged, {agreed}: {said.filename}",
+        "published": f"published, {agreed}: {said.filename}",
+        "attested": f"attested by {said.signer} too, {agreed}: {said.filename}",
+        "already": f"already attested by {said.signer}: {said.filename}",
+        "quarantined": f"QUARANTINED: {said.filename}: {said.why}",
+    }[said.outcome]
 
 
 def _agrees(index: StaticIndex, wheel: Path, bundle: Path, key: Key) -> None:
@@ -147,4 +212,23 @@ def verify_published(
     for package in index.release(name, version):
         fetched = index.fetch(package, dest)
         results.append(verify(fetched.wheel, fetched.provenance, key, policy))
+    return results
+
+
+def verify_agreed(
+    name: NormalizedName,
+    version: str,
+    *,
+    index: RemoteIndex,
+    trust: Trust,
+    policy: Policy | None,
+    dest: Path,
+) -> list[Agreement]:
+    """Every wheel of NAME VERSION on the index, fetched and checked against its page,
+    with every signer's bundle; who of the trust file agrees on each."""
+    results = []
+    for package in index.release(name, version):
+        fetched = index.fetch(package, dest)
+        bundles = index.fetch_bundles(package, dest)
+        results.append(agreement(fetched.wheel, bundles, trust, policy))
     return results

@@ -9,7 +9,7 @@ the build and compares its sha256 with the subject's.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,20 @@ def _pins(deps: list[dict[str, Any]]) -> tuple[PinnedFile, ...]:
             )
         )
     return tuple(pins)
+
+
+def attested_built(attested: AttestedBuild, index: str | None) -> tuple[PinnedFile, ...]:
+    """The wheels built here that the build read, by the sha256 its provenance names,
+    to be fetched from `index` (a builder index's simple/ URL) where the store lacks them."""
+    deps = [d for d in attested.dependencies("build-requirement")
+            if d.get("annotations", {}).get("source") == "built"]  # fmt: skip
+    try:
+        pins = _pins(deps)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise VerificationFailed(
+            f"{attested.wheel}: an attested build requirement is malformed: {exc!r}"
+        ) from exc
+    return tuple(replace(p, source="built", index=index) for p in pins)
 
 
 def _image_dependency(attested: AttestedBuild) -> dict[str, Any]:

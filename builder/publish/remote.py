@@ -44,6 +44,8 @@ class ServedFile:
     sha256: Sha256
     metadata_sha256: Sha256 | None
     provenance_url: str | None
+    # every signer's bundle (a builder index's `_attestations`); else the provenance alone
+    attestation_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,6 +62,11 @@ class RemoteIndex:
         self.url = url.rstrip("/") + "/"
         self.binding = binding
         self._session = session()
+
+    @property
+    def simple_url(self) -> str:
+        """Its simple API (PEP 503/691), where pip and builder's own Index read it."""
+        return urljoin(self.url, "simple/")
 
     def release(self, name: NormalizedName, version: str) -> list[ServedFile]:
         """The wheels of NAME VERSION its project's JSON page (PEP 691, at its stable
@@ -98,6 +105,19 @@ class RemoteIndex:
         self._download(package.provenance_url, provenance, None,
                        f"{package.filename} provenance", package.project)  # fmt: skip
         return FetchedWheel(wheel=wheel, provenance=provenance, url=package.url)
+
+    def fetch_bundles(self, package: ServedFile, dest: Path) -> list[Path]:
+        """Every signer's bundle of the file its page lists (at least its provenance)."""
+        urls = package.attestation_urls or (
+            (package.provenance_url,) if package.provenance_url else ()
+        )
+        bundles = []
+        for i, url in enumerate(urls):
+            bundle = dest / f"{package.filename}.{i}.intoto.jsonl"
+            self._download(url, bundle, None, f"{package.filename} attestation {i}",
+                           package.project)  # fmt: skip
+            bundles.append(bundle)
+        return bundles
 
     def _check_metadata(self, package: ServedFile, wheel: Path) -> None:
         digest = package.metadata_sha256
@@ -173,7 +193,9 @@ def _served(entry: dict[str, Any], page_url: str, name: NormalizedName) -> Serve
         sha256=Sha256(entry["hashes"]["sha256"]),
         metadata_sha256=Sha256(metadata["sha256"]) if isinstance(metadata, dict) else None,
         provenance_url=urljoin(page_url, str(provenance)) if provenance else None,
-    )
+        attestation_urls=tuple(urljoin(page_url, str(b["url"]))
+                               for b in entry.get("_attestations") or ()),
+    )  # fmt: skip
 
 
 def _version(filename: str) -> str | None:

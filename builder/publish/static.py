@@ -27,7 +27,7 @@ import os
 import shutil
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -154,10 +154,18 @@ class StaticIndex:
 
     # writing
 
-    def add(self, wheel: Path, provenance: Path, *, now: dt.datetime | None = None) -> Added:
-        """Publish a wheel and its provenance; the same file again adds its bundle where
-        another signer made it (never replacing one), another file under a published
-        name is refused."""
+    def add(
+        self,
+        wheel: Path,
+        provenance: Path,
+        *,
+        more: Sequence[Path] = (),
+        now: dt.datetime | None = None,
+    ) -> Added:
+        """Publish a wheel and its provenance (and `more` signers' bundles of it, listed
+        with it at once: a quorum's); the same file again adds its bundle where another
+        signer made it (never replacing one), another file under a published name is
+        refused."""
         name, _version, *_ = _parse_filename(wheel)
         project = self.project(name)
         sha = sha256_file(wheel)
@@ -174,9 +182,10 @@ class StaticIndex:
         first = SignedBundle(file=f"{wheel.name}{PROVENANCE_SUFFIX}",
                              keyids=bundle_keyids(provenance))  # fmt: skip
         folder = self.files / name
-        _copy_atomic(wheel, folder / wheel.name)
+        copy_atomic(wheel, folder / wheel.name)
         write_atomic(folder / f"{wheel.name}{METADATA_SUFFIX}", metadata)
-        _copy_atomic(provenance, folder / f"{wheel.name}{PROVENANCE_SUFFIX}")
+        copy_atomic(provenance, folder / f"{wheel.name}{PROVENANCE_SUFFIX}")
+        others = tuple(self._keep_bundle(name, wheel.name, bundle) for bundle in more)
         published = PublishedFile(
             filename=wheel.name,
             sha256=sha,
@@ -185,7 +194,7 @@ class StaticIndex:
             requires_python=parse_email(metadata)[0].get("requires_python"),
             metadata_sha256=Sha256(_sha256_bytes(metadata)),
             provenance=True,
-            attestations=(first,),
+            attestations=(first, *others),
         )
         files = sorted((*project.files, published), key=lambda f: (f.version, f.filename))
         self._write_project(replace(project, files=tuple(files)))
@@ -207,13 +216,28 @@ class StaticIndex:
         )
         if not keyids or any(set(keyids) <= set(b.keyids) for b in known):
             return same
-        file = f"{existing.filename}.{keyids[0][:16]}{PROVENANCE_SUFFIX}"
-        _copy_atomic(provenance, self.files / project.name / file)
-        added = SignedBundle(file=file, keyids=keyids)
+        added = self._keep_bundle(project.name, existing.filename, provenance)
         signed = replace(existing, attestations=(*known, added))
         files = tuple(signed if f is existing else f for f in project.files)
         self._write_project(replace(project, files=files))
         return replace(same, attested=True)
+
+    def _keep_bundle(self, project: NormalizedName, filename: str, bundle: Path) -> SignedBundle:
+        """Another signer's bundle of a file, beside the file: `<file>.<keyid>.intoto.jsonl`."""
+        keyids = bundle_keyids(bundle)
+        file = f"{filename}.{keyids[0][:16]}{PROVENANCE_SUFFIX}"
+        copy_atomic(bundle, self.files / project / file)
+        return SignedBundle(file=file, keyids=keyids)
+
+    def unlist(self, name: NormalizedName, filename: str) -> PublishedFile | None:
+        """Take a file off its project's pages (its bytes stay in files/): what a quorum
+        disputes is not served to installers. The file as it was listed, or None."""
+        project = self.project(name)
+        listed = project.file(filename)
+        if listed is not None:
+            kept = tuple(f for f in project.files if f is not listed)
+            self._write_project(replace(project, files=kept))
+        return listed
 
     def yank(self, name: str, version: str, reason: str, *, undo: bool = False) -> list[str]:
         """Mark every file of NAME VERSION yanked with `reason` (PEP 592), or not any more."""
@@ -402,7 +426,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
     try:
         os.link(src, tmp)
     except OSError:  # another filesystem, or links not allowed
-        _copy_atomic(src, dst)
+        copy_atomic(src, dst)
         return
     try:
         os.replace(tmp, dst)
@@ -411,7 +435,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
             os.unlink(tmp)
 
 
-def _copy_atomic(src: Path, dst: Path) -> None:
+def copy_atomic(src: Path, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".tmp", dir=dst.parent)
     os.close(fd)

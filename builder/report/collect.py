@@ -28,6 +28,7 @@ from builder.names import normalize
 from builder.provenance.bundle import read_bundle, read_statements, the_statement
 from builder.provenance.signing import open_envelope
 from builder.provenance.statements import PREDICATE_TYPES, SLSA_PROVENANCE
+from builder.publish.quorum import Held
 from builder.store import sha256_file
 from builder.wheelbuild.record import BuildRecord, RecordError
 
@@ -133,6 +134,30 @@ class GraphRow:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HeldCandidate:
+    sha256: str
+    signers: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HeldFile:
+    project: str
+    filename: str
+    state: Held
+    why: str
+    candidates: tuple[HeldCandidate, ...]
+    inputs_differ: tuple[str, ...] = ()  # quarantined: which attested inputs differ
+    differences: tuple[Difference, ...] = ()  # quarantined: the first two wheels' diff
+
+    @property
+    def slug(self) -> str:
+        return f"held-{self.filename.removesuffix('.whl')}"
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
     wheels: tuple[WheelEntry, ...]
     folders: tuple[str, ...]  # the attestation folders, in the order given
@@ -140,6 +165,7 @@ class Report:
     keys: tuple[str, ...] = ()  # the key ids signatures were checked against
     advisories: str = ""  # what the gate knew of advisories (the snapshot's date), if run
     graph: tuple[GraphRow, ...] = ()  # the graph build's table, where dist holds one
+    held: tuple[HeldFile, ...] = ()  # what an index published with a quorum holds back
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,6 +174,7 @@ class Report:
             "keys": list(self.keys),
             "counts": dict(self.counts),
             "graph": [asdict(r) for r in self.graph],
+            "held": [h.to_json() for h in self.held],
             "wheels": [_entry_json(w) for w in self.wheels],
         }
 
