@@ -20,6 +20,7 @@ from typing import NoReturn
 
 import pytest
 
+from builder.provenance.signing import KeyPair
 from builder.store import Store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -166,12 +167,26 @@ def _free_port() -> int:
 
 @pytest.fixture
 def nginx(tmp_path: Path) -> Iterator[Served]:
+    with nginx_serving(tmp_path / "index", tmp_path / "nginx") as served:
+        yield served
+
+
+@pytest.fixture
+def nginx_builder_index(tmp_path: Path) -> Iterator[Served]:
+    """A second nginx, for builder's own index beside a package index `nginx` serves."""
+    with nginx_serving(tmp_path / "builder-index", tmp_path / "nginx-builder-index") as served:
+        yield served
+
+
+@contextlib.contextmanager
+def nginx_serving(root: Path, state: Path) -> Iterator[Served]:
+    """A real nginx serving `root` (made empty) with builder's index configuration, its
+    state in `state`, until the block ends."""
     binary = shutil.which("nginx") or (
         "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
     )
     if binary is None:
         unavailable("nginx", "the README's test command installs it")
-    root, state = tmp_path / "index", tmp_path / "nginx"
     root.mkdir()
     state.mkdir()
     port = _free_port()
@@ -197,6 +212,18 @@ def nginx(tmp_path: Path) -> Iterator[Served]:
         assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
         assert time.monotonic() < deadline, "nginx did not start listening"
         time.sleep(0.05)
-    yield Served(url=f"http://127.0.0.1:{port}/", root=root, access_log=state / "access.log")
-    proc.terminate()
-    proc.wait(timeout=10)
+    try:
+        yield Served(url=f"http://127.0.0.1:{port}/", root=root, access_log=state / "access.log")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def trust_file(folder: Path, signers: Mapping[str, KeyPair], quorum: int = 2) -> Path:
+    """folder/trust.toml: `quorum` of the named signers' public keys (docs/quorum.md)."""
+    lines = [f"quorum = {quorum}", "", "[signers]"]
+    lines += [f'{name} = "{pair.public}"' for name, pair in signers.items()]
+    path = folder / "trust.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path

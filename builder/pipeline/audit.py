@@ -20,6 +20,7 @@ from builder.provenance.rebuild_from import (
     AttestedBuild,
     attested_built,
     attested_image_digest,
+    attested_patches,
     attested_recipe,
     check_image,
 )
@@ -63,13 +64,17 @@ def rebuild_from_attestation(
     else:
         image = ensure_image(definition, store, progress)
     check_image(image, attested)
+    if index is not None:
+        for patch in attested_patches(attested):
+            index.fetch_patch(patch, store)
     built = attested_built(attested, None if index is None else index.simple_url)
-    if index is None and (missing := [p.file for p in built if not store.has(p.sha256)]):
+    missing = [p.file for p in built if not store.has(p.sha256)]
+    missing += [f"patch {p[:12]}" for p in attested_patches(attested) if not store.has(p)]
+    if index is None and missing:
         raise FetchError(
-            f"{attested.wheel} was built with wheels built here that this store lacks: "
-            + ", ".join(missing),
-            hint="give --index URL, the builder index that serves them: each is fetched by "
-            "the sha256 the provenance names",
+            f"{attested.wheel} was built with inputs this store lacks: {', '.join(missing)}",
+            hint="give --index URL, the builder index that serves them (wheels built here, "
+            "patches, the image): each is fetched by the sha256 the provenance names",
         )
     request = BuildRequest(recipe=recipe, tools=tools, force=True, image=image, built_pins=built)
     return RebuildFromResult(attested=attested, report=build(request, workspace))

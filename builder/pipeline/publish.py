@@ -13,7 +13,7 @@ from securesystemslib.signer import Key
 from builder.errors import PolicyViolation, PublishError, VerificationFailed
 from builder.images.archive import SUFFIX, compressed_archive
 from builder.images.tags import wheel_platform
-from builder.names import NormalizedName, normalize
+from builder.names import NormalizedName, Sha256, is_sha256, normalize
 from builder.progress import Progress
 from builder.provenance.agreement import Agreement, agreement
 from builder.provenance.bundle import bundle_keyids, find_bundle
@@ -73,7 +73,7 @@ def publish_wheels(
             progress.status(f"{said}: {wheel.name}")
             added.append(result)
             if store is not None:
-                _publish_image(index, read_provenance(bundle, key), store, progress)
+                _publish_inputs(index, read_provenance(bundle, key), store, progress)
     return added
 
 
@@ -111,7 +111,7 @@ def submit_wheels(
             progress.status(_submitted(said))
             submitted.append(said)
             if store is not None:
-                _publish_image(index, read_provenance(bundle, signer.key), store, progress)
+                _publish_inputs(index, read_provenance(bundle, signer.key), store, progress)
     return submitted
 
 
@@ -178,6 +178,18 @@ def _installable(wheels: Sequence[Path], max_glibc: tuple[int, int]) -> None:
             hint="build them in an image whose glibc is no newer (docs/images.md tables the "
             "tag each image gives); nothing was published",
         )
+
+
+def _publish_inputs(
+    index: StaticIndex, attested: AttestedBuild, store: Store, progress: Progress
+) -> None:
+    """What an auditor cannot fetch elsewhere, served by digest: the build's image and
+    its recipe's patches (sdists and wheels come from the indexes the provenance names)."""
+    for patch in attested.dependencies("patch"):
+        digest = Sha256(str(patch.get("digest", {}).get("sha256", "")))
+        if is_sha256(digest) and store.has(digest):
+            index.add_patch(digest, store.path_of(digest))
+    _publish_image(index, attested, store, progress)
 
 
 def _publish_image(

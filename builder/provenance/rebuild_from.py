@@ -89,6 +89,15 @@ def attested_built(attested: AttestedBuild, index: str | None) -> tuple[PinnedFi
     return tuple(replace(p, source="built", index=index) for p in pins)
 
 
+def attested_patches(attested: AttestedBuild) -> tuple[Sha256, ...]:
+    """The sha256 of every patch the build applied."""
+    found = (d.get("digest", {}).get("sha256") for d in attested.dependencies("patch"))
+    patches = tuple(Sha256(d) for d in found if is_sha256(d))
+    if len(patches) != len(attested.dependencies("patch")):
+        raise VerificationFailed(f"{attested.wheel}: the provenance names a patch with no sha256")
+    return patches
+
+
 def _image_dependency(attested: AttestedBuild) -> dict[str, Any]:
     images = attested.dependencies("image")
     if len(images) != 1 or not is_sha256(images[0].get("digest", {}).get("sha256")):

@@ -157,6 +157,17 @@ class RemoteIndex:
                 raise FetchError(f"cannot fetch the {what}: {exc.message}") from exc
         raise FetchError(f"the index {self.url} serves no {what}")
 
+    def fetch_patch(self, sha256: Sha256, store: Store) -> None:
+        """A patch by its sha256, into the store (stored only if it hashes to it)."""
+        if store.has(sha256):
+            return
+        url = urljoin(self.url, f"patches/{sha256}")
+        chunks = stream_file(self._session, url, where=lambda _: None)
+        try:
+            store.add_stream(chunks, expected=sha256, what=f"patch {sha256[:12]} from {url}")
+        except FetchError as exc:
+            raise FetchError(f"cannot fetch the patch {sha256[:12]}: {exc.message}") from exc
+
     def _download(
         self, url: str, target: Path, sha256: Sha256 | None, what: str, name: NormalizedName
     ) -> None:

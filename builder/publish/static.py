@@ -7,6 +7,7 @@
     DIR/files/<project>/<wheel>.intoto.jsonl          its signed provenance (DSSE bundle)
     DIR/images/<digest>.tar.gz, <digest>.json         build images by digest, for auditors
                                                       (gzip; linked from the store)
+    DIR/patches/<sha256>                              recipes' patches by sha256, for auditors
 
 A project's JSON page (PEP 691, api-version 1.3: PEP 700 versions, upload times and
 sizes, PEP 714 core-metadata, PEP 740 provenance URLs, PEP 592 yanks) is the one record of
@@ -119,6 +120,7 @@ class StaticIndex:
         self.simple = root / "simple"
         self.files = root / "files"
         self.images = root / "images"
+        self.patches = root / "patches"
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[StaticIndex]:
@@ -260,6 +262,15 @@ class StaticIndex:
             return False
         _link_or_copy(archive, target)
         write_atomic(self.images / f"{digest}.json", pretty_json(description))
+        return True
+
+    def add_patch(self, sha256: Sha256, patch: Path) -> bool:
+        """Serve a patch a build applied by its sha256 (linked from the store where it
+        can be). False when it is there already."""
+        target = self.patches / sha256
+        if target.is_file():
+            return False
+        _link_or_copy(patch, target)
         return True
 
     def _write_project(self, project: Project) -> None:

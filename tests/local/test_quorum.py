@@ -19,7 +19,7 @@ import pytest
 from builder.cli import main
 from builder.provenance.bundle import attest
 from builder.provenance.signing import KeyPair, load_signer, new_key
-from tests.conftest import Served, json_output
+from tests.conftest import Served, json_output, trust_file
 from tests.local.conftest import make_wheel
 from tests.unit.conftest import record_for
 
@@ -29,15 +29,6 @@ NAMES = ("org-a", "org-b", "org-c")
 @pytest.fixture
 def orgs(tmp_path: Path) -> dict[str, KeyPair]:
     return {name: new_key(tmp_path / name / "keys" / "k.pem") for name in NAMES}
-
-
-def trust_file(tmp_path: Path, orgs: dict[str, KeyPair], quorum: int = 2) -> Path:
-    lines = [f"quorum = {quorum}", "", "[signers]"]
-    lines += [f'{name} = "{pair.public}"' for name, pair in orgs.items()]
-    path = tmp_path / "trust.toml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def built(folder: Path, name: str, who: str) -> Path:
