@@ -16,12 +16,14 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from builder.provenance.signing import KeyPair
 from builder.store import Store
+
+if TYPE_CHECKING:
+    from builder.provenance.signing import KeyPair
 
 REPO = Path(__file__).resolve().parent.parent
 TESTS = REPO / "tests"
