@@ -329,3 +329,18 @@ def stack(  # type: ignore[no-untyped-def]
         f'[[patches]]\nfile = "who.patch"\nsha256 = "{digest}"\n'
     )
     return tmp_path
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        unavailable("chromium", "not installed (apt-get install chromium)")
+    return found
+
+
+def browse(chromium: str, url: str, *extra: str) -> str:
+    """The page's DOM after its scripts ran, as the browser has it."""
+    argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu", *extra, url]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
+    return done.stdout

@@ -25,6 +25,7 @@ from builder.sandbox.bwrap import place_rootfs
 from builder.store import Store
 from builder.store_trees import seal
 from tests.conftest import Served, json_output, trust_file
+from tests.container.conftest import browse
 
 ORGS = ("org-a", "org-b", "org-c")
 # A rebuilder fetches acmestack-app's built requirements from the index: these first.
@@ -84,7 +85,7 @@ def _pip(index: Served, tmp_path: Path, *requirement: str) -> subprocess.Complet
 
 def test_three_organisations_a_quorum_lists_what_two_agree_on_and_quarantines_a_tampered_build(  # type: ignore[no-untyped-def]
     stack: Path, session_store: Store, image, nginx_builder_index: Served, tmp_path: Path,
-    capsys,
+    chromium: str, capsys,
 ) -> None:  # fmt: skip
     index = nginx_builder_index
     keys = {org: new_key(tmp_path / org / "keys" / "k.pem") for org in ORGS}
@@ -126,6 +127,8 @@ def test_three_organisations_a_quorum_lists_what_two_agree_on_and_quarantines_a_
     assert [c["signers"] for c in disputed["candidates"]] == [["org-a"], ["org-c"]]
     assert any("BACKDOOR" in line for d in disputed["differences"] for line in d["text_diff"])
     assert held["acmestack_loop_b-1.0-py3-none-any.whl"]["state"] == "staged"
+    shown = browse(chromium, (tmp_path / "report" / "index.html").as_uri(), "--dump-dom")
+    assert f"Quarantine: {lib.name}" in shown and "BACKDOOR" in shown
 
 
 @dataclass(frozen=True)

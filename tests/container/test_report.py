@@ -7,16 +7,12 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shutil
-import subprocess
 from pathlib import Path
-
-import pytest
 
 from builder.cli import main
 from builder.store import Store
-from tests.conftest import json_output, unavailable
-from tests.container.conftest import c_extension_files, local_recipe
+from tests.conftest import json_output
+from tests.container.conftest import browse, c_extension_files, local_recipe
 
 # A module whose content changes with every build (the time): its rebuild differs, and
 # a second build (another build key) gives a wheel another signer would disagree with.
@@ -26,21 +22,6 @@ STAMPED = (
     "t = time.time_ns()\n"
     "c.write_text(c.read_text() + f'const char built_at_{t}[] = \"BUILT_AT {t}\";\\n')\n"
 )
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found is None:
-        unavailable("chromium", "not installed (apt-get install chromium)")
-    return found
-
-
-def browse(chromium: str, url: str, *extra: str) -> str:
-    """The page's DOM after its scripts ran, as the browser has it."""
-    argv = [chromium, "--headless", "--no-sandbox", "--disable-gpu", *extra, url]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=True)
-    return done.stdout
 
 
 def _build(recipe: Path, store: Store, dist: Path, att: Path) -> None:
