@@ -219,11 +219,14 @@ def verify_published(
     dest: Path,
 ) -> list[Verification]:
     """Every wheel of NAME VERSION on the index, fetched and checked against its page,
-    then verified with its provenance under the policy."""
+    then verified under the policy with the bundle `key` signed (of every signer's the
+    page lists; else its provenance)."""
     results = []
     for package in index.release(name, version):
         fetched = index.fetch(package, dest)
-        results.append(verify(fetched.wheel, fetched.provenance, key, policy))
+        signed = [b for b in index.fetch_bundles(package, dest) if key.keyid in bundle_keyids(b)]
+        results.append(verify(fetched.wheel, signed[0] if signed else fetched.provenance,
+                              key, policy))  # fmt: skip
     return results
 
 

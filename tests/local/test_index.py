@@ -433,6 +433,7 @@ def test_another_signer_s_attestation_of_a_published_file_is_added_and_a_disagre
     assert entry["provenance"].endswith(f"{wheel.name}.intoto.jsonl"), "the first stays first"
     verify = ["verify", "acme-agreed==1.0", "--index", nginx.url, "--key", str(pair.public)]
     assert main(verify) == 0, capsys.readouterr().err
+    assert main([*verify[:-1], str(second.public)]) == 0, "each signer's key finds its bundle"
 
     pages_before = pages(index)
     assert publish(theirs / wheel.name, to=index, pair=second) == 0  # the same signer again
