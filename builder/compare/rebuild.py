@@ -29,6 +29,7 @@ from builder.wheelbuild.record import BuildRecord
 from builder.wheelbuild.run import WorkerInfo
 
 REPORT_VERSION = 1
+INDEPENDENT = "another signer's machine, store and key, from the attestation alone"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -226,6 +227,35 @@ def recorded_rebuilds(
         normalized_sha256s=tuple(normalized["sha256s"]) if normalized else None,
         reference_worker=worker,
     )  # fmt: skip
+
+
+def independent_rebuild(
+    *, attested_wheel: str, attested_sha256: str, attested_by: tuple[str, ...],
+    record: BuildRecord, seconds: float,
+) -> dict[str, Any]:  # fmt: skip
+    """The rebuild report of another signer's rebuild from an attestation: two builds, the
+    attested one (the reference, signed by `attested_by`) and this one, made on another
+    machine with another store and key; reproducible when the sha256s are equal."""
+    same = record.output.sha256 == attested_sha256
+    reference = {"wheel": attested_wheel, "sha256": attested_sha256,
+                 "attested_by": list(attested_by)}  # fmt: skip
+    this = {"variation": ["independent"], "wheel": record.output.wheel,
+            "sha256": record.output.sha256, "log_sha256": record.log_sha256,
+            "duration_s": round(seconds, 3)}  # fmt: skip
+    package = {"name": record.parameters["name"], "version": record.parameters["version"]}
+    return {
+        "report_version": REPORT_VERSION,
+        "package": package,
+        "build_key": record.build_key,
+        "builds": 2,
+        "reference": reference,
+        "variations": {"independent": INDEPENDENT},
+        "recipe_policy": {},
+        "rebuilds": [this],
+        "reproducible": same,
+        "raw_equal": same,
+        "normalized": None,
+    }
 
 
 def _rebuild_of(data: Mapping[str, Any]) -> Rebuild:

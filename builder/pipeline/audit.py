@@ -4,11 +4,14 @@ by digest from an index) -> the same build, forced -> its sha256 against the sub
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from securesystemslib.signer import Key
 
+from builder.compare.rebuild import independent_rebuild
+from builder.encoding import pretty_json
 from builder.errors import FetchError
 from builder.images import (
     ensure_image,
@@ -16,6 +19,7 @@ from builder.images import (
 )
 from builder.pipeline.build import BuildReport, build, recipe_image
 from builder.pipeline.request import BuildRequest, Workspace
+from builder.provenance.bundle import attest, bundle_keyids
 from builder.provenance.rebuild_from import (
     AttestedBuild,
     attested_built,
@@ -25,6 +29,7 @@ from builder.provenance.rebuild_from import (
     check_image,
 )
 from builder.publish.remote import RemoteIndex
+from builder.store import write_atomic
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,4 +82,31 @@ def rebuild_from_attestation(
             "patches, the image): each is fetched by the sha256 the provenance names",
         )
     request = BuildRequest(recipe=recipe, tools=tools, force=True, image=image, built_pins=built)
-    return RebuildFromResult(attested=attested, report=build(request, workspace))
+    started = time.monotonic()
+    report = build(request, replace(workspace, signing=None))
+    if workspace.signing is not None:
+        report = _signed(report, attested, bundle_keyids(bundle), workspace,
+                         time.monotonic() - started)  # fmt: skip
+    return RebuildFromResult(attested=attested, report=report)
+
+
+def _signed(
+    report: BuildReport,
+    attested: AttestedBuild,
+    attested_by: tuple[str, ...],
+    workspace: Workspace,
+    seconds: float,
+) -> BuildReport:
+    """The rebuilder's own bundle: its provenance of the rebuild, and a rebuild statement
+    that compares it with the attested build (signed with the rebuilder's key), beside
+    the rebuild report in dist/."""
+    assert workspace.signing is not None
+    independent = independent_rebuild(
+        attested_wheel=attested.wheel, attested_sha256=attested.sha256,
+        attested_by=attested_by, record=report.record, seconds=seconds,
+    )  # fmt: skip
+    path = workspace.dist / f"{report.wheel.name}.rebuild.json"
+    write_atomic(path, pretty_json(independent))
+    bundle = attest(report.wheel, report.record, independent,
+                    signer=workspace.signing.signer, folder=workspace.signing.folder)  # fmt: skip
+    return replace(report, bundle=bundle, rebuild_path=path)

@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from builder.cli import main
-from builder.provenance.signing import KeyPair, new_key
+from builder.provenance.bundle import read_statements
+from builder.provenance.signing import KeyPair, load_public_key, new_key
+from builder.provenance.statements import REBUILD_PREDICATE
 from builder.publish.remote import RemoteIndex
 from builder.sandbox.bwrap import place_rootfs
 from builder.store import Store
@@ -168,6 +170,10 @@ def _b_rebuilds_and_submits(dist_a: Path, store: Path, orgs: Orgs, capsys) -> No
         capsys.readouterr()
         rebuilt = orgs.root / "org-b" / "dist" / wheel.name
         att = orgs.root / "org-b" / "att"
+        (independent,) = [s.predicate for s in read_statements(att / f"{wheel.name}.intoto.jsonl",
+                                                               load_public_key(orgs.keys["org-b"].public))
+                          if s.predicate_type == REBUILD_PREDICATE]  # fmt: skip
+        assert independent["raw_equal"] is True and independent["builds"] == 2
         assert _publish(rebuilt, orgs.index, orgs.trust, att, store) == 0
         assert _outcome(capsys) == ["published"], wheel.name
 
