@@ -98,8 +98,8 @@ def _resumed(now: dict[str, Any], kept: Path) -> dict[str, Any]:
     before = {n["node"]: n for n in json.loads(kept.read_text())["nodes"]}
     nodes = []
     for node in now["nodes"]:
-        earlier = before.get(node["node"])
-        built = node["state"] == "cached" and earlier is not None and earlier["state"] == "built"
+        earlier = before.get(node["node"], {})
+        built = node["state"] == "cached" and earlier.get("state") == "built"
         nodes.append({**node, "state": "built", "seconds": earlier["seconds"]} if built else node)
     total = json.loads(kept.read_text()).get("seconds", 0)
     return {**now, "nodes": nodes, "seconds_before": total}
