@@ -11,7 +11,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -136,6 +136,7 @@ class Index:
         self._session: Any = None  # requests loads on first use: a command that never
         # reaches an index starts without it
         self._listings: dict[NormalizedName, Listing] = {}
+        self._failed: dict[NormalizedName, FetchError] = {}  # read ahead, said when asked
 
     @property
     def url(self) -> str:
@@ -158,9 +159,39 @@ class Index:
         """`name`'s project page (web.get_page's bounds); FetchError where the index does
         not know the name ("no such project"), fails, or serves a page that is not a
         project page: never an empty list for a page it could not read."""
+        if name in self._failed:
+            raise self._failed[name]
         if name not in self._listings:
             self._listings[name] = self._read(name)
         return self._listings[name]
+
+    def read_ahead(self, names: Iterable[NormalizedName], workers: int = 8) -> None:
+        """Read the pages of `names` side by side (each worker with its own session),
+        kept for `listing`, which says a page's error when that name is asked for: many
+        names cost the slowest page, not the sum of them."""
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+
+        missing = [n for n in dict.fromkeys(names) if n not in self._listings]
+        if len(missing) < 2:
+            return
+        local = threading.local()
+
+        def one(name: NormalizedName) -> Listing | FetchError:
+            if not hasattr(local, "index"):
+                local.index = Index(self.url, self.binding)
+            mine: Index = local.index
+            try:
+                return mine._read(name)
+            except FetchError as exc:
+                return exc
+
+        with ThreadPoolExecutor(min(workers, len(missing))) as pool:
+            for name, read in zip(missing, pool.map(one, missing), strict=True):
+                if isinstance(read, FetchError):
+                    self._failed[name] = read
+                else:
+                    self._listings[name] = read
 
     def _read(self, name: NormalizedName) -> Listing:
         page = get_page(self._connected(), self.project_url(name), accept=ACCEPT)

@@ -530,6 +530,8 @@ class Gate:
         index (by URL, or by file name and sha256), an internal name's file under the
         internal indexes' files, an internal name's direct source too."""
         binding = IndexBinding(policy=self.policy)
+        taken = list(taken)
+        self._read_ahead(taken)
         issues = []
         for t in taken:
             why = [binding.refusal(t.name, t.index)] if t.index else []
@@ -544,6 +546,13 @@ class Gate:
     def unresolved(self, message: str) -> list[Issue]:
         issue = self._issue("*", "unresolved", message)
         return [issue] if issue.severity != "ignore" else []
+
+    def _read_ahead(self, taken: list[Taken]) -> None:
+        """The pages the outcome's judgement reads, read side by side, index by index."""
+        names = [t.name for t in taken if t.files]
+        every = (*self.policy.internal_indexes, *self.policy.mirrors, *self.policy.public())
+        for url in dict.fromkeys(every):
+            self.index(url).read_ahead(names, LOOK_UPS)
 
     def _unlisted_file(self, t: Taken, f: LockedFile, binding: IndexBinding) -> str | None:
         """Why `f` may not be taken for `t.name`; None where an allowed index lists it."""
