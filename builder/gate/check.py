@@ -22,7 +22,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 
 from builder.errors import FetchError
 from builder.gate import names as index_names
-from builder.gate.binding import IndexBinding, Place
+from builder.gate.binding import IndexBinding
 from builder.gate.configuration import (
     find_links,
     index_configuration,
@@ -30,6 +30,7 @@ from builder.gate.configuration import (
     uv_sources,
 )
 from builder.gate.outcome import LockedFile, Taken
+from builder.gate.place import Place
 from builder.gate.policy import GatePolicy
 from builder.gate.rules import Grade, Kind, Level, Severity
 from builder.gate.signals import Evidence, history, judge

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from builder.gate.names import NEAR_RELEASES, NEAR_YEARS
+from builder.gate.place import Place
 from builder.gate.rules import DEFAULT_SEVERITY, KINDS, LEVELS, Kind, Level
 from builder.index import configured_index_url
 from builder.names import NormalizedName, normalize
@@ -64,8 +65,8 @@ class GatePolicy:
 
     def hosting(self) -> tuple[str, ...]:
         """The internal indexes whose hosting a name makes it internal: not mirrors."""
-        mirrors = {u.rstrip("/") for u in self.mirrors}
-        return tuple(u for u in self.internal_indexes if u.rstrip("/") not in mirrors)
+        mirrors = {Place.of(u) for u in self.mirrors}
+        return tuple(u for u in self.internal_indexes if Place.of(u) not in mirrors)
 
     def is_internal_name(self, name: NormalizedName) -> bool:
         return any(fnmatch.fnmatchcase(name, normalize(p)) for p in self.internal_names)
