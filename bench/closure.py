@@ -2,6 +2,8 @@
 
     python3 bench/closure.py plan [--work DIR]       # cold, then a no-change re-plan
     python3 bench/closure.py build [--work DIR] [--jobs N]   # resumable: built nodes are cache hits
+    python3 bench/closure.py rerun                   # the same build again, nothing changed
+    python3 bench/closure.py index                   # publish it: the index's size
     python3 bench/closure.py table                   # docs/closure.md from the results
 
 `plan` times `builder plan` of the example twice in one run: the first asks the image
@@ -90,6 +92,53 @@ def build(work: Path, jobs: int) -> int:
     return code
 
 
+def rerun(work: Path, jobs: int) -> dict[str, Any]:
+    """The same graph build again with nothing changed: every node a cache hit whose
+    recorded rebuilds are reused; its wall time to bench/data/closure/rerun.json."""
+    code, seconds, out = builder("build", "--graph", str(work / "plan" / "graph.json"),
+                                 "--jobs", str(jobs), "--rebuilds", "1", "--dist",
+                                 str(work / "dist"), "--attestations",
+                                 str(work / "attestations"), "--json")  # fmt: skip
+    nodes = json.loads(out)["nodes"] if out.strip() else []
+    result = {"seconds": round(seconds, 1), "exit": code, "nodes": len(nodes),
+              "states": dict(Counter(n["state"] for n in nodes)),
+              "measured": time.strftime("%Y-%m-%d")}  # fmt: skip
+    (RESULTS / "rerun.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return result
+
+
+def index(work: Path) -> dict[str, Any]:
+    """Publish the built wheels (verified under the example's policy) to a fresh index,
+    with their images by digest; the index's size against its wheels' to
+    bench/data/closure/index.json."""
+    folder = work / "index"
+    shutil.rmtree(folder, ignore_errors=True)
+    wheels = sorted((work / "dist").glob("*.whl"))
+    code, seconds, _ = builder("publish", *map(str, wheels), "--to", str(folder), "--policy",
+                               str(EXAMPLE / "builder.toml"), "--attestations",
+                               str(work / "attestations"))  # fmt: skip
+    if code != 0:
+        raise SystemExit(f"builder publish exited {code}")
+
+    def size(paths: list[Path]) -> int:
+        return sum(p.stat().st_size for p in paths if p.is_file())
+
+    images = sorted((folder / "images").glob("*.tar.gz"))
+    everything = [p for p in folder.rglob("*") if p.is_file()]
+    allowed = 1.2 * size(wheels) + size(images)
+    result: dict[str, Any] = {
+        "wheels": len(wheels), "wheels_bytes": size(wheels),
+        "image_archives": len(images), "image_archives_bytes": size(images),
+        "index_bytes": size(everything), "publish_seconds": round(seconds, 1),
+        "measured": time.strftime("%Y-%m-%d"),
+    }  # fmt: skip
+    result["index_over_allowed"] = round(size(everything) / allowed, 3)
+    (RESULTS / "index.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return result
+
+
 def _resumed(now: dict[str, Any], kept: Path) -> dict[str, Any]:
     """This run's table, where a node that is a cache hit now keeps what the run that
     built it measured (its state and time): a resumed build's table is the whole build's."""
@@ -126,7 +175,60 @@ def table(work: Path) -> None:
         if built.is_file()
         else ["## The build", "", "Not run yet: `python3 bench/closure.py build` (resumable)."]
     )
+    text += _measured_lines()
     TABLE.write_text("\n".join(text) + "\n")
+
+
+def _measured_lines() -> list[str]:
+    """The no-change rerun, the index's size, and the side by side with fromager, each
+    where it was measured."""
+    lines: list[str] = []
+    if (RESULTS / "rerun.json").is_file():
+        r = json.loads((RESULTS / "rerun.json").read_text())
+        lines += ["", "## A rerun with nothing changed", "",
+                  f"`python3 bench/closure.py rerun` (`build --graph --rebuilds 1` again): "
+                  f"{r['seconds']:.0f} s for {r['nodes']} nodes, exit {r['exit']}; states: "
+                  + ", ".join(f"{k} {v}" for k, v in r["states"].items())
+                  + f". Measured {r['measured']}."]  # fmt: skip
+    if (RESULTS / "index.json").is_file():
+        i = json.loads((RESULTS / "index.json").read_text())
+        mib = 1 << 20
+        lines += ["", "## Published", "",
+                  f"`python3 bench/closure.py index`: {i['wheels']} wheels "
+                  f"({i['wheels_bytes'] / mib:.0f} MiB) verified under the example's policy "
+                  f"and published with {i['image_archives']} image archive(s) "
+                  f"({i['image_archives_bytes'] / mib:.0f} MiB, gzip); the index holds "
+                  f"{i['index_bytes'] / mib:.0f} MiB, {i['index_over_allowed']:.2f} of 1.2 x "
+                  f"its wheels plus its archives. Publishing took {i['publish_seconds']:.0f} s. "
+                  f"Measured {i['measured']}."]  # fmt: skip
+    lines += _fromager_lines()
+    return lines
+
+
+def _fromager_lines() -> list[str]:
+    found = sorted((BENCH / "data" / "fromager").glob("*.json"))
+    if not found:
+        return []
+    lines = ["", "## Beside fromager", "",
+             "`python3 bench/fromager.py --requirements FILE` (fromager in the bench's own venv, "
+             "the same requirements, the same machine, one run):", "",
+             "| requirements | tool | wall time to the wheels | built from source | "
+             "same sha256 when built again | signed provenance |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for path in found:
+        r = json.loads(path.read_text())
+        f, b = r["fromager"], r["builder"]
+        asked = " ".join(r["requirements"])
+        lines += [
+            f"| {asked} | {f['version']} | {f['first_seconds']:.0f} s | {f['built']} | "
+            f"{f['same_sha256_in_second_run']} (a second run) | 0 |",
+            f"| {asked} | builder | {b['total_seconds']:.0f} s (plan {b['plan_seconds']:.0f} s) | "
+            f"{b['built']} | {b['reproducible']} (`--rebuilds 1`, {b['rebuild_seconds']:.0f} s) | "
+            f"{b['attested']} |",
+        ]
+    lines += ["", "What each records about its inputs: fromager, " + f["records"] + "; builder, "
+              + b["records"] + "."]  # fmt: skip
+    return lines
 
 
 def _plan_lines(graph: dict[str, Any], work: Path) -> list[str]:
@@ -195,10 +297,10 @@ def _build_lines(graph: dict[str, Any], work: Path, data: dict[str, Any]) -> lis
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("plan", "build", "table"):
+    for name in ("plan", "build", "rerun", "index", "table"):
         p = sub.add_parser(name)
         p.add_argument("--work", type=Path, default=REPO / "bench-work" / "closure")
-        if name == "build":
+        if name in ("build", "rerun"):
             p.add_argument("--jobs", type=int, default=2)
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -207,6 +309,11 @@ def main() -> int:
         return 0
     if args.command == "build":
         return build(args.work, args.jobs)
+    if args.command == "rerun":
+        return int(rerun(args.work, args.jobs)["exit"])
+    if args.command == "index":
+        index(args.work)
+        return 0
     table(args.work)
     return 0
 
