@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import tempfile
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from rich.markup import escape
 
@@ -68,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         if args.index is None:
             raise UsageError("builder verify: --trust and -r go with --index URL",
                              hint="a quorum's bundles are on the index")  # fmt: skip
-        return run_agreed(args) if args.trust is not None else run_pins_with_key(args)
+        return run_agreed(args) if args.trust is not None else run_from_index(args)
     if args.index is not None:
         return run_from_index(args)
     wheel = existing_file_argument(args.target, "WHEEL")
@@ -83,19 +84,27 @@ def run(args: argparse.Namespace) -> int:
 
 
 def run_from_index(args: argparse.Namespace) -> int:
+    """NAME==VERSION, or every pin of -r FILE, from the index, verified with one key."""
     if args.attestation is not None:
         raise UsageError("builder verify: --attestation and --index do not go together",
                          hint="with --index, the provenance comes from the index")  # fmt: skip
-    name, version = parse_pin(args.target)
+    pins = read_pins(args.requirements) if args.requirements else [_pin(args.target)]
     key = load_public_key(args.key)
     policy = read_policy(args.policy).verify if args.policy else None
     index = RemoteIndex(args.index, binding_of(policy_here(None).gate))
+    results: list[Verification] = []
     with tempfile.TemporaryDirectory(prefix="builder-verify-") as tmp:
-        results = verify_published(
-            name, version, index=index, key=key, policy=policy, dest=Path(tmp)
-        )
+        for i, pin in enumerate(pins):
+            dest = Path(tmp) / str(i)
+            dest.mkdir()
+            found = verify_published(pin.name, pin.version, index=index, key=key,
+                                     policy=policy, dest=dest)  # fmt: skip
+            results += _hashed(pin, found)
     if args.json:
-        data = {"index": args.index, "name": name, "version": version,
+        one = pins[0] if args.requirements is None else None
+        data = {"index": args.index, "name": one.name if one else None,
+                "version": one.version if one else None,
+                "pins": [f"{p.name}=={p.version}" for p in pins],
                 "wheels": [r.to_json() for r in results]}  # fmt: skip
         print_json("verify-index", data, ok=not any(r.failed for r in results))
     for result in results:
@@ -147,25 +156,25 @@ def run_agreed(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_pins_with_key(args: argparse.Namespace) -> int:
-    """-r FILE with --key: every pin verified as NAME==VERSION --index is."""
-    for pin in read_pins(args.requirements):
-        args.target = f"{pin.name}=={pin.version}"
-        run_from_index(args)
-    return 0
-
-
 def _pin(target: str) -> Pin:
     name, version = parse_pin(target)
     return Pin(name=name, version=version, hashes=())
 
 
-def _hashed(pin: Pin, agreed: list[Agreement]) -> list[Agreement]:
+class _OfAWheel(Protocol):
+    @property
+    def sha256(self) -> str: ...
+
+
+_Found = TypeVar("_Found", bound=_OfAWheel)
+
+
+def _hashed(pin: Pin, found: list[_Found]) -> list[_Found]:
     """The wheels a pin's hashes allow (all, where it gives none); a pin whose hashes
     match no wheel on the index fails."""
     if not pin.hashes:
-        return agreed
-    kept = [a for a in agreed if a.sha256 in pin.hashes]
+        return found
+    kept = [f for f in found if f.sha256 in pin.hashes]
     if not kept:
         raise VerificationFailed(
             f"{pin.name}=={pin.version}: no wheel on the index has a sha256 the requirements "

@@ -180,11 +180,19 @@ class Quorum:
             self._write(held)
             return self._said(wheel, sha, signer, "quarantined", (), why=held.why)
         (candidate,) = held.candidates
-        if len(candidate.signers) < self.trust.quorum:
+        agreed = self._trusted(candidate)
+        if len(agreed) < self.trust.quorum:
             self._write(held)
-            return self._said(wheel, sha, signer, "staged", candidate.signers)
+            return self._said(wheel, sha, signer, "staged", agreed)
         self._list(held, candidate)
-        return self._said(wheel, sha, signer, "published", candidate.signers)
+        return self._said(wheel, sha, signer, "published", agreed)
+
+    def _trusted(self, candidate: Candidate) -> tuple[str, ...]:
+        """The candidate's signers that the trust file still names, with the same key (a
+        signer taken out of the trust file since it attested counts no more)."""
+        keys = {s.name: s.key.keyid for s in self.trust.signers}
+        return tuple(dict.fromkeys(s.signer for s in candidate.signatures
+                                   if keys.get(s.signer) in s.keyids))  # fmt: skip
 
     def _with(
         self,

@@ -199,3 +199,30 @@ def test_verify_a_lock_passes_only_where_every_pin_has_its_quorum(
     assert "no wheel on the index has a sha256 the requirements file names" in (
         capsys.readouterr().err
     )
+
+
+def test_verify_a_lock_with_one_key_checks_every_pin_and_its_hashes(
+    tmp_path: Path, orgs: dict[str, KeyPair], nginx: Served, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without a quorum: -r with --key verifies every pin's wheel as NAME==VERSION does,
+    and a pin's --hash must name the wheel the index serves."""
+    import hashlib
+
+    pair = orgs["org-a"]
+    wheels = [built(tmp_path / "built", n, f"{n} built here") for n in ("acme-one", "acme-two")]
+    for wheel in wheels:
+        signed = attested(wheel, tmp_path / "org-a" / wheel.stem, pair)
+        argv = ["publish", str(signed), "--to", str(nginx.root), "--key", str(pair.public),
+                "--attestations", str(signed.parent / "attestations")]  # fmt: skip
+        assert main(argv) == 0, capsys.readouterr().err
+    one = hashlib.sha256(wheels[0].read_bytes()).hexdigest()
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(f"acme-one==1.0 --hash=sha256:{one}\nacme-two==1.0\n")
+    verify = ["verify", "-r", str(lock), "--index", nginx.url, "--key", str(pair.public)]
+    capsys.readouterr()
+    assert main([*verify, "--json"]) == 0, capsys.readouterr().err
+    said = json_output(capsys.readouterr().out, "verify-index")
+    assert said["pins"] == ["acme-one==1.0", "acme-two==1.0"] and len(said["wheels"]) == 2
+    lock.write_text(f"acme-one==1.0 --hash=sha256:{'1' * 64}\n")
+    assert main(verify) == 12
+    assert "no wheel on the index has a sha256" in capsys.readouterr().err
