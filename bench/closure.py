@@ -38,8 +38,9 @@ EXAMPLE = REPO / "recipes" / "data-science"
 RESULTS = BENCH / "data" / "closure"
 TABLE = REPO / "docs" / "closure.md"
 IMAGE = "trixie-backports-py"  # maturin and uv-build need a newer rustc than trixie's
-BACKENDS = ("setuptools", "hatchling", "flit-core", "poetry-core", "pdm-backend",
-            "meson-python", "scikit-build-core", "maturin", "uv-build")  # fmt: skip
+# Most specific first: a meson-python or maturin build may pin setuptools too.
+BACKENDS = ("meson-python", "scikit-build-core", "maturin", "hatchling", "flit-core",
+            "poetry-core", "pdm-backend", "uv-build", "setuptools")  # fmt: skip
 
 
 def builder(*args: str) -> tuple[int, float, str]:
@@ -267,7 +268,12 @@ def _plan_lines(graph: dict[str, Any], work: Path) -> list[str]:
 def _build_lines(graph: dict[str, Any], work: Path, data: dict[str, Any]) -> list[str]:
     recipes = {n["name"] + "==" + n["version"]: work / "plan" / n["recipe"]
                for n in graph["nodes"] if n.get("recipe")}  # fmt: skip
-    nodes = data["nodes"]
+    ended = {n["node"] for n in data["nodes"]}
+    nodes = [*data["nodes"], *({"node": o, "state": "not run", "reproducible": None,
+                                "reason": "the build was stopped before it"}
+                               for o in graph["order"] if o not in ended)]  # fmt: skip
+    python = _closure_python(nodes)
+    nodes = [_for_python(n, python) for n in nodes]
     here = [n for n in nodes if n["state"] not in ("exception", "image")]
     built = [n for n in here if n["state"] in ("built", "cached", "shared", "differs")]
     same = [n for n in built if n["reproducible"]]
@@ -275,10 +281,13 @@ def _build_lines(graph: dict[str, Any], work: Path, data: dict[str, Any]) -> lis
     rows = []
     for n in nodes:
         kind = backend_of(recipes[n["node"]]) if n["node"] in recipes else ""
-        result = "reproducible" if n["reproducible"] else n["state"]
+        result = (
+            "reproducible" if n["reproducible"] and n["state"] != "other python" else n["state"]
+        )
         seconds = f"{n['seconds']:.0f} s" if n.get("seconds") is not None else ""
+        reason = " ".join((n.get("reason") or "").split())[:300].replace("|", "/")
         rows.append(f"| {n['node']} | {kind} | {result} | {n.get('platform') or ''} | "
-                    f"{(n.get('reason') or '').replace('|', '/')} | {seconds} |")  # fmt: skip
+                    f"{reason} | {seconds} |")  # fmt: skip
     return [
         "## The build",
         "",
@@ -292,6 +301,32 @@ def _build_lines(graph: dict[str, Any], work: Path, data: dict[str, Any]) -> lis
         "| --- | --- | --- | --- | --- | ---: |",
         *rows,
     ]
+
+
+def _python_tag(node: dict[str, Any]) -> tuple[int, bool] | None:
+    """(CPython minor, abi3) of a node's compiled wheel; None for a pure one or none."""
+    parts = Path(node.get("wheel") or "").name.split("-")
+    if len(parts) < 5 or not parts[-3].startswith("cp3"):
+        return None
+    return int(parts[-3].removeprefix("cp3")), parts[-2] == "abi3"
+
+
+def _closure_python(nodes: list[dict[str, Any]]) -> int | None:
+    """The CPython minor the closure's version-specific wheels are for (the most common)."""
+    tags = Counter(t[0] for n in nodes if (t := _python_tag(n)) is not None and not t[1])
+    return tags.most_common(1)[0][0] if tags else None
+
+
+def _for_python(node: dict[str, Any], python: int | None) -> dict[str, Any]:
+    """A compiled wheel for another CPython (built in an override's image) is not one the
+    closure's Python installs: not counted as built for it. An abi3 wheel for an older
+    CPython is."""
+    tag = _python_tag(node)
+    if python is None or tag is None or tag[0] == python or (tag[1] and tag[0] <= python):
+        return node
+    return {**node, "state": "other python",
+            "reason": f"built and rebuilt in its override's image, for cp3{tag[0]}: the "
+            f"closure's Python (cp3{python}) cannot install it"}  # fmt: skip
 
 
 def main() -> int:
