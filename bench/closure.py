@@ -273,6 +273,7 @@ def _build_lines(graph: dict[str, Any], work: Path, data: dict[str, Any]) -> lis
                                 "reason": "the build was stopped before it"}
                                for o in graph["order"] if o not in ended)]  # fmt: skip
     python = _closure_python(nodes)
+    causes = tomllib.loads((RESULTS / "causes.toml").read_text())
     nodes = [_for_python(n, python) for n in nodes]
     here = [n for n in nodes if n["state"] not in ("exception", "image")]
     built = [n for n in here if n["state"] in ("built", "cached", "shared", "differs")]
@@ -285,7 +286,9 @@ def _build_lines(graph: dict[str, Any], work: Path, data: dict[str, Any]) -> lis
             "reproducible" if n["reproducible"] and n["state"] != "other python" else n["state"]
         )
         seconds = f"{n['seconds']:.0f} s" if n.get("seconds") is not None else ""
-        reason = " ".join((n.get("reason") or "").split())[:300].replace("|", "/")
+        said = causes.get(n["node"].split("==")[0])
+        reason = f"{said['class']}: {said['cause']}" if said else n.get("reason") or ""
+        reason = " ".join(reason.split())[:600].replace("|", "/")
         rows.append(f"| {n['node']} | {kind} | {result} | {n.get('platform') or ''} | "
                     f"{reason} | {seconds} |")  # fmt: skip
     return [
