@@ -295,10 +295,11 @@ def _build_lines(graph: dict[str, Any], work: Path, data: dict[str, Any]) -> lis
         "## The build",
         "",
         f"Packages: {len(nodes)}; built here {len(built)} of {len(nodes)} "
-        f"({100 * len(built) / max(len(nodes), 1):.0f}%); rebuilt bit for bit {len(same)} of "
+        f"({100 * len(built) / max(len(nodes), 1):.1f}%); rebuilt bit for bit {len(same)} of "
         f"{len(built)} built; states: "
         + ", ".join(f"{s} {k}" for s, k in states.most_common())
-        + ".",
+        + f". Wall time of the graph build (`--jobs 2 --rebuilds 1`, every node built twice) "
+        f"over its runs: {data.get('seconds', 0) / 60:.0f} min on 2 cores, beside other work.",
         "",
         "| package | backend | result | platform | reason | time |",
         "| --- | --- | --- | --- | --- | ---: |",
