@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import platform
 import shutil
 import stat
 import subprocess
@@ -80,6 +81,26 @@ class Steps:
         if result.returncode != 0:
             print(f"==> {name} failed with status {result.returncode}", flush=True)
             raise SystemExit(result.returncode or 1)
+
+    def attempt(
+        self, name: str, argv: list[str], env: dict[str, str], cwd: Path
+    ) -> tuple[int, str]:
+        """Run a step whose output decides what comes next: its output (stdout and stderr)
+        into the log as it comes; (its status, its output)."""
+        print(f"==> {name}: {' '.join(argv)}", flush=True)
+        started = time.monotonic()
+        with subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              errors="replace") as step:  # fmt: skip
+            assert step.stdout is not None
+            said = []
+            for line in step.stdout:
+                print(line, end="", flush=True)
+                said.append(line)
+        self.timings[name] = round(time.monotonic() - started, 3)
+        if step.returncode != 0:
+            print(f"==> {name} failed with status {step.returncode}", flush=True)
+        return step.returncode, "".join(said)
 
 
 def unpack_sdist(file: str, src: Path, limits: ArchiveLimits | None = None) -> Path:
@@ -213,7 +234,17 @@ def repair_wheel(wheel: Path, task: tasks.BuildTask, layout: Layout, steps: Step
     repaired = layout.root / "repaired"
     auditwheel = [str(layout.tools / "bin" / "python"), "-I", "-m", "auditwheel", "repair"]
     argv = [*auditwheel, "-w", str(repaired), str(wheel)]
-    steps.run("repair", argv, dict(task.env), layout.root)
+    code, said = steps.attempt("repair", argv, dict(task.env), layout.root)
+    if code != 0 and NO_LIBC in said:
+        # An extension module that needs no C library at all (an abi3 one that calls only
+        # Python's API): auditwheel cannot tell which libc it is for. It runs on any
+        # glibc: the oldest policy auditwheel knows for the machine says so.
+        plat = f"{OLDEST_POLICY.get(platform.machine(), 'manylinux_2_17')}_{platform.machine()}"
+        print(f"==> repair: the extension modules need no C library: {plat}", flush=True)
+        code, _ = steps.attempt("repair", [*auditwheel, "--plat", plat, *argv[len(auditwheel):]],
+                                dict(task.env), layout.root)  # fmt: skip
+    if code != 0:
+        raise SystemExit(code or 1)
     (result,) = sorted(repaired.glob("*.whl"))
     return result
 
@@ -257,6 +288,10 @@ def run_build(task: tasks.BuildTask) -> int:
     return 0
 
 
+# auditwheel's words for an extension module whose libc it cannot tell (it links none)
+NO_LIBC = "couldn't detect libc for python extension"
+# The oldest manylinux policy auditwheel knows, per machine (PEP 600 tags).
+OLDEST_POLICY = {"x86_64": "manylinux_2_5", "i686": "manylinux_2_5"}
 COLLECTING = threading.Event()  # /out is complete: the end that follows is the expected one
 
 

@@ -337,6 +337,34 @@ def test_a_build_that_falls_back_to_pure_python_skips_repair_or_fails_when_compi
     assert "holds no compiled code, and the recipe says compiled = true" in capsys.readouterr().err
 
 
+ABI3_SETUP = """\
+from setuptools import Extension, setup
+setup(name="nolibc", version="1.0",
+      ext_modules=[Extension("nolibc", ["nolibc.c"], py_limited_api=True,
+                             define_macros=[("Py_LIMITED_API", "0x03090000")])],
+      options={"bdist_wheel": {"py_limited_api": "cp39"}})
+"""
+
+
+def test_an_abi3_extension_that_links_no_c_library_is_tagged_for_any_glibc(  # type: ignore[no-untyped-def]
+    docker_client, image, session_store: Store, tmp_path: Path, capsys
+) -> None:
+    """Its .so needs no library at all (tornado's speedups is one): auditwheel cannot
+    tell its libc from it or from an abi3 file name, and is asked for the oldest policy."""
+    files = {**c_extension_files("nolibc"), "setup.py": ABI3_SETUP}
+    recipe = local_recipe(tmp_path, session_store, "nolibc", files)
+    argv = ["build", "-v", str(recipe), "--store", str(session_store.root), "--dist",
+            str(tmp_path / "dist"), "--no-attest"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    assert "the extension modules need no C library: manylinux_2_5_x86_64" in (
+        capsys.readouterr().err
+    )
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    assert wheel.name == "nolibc-1.0-cp39-abi3-manylinux1_x86_64.manylinux_2_5_x86_64.whl"
+    out = install_and_run(docker_client, image, wheel, "import nolibc; print(nolibc.answer())")
+    assert out.strip() == "42"
+
+
 def test_a_crate_that_needs_a_newer_rustc_fails_saying_which_rustc_and_which_image(
     docker_client, image, session_store: Store, tmp_path: Path
 ) -> None:
