@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -92,14 +93,8 @@ def run_from_index(args: argparse.Namespace) -> int:
     key = load_public_key(args.key)
     policy = read_policy(args.policy).verify if args.policy else None
     index = RemoteIndex(args.index, binding_of(policy_here(None).gate))
-    results: list[Verification] = []
-    with tempfile.TemporaryDirectory(prefix="builder-verify-") as tmp:
-        for i, pin in enumerate(pins):
-            dest = Path(tmp) / str(i)
-            dest.mkdir()
-            found = verify_published(pin.name, pin.version, index=index, key=key,
-                                     policy=policy, dest=dest)  # fmt: skip
-            results += _hashed(pin, found)
+    results = _each_pin(pins, lambda pin, dest: verify_published(
+        pin.name, pin.version, index=index, key=key, policy=policy, dest=dest))  # fmt: skip
     if args.json:
         one = pins[0] if args.requirements is None else None
         data = {"index": args.index, "name": one.name if one else None,
@@ -134,14 +129,8 @@ def run_agreed(args: argparse.Namespace) -> int:
     policy = read_policy(args.policy).verify if args.policy else None
     index = RemoteIndex(args.index, binding_of(policy_here(None).gate))
     pins = read_pins(args.requirements) if args.requirements else [_pin(args.target)]
-    results: list[Agreement] = []
-    with tempfile.TemporaryDirectory(prefix="builder-verify-") as tmp:
-        for i, pin in enumerate(pins):
-            dest = Path(tmp) / str(i)
-            dest.mkdir()
-            found = verify_agreed(pin.name, pin.version, index=index, trust=trust,
-                                  policy=policy, dest=dest)  # fmt: skip
-            results += _hashed(pin, found)
+    results = _each_pin(pins, lambda pin, dest: verify_agreed(
+        pin.name, pin.version, index=index, trust=trust, policy=policy, dest=dest))  # fmt: skip
     if args.json:
         data = {"index": args.index, "quorum": trust.quorum, "signers": list(trust.names),
                 "pins": [f"{p.name}=={p.version}" for p in pins],
@@ -167,6 +156,18 @@ class _OfAWheel(Protocol):
 
 
 _Found = TypeVar("_Found", bound=_OfAWheel)
+
+
+def _each_pin(pins: list[Pin], check: Callable[[Pin, Path], list[_Found]]) -> list[_Found]:
+    """`check` of each pin's wheels, fetched into a folder of their own; each kept where
+    the pin's hashes allow it."""
+    results: list[_Found] = []
+    with tempfile.TemporaryDirectory(prefix="builder-verify-") as tmp:
+        for i, pin in enumerate(pins):
+            dest = Path(tmp) / str(i)
+            dest.mkdir()
+            results += _hashed(pin, check(pin, dest))
+    return results
 
 
 def _hashed(pin: Pin, found: list[_Found]) -> list[_Found]:
