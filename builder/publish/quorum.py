@@ -176,7 +176,7 @@ class Quorum:
             held = self._take_back(project, wheel.name)
         held = self._with(held, project, wheel, sha, bundle, signer)
         if len(held.candidates) > 1 or held.state == "quarantined":
-            held = replace(held, state="quarantined", why=held.why or _dispute(held))
+            held = replace(held, state="quarantined", why=_dispute(held))  # who says what now
             self._write(held)
             return self._said(wheel, sha, signer, "quarantined", (), why=held.why)
         (candidate,) = held.candidates
