@@ -211,9 +211,10 @@ class Quorum:
         if not (folder / sha / wheel.name).is_file():
             copy_atomic(wheel, folder / sha / wheel.name)
         if signer.name not in candidate.signers:
-            file = f"{sha}/{bundle_keyids(bundle)[0][:16]}{PROVENANCE_SUFFIX}"
+            keyids = bundle_keyids(bundle)
+            file = _bundle_file(sha, keyids)
             copy_atomic(bundle, folder / file)
-            signature = Signature(signer=signer.name, keyids=bundle_keyids(bundle), file=file,
+            signature = Signature(signer=signer.name, keyids=keyids, file=file,
                                   added=_now())  # fmt: skip
             candidate = replace(candidate, signatures=(*candidate.signatures, signature))
         others = tuple(c for c in held.candidates if c.sha256 != sha)
@@ -231,7 +232,7 @@ class Quorum:
             trusted = self.trust.signer_of(signed.keyids)
             if trusted is None:
                 continue
-            file = f"{listed.sha256}/{signed.keyids[0][:16]}{PROVENANCE_SUFFIX}"
+            file = _bundle_file(listed.sha256, signed.keyids)
             copy_atomic(self.index.files / project / signed.file, folder / file)
             signatures.append(Signature(signer=trusted.name, keyids=signed.keyids, file=file,
                                         added=listed.upload_time))  # fmt: skip
@@ -294,6 +295,11 @@ def all_held(index_root: Path) -> list[tuple[Path, StagedFile]]:
         if held is not None:
             found.append((path.parent, held))
     return found
+
+
+def _bundle_file(sha256: str, keyids: tuple[str, ...]) -> str:
+    """Where a signer's bundle of a candidate is kept, in the file's staging folder."""
+    return f"{sha256}/{keyids[0][:16]}{PROVENANCE_SUFFIX}"
 
 
 def _dispute(held: StagedFile) -> str:
