@@ -54,7 +54,9 @@ class Variation:
 
     @property
     def build_root(self) -> str:
-        return f"/build-rebuild-{self.index}" if self._on("build-path") else str(inside.BUILD)
+        if not self._on("build-path"):
+            return str(inside.BUILD)
+        return f"{inside.BUILD}-rebuild-{self.index}"
 
     @property
     def hostname(self) -> str:

@@ -9,7 +9,11 @@ from pathlib import Path
 
 INPUTS = Path("/inputs")
 OUT = Path("/out")
-BUILD = Path("/build")
+# Not "/build", and the sdist is not unpacked in "src": a .gitignore's `build/` or `src/`
+# matches every path under such a folder, and hatchling then ignores the whole .gitignore
+# (it keeps no pattern that matches the project's root), so the wheel would hold files
+# that upstream's leaves out (jupyterlab-pygments' prebuilt labextension, twice).
+BUILD = Path("/buildroot")
 # The interpreters live at a fixed path whatever the build root: their path is build input
 # (PyO3's build script compiles the interpreter's path into a crate, which changes every
 # symbol hash downstream), while the source tree's path must not matter.
@@ -58,7 +62,8 @@ class Layout:
 
     @property
     def src(self) -> Path:
-        return self.root / "src"
+        """Where the sdist is unpacked: no name a .gitignore excludes (see BUILD)."""
+        return self.root / "unpacked"
 
     @property
     def venv(self) -> Path:

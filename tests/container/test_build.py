@@ -538,7 +538,7 @@ def test_a_build_that_compiles_in_a_temporary_folder_and_records_its_source_path
     """As frozenlist's backend and meson-python do: the C file is compiled from a folder
     tempfile names (its path reaches __FILE__), and the absolute source folder is written
     into an installed .py (contourpy's _build_config.py). tempfile's names are seeded in the
-    build venv and TMPDIR is under the mapped root; the rebuild's root is written as /build
+    build venv and TMPDIR is under the mapped root; the rebuild's root is written as /buildroot
     in the text member, and the rebuild report names it."""
     import zipfile
 
@@ -561,7 +561,8 @@ def test_a_build_that_compiles_in_a_temporary_folder_and_records_its_source_path
     (rebuilt,) = report.rebuild.rebuilds
     assert rebuilt.remapped == ("tmpbuilt_config.py",)
     with zipfile.ZipFile(report.wheel) as zf:
-        assert zf.read("tmpbuilt_config.py").decode() == "SOURCE = '/build/src/tmpbuilt-1.0'\n"
+        source = zf.read("tmpbuilt_config.py").decode()
+        assert source == "SOURCE = '/buildroot/unpacked/tmpbuilt-1.0'\n"
     out = install_and_run(
         docker_client, image, report.wheel, "import tmpbuilt; print(tmpbuilt.answer())"
     )
@@ -572,7 +573,7 @@ def test_a_maturin_wheel_built_at_two_paths_is_the_same_its_sbom_written_at_buil
     docker_client, image, session_store: Store, tmp_path: Path
 ) -> None:
     """maturin embeds a CycloneDX SBOM (PEP 770) whose refs carry the build path; the
-    driver writes a rebuild's root as /build there, and the rebuild report says so."""
+    driver writes a rebuild's root as /buildroot there, and the rebuild report says so."""
     import zipfile
 
     from builder.recipe import load_recipe
@@ -603,7 +604,7 @@ def test_a_maturin_wheel_built_at_two_paths_is_the_same_its_sbom_written_at_buil
     with zipfile.ZipFile(report.wheel) as zf:
         sboms = [n for n in zf.namelist() if "/sboms/" in n and n.endswith(".json")]
         assert sboms, "maturin put no SBOM in the wheel"
-        assert "/build/" in zf.read(sboms[0]).decode()
+        assert "/buildroot/" in zf.read(sboms[0]).decode()
     assert report.rebuild is not None and report.rebuild.reproducible
     (rebuilt,) = report.rebuild.rebuilds
     assert rebuilt.remapped == tuple(sboms)

@@ -50,7 +50,7 @@ def test_rebuilds_apply_each_variation_and_stay_bit_for_bit(
         assert host == f"rebuild-{index}" != ref_host
         assert uid != ref_uid
         assert cpus == "1"
-        assert cwd.startswith(f"/build-rebuild-{index}/") and ref_cwd.startswith("/build/")
+        assert cwd.startswith(f"/buildroot-rebuild-{index}/") and ref_cwd.startswith("/buildroot/")
         assert noise == f"rebuild-{index}" and ref_noise == "None"
         assert listing != ref_listing, "the directory listing order was not reversed"
     saved = json.loads(report.rebuild_path.read_text())  # type: ignore[union-attr]

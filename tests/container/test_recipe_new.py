@@ -97,3 +97,41 @@ def test_a_release_upstream_compiles_stays_compiled_or_says_why_not(  # type: ig
     compare = ["compare", str(written), "--upstream", "-q", "--dist", str(tmp_path / "dist")]
     assert main([*compare, *store]) in (0, 10)  # 0 when upstream's pure wheel is the same
     assert "tomli-2.5.0-py3-none-any.whl holds no compiled code" in capsys.readouterr().err
+
+
+def test_a_hatchling_wheel_leaves_out_what_the_sdists_gitignore_excludes_as_upstream_does(
+    docker_client, session_store: Store, tmp_path: Path
+) -> None:
+    """hatchling drops a whole .gitignore when one of its patterns matches the project's
+    absolute path: built under a root named `build`, jupyterlab-pygments' wheel held the
+    prebuilt files its .gitignore excludes, and its rebuild (at another root) did not.
+    No build root of builder's is a name a .gitignore excludes."""
+    import zipfile
+
+    from tests.conftest import make_sdist
+
+    pinned = tmp_path / "annotated-types.toml"  # a release that builds with hatchling alone
+    store = ["--store", str(session_store.root)]
+    assert main(["recipe", "new", "annotated-types==0.7.0", "-q", "-o", str(pinned), *store]) == 0
+    requires = pinned.read_text().split("[[build.requires]]", 1)[1]
+    files = {
+        "pyproject.toml": '[build-system]\nrequires = ["hatchling"]\n'
+                          'build-backend = "hatchling.build"\n\n'
+                          '[project]\nname = "ignoredtiny"\nversion = "1.0"\n',
+        ".gitignore": "build/\nlib/\nsrc/\ndist/\nignoredtiny/generated.txt\n",
+        "ignoredtiny/__init__.py": "ANSWER = 42\n",
+        "ignoredtiny/generated.txt": "a prebuilt file the sdist ships\n",
+    }  # fmt: skip
+    sdist = make_sdist(tmp_path / "ignoredtiny-1.0.tar.gz", files, top="ignoredtiny-1.0")
+    recipe = tmp_path / "ignoredtiny.toml"
+    recipe.write_text(
+        f'[package]\nname = "ignoredtiny"\nversion = "1.0"\n\n'
+        f'[sdist]\nfile = "{sdist.name}"\nsha256 = "{session_store.add_file(sdist)}"\n\n'
+        f'[build]\nimage = "trixie-py"\n\n[[build.requires]]{requires}'
+    )
+    report = build_in_docker(recipe, session_store, tmp_path / "dist", docker_client,
+                             rebuilds=1, vary=frozenset({"build-path"}))  # fmt: skip
+    with zipfile.ZipFile(report.wheel) as zf:
+        assert "ignoredtiny/__init__.py" in zf.namelist()
+        assert "ignoredtiny/generated.txt" not in zf.namelist()
+    assert report.rebuild is not None and report.rebuild.reproducible

@@ -21,7 +21,7 @@ def test_the_build_environment_is_the_recipe_plus_reproducibility_settings_only(
     assert env["LC_ALL"] == "C.UTF-8"
     assert env["PYTHONHASHSEED"] == "0"
     assert env["HOME"] == "/home/builder"
-    assert env["TMPDIR"] == "/build/tmp"  # under the root, which the prefix maps write as .
+    assert env["TMPDIR"] == "/buildroot/tmp"  # under the root, which the prefix maps write as .
     assert env["PATH"].split(":")[:2] == ["/opt/builder/venv/bin", WRAPPERS]
     assert set(env) == {
         "CARGO_HOME", "CARGO_NET_OFFLINE", "HOME", "LC_ALL", "PATH", "PIP_NO_INDEX",

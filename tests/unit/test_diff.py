@@ -173,8 +173,8 @@ def test_rust_symbols_renamed_by_their_crate_hash_are_explained() -> None:
 
 def _sbom(root: str, version: str = "0.8.0") -> bytes:
     """The shape of maturin's Rust SBOM: a path dependency named by its absolute path."""
-    ref = f"path+file://{root}/src/safetensors-0.8.0/safetensors#{version}"
-    purl = f"pkg:cargo/safetensors@{version}?download_url=file://{root}/src"
+    ref = f"path+file://{root}/unpacked/safetensors-0.8.0/safetensors#{version}"
+    purl = f"pkg:cargo/safetensors@{version}?download_url=file://{root}/unpacked"
     component = {"bom-ref": ref, "name": "safetensors", "version": version, "purl": purl}
     return json.dumps({"bomFormat": "CycloneDX", "components": [component],
                        "dependencies": [{"ref": ref, "dependsOn": []}]}).encode()  # fmt: skip
@@ -184,18 +184,18 @@ def test_an_sbom_that_differs_only_in_the_build_path_is_named_so_and_is_not_code
     tmp_path: Path,
 ) -> None:
     member = "pkg-1.0.dist-info/sboms/safetensors.cyclonedx.json"
-    result = one_member(tmp_path, [*BASE, (member, _sbom("/build"))],
-                        [*BASE, (member, _sbom("/build-rebuild-1"))])  # fmt: skip
+    result = one_member(tmp_path, [*BASE, (member, _sbom("/buildroot"))],
+                        [*BASE, (member, _sbom("/buildroot-rebuild-1"))])  # fmt: skip
     (diff,) = result.members
     assert diff.name == member and diff.category == "wheel metadata" and not result.code_differs
     (said,) = diff.details
     assert "SBOM that records the absolute build path: 3 value(s) differ" in said
-    assert "'path+file:///build/src/" in said and "the code is not affected" in said
+    assert "'path+file:///buildroot/unpacked/" in said and "the code is not affected" in said
 
 
 def test_an_sbom_that_differs_in_more_than_paths_gets_no_such_note(tmp_path: Path) -> None:
     member = "pkg-1.0.dist-info/sboms/safetensors.cyclonedx.json"
-    result = one_member(tmp_path, [*BASE, (member, _sbom("/build"))],
-                        [*BASE, (member, _sbom("/build-rebuild-1", "0.8.1"))])  # fmt: skip
+    result = one_member(tmp_path, [*BASE, (member, _sbom("/buildroot"))],
+                        [*BASE, (member, _sbom("/buildroot-rebuild-1", "0.8.1"))])  # fmt: skip
     (diff,) = result.members
     assert diff.details == () and diff.text_diff

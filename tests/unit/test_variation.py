@@ -14,7 +14,7 @@ from tests.conftest import REPO
 def test_the_reference_build_is_a_plain_build() -> None:
     assert REFERENCE.describe()["applied"] == []
     assert (REFERENCE.build_root, REFERENCE.hostname, REFERENCE.user) == (
-        "/build",
+        "/buildroot",
         "builder",
         "1000:1000",
     )
@@ -43,7 +43,9 @@ def test_prefix_maps_follow_the_build_root_and_the_c_compilers_arguments_do_not_
     reference = build_env(load_recipe(REPO / "recipes" / "markupsafe.toml"), 0)
     varied = arguments(variation.build_root, CompilerFlags())
     assert (
-        varied["c"] == arguments("/build", CompilerFlags())["c"] == (f"-specs={PREFIX_SPECS}", "$@")
+        varied["c"]
+        == arguments("/buildroot", CompilerFlags())["c"]
+        == (f"-specs={PREFIX_SPECS}", "$@")
     )
     assert prefix_specs(variation.build_root) == (
         f"*self_spec:\n+ -ffile-prefix-map={variation.build_root}=.\n"
