@@ -224,7 +224,8 @@ def verify_published(
     results = []
     for package in index.release(name, version):
         fetched = index.fetch(package, dest)
-        signed = [b for b in index.fetch_bundles(package, dest) if key.keyid in bundle_keyids(b)]
+        bundles = index.fetch_bundles(package, dest, signed_by=key.keyid)
+        signed = [b for b in bundles if key.keyid in bundle_keyids(b)]
         results.append(verify(fetched.wheel, signed[0] if signed else fetched.provenance,
                               key, policy))  # fmt: skip
     return results

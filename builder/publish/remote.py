@@ -45,7 +45,15 @@ class ServedFile:
     metadata_sha256: Sha256 | None
     provenance_url: str | None
     # every signer's bundle (a builder index's `_attestations`); else the provenance alone
-    attestation_urls: tuple[str, ...] = ()
+    attestations: tuple[ServedBundle, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ServedBundle:
+    """A signer's bundle as the page lists it: where it is and the key ids it names."""
+
+    url: str
+    keyids: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -106,9 +114,16 @@ class RemoteIndex:
                        f"{package.filename} provenance", package.project)  # fmt: skip
         return FetchedWheel(wheel=wheel, provenance=provenance, url=package.url)
 
-    def fetch_bundles(self, package: ServedFile, dest: Path) -> list[Path]:
-        """Every signer's bundle of the file its page lists (at least its provenance)."""
-        urls = package.attestation_urls or (
+    def fetch_bundles(
+        self, package: ServedFile, dest: Path, *, signed_by: str | None = None
+    ) -> list[Path]:
+        """Every signer's bundle of the file its page lists (at least its provenance); with
+        `signed_by`, only those the page says that key id signed, where it says any did.
+        The page's word only saves downloads: verification checks the signatures."""
+        listed = package.attestations
+        if signed_by is not None and any(signed_by in b.keyids for b in listed):
+            listed = tuple(b for b in listed if signed_by in b.keyids)
+        urls = tuple(b.url for b in listed) or (
             (package.provenance_url,) if package.provenance_url else ()
         )
         bundles = []
@@ -204,8 +219,9 @@ def _served(entry: dict[str, Any], page_url: str, name: NormalizedName) -> Serve
         sha256=Sha256(entry["hashes"]["sha256"]),
         metadata_sha256=Sha256(metadata["sha256"]) if isinstance(metadata, dict) else None,
         provenance_url=urljoin(page_url, str(provenance)) if provenance else None,
-        attestation_urls=tuple(urljoin(page_url, str(b["url"]))
-                               for b in entry.get("_attestations") or ()),
+        attestations=tuple(ServedBundle(urljoin(page_url, str(b["url"])),
+                                        tuple(str(k) for k in b.get("keyids") or ()))
+                           for b in entry.get("_attestations") or ()),
     )  # fmt: skip
 
 

@@ -15,10 +15,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 
 from builder.cli import main
-from builder.provenance.bundle import attest
+from builder.provenance.bundle import attest, bundle_keyids
 from builder.provenance.signing import KeyPair, load_signer, new_key
+from builder.publish.remote import RemoteIndex
 from tests.conftest import Served, json_output, trust_file
 from tests.local.conftest import make_wheel
 from tests.unit.conftest import record_for
@@ -120,6 +122,15 @@ def test_a_wheel_is_listed_only_when_two_of_three_signers_agree_and_pip_installs
     three = trust_file(tmp_path / "strict", orgs, quorum=3)
     assert main(["verify", "acme-agreed==1.0", "--index", nginx.url, "--trust", str(three)]) == 12
     assert "2 of the 3 signers the quorum needs agree (org-a, org-b)" in capsys.readouterr().err
+
+    b_key = orgs["org-b"].keyid
+    remote = RemoteIndex(nginx.url)
+    (package,) = remote.release(canonicalize_name("acme-agreed"), "1.0")
+    (got := tmp_path / "got").mkdir()
+    (only,) = remote.fetch_bundles(package, got, signed_by=b_key)  # one key: one download
+    assert bundle_keyids(only) == (b_key,)
+    by_b = ["verify", "acme-agreed==1.0", "--index", nginx.url, "--key", str(orgs["org-b"].public)]
+    assert main(by_b) == 0, capsys.readouterr().err
 
 
 def test_a_signer_that_built_another_sha256_quarantines_the_file_and_the_report_shows_both(
