@@ -168,7 +168,10 @@ class Quorum:
         listed = self.index.project(project).file(wheel.name)
         if listed is not None and listed.sha256 == sha:
             added = self.index.add(wheel, bundle)
-            agreed = self._listed_signers(project, wheel.name)
+            keyids = [b.keyids for b in listed.attestations]
+            if added.attested:
+                keyids.append(bundle_keyids(bundle))
+            agreed = self._signers_of(keyids)
             outcome: Outcome = "attested" if added.attested else "already"
             return self._said(wheel, sha, signer, outcome, agreed)
         held = self.held(project, wheel.name)
@@ -257,9 +260,9 @@ class Quorum:
         write_atomic(self.folder(held.project, held.filename) / STATE,
                      pretty_json(held.to_json()))  # fmt: skip
 
-    def _listed_signers(self, project: NormalizedName, filename: str) -> tuple[str, ...]:
-        listed = self.index.project(project).file(filename)
-        found = (self.trust.signer_of(b.keyids) for b in (listed.attestations if listed else ()))
+    def _signers_of(self, keyids: list[tuple[str, ...]]) -> tuple[str, ...]:
+        """The trusted signers of these bundles (by their key ids), each once, in order."""
+        found = (self.trust.signer_of(k) for k in keyids)
         return tuple(dict.fromkeys(s.name for s in found if s is not None))
 
     def _said(

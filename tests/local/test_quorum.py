@@ -123,6 +123,11 @@ def test_a_wheel_is_listed_only_when_two_of_three_signers_agree_and_pip_installs
     assert main(["verify", "acme-agreed==1.0", "--index", nginx.url, "--trust", str(three)]) == 12
     assert "2 of the 3 signers the quorum needs agree (org-a, org-b)" in capsys.readouterr().err
 
+    c = attested(wheel, tmp_path / "org-c" / "dist", orgs["org-c"])
+    assert submit(c, nginx.root, trust, "--json") == 0, capsys.readouterr().err
+    (said,) = json_output(capsys.readouterr().out, "publish-quorum")["submitted"]
+    assert (said["outcome"], said["agreed"]) == ("attested", ["org-a", "org-b", "org-c"])
+
     b_key = orgs["org-b"].keyid
     remote = RemoteIndex(nginx.url)
     (package,) = remote.release(canonicalize_name("acme-agreed"), "1.0")
