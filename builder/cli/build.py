@@ -37,6 +37,7 @@ from builder.recipe import load_recipe
 from builder.report.collect import GRAPH_SUMMARY
 from builder.store import write_atomic
 from builder.variation import DEFAULT_KINDS, KINDS
+from builder.wheelbuild.host_libraries import host_libraries
 
 if TYPE_CHECKING:  # a graph's modules load when a graph is built
     from builder.pipeline.graph import NodeOutcome
@@ -221,11 +222,19 @@ def _node_json(o: NodeOutcome) -> dict[str, object]:
     return {"node": o.node, "image": o.image, "state": o.state,
             "wheel": str(o.wheel) if o.wheel else None, "sha256": o.sha256, "reason": o.reason,
             "reproducible": o.reproducible, "seconds": o.seconds,
-            "platform": _platform_of(o)}  # fmt: skip
+            "platform": _platform_of(o),
+            "host_libraries": list(host_libraries(o.wheel)) if o.wheel else []}  # fmt: skip
 
 
 def _platform_of(o: NodeOutcome) -> str | None:
     return ", ".join(wheel_platform(o.wheel.name).tags) if o.wheel else None
+
+
+def _platform_cell(o: NodeOutcome) -> str:
+    """The platform tags, and what the wheel takes from the host beyond glibc."""
+    needs = host_libraries(o.wheel) if o.wheel else ()
+    tags = _platform_of(o) or ""
+    return f"{tags} (needs {', '.join(needs)} on the host)" if needs else tags
 
 
 def _graph_summary(outcomes: list[NodeOutcome], summary: Path) -> None:
@@ -244,7 +253,7 @@ def _graph_summary(outcomes: list[NodeOutcome], summary: Path) -> None:
         same = {True: "yes", False: "[bold red]no[/]", None: ""}[o.reproducible]
         seconds = f"{o.seconds:.0f} s" if o.seconds is not None else ""
         table.add_row(o.node, o.image, f"[{colors[o.state]}]{o.state}[/]", same,
-                      _platform_of(o) or "", glibc or "", seconds, escape(said))  # fmt: skip
+                      _platform_cell(o), glibc or "", seconds, escape(said))  # fmt: skip
     err_console().print(table)
     err_console().print(f"the table as JSON: {escape(str(summary))}")
 
@@ -259,7 +268,7 @@ def _json(report: BuildReport) -> dict[str, object]:
         "rebuild_report": None if report.rebuild_path is None else str(report.rebuild_path),
         "attestation": None if report.bundle is None else str(report.bundle.path),
         "log": str(report.log),
-        "platform": _platform_json(report.wheel.name),
+        "platform": _platform_json(report.wheel),
         "upstream_compiled": list(report.upstream_compiled),
         "record": report.record.to_json(),
     }
@@ -280,9 +289,10 @@ def _reproducible(report: BuildReport) -> bool | None:
     return None if recorded is None else recorded.reproducible
 
 
-def _platform_json(wheel: str) -> dict[str, object]:
-    platform = wheel_platform(wheel)
-    return {"tags": list(platform.tags), "glibc": platform.glibc_text}
+def _platform_json(wheel: Path) -> dict[str, object]:
+    platform = wheel_platform(wheel.name)
+    return {"tags": list(platform.tags), "glibc": platform.glibc_text,
+            "host_libraries": list(host_libraries(wheel))}  # fmt: skip
 
 
 def _signing(args: argparse.Namespace) -> Signing | None:
@@ -297,6 +307,9 @@ def _summary(report: BuildReport) -> None:
     console.print(f"[bold green]{state}:[/] {report.wheel}")
     console.print(f"  sha256 {report.sha256}")
     console.print(f"  platform {wheel_platform(report.wheel.name).describe()}")
+    if needs := host_libraries(report.wheel):
+        console.print(f"  needs on the host: {', '.join(needs)} (manylinux lets a wheel take "
+                      "it from the machine; a slim image may not have it)")  # fmt: skip
     if report.upstream_compiled:
         found = report.upstream_compiled
         console.print(
