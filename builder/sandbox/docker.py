@@ -115,7 +115,7 @@ class DockerSandbox:
             collected = False
             refused = _pids_refused(container)  # before its cgroup goes with it
             if ready.is_set() and exit_code is None:
-                collected = _collect_output(container, spec)
+                collected = _collect_output(self.client, container, spec)
                 _remove(container)  # kills it; the log stream ends with it
                 exit_code = 0
             reader.join(timeout=10)
@@ -218,25 +218,32 @@ def _tmpfs(spec: RunSpec, owned: str, shared: str) -> dict[str, str]:
     return mounts
 
 
-def _collect_output(container: Container, spec: RunSpec) -> bool:
+def _collect_output(client: docker.DockerClient, container: Container, spec: RunSpec) -> bool:
     """Copy the output tmpfs out as a tar made inside the container (docker cannot copy
-    from a tmpfs), bounded in size and unpacked with the hostile-archive checks."""
+    from a tmpfs), bounded in size and unpacked with the hostile-archive checks. False
+    when it cannot be copied: too big, or tar did not end well (the build's processes
+    may hold every pid its limit allows, and tar is one more)."""
     assert spec.output is not None and spec.output_to is not None
     budget = spec.limits.out_mib << 20
-    result = container.exec_run(
-        ["tar", "-C", spec.output, "-cf", "-", "."], user=spec.user, stream=True, demux=True
-    )
+    api = client.api
+    argv = ["tar", "-C", spec.output, "-cf", "-", "."]
     with tempfile.NamedTemporaryFile(suffix=".tar", dir=spec.output_to.parent) as tar:
-        size = 0
-        # stream=True, demux=True: an iterator of (stdout, stderr) chunks, which the
-        # library's type of `output` does not say
-        chunks: Iterator[tuple[bytes | None, bytes | None]] = iter(result.output)  # type: ignore[arg-type]
-        for stdout, _ in chunks:
-            if stdout:
-                size += len(stdout)
-                if size > budget + (1 << 20):
-                    return False
-                tar.write(stdout)
+        try:
+            made = api.exec_create(str(container.id), argv, user=spec.user)["Id"]
+            chunks: Iterator[tuple[bytes | None, bytes | None]] = api.exec_start(
+                made, stream=True, demux=True
+            )
+            size = 0
+            for stdout, _ in chunks:
+                if stdout:
+                    size += len(stdout)
+                    if size > budget + (1 << 20):
+                        return False
+                    tar.write(stdout)
+            if api.exec_inspect(made).get("ExitCode") != 0:
+                return False  # not taken for a damaged archive: it never was one
+        except docker.errors.APIError:
+            return False
         tar.flush()
         limits = archive.ArchiveLimits(max_bytes=budget, max_members=10_000)
         archive.unpack(Path(tar.name), spec.output_to, limits)
