@@ -11,6 +11,7 @@ copy built without it, as matplotlib's bundles a HarfBuzz without GLib).
 from __future__ import annotations
 
 import zipfile
+from functools import lru_cache
 from io import BytesIO
 from pathlib import Path, PurePosixPath
 
@@ -19,7 +20,7 @@ from elftools.elf.dynamic import DynamicSection
 from elftools.elf.elffile import ELFFile
 
 # Always there: glibc's libraries, the GCC runtime a C++ or Fortran build links, and zlib
-# (required in Debian, in every RHEL and in Alpine's base).
+# (required in Debian and in every RHEL).
 EVERYWHERE = frozenset({
     "libc.so.6", "libm.so.6", "libpthread.so.0", "libdl.so.2", "librt.so.1", "libutil.so.1",
     "libresolv.so.2", "libanl.so.1", "libmvec.so.1", "libcrypt.so.1", "libnsl.so.1",
@@ -31,17 +32,22 @@ EVERYWHERE = frozenset({
 def host_libraries(wheel: Path) -> tuple[str, ...]:
     """The libraries the wheel's ELF files need that neither the wheel holds nor every
     Linux machine has (sorted; empty for a pure wheel or a fully bundled one)."""
+    stat = wheel.stat()
+    return _host_libraries(str(wheel), stat.st_size, stat.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _host_libraries(wheel: str, _size: int, _mtime_ns: int) -> tuple[str, ...]:
+    """Read once per file as it is (the summary, the JSON and the table each ask)."""
     needed: set[str] = set()
     held: set[str] = set()
     with zipfile.ZipFile(wheel) as zf:
         for info in zf.infolist():
-            if info.is_dir():
-                continue
-            data = zf.read(info)
-            if data[:4] != b"\x7fELF":
-                continue
+            with zf.open(info) as member:
+                if info.is_dir() or member.read(4) != b"\x7fELF":
+                    continue
             held.add(PurePosixPath(info.filename).name)
-            needed |= _needed(data)
+            needed |= _needed(zf.read(info))
     return tuple(sorted(needed - held - EVERYWHERE))
 
 
