@@ -11,9 +11,10 @@ every question (an empty answers folder in the store: cold, images already made)
 second reads the answers it kept (warm, nothing changed); both figures and their ratio
 go to bench/data/closure/plan.json. `build` runs `builder build --graph --rebuilds 1`
 on that plan and keeps its table (bench/data/closure/graph-build.json); run it again
-after a failure: what was built is a cache hit. (graph-build-partial.json is the table of
-a run stopped before its end, "complete": false, kept as measured.) `table` writes docs/closure.md: per
-package its backend, whether it was built here and rebuilt bit for bit, and why not.
+after a failure: what was built is a cache hit (graph-build-partial.json is the table of
+a run stopped before its end, "complete": false, kept as measured). `table` writes
+docs/closure.md: per package its backend, whether it was built here and rebuilt bit for
+bit, and why not.
 
 The store is builder's default (BUILDER_STORE), the work folder bench-work/closure/.
 """
