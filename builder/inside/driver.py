@@ -12,6 +12,7 @@ Standard library only: it runs on the image's python3, outside any virtual envir
 from __future__ import annotations
 
 import contextlib
+import ensurepip
 import json
 import os
 import platform
@@ -19,6 +20,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import threading
 import time
@@ -365,13 +367,36 @@ def run_venvs(task: tasks.VenvsTask) -> int:
     return 0
 
 
+def resolver_pip(env: dict[str, str], steps: Steps) -> list[str]:
+    """The image's own pip, as `python3 -m venv` would install it, in a venv of the image's
+    Python: run straight from its wheel (pip supports `python pip.whl/pip`) instead of
+    installed by ensurepip, which took most of each lock's seconds."""
+    steps.run("venv resolver", ["python3", "-m", "venv", "--without-pip", str(RESOLVER)], env,
+              BUILD)  # fmt: skip
+    return [str(RESOLVER / "bin" / "python"), str(bundled_pip() / "pip")]
+
+
+def bundled_pip() -> Path:
+    """The pip wheel ensurepip installs: a distribution's (Debian's WHEEL_PKG_DIR,
+    /usr/share/python-wheels) where it has one, else CPython's own (ensurepip/_bundled)."""
+    debian = sysconfig.get_config_var("WHEEL_PKG_DIR")
+    places = [*([Path(debian)] if debian else []), Path(ensurepip.__file__).parent / "_bundled"]
+    for place in places:
+        if wheels := sorted(place.glob("pip-*.whl"), key=_wheel_version):
+            return wheels[-1]
+    raise BuilderError(f"the image's Python has no pip wheel for ensurepip (looked in {places})")
+
+
+def _wheel_version(wheel: Path) -> tuple[int, ...]:
+    return tuple(int(p) if p.isdigit() else -1 for p in wheel.name.split("-")[1].split("."))
+
+
 def run_lock(task: tasks.LockTask) -> int:
     """Lock phase (network on): the image's own pip resolves the build requirements to
     wheels for the image's Python and platform. Wheels only: no sdist's code runs here."""
     env = dict(task.env)
     steps = Steps()
-    steps.run("venv resolver", ["python3", "-m", "venv", str(RESOLVER)], env, BUILD)
-    pip = [str(RESOLVER / "bin" / "python"), "-m", "pip", "download", *PIP_QUIET]
+    pip = [*resolver_pip(env, steps), "download", *PIP_QUIET]
     flags = ["--only-binary", ":all:", "--dest", str(OUT / "wheels")]
     steps.run("resolve", [*pip, *flags, *task.requirements], env, BUILD)
     return 0
@@ -382,8 +407,7 @@ def run_resolve(task: tasks.ResolveTask) -> int:
     the image's Python and platform, wheels' metadata only, and reports it."""
     env = dict(task.env)
     steps = Steps()
-    steps.run("venv resolver", ["python3", "-m", "venv", str(RESOLVER)], env, BUILD)
-    pip = [str(RESOLVER / "bin" / "python"), "-m", "pip", "install", *PIP_QUIET]
+    pip = [*resolver_pip(env, steps), "install", *PIP_QUIET]
     flags = ["--dry-run", "--ignore-installed", "--only-binary", ":all:",
              "--report", str(OUT / "report.json")]  # fmt: skip
     steps.run("resolve", [*pip, *flags, *task.requirements], env, BUILD)
