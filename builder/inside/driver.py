@@ -76,33 +76,44 @@ class Steps:
         self.timings: dict[str, float] = {}
 
     def run(self, name: str, argv: list[str], env: dict[str, str], cwd: Path) -> None:
-        print(f"==> {name}: {' '.join(argv)}", flush=True)
-        started = time.monotonic()
-        result = subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, check=False)
-        self.timings[name] = round(time.monotonic() - started, 3)
-        if result.returncode != 0:
-            print(f"==> {name} failed with status {result.returncode}", flush=True)
-            raise SystemExit(result.returncode or 1)
+        """Run a step, its output straight into the log; a failure ends the run."""
+
+        def inherited() -> int:
+            return subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                  check=False).returncode  # fmt: skip
+
+        code = self._timed(name, argv, inherited)
+        if code != 0:
+            raise SystemExit(code)
 
     def attempt(
         self, name: str, argv: list[str], env: dict[str, str], cwd: Path
     ) -> tuple[int, str]:
         """Run a step whose output decides what comes next: its output (stdout and stderr)
         into the log as it comes; (its status, its output)."""
+        said: list[str] = []
+
+        def piped() -> int:
+            with subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, text=True,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  errors="replace") as step:  # fmt: skip
+                assert step.stdout is not None
+                for line in step.stdout:
+                    print(line, end="", flush=True)
+                    said.append(line)
+            return step.returncode
+
+        return self._timed(name, argv, piped), "".join(said)
+
+    def _timed(self, name: str, argv: list[str], runs: Callable[[], int]) -> int:
+        """The step's heading, its duration kept, its failure said; its status."""
         print(f"==> {name}: {' '.join(argv)}", flush=True)
         started = time.monotonic()
-        with subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              errors="replace") as step:  # fmt: skip
-            assert step.stdout is not None
-            said = []
-            for line in step.stdout:
-                print(line, end="", flush=True)
-                said.append(line)
+        code = runs()
         self.timings[name] = round(time.monotonic() - started, 3)
-        if step.returncode != 0:
-            print(f"==> {name} failed with status {step.returncode}", flush=True)
-        return step.returncode, "".join(said)
+        if code != 0:
+            print(f"==> {name} failed with status {code}", flush=True)
+        return code
 
 
 def unpack_sdist(file: str, src: Path, limits: ArchiveLimits | None = None) -> Path:
