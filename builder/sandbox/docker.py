@@ -7,7 +7,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +111,10 @@ class DockerSandbox:
                 target=_pump_logs, args=(container, on_line, ready), daemon=True
             )
             reader.start()
-            exit_code, timed_out = _wait(container, spec.limits.timeout_s, ready)
+            refusals = _PidsWatch(container)
+            exit_code, timed_out = _wait(container, spec.limits.timeout_s, ready, refusals.look)
             collected = False
-            refused = _pids_refused(container)  # before its cgroup goes with it
+            refused = refusals.look()
             if ready.is_set() and exit_code is None:
                 collected = _collect_output(self.client, container, spec)
                 _remove(container)  # kills it; the log stream ends with it
@@ -267,10 +268,13 @@ def _pump_logs(container: Container, on_line: LineSink, ready: threading.Event) 
         on_line(pending.decode("utf-8", "replace"))
 
 
-def _wait(container: Container, timeout_s: int, ready: threading.Event) -> tuple[int | None, bool]:
+def _wait(
+    container: Container, timeout_s: int, ready: threading.Event, each_poll: Callable[[], object]
+) -> tuple[int | None, bool]:
     """(exit code, timed out); the exit code is None when the driver said its output is
     ready and is waiting for it to be collected. The container's exit is awaited in a
-    thread, so that the ready line is seen within a few milliseconds, not a poll later."""
+    thread, so that the ready line is seen within a few milliseconds, not a poll later;
+    `each_poll` runs at every poll while it runs."""
     exited: list[int] = []
     done = threading.Event()
 
@@ -286,8 +290,23 @@ def _wait(container: Container, timeout_s: int, ready: threading.Event) -> tuple
             return (exited[0] if exited else -1), False
         if ready.wait(POLL_S):
             return None, False
+        each_poll()
     container.kill()
     return -1, True
+
+
+class _PidsWatch:
+    """Whether the container's cgroup refused a fork at its pids limit, looked at at every
+    poll while it runs: the cgroup goes with the container, so a build that fails by
+    exiting, its last process refused, could not say so once it has ended."""
+
+    def __init__(self, container: Container) -> None:
+        self.container = container
+        self.seen = False
+
+    def look(self) -> bool:
+        self.seen = self.seen or _pids_refused(self.container)
+        return self.seen
 
 
 def _pids_refused(container: Container) -> bool:

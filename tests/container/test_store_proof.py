@@ -37,6 +37,14 @@ if os.environ.get("HOG"):  # take every process the pids limit leaves, as parall
         except OSError as exc:
             print("no more processes:", exc)
             break
+    if os.environ.get("GIVE_UP"):  # as make -j does: tries its jobs again for a while, then fails
+        import sys, time
+        for _ in range(50):
+            try:
+                subprocess.Popen(["true"])
+            except OSError:
+                time.sleep(0.02)
+        sys.exit("could not start the compiler")
 speed = Extension("fallbackext._speed", ["fallbackext/_speed.c"])
 ext = [] if os.environ.get("NO_EXT") else [speed]
 setup(name="fallbackext", version="1.0", packages=["fallbackext"], ext_modules=ext,
@@ -94,6 +102,22 @@ def test_a_limit_that_takes_the_compiler_away_fails_the_build_naming_it(
     assert "pids = 16" in err and "raise pids" in err, err
     assert not list(dist.glob("*.whl")), "no wheel, pure or not"
     assert not list((own_store.root / "builds").glob("*.json")), "nothing cached"
+
+
+@pytest.mark.parametrize("backend", ["docker", "sandbox"], indirect=True)
+def test_a_build_that_exits_failing_at_its_pids_limit_is_said_to_have_reached_it(
+    backend: str, own_store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The build ends by itself, its processes refused: the container's cgroup goes with it,
+    yet the failure names the limit."""
+    recipe = local_recipe(tmp_path, own_store, "fallbackext", FALLBACK_FILES, limits={"pids": 16})
+    env = 'env = { HOG = "1", GIVE_UP = "1" }'
+    recipe.write_text(
+        recipe.read_text().replace('image = "trixie-py"', f'image = "trixie-py"\n{env}')
+    )
+    assert _build(recipe, own_store, tmp_path / "dist", "--backend", backend) == 8
+    err = capsys.readouterr().err
+    assert "pids = 16" in err and "raise pids" in err, err
 
 
 def test_a_pure_wheel_where_the_last_build_was_compiled_fails_and_is_not_cached(
