@@ -11,7 +11,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -25,7 +25,7 @@ from builder.index import Index
 from builder.pipeline.build import BuildReport, build
 from builder.pipeline.request import BuildRequest, Workspace
 from builder.progress import Silent
-from builder.recipe import load_recipe
+from builder.recipe import PinnedFile, load_recipe
 from builder.sandbox import Sandbox
 from builder.sandbox.cgroups import PREFIX as CGROUP_PREFIX
 from builder.sandbox.cgroups import ROOT as CGROUPS
@@ -120,20 +120,22 @@ def local_recipe(
     files: Mapping[str, str | bytes],
     version: str = "1.0",
     limits: dict[str, int] | None = None,
+    requires: Sequence[PinnedFile] = SETUPTOOLS,
 ) -> Path:
-    """A recipe for a tiny real sdist made here and placed in the store (no index needed)."""
+    """A recipe for a tiny real sdist made here and placed in the store (no index needed),
+    built with `requires` (pinned wheels; setuptools by default)."""
     sdist = make_sdist(tmp_path / f"{name}-{version}.tar.gz", files, top=f"{name}-{version}")
     digest = store.add_file(sdist)
-    requires = "\n".join(
+    pins = "\n".join(
         f'[[build.requires]]\nname = "{r.name}"\nversion = "{r.version}"\n'
         f'file = "{r.file}"\nsha256 = "{r.sha256}"\n'
-        for r in SETUPTOOLS
+        for r in requires
     )
     recipe = tmp_path / f"{name}.toml"
     recipe.write_text(
         f'[package]\nname = "{name}"\nversion = "{version}"\n\n'
         f'[sdist]\nfile = "{sdist.name}"\nsha256 = "{digest}"\n\n'
-        f'[build]\nimage = "{IMAGE}"\n\n{requires}'
+        f'[build]\nimage = "{IMAGE}"\n\n{pins}'
         + ("\n[limits]\n" + "".join(f"{k} = {v}\n" for k, v in limits.items()) if limits else "")
     )
     return recipe

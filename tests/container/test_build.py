@@ -577,7 +577,6 @@ def test_a_maturin_wheel_built_at_two_paths_is_the_same_its_sbom_written_at_buil
     import zipfile
 
     from builder.recipe import load_recipe
-    from tests.conftest import make_sdist
 
     files = {
         "pyproject.toml": '[build-system]\nrequires = ["maturin>=1,<2"]\n'
@@ -588,17 +587,10 @@ def test_a_maturin_wheel_built_at_two_paths_is_the_same_its_sbom_written_at_buil
                       '[[package]]\nname = "sbomtiny"\nversion = "0.1.0"\n',
         "src/main.rs": 'fn main() { println!("42"); }\n',
     }  # fmt: skip
-    sdist = make_sdist(tmp_path / "sbomtiny-0.1.0.tar.gz", files, top="sbomtiny-0.1.0")
-    digest = session_store.add_file(sdist)
     (maturin,) = [r for r in load_recipe(REPO / "recipes" / "safetensors.toml").requires
                   if r.name == "maturin"]  # fmt: skip
-    recipe = tmp_path / "sbomtiny.toml"
-    recipe.write_text(
-        f'[package]\nname = "sbomtiny"\nversion = "0.1.0"\n\n'
-        f'[sdist]\nfile = "{sdist.name}"\nsha256 = "{digest}"\n\n[build]\nimage = "{IMAGE}"\n\n'
-        f'[[build.requires]]\nname = "maturin"\nversion = "{maturin.version}"\n'
-        f'file = "{maturin.file}"\nsha256 = "{maturin.sha256}"\n'
-    )
+    recipe = local_recipe(tmp_path, session_store, "sbomtiny", files, version="0.1.0",
+                          requires=[maturin])  # fmt: skip
     report = build_in_docker(recipe, session_store, tmp_path / "dist", docker_client,
                              rebuilds=1, vary=frozenset({"build-path"}))  # fmt: skip
     with zipfile.ZipFile(report.wheel) as zf:

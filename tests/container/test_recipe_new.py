@@ -10,7 +10,7 @@ from builder.cli import main
 from builder.recipe import load_recipe
 from builder.store import Store
 from tests.conftest import REPO
-from tests.container.conftest import build_in_docker, install_and_run
+from tests.container.conftest import build_in_docker, install_and_run, local_recipe
 
 pytestmark = pytest.mark.network
 
@@ -108,12 +108,9 @@ def test_a_hatchling_wheel_leaves_out_what_the_sdists_gitignore_excludes_as_upst
     No build root of builder's is a name a .gitignore excludes."""
     import zipfile
 
-    from tests.conftest import make_sdist
-
     pinned = tmp_path / "annotated-types.toml"  # a release that builds with hatchling alone
     store = ["--store", str(session_store.root)]
     assert main(["recipe", "new", "annotated-types==0.7.0", "-q", "-o", str(pinned), *store]) == 0
-    requires = pinned.read_text().split("[[build.requires]]", 1)[1]
     files = {
         "pyproject.toml": '[build-system]\nrequires = ["hatchling"]\n'
                           'build-backend = "hatchling.build"\n\n'
@@ -122,13 +119,8 @@ def test_a_hatchling_wheel_leaves_out_what_the_sdists_gitignore_excludes_as_upst
         "ignoredtiny/__init__.py": "ANSWER = 42\n",
         "ignoredtiny/generated.txt": "a prebuilt file the sdist ships\n",
     }  # fmt: skip
-    sdist = make_sdist(tmp_path / "ignoredtiny-1.0.tar.gz", files, top="ignoredtiny-1.0")
-    recipe = tmp_path / "ignoredtiny.toml"
-    recipe.write_text(
-        f'[package]\nname = "ignoredtiny"\nversion = "1.0"\n\n'
-        f'[sdist]\nfile = "{sdist.name}"\nsha256 = "{session_store.add_file(sdist)}"\n\n'
-        f'[build]\nimage = "trixie-py"\n\n[[build.requires]]{requires}'
-    )
+    recipe = local_recipe(tmp_path, session_store, "ignoredtiny", files,
+                          requires=load_recipe(pinned).requires)  # fmt: skip
     report = build_in_docker(recipe, session_store, tmp_path / "dist", docker_client,
                              rebuilds=1, vary=frozenset({"build-path"}))  # fmt: skip
     with zipfile.ZipFile(report.wheel) as zf:
