@@ -23,7 +23,7 @@ import json
 import shutil
 import threading
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -218,36 +218,46 @@ def _plan_nodes(
     closure: list[Resolved], *, image: Image, planner: Planner
 ) -> tuple[dict[str, Node], dict[str, NewRecipe], list[Edge]]:
     """Every package of the closure and of every build closure under it, each once; a
-    package whose override names another image is pinned for that image. Planned a wave
-    at a time: the packages a wave finds are pinned side by side (planner.jobs at once),
-    each wave after the one that found them; the graph is the same whatever the order."""
+    package whose override names another image is pinned for that image. Pinned side by
+    side (planner.jobs at once): each package as soon as a recipe names it, without
+    waiting for the others that recipe's neighbours found; the graph is the same whatever
+    the order (its edges sorted)."""
     images = {image.name: image}
     nodes: dict[str, Node] = {}
     recipes: dict[str, NewRecipe] = {}
     edges: list[Edge] = []
-    wave = list(dict.fromkeys((r.name, r.version) for r in closure))
     with ThreadPoolExecutor(max(1, planner.jobs), thread_name_prefix="plan") as pool:
-        while wave:
-            built = []
-            for name, version in wave:
-                ident = node_id(name, version)
-                if ident not in nodes:
-                    nodes[ident] = _not_built(name, version, planner.policy) or Node(
-                        name=name, version=version, source="built",
-                        recipe=f"{RECIPES}/{name}-{version}.toml",
-                    )  # fmt: skip
-                    if nodes[ident].source == "built":
-                        built.append((name, version))
-            for (name, version), recipe in zip(built, pool.map(
-                lambda nv: _pin_node(*nv, image=image, images=images, planner=planner), built,
-            ), strict=True):  # fmt: skip
-                ident = node_id(name, version)
-                recipes[ident] = recipe
-                edges += [Edge(dependent=ident, dependency=node_id(p.name, p.version),
-                               kind="build") for p in recipe.requires]  # fmt: skip
-            wave = list(dict.fromkeys((p.name, p.version) for n, v in built
-                                      for p in recipes[node_id(n, v)].requires))  # fmt: skip
-    return nodes, recipes, edges
+        pinning: dict[Future[NewRecipe], str] = {}
+
+        def visit(name: NormalizedName, version: str) -> None:
+            ident = node_id(name, version)
+            if ident in nodes:
+                return
+            nodes[ident] = _not_built(name, version, planner.policy) or Node(
+                name=name, version=version, source="built",
+                recipe=f"{RECIPES}/{name}-{version}.toml",
+            )  # fmt: skip
+            if nodes[ident].source == "built":
+                pin = pool.submit(_pin_node, name, version, image=image, images=images,
+                                  planner=planner)  # fmt: skip
+                pinning[pin] = ident
+
+        try:
+            for resolved in closure:
+                visit(resolved.name, resolved.version)
+            while pinning:
+                done, _ = wait(pinning, return_when=FIRST_COMPLETED)
+                for pin in done:
+                    ident, recipe = pinning.pop(pin), pin.result()
+                    recipes[ident] = recipe
+                    for p in recipe.requires:
+                        edges.append(Edge(dependent=ident, dependency=node_id(p.name, p.version),
+                                          kind="build"))  # fmt: skip
+                        visit(p.name, p.version)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # what is not pinned yet is not asked
+            raise
+    return nodes, recipes, sorted(edges, key=lambda e: (e.dependent, e.dependency))
 
 
 def _not_built(name: NormalizedName, version: str, policy: PlanPolicy) -> Node | None:
