@@ -16,6 +16,11 @@ package, and the median and worst over all; targets: every workload <= 1.10, med
 
     python3 bench/parity.py [--only NAME ...] [--skip NAME ...] [--repeat 5]
                             [--threads 2] [--work DIR] [--json FILE] [--build-only]
+                            [--wheel NAME=FILE ...]
+
+`--wheel NAME=FILE` takes builder's wheel of NAME from a build made elsewhere (a graph
+build's dist: the ML stack's or the closure's scipy) instead of building it here; its
+version must be the data file's.
 
 The build log of each package is in WORK/logs/; --json writes every figure.
 """
@@ -114,6 +119,21 @@ def built_wheel(recipe: Path, work: Path, log: Path) -> Path:
     if done.returncode != 0:
         raise RuntimeError(f"build {recipe.stem}: exit {done.returncode} (see {log})")
     return Path(json.loads(done.stdout)["wheel"])
+
+
+def given_wheels(pairs: list[str], packages: list[Package]) -> dict[str, Path]:
+    """NAME=FILE pairs: builder's wheels built elsewhere, each of the data file's version."""
+    versions = {p.name: p.version for p in packages}
+    given = {}
+    for pair in pairs:
+        name, _, file = pair.partition("=")
+        wheel = Path(file).resolve()
+        _, version, _, _ = parse_wheel_filename(wheel.name)
+        if name not in versions or str(version) != versions[name] or not wheel.is_file():
+            raise SystemExit(f"--wheel {pair}: not a wheel of {name} {versions.get(name)} "
+                             "among the packages chosen")  # fmt: skip
+        given[name] = wheel
+    return given
 
 
 def download(requirement: str, folder: Path) -> Path:
@@ -248,19 +268,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "parity")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
+    parser.add_argument("--wheel", nargs="*", default=[], metavar="NAME=FILE",
+                        help="builder's wheel of NAME from a build made elsewhere")  # fmt: skip
     parser.add_argument("--build-only", action="store_true",
                         help="build (or take from the store) and fetch, time nothing")  # fmt: skip
     args = parser.parse_args(argv)
     packages = [p for p in load_packages()
                 if (not args.only or p.name in args.only) and p.name not in args.skip]  # fmt: skip
     work: Path = args.work.resolve()
+    given = given_wheels(args.wheel, packages)
     wheels = work / "wheels"
     (work / "logs").mkdir(parents=True, exist_ok=True)
     specs = []
     for pkg in packages:
         log = work / "logs" / f"{pkg.name}.log"
         print(f"==> {pkg.name} {pkg.version} ({pkg.kind})", flush=True)
-        ours = built_wheel(recipe_for(pkg, work, log), work, log)
+        ours = given.get(pkg.name) or built_wheel(recipe_for(pkg, work, log), work, log)
         side = wheels / pkg.name
         (side / "built").mkdir(parents=True, exist_ok=True)
         (side / "built" / ours.name).write_bytes(ours.read_bytes())
