@@ -36,7 +36,8 @@ from typosquat import judged_real_names
 from builder.errors import FetchError
 from builder.gate.signals import NEW_DAYS, History, history
 from builder.gate.typosquat import shipped_targets
-from builder.index import Index, configured_index_url
+from builder.index import Index
+from builder.index_url import configured_index_url
 from builder.names import normalize
 
 HISTORIES = Path(__file__).resolve().parent / "data" / "typosquat-history.tsv"

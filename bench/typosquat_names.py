@@ -38,7 +38,7 @@ from typosquat_history import fetch
 from builder.gate import names as index_names
 from builder.gate.signals import History, judge
 from builder.gate.typosquat import Detector, shipped_targets
-from builder.index import configured_index_url
+from builder.index_url import configured_index_url
 from builder.names import normalize
 
 THRESHOLDS = ((2, 5), (3, 10), (3, 20), (5, 20), (5, 40))  # (years, releases)

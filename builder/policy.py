@@ -119,7 +119,7 @@ def unguarded(policy: PolicyFile) -> str | None:
     own: an organisation with a private index has internal names to guard."""
     if not policy.source.startswith("defaults"):
         return None
-    from builder.index import explicit_index_url
+    from builder.index_url import explicit_index_url
 
     configured = explicit_index_url()
     if configured is None:

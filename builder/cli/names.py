@@ -9,7 +9,7 @@ from rich.markup import escape
 from builder.cli.common import Subcommands, add_snapshot_verbs
 from builder.cli.output import err_console
 from builder.gate.names import load, refresh, snapshot_path
-from builder.index import configured_index_url
+from builder.index_url import configured_index_url
 from builder.store import default_store_root
 
 

@@ -26,14 +26,13 @@ from functools import cached_property
 from pathlib import Path
 
 from builder.errors import FetchError, StoreError
+from builder.gate.policy import NEAR_RELEASES, NEAR_YEARS
 from builder.gate.signals import History
 from builder.names import normalize
 from builder.store import write_atomic
 
 FORMAT = "builder/index-names/v1"
 FILE = Path("gate") / "index-names.txt"
-NEAR_YEARS = 3  # an established project: on the index this long...
-NEAR_RELEASES = 10  # ...with at least this many releases
 ONE_EDIT = 8  # names this long are searched within one edit (shorter ones: not at all)...
 TWO_EDITS = 14  # ...and names this long within two
 NEAR_LOOKED = 5  # the closest names looked up on the index for one new name

@@ -13,13 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from builder.gate.names import NEAR_RELEASES, NEAR_YEARS
 from builder.gate.place import Place
 from builder.gate.rules import DEFAULT_SEVERITY, KINDS, LEVELS, Kind, Level
-from builder.index import configured_index_url
+from builder.index_url import configured_index_url
 from builder.names import NormalizedName, normalize
 from builder.problems import Problems, reasons, table
 
+NEAR_YEARS = 3  # an established project: on the index this long... (gate/names.py)
+NEAR_RELEASES = 10  # ...with at least this many releases
 TYPOSQUAT_KEYS = (
     "popular", "flag-popular", "index-signals", "hints", "fetch-index-names",
     "established-years", "established-releases",
