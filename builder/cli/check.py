@@ -17,13 +17,13 @@ from builder.gate.binding import binding_of
 from builder.gate.check import Gate, Issue
 from builder.gate.inputs import (
     direct_urls_in,
-    locked_in,
     names_in,
     pin_of,
     releases_in,
     requirement,
     requirement_texts,
 )
+from builder.gate.locks import locked_in
 from builder.gate.outcome import ResolutionFailed, Resolver, resolve, uv_configured
 from builder.gate.rules import Kind, hints
 from builder.policy import policy_here, unguarded
@@ -110,9 +110,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _outcome(args: argparse.Namespace, gate: Gate) -> tuple[list[Issue], str, bool]:
-    """The files the checked files take (gate/outcome.py): each lock file's entries, and
-    what the user's resolver takes for the requirements files and pyproject.tomls; what
-    was judged, said; and whether the outcome of everything checked was judged."""
+    """The files the checked files take (gate/outcome.py, gate/locks.py): each lock file's
+    entries, and what the user's resolver takes for the requirements files and
+    pyproject.tomls; what was judged, said; and whether the outcome of everything checked
+    was judged."""
     if binding_of(gate.policy) is None:
         return [], "not judged: the policy declares no index and no internal name", False
     taken, requested, locks = [], [], 0

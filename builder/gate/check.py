@@ -29,7 +29,7 @@ from builder.gate.configuration import (
     merging_indexes,
     uv_sources,
 )
-from builder.gate.outcome import LockedFile, Taken
+from builder.gate.locks import LockedFile, Taken
 from builder.gate.place import Place
 from builder.gate.policy import GatePolicy
 from builder.gate.rules import Grade, Kind, Level, Severity
@@ -526,10 +526,10 @@ class Gate:
         return files_on(self.index(self.policy.public()[0]), name)
 
     def outcome(self, taken: Iterable[Taken]) -> list[Issue]:
-        """Each release a resolution or a lock takes, file by file (gate/outcome.py): the
-        index it records must be one the name may come from, each file listed by such an
-        index (by URL, or by file name and sha256), an internal name's file under the
-        internal indexes' files, an internal name's direct source too."""
+        """Each release a resolution or a lock takes, file by file (gate/outcome.py,
+        gate/locks.py): the index it records must be one the name may come from, each file
+        listed by such an index (by URL, or by file name and sha256), an internal name's
+        file under the internal indexes' files, an internal name's direct source too."""
         binding = IndexBinding(policy=self.policy)
         taken = list(taken)
         self._read_ahead(taken)

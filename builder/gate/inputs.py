@@ -18,7 +18,6 @@ if TYPE_CHECKING:  # the requirement parser loads when a file or a pin is read
     from packaging.requirements import Requirement
 
 from builder.errors import InputError
-from builder.gate.outcome import Taken, lock_entries
 from builder.names import NormalizedName, normalize
 
 
@@ -74,16 +73,6 @@ def releases_in(path: Path) -> list[tuple[str, str]]:
 
 
 TOML = (".toml", ".lock")  # pyproject.toml, recipes, pylock.toml; uv.lock
-
-
-def locked_in(path: Path) -> list[Taken] | None:
-    """The entries of a lock file (pylock.toml, uv.lock, a recipe, requirements pinned
-    by --hash: gate/outcome.py); None where `path` is none of those."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from exc
-    return lock_entries(path, text)
 
 
 def requirement_texts(path: Path) -> list[str]:
