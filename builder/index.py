@@ -8,12 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from packaging.version import Version
-
-    from builder.gate.binding import IndexBinding
 
 from builder.errors import FetchError
 from builder.index_url import configured_index_url
@@ -69,12 +67,21 @@ class Listing:
     files: tuple[IndexFile, ...]
 
 
+class Binding(Protocol):
+    """Which indexes may serve which names (the policy's, gate/binding.py): each check
+    raises GateFailed (exit 14) where `url` may not serve `name`'s page or file."""
+
+    def check(self, name: str, url: str, what: str) -> None: ...
+
+    def check_file(self, name: str, url: str, what: str) -> None: ...
+
+
 class Index:
     """A read-only client of one simple-API index. With a binding (the policy's rule of
     which indexes may serve which names), every page and file is held to it at its final
     URL, after redirects (GateFailed, exit 14). Each project page is read once per client."""
 
-    def __init__(self, url: str | None = None, binding: IndexBinding | None = None) -> None:
+    def __init__(self, url: str | None = None, binding: Binding | None = None) -> None:
         self._url = url or None  # asked of pip on first use: a cache hit never asks
         self.binding = binding
         self._session: Any = None  # requests loads on first use: a command that never
