@@ -120,7 +120,9 @@ class DockerSandbox:
                 _remove(container)  # kills it; the log stream ends with it
                 exit_code = 0
             reader.join(timeout=10)
-            oom = not collected and _oom_killed(container)
+            # A driver that said its output is ready was not killed for memory, even when
+            # the output could not be copied out (the container is removed by then).
+            oom = not ready.is_set() and _oom_killed(container)
             return RunResult(
                 exit_code=-1 if exit_code is None else exit_code,
                 duration_s=time.monotonic() - started,
@@ -324,7 +326,10 @@ def _pids_refused(container: Container) -> bool:
 
 
 def _oom_killed(container: Container) -> bool:
-    container.reload()
+    try:
+        container.reload()
+    except docker.errors.NotFound:
+        return False  # removed: nothing says it was
     return bool(container.attrs.get("State", {}).get("OOMKilled"))
 
 
