@@ -178,8 +178,29 @@ def table(work: Path) -> None:
         if built.is_file()
         else ["## The build", "", "Not run yet: `python3 bench/closure.py build` (resumable)."]
     )
+    text += _partial_lines(graph)
     text += _measured_lines()
     TABLE.write_text("\n".join(text) + "\n")
+
+
+def _partial_lines(graph: dict[str, Any]) -> list[str]:
+    """A later run stopped before its end (graph-build-partial.json), said as measured:
+    what ended, what was rebuilt bit for bit, what had not ended."""
+    path = RESULTS / "graph-build-partial.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text())
+    to_build = [n["id"] for n in graph["nodes"] if n["source"] == "built"]
+    ended = [n for n in data["nodes"] if n["state"] not in ("exception", "image")]
+    built = [n for n in ended if n["state"] in ("built", "cached")]
+    same = [n for n in built if n["reproducible"]]
+    open_ = sorted(set(to_build) - {n["node"] for n in ended})
+    said = (
+        f"`bench/data/closure/graph-build-partial.json`: {len(ended)} of the {len(to_build)} "
+        f"nodes to build ended, {len(built)} built, {len(same)} of them rebuilt bit for bit; "
+        f"not ended: {', '.join(open_) or 'none'}. The table above is the last complete run."
+    )
+    return ["", "## A later run, stopped before its end", "", said]
 
 
 def _measured_lines() -> list[str]:
