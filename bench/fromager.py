@@ -198,9 +198,9 @@ class Setup:
 def compare(setup: Setup) -> dict[str, Any]:
     requirements, work, jobs, place = setup.requirements, setup.work, setup.jobs, setup.place
     binary = fromager_venv(work, place)
-    shutil.copyfile(requirements, work / "requirements.txt")  # where a container sees it too
+    given = work / "requirements.txt"  # where a container sees it too
+    shutil.copyfile(requirements, given)
     settings = pre_built_settings(work, list(setup.pre_built))
-    given = work / "requirements.txt"
     first = fromager_run(binary, given, work, "fromager-1", jobs, place, settings)
     second = fromager_run(binary, given, work, "fromager-2", jobs, place, settings)
     ours = builder_side(requirements, work, setup.image, jobs, list(setup.plan_options))
