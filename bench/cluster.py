@@ -110,12 +110,12 @@ class TimedExecutor:
     def place(self, store: Store, progress: Progress) -> BuildPlace | None:
         place = self.inner.place(store, progress)
         assert place is not None
-        timings = self.timings
+        inner, timings = place, self.timings
 
         class Timed:
             def build(self, *args: object, **kwargs: object) -> BuiltWheel:
                 started = time.monotonic()
-                built = place.build(*args, **kwargs)  # type: ignore[arg-type]
+                built = inner.build(*args, **kwargs)  # type: ignore[arg-type]
                 timings.round_trips.append(time.monotonic() - started)
                 timings.builds.append(built.duration_s)
                 return built

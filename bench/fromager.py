@@ -50,6 +50,7 @@ BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 RESULTS = BENCH / "data" / "fromager"
 FROMAGER = "fromager==0.77.0"  # the version measured; its venv is the bench's own
+sys.path.insert(0, str(REPO))  # bench.images
 
 
 def run(argv: list[str], *, cwd: Path, log: Path, path: Path | None = None) -> float:
@@ -93,20 +94,15 @@ class Place:
 def image_place(name: str, extra_packages: list[str], work: Path) -> Place:
     """builder's image `name` with `extra_packages`, made (in a store of the bench's own,
     not timed) and loaded into docker as builder makes it."""
+    from bench.images import docker_image
     from builder.fetch.network import network_access
-    from builder.images import ensure_image, find_definition
-    from builder.progress import Silent
-    from builder.sandbox.docker import DockerSandbox, connect
     from builder.store import Store
 
-    store = Store(work / "image-store")
-    definition = find_definition(name, [REPO / "containers"]).with_packages(tuple(extra_packages))
-    image = ensure_image(definition, store, Silent())
-    DockerSandbox(connect()).prepare(image, store, Silent())
+    reference = docker_image(name, Store(work / "image-store"), tuple(extra_packages))
     env, mounts = network_access({})
     if "SSL_CERT_FILE" in env:  # fromager's requests reads its own variable
         env["REQUESTS_CA_BUNDLE"] = env["SSL_CERT_FILE"]
-    return Place(image=image.reference, env=tuple(sorted(env.items())),
+    return Place(image=reference, env=tuple(sorted(env.items())),
                  mounts=tuple((m.source, m.target) for m in mounts))  # fmt: skip
 
 

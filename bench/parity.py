@@ -43,9 +43,9 @@ import tomlkit
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name, parse_wheel_filename
 
-from builder.images import ensure_image, find_definition
-from builder.progress import Silent
-from builder.sandbox.docker import DockerSandbox, connect
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.images import docker_image
 from builder.store import Store, default_store_root
 
 BENCH = Path(__file__).resolve().parent
@@ -105,7 +105,7 @@ def recipe_for(pkg: Package, work: Path, log: Path) -> Path:
     doc = tomlkit.parse(path.read_text())
     for key in ("config-settings", "compiled"):
         if key in pkg.recipe:
-            doc["build"][key] = pkg.recipe[key]  # type: ignore[index]
+            doc["build"][key] = pkg.recipe[key]
     if "limits" in pkg.recipe:
         doc["limits"] = pkg.recipe["limits"]
     path.write_text(tomlkit.dumps(doc))
@@ -207,12 +207,6 @@ for pkg in spec["packages"]:
 """
 
 
-def image_reference(store: Store) -> str:
-    image = ensure_image(find_definition(IMAGE, [REPO / "containers"]), store, Silent())
-    DockerSandbox(connect()).prepare(image, store, Silent())
-    return image.reference
-
-
 def run_in_image(reference: str, spec: dict[str, Any], wheels: Path) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="parity-") as tmp:
         folder = Path(tmp)
@@ -279,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     given = given_wheels(args.wheel, packages)
     wheels = work / "wheels"
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    specs = []
+    specs: list[dict[str, Any]] = []
     for pkg in packages:
         log = work / "logs" / f"{pkg.name}.log"
         print(f"==> {pkg.name} {pkg.version} ({pkg.kind})", flush=True)
@@ -301,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
         })  # fmt: skip
     if args.build_only:
         return 0
-    reference = image_reference(Store(default_store_root()))
+    reference = docker_image(IMAGE, Store(default_store_root()))
     print(f"==> timing in {reference}: best of {args.repeat}, {args.threads} threads",
           flush=True)  # fmt: skip
     spec = {"packages": specs, "repeat": args.repeat, "threads": args.threads}
