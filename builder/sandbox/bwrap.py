@@ -88,7 +88,11 @@ class BwrapSandbox:
             _kill_group(proc)
 
     def prepare(self, image: Image, store: Store, progress: Progress) -> None:
-        self._rootfs[image.digest] = unpacked_rootfs(image, store, progress)
+        """Unpack the image, or check its unpacked files: once per run (a graph's builds,
+        and each build's rebuilds, share this sandbox and what it checked)."""
+        known = self._rootfs.get(image.digest)
+        if known is None or known.parent != store.root / "rootfs":
+            self._rootfs[image.digest] = unpacked_rootfs(image, store, progress)
 
     def reap(self) -> list[str]:
         """The cgroups of sandboxes whose builder was killed (their processes died with
@@ -233,7 +237,7 @@ def _root_binds(rootfs: Path) -> list[str]:
 
 def unpacked_rootfs(image: Image, store: Store, progress: Progress) -> Path:
     """The image's root filesystem as a folder in the store, unpacked once, checked
-    against its manifest on each use."""
+    against its manifest by each run that uses it."""
     target = store.root / "rootfs" / image.digest
     if target.is_dir() and check_on_use(target, f"the files of image {image.name}", store):
         return target

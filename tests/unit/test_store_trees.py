@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from builder.errors import StoreError
+from builder.images import Image
+from builder.progress import Silent
+from builder.sandbox import bwrap
 from builder.store import Store
 from builder.store_trees import check_on_use, differences, manifest_path, seal
 
@@ -72,4 +75,27 @@ def test_a_tree_without_a_manifest_is_removed_to_be_made_anew(store: Store) -> N
     tree = _tree(store)
     manifest_path(tree).unlink()
     assert not check_on_use(tree, "the tree", store)
+    assert not tree.exists()
+
+
+def test_the_unpacked_image_is_checked_once_per_run_and_again_by_the_next(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A graph's builds share one sandbox: the first prepare checks the image's files, the
+    others of that run reuse the check; the next run's sandbox checks them again."""
+    monkeypatch.setattr(bwrap, "find_bwrap", lambda: "bwrap")
+    monkeypatch.setattr(bwrap, "bwrap_version", lambda path: (0, 8, 0))
+    digest = "a" * 64
+    tree = store.root / "rootfs" / digest
+    (tree / "usr").mkdir(parents=True)
+    (tree / "usr" / "a.h").write_text("#define A 1\n")
+    seal(tree, tree)
+    image = Image(name="test", digest=digest, definition_sha256="b" * 64, packages=(),
+                  tools=(), made_on="2026-12-07")  # fmt: skip
+    run = bwrap.BwrapSandbox()
+    run.prepare(image, store, Silent())
+    (tree / "usr" / "b.h").write_text("")  # after this run's check
+    run.prepare(image, store, Silent())
+    with pytest.raises(StoreError, match=r"usr/b\.h: added"):
+        bwrap.BwrapSandbox().prepare(image, store, Silent())
     assert not tree.exists()
