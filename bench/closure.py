@@ -11,8 +11,9 @@ every question (an empty answers folder in the store: cold, images already made)
 second reads the answers it kept (warm, nothing changed); both figures and their ratio
 go to bench/data/closure/plan.json. `build` runs `builder build --graph --rebuilds 1`
 on that plan and keeps its table (bench/data/closure/graph-build.json); run it again
-after a failure: what was built is a cache hit (graph-build-partial.json is the table of
-a run stopped before its end, "complete": false, kept as measured). `table` writes
+after a failure: what was built is a cache hit, and the kept table of the same plan
+(graph.json's sha256) is resumed (graph-build-partial.json is the table of a run stopped
+before its end, "complete": false, kept as measured). `table` writes
 docs/closure.md: per package its backend, whether it was built here and rebuilt bit for
 bit, and why not.
 
@@ -32,7 +33,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from builder.store import default_store_root
+from builder.store import default_store_root, sha256_file
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -88,7 +89,8 @@ def build(work: Path, jobs: int) -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     table = work / "dist" / "graph-build.json"
     if table.is_file():
-        data = _resumed(json.loads(table.read_text()), RESULTS / "graph-build.json")
+        now = {**json.loads(table.read_text()), "plan_sha256": sha256_file(graph)}
+        data = _resumed(now, RESULTS / "graph-build.json")
         data["seconds"] = round(seconds, 1) + data.get("seconds_before", 0)
         (RESULTS / "graph-build.json").write_text(json.dumps(data, indent=2) + "\n")
     print(f"builder build --graph exited {code} after {seconds:.0f} s")
@@ -144,8 +146,9 @@ def index(work: Path) -> dict[str, Any]:
 
 def _resumed(now: dict[str, Any], kept: Path) -> dict[str, Any]:
     """This run's table, where a node that is a cache hit now keeps what the run that
-    built it measured (its state and time): a resumed build's table is the whole build's."""
-    if not kept.is_file():
+    built it measured (its state and time): a resumed build's table is the whole build's.
+    A table kept from another plan (another graph.json) is not resumed."""
+    if not kept.is_file() or json.loads(kept.read_text()).get("plan_sha256") != now["plan_sha256"]:
         return now
     before = {n["node"]: n for n in json.loads(kept.read_text())["nodes"]}
     nodes = []
