@@ -163,12 +163,12 @@ def run_graph(args: argparse.Namespace) -> int:
 
         executor = open_cluster(args.cluster, store=where.store, backend=args.backend)
     summary = where.dist / GRAPH_SUMMARY
-    so_far: list[NodeOutcome] = []
+    so_far: list[dict[str, object]] = []  # each node's row once, as it ends
 
     def ended(outcome: NodeOutcome) -> None:  # the table so far: a killed build leaves it
-        so_far.append(outcome)
+        so_far.append(_node_json(outcome))
         said = {"graphs": [str(path) for path in args.graph], "complete": False,
-                "nodes": [_node_json(o) for o in so_far]}  # fmt: skip
+                "nodes": so_far}  # fmt: skip
         write_atomic(summary, pretty_json(with_schema("build-graph", said, ok=False)))
 
     try:

@@ -36,9 +36,10 @@ def host_libraries(wheel: Path) -> tuple[str, ...]:
     return _host_libraries(str(wheel), stat.st_size, stat.st_mtime_ns)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=4096)
 def _host_libraries(wheel: str, _size: int, _mtime_ns: int) -> tuple[str, ...]:
-    """Read once per file as it is (the summary, the JSON and the table each ask)."""
+    """Read once per file as it is (the summary, the JSON and the table each ask: a graph
+    of more wheels than the cache holds read each again, three times)."""
     needed: set[str] = set()
     held: set[str] = set()
     with zipfile.ZipFile(wheel) as zf:
