@@ -38,8 +38,8 @@ def host_libraries(wheel: Path) -> tuple[str, ...]:
 
 @lru_cache(maxsize=4096)
 def _host_libraries(wheel: str, _size: int, _mtime_ns: int) -> tuple[str, ...]:
-    """Read once per file as it is (the summary, the JSON and the table each ask: a graph
-    of more wheels than the cache holds read each again, three times)."""
+    """Read once per file as it is: the summary, the JSON and the table each ask, for
+    every wheel of a graph (the cache holds more wheels than a large closure has)."""
     needed: set[str] = set()
     held: set[str] = set()
     with zipfile.ZipFile(wheel) as zf:
