@@ -148,16 +148,16 @@ def _resumed(now: dict[str, Any], kept: Path) -> dict[str, Any]:
     """This run's table, where a node that is a cache hit now keeps what the run that
     built it measured (its state and time): a resumed build's table is the whole build's.
     A table kept from another plan (another graph.json) is not resumed."""
-    if not kept.is_file() or json.loads(kept.read_text()).get("plan_sha256") != now["plan_sha256"]:
+    table = json.loads(kept.read_text()) if kept.is_file() else {}
+    if table.get("plan_sha256") != now["plan_sha256"]:
         return now
-    before = {n["node"]: n for n in json.loads(kept.read_text())["nodes"]}
+    before = {n["node"]: n for n in table["nodes"]}
     nodes = []
     for node in now["nodes"]:
         earlier = before.get(node["node"], {})
         built = node["state"] == "cached" and earlier.get("state") == "built"
         nodes.append({**node, "state": "built", "seconds": earlier["seconds"]} if built else node)
-    total = json.loads(kept.read_text()).get("seconds", 0)
-    return {**now, "nodes": nodes, "seconds_before": total}
+    return {**now, "nodes": nodes, "seconds_before": table.get("seconds", 0)}
 
 
 def backend_of(recipe: Path) -> str:
